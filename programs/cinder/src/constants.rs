@@ -1,0 +1,31 @@
+//! Seeds, bounds and fixed sizes. Every PDA seed lives here and nowhere else.
+
+pub const CONFIG_SEED: &[u8] = b"config";
+pub const MARKET_SEED: &[u8] = b"market";
+pub const JOB_SEED: &[u8] = b"job";
+pub const JOB_VAULT_SEED: &[u8] = b"job_vault";
+pub const PROVIDER_SEED: &[u8] = b"provider";
+pub const AUCTION_SEED: &[u8] = b"auction";
+pub const FEE_VAULT_SEED: &[u8] = b"fee_vault";
+pub const VERIFY_POOL_SEED: &[u8] = b"verify_pool";
+
+/// 100% in basis points.
+pub const BPS_DENOMINATOR: u16 = 10_000;
+
+pub const MAX_PROTOCOL_FEE_BPS: u16 = 2_000;
+pub const MAX_VERIFICATION_FEE_BPS: u16 = 2_000;
+pub const MAX_TIMEOUT_SLASH_BPS: u16 = 2_000;
+
+pub const DAY_SECS: u32 = 86_400;
+pub const MIN_CHALLENGE_WINDOW_SECS: u32 = 10;
+pub const MAX_CHALLENGE_WINDOW_SECS: u32 = 7 * DAY_SECS;
+pub const MIN_LOCK_SECS: u32 = 14 * DAY_SECS;
+pub const MAX_LOCK_SECS: u32 = 365 * DAY_SECS;
+/// A job may run at most this long, whatever the market says.
+pub const MAX_JOB_DURATION_SECS: u32 = 30 * DAY_SECS;
+
+pub const GPU_MODEL_LEN: usize = 32;
+pub const URI_LEN: usize = 128;
+
+/// Size of a token account without extensions (SPL Token and Token-2022 alike).
+pub const TOKEN_ACCOUNT_LEN: usize = 165;

@@ -1,0 +1,125 @@
+use anchor_lang::prelude::*;
+
+/// Every message says what was wrong and what the caller can do about it.
+#[error_code]
+pub enum CinderError {
+    // --- authority and configuration -------------------------------------------------
+    #[msg("Signer is not the config admin; send this with the admin key")]
+    NotAdmin,
+    #[msg("Signer is not the pending admin; the proposed admin must sign accept_admin")]
+    NotPendingAdmin,
+    #[msg("No admin handover is pending; call propose_admin first")]
+    NoPendingAdmin,
+    #[msg("Signer is not the program's upgrade authority; only it may create the config")]
+    NotUpgradeAuthority,
+    #[msg("Program data account does not belong to this program")]
+    InvalidProgramData,
+    #[msg("Protocol is paused by the admin; new jobs and claims are refused until it resumes")]
+    ProtocolPaused,
+    #[msg("Market is paused by the admin; pick another market or wait until it resumes")]
+    MarketPaused,
+    #[msg("A fee in basis points is above its bound (protocol ≤ 2000, verification ≤ 2000)")]
+    FeeTooHigh,
+    #[msg("A basis-points value is above 10000 (100%)")]
+    BpsOutOfRange,
+    #[msg("burn_bps + stakers_bps + treasury_bps must equal exactly 10000")]
+    FeeSplitNot100Percent,
+    #[msg("Lock bounds must satisfy 14 days ≤ min_lock ≤ max_lock ≤ 365 days")]
+    LockBoundsOutOfRange,
+    #[msg("Challenge window must be between 10 seconds and 7 days")]
+    ChallengeWindowOutOfRange,
+    #[msg("Timeout slash must be at most 2000 bps")]
+    TimeoutSlashTooHigh,
+    #[msg("Market parameter out of range: price, duration and GPU count must be positive and duration ≤ 30 days")]
+    InvalidMarketParams,
+    #[msg("GPU model name must be 1-32 bytes of printable ASCII")]
+    InvalidGpuModel,
+    #[msg("URI must be 1-128 bytes of printable ASCII")]
+    InvalidUri,
+
+    // --- tokens ----------------------------------------------------------------------
+    #[msg("Mint is not owned by the SPL Token or Token-2022 program")]
+    InvalidMintOwner,
+    #[msg("Mint has a Token-2022 extension that breaks escrow (permanent delegate, transfer hook, transfer fee, non-transferable, default-frozen, pausable, confidential); use a plain mint")]
+    MintExtensionNotAllowed,
+    #[msg("Mint has a freeze authority; the admin must allow it explicitly with allow_freeze_authority")]
+    MintHasFreezeAuthority,
+    #[msg("Token account mint does not match the market's payment mint")]
+    MintMismatch,
+    #[msg("Token account is not owned by the expected wallet (client, provider or treasury)")]
+    TokenOwnerMismatch,
+    #[msg("Token program does not match the one of the market's payment mint")]
+    TokenProgramMismatch,
+    #[msg("Fee vault or auction does not belong to the market's payment mint; call init_auction for that mint first")]
+    FeeVaultMismatch,
+
+    // --- jobs ------------------------------------------------------------------------
+    #[msg("Price per second is below the market minimum; raise the price")]
+    PriceBelowMarketMinimum,
+    #[msg("Duration must be positive and at most the market's max job duration")]
+    DurationOutOfRange,
+    #[msg("open_until must be in the future (or 0 for no limit)")]
+    InvalidOpenUntil,
+    #[msg("Job is not Open; it was claimed, settled or cancelled already")]
+    JobNotOpen,
+    #[msg("Job is not Running; only a claimed job can be submitted, quit or expired")]
+    JobNotRunning,
+    #[msg("Job is not Submitted; there is no result to accept or settle")]
+    JobNotSubmitted,
+    #[msg("Job is not in a state that can be settled yet (it is open, running or awaiting verification)")]
+    JobNotSettleable,
+    #[msg("Job is not in a state that can be extended (only Open or Running)")]
+    JobNotExtendable,
+    #[msg("Job is reserved for another provider (assigned_provider)")]
+    NotAssignedProvider,
+    #[msg("Job's open_until has passed; it can only be cancelled now")]
+    JobOpenWindowPassed,
+    #[msg("Only the job's client may do this")]
+    NotJobClient,
+    #[msg("Only the job's provider may do this")]
+    NotJobProvider,
+    #[msg("Only the client may cancel an Open job before its open_until")]
+    CancelNotAllowed,
+    #[msg("The job's deadline has passed; the result can no longer be submitted")]
+    DeadlinePassed,
+    #[msg("The job's deadline plus grace has not passed yet; it cannot be expired")]
+    DeadlineNotPassed,
+    #[msg("Billed seconds exceed the time since claim or the job's max duration")]
+    BilledTooMuch,
+    #[msg("The challenge window is still open; settle after it ends or let the client accept")]
+    ChallengeWindowOpen,
+    #[msg("Job vault does not match the job")]
+    VaultMismatch,
+    #[msg("Client account does not match the job's client")]
+    ClientMismatch,
+    #[msg("Job belongs to another market than the one passed")]
+    MarketMismatch,
+    #[msg("A client cannot claim its own job")]
+    SelfDealing,
+    #[msg("Token account is not a token account of the market's token program")]
+    InvalidTokenAccount,
+
+    // --- providers -------------------------------------------------------------------
+    #[msg("Provider account is not owned by the signer")]
+    NotProviderOwner,
+    #[msg("Provider is not active; register or re-activate it first")]
+    ProviderNotActive,
+    #[msg("Provider's GPUs do not satisfy the market's GPU class (model, VRAM or GPU count)")]
+    GpuClassMismatch,
+    #[msg("Provider still has running jobs; finish or quit them first")]
+    ProviderHasActiveJobs,
+    #[msg("Provider account does not match the job's provider")]
+    ProviderMismatch,
+
+    // --- arithmetic ------------------------------------------------------------------
+    #[msg("Arithmetic overflow; amounts or durations are too large")]
+    MathOverflow,
+    #[msg("Division by zero")]
+    DivisionByZero,
+    #[msg("An account invariant does not hold; the transaction was rejected to protect funds")]
+    InvariantViolated,
+    #[msg("The same account was passed for two roles that must differ")]
+    DuplicateAccount,
+    #[msg("Auction parameters out of range: floor ≤ init price, min_init ≤ init, period > 0, multiplier ≥ 1x")]
+    InvalidAuctionParams,
+}

@@ -1,0 +1,148 @@
+//! Events off-chain code relies on, emitted with `emit_cpi!`. Every movement of
+//! value carries its amounts; every parameter change carries `{old, new}`.
+
+use crate::state::{AuctionParams, ConfigParams, MarketParams};
+use anchor_lang::prelude::*;
+
+#[event]
+pub struct ConfigInitialized {
+    pub admin: Pubkey,
+    pub protocol_mint: Pubkey,
+    pub params: ConfigParams,
+}
+
+#[event]
+pub struct ConfigUpdated {
+    pub old: ConfigParams,
+    pub new: ConfigParams,
+    pub old_paused: bool,
+    pub new_paused: bool,
+}
+
+#[event]
+pub struct AdminProposed {
+    pub admin: Pubkey,
+    pub proposed: Pubkey,
+}
+
+#[event]
+pub struct AdminAccepted {
+    pub old: Pubkey,
+    pub new: Pubkey,
+}
+
+#[event]
+pub struct MarketCreated {
+    pub market: Pubkey,
+    pub market_id: u64,
+    pub payment_mint: Pubkey,
+    pub params: MarketParams,
+}
+
+#[event]
+pub struct MarketUpdated {
+    pub market: Pubkey,
+    pub old: MarketParams,
+    pub new: MarketParams,
+    pub old_paused: bool,
+    pub new_paused: bool,
+}
+
+#[event]
+pub struct AuctionInitialized {
+    pub auction: Pubkey,
+    pub payment_mint: Pubkey,
+    pub fee_vault: Pubkey,
+    pub params: AuctionParams,
+}
+
+#[event]
+pub struct ProviderRegistered {
+    pub provider: Pubkey,
+    pub owner: Pubkey,
+    pub gpu_model: [u8; 32],
+    pub vram_gib: u16,
+    pub gpu_count: u8,
+}
+
+#[event]
+pub struct ProviderUpdated {
+    pub provider: Pubkey,
+    pub active: bool,
+    pub gpu_model: [u8; 32],
+    pub vram_gib: u16,
+    pub gpu_count: u8,
+}
+
+#[event]
+pub struct JobPosted {
+    pub job: Pubkey,
+    pub market: Pubkey,
+    pub client: Pubkey,
+    pub price_per_sec: u64,
+    pub max_duration_secs: u32,
+    pub escrow_compute: u64,
+    pub escrow_verification: u64,
+    pub spec_hash: [u8; 32],
+    pub assigned_provider: Pubkey,
+    pub open_until: i64,
+}
+
+#[event]
+pub struct JobExtended {
+    pub job: Pubkey,
+    pub added_secs: u32,
+    pub deposit_compute: u64,
+    pub deposit_verification: u64,
+    pub new_max_duration_secs: u32,
+}
+
+#[event]
+pub struct JobCancelled {
+    pub job: Pubkey,
+    pub by: Pubkey,
+    pub refund: u64,
+}
+
+#[event]
+pub struct JobClaimed {
+    pub job: Pubkey,
+    pub provider: Pubkey,
+    pub deadline: i64,
+}
+
+#[event]
+pub struct JobQuit {
+    pub job: Pubkey,
+    pub provider: Pubkey,
+}
+
+#[event]
+pub struct JobExpired {
+    pub job: Pubkey,
+    pub provider: Pubkey,
+    pub caller: Pubkey,
+}
+
+#[event]
+pub struct ResultSubmitted {
+    pub job: Pubkey,
+    pub provider: Pubkey,
+    pub billed_secs: u32,
+    pub result_commitment: [u8; 32],
+    pub submitted_slot: u64,
+    pub result_uri: String,
+}
+
+#[event]
+pub struct JobSettled {
+    pub job: Pubkey,
+    pub provider: Pubkey,
+    pub billed_secs: u32,
+    pub provider_amount: u64,
+    pub protocol_fee: u64,
+    pub verification_fee: u64,
+    pub refund: u64,
+    /// The client accepted before the window ended.
+    pub accepted: bool,
+}

@@ -1,0 +1,175 @@
+use crate::{
+    constants::*,
+    errors::CinderError,
+    events::JobPosted,
+    math,
+    state::{fixed_ascii, Config, Job, JobState, Market, SampleStatus},
+    utils,
+};
+use anchor_lang::prelude::*;
+use anchor_spl::token_interface::TokenInterface;
+
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
+pub struct PostJobArgs {
+    /// Any number unique among this client's jobs in this market.
+    pub nonce: u64,
+    /// Canonical bumps of `["job", market, client, nonce]` and `["job_vault", job]`,
+    /// found off-chain so the program never searches for them.
+    pub job_bump: u8,
+    pub vault_bump: u8,
+    /// sha256 of the exact spec bytes.
+    pub spec_hash: [u8; 32],
+    pub spec_uri: String,
+    pub price_per_sec: u64,
+    pub max_duration_secs: u32,
+    /// Only this provider (wallet) may claim it.
+    pub assigned_provider: Option<Pubkey>,
+    /// Unix time after which an unclaimed job may be cancelled by anyone; 0 = never.
+    pub open_until: i64,
+}
+
+#[event_cpi]
+#[derive(Accounts)]
+pub struct PostJob<'info> {
+    #[account(mut)]
+    pub client: Signer<'info>,
+    #[account(constraint = !config.paused @ CinderError::ProtocolPaused)]
+    pub config: Account<'info, Config>,
+    #[account(
+        has_one = payment_mint @ CinderError::MintMismatch,
+        constraint = !market.paused @ CinderError::MarketPaused,
+    )]
+    pub market: Account<'info, Market>,
+    /// CHECK: created here at `["job", market, client, nonce]`; the signed CPI
+    /// that creates it fails unless the address matches the seeds.
+    #[account(mut)]
+    pub job: UncheckedAccount<'info>,
+    /// CHECK: token account created here at `["job_vault", job]`, likewise.
+    #[account(mut)]
+    pub vault: UncheckedAccount<'info>,
+    /// CHECK: debited by `transfer_checked`, which requires the client's
+    /// signature as its owner and the payment mint.
+    #[account(mut)]
+    pub client_token: UncheckedAccount<'info>,
+    /// CHECK: equal to `market.payment_mint` (has_one).
+    pub payment_mint: UncheckedAccount<'info>,
+    #[account(address = market.payment_token_program @ CinderError::TokenProgramMismatch)]
+    pub token_program: Interface<'info, TokenInterface>,
+    pub system_program: Program<'info, System>,
+}
+
+impl PostJob<'_> {
+    fn validate(&self, args: &PostJobArgs, now: i64) -> Result<[u8; URI_LEN]> {
+        let params = &self.market.params;
+        require!(
+            args.price_per_sec >= params.min_price_per_sec,
+            CinderError::PriceBelowMarketMinimum
+        );
+        require!(
+            args.max_duration_secs > 0 && args.max_duration_secs <= params.max_duration_secs,
+            CinderError::DurationOutOfRange
+        );
+        require!(
+            args.open_until == 0 || args.open_until > now,
+            CinderError::InvalidOpenUntil
+        );
+        fixed_ascii::<URI_LEN>(args.spec_uri.as_bytes())
+            .ok_or_else(|| error!(CinderError::InvalidUri))
+    }
+}
+
+pub fn post_job(ctx: Context<PostJob>, args: PostJobArgs) -> Result<()> {
+    let clock = Clock::get()?;
+    let spec_uri = ctx.accounts.validate(&args, clock.unix_timestamp)?;
+    let accounts = &ctx.accounts;
+    let market = &accounts.market;
+    let verification_fee_bps = market.params.verification_fee_bps.0;
+    let escrow = math::escrow_for(
+        args.price_per_sec,
+        args.max_duration_secs,
+        verification_fee_bps,
+    )?;
+
+    let job_key = accounts.job.key();
+    utils::create_pda_token_account(
+        &accounts.client,
+        &accounts.vault,
+        &accounts.payment_mint,
+        &job_key,
+        &accounts.token_program,
+        &accounts.system_program,
+        &[JOB_VAULT_SEED, job_key.as_ref(), &[args.vault_bump]],
+    )?;
+    utils::transfer_checked(
+        &accounts.token_program,
+        &accounts.client_token,
+        &accounts.payment_mint,
+        &accounts.vault,
+        &accounts.client,
+        escrow.total()?,
+        market.payment_decimals,
+        &[],
+    )?;
+
+    let market_key = market.key();
+    let client_key = accounts.client.key();
+    let job = Job {
+        market: market_key,
+        client: client_key,
+        provider: Pubkey::default(),
+        state: JobState::Open,
+        sample_status: SampleStatus::Unrevealed,
+        bump: args.job_bump,
+        vault_bump: args.vault_bump,
+        assigned_provider: args.assigned_provider.unwrap_or_default(),
+        vault: accounts.vault.key(),
+        nonce: args.nonce,
+        spec_hash: args.spec_hash,
+        spec_uri_len: args.spec_uri.len() as u8,
+        spec_uri,
+        price_per_sec: args.price_per_sec,
+        max_duration_secs: args.max_duration_secs,
+        protocol_fee_bps: accounts.config.params.protocol_fee_bps.0,
+        verification_fee_bps,
+        challenge_window_secs: market.params.challenge_window_secs,
+        escrow_compute: escrow.compute,
+        escrow_verification: escrow.verification_fee,
+        posted_at: clock.unix_timestamp,
+        open_until: args.open_until,
+        claimed_at: 0,
+        deadline: 0,
+        submitted_at: 0,
+        submitted_slot: 0,
+        billed_secs: 0,
+        result_commitment: [0; 32],
+        _reserved: [0; 32],
+    };
+    job.invariant()?;
+    utils::init_program_account(
+        &accounts.client,
+        &accounts.job,
+        &accounts.system_program,
+        8 + Job::INIT_SPACE,
+        &[
+            JOB_SEED,
+            market_key.as_ref(),
+            client_key.as_ref(),
+            &args.nonce.to_le_bytes(),
+            &[args.job_bump],
+        ],
+        &job,
+    )?;
+    emit_cpi!(JobPosted {
+        job: job_key,
+        market: market_key,
+        client: client_key,
+        price_per_sec: args.price_per_sec,
+        max_duration_secs: args.max_duration_secs,
+        escrow_compute: escrow.compute,
+        escrow_verification: escrow.verification_fee,
+        spec_hash: args.spec_hash,
+        assigned_provider: job.assigned_provider,
+        open_until: args.open_until,
+    });
+    Ok(())
+}

@@ -1,0 +1,150 @@
+use crate::{
+    constants::JOB_SEED,
+    errors::CinderError,
+    events::JobSettled,
+    math,
+    state::{Job, JobState, Market, Provider},
+    utils,
+};
+use anchor_lang::prelude::*;
+use anchor_spl::token_interface::TokenInterface;
+
+/// Pays out a job's vault and closes the job and vault (rent to the client).
+/// Shared by `settle_job` (anyone, after the window) and `accept_result`
+/// (the client, at once). Writes the job's accounts, the client, the provider
+/// and the per-mint fee vault and per-market verification pool.
+#[event_cpi]
+#[derive(Accounts)]
+pub struct SettleJob<'info> {
+    #[account(
+        mut,
+        close = client,
+        has_one = market @ CinderError::MarketMismatch,
+        has_one = client @ CinderError::ClientMismatch,
+        has_one = vault @ CinderError::VaultMismatch,
+    )]
+    pub job: Account<'info, Job>,
+    #[account(
+        has_one = payment_mint @ CinderError::MintMismatch,
+        has_one = fee_vault @ CinderError::FeeVaultMismatch,
+        has_one = verify_pool @ CinderError::FeeVaultMismatch,
+    )]
+    pub market: Account<'info, Market>,
+    /// CHECK: equal to `job.vault` (has_one); a token account owned by the job PDA.
+    #[account(mut)]
+    pub vault: UncheckedAccount<'info>,
+    /// CHECK: equal to `job.client` (has_one); receives the rent of job and vault.
+    #[account(mut)]
+    pub client: UncheckedAccount<'info>,
+    /// CHECK: owner checked against `job.client` in the handler; mint by `transfer_checked`.
+    #[account(mut)]
+    pub client_token: UncheckedAccount<'info>,
+    #[account(
+        mut,
+        constraint = provider.owner == job.provider @ CinderError::ProviderMismatch,
+    )]
+    pub provider: Account<'info, Provider>,
+    /// CHECK: owner checked against `job.provider` in the handler; mint by `transfer_checked`.
+    #[account(mut)]
+    pub provider_token: UncheckedAccount<'info>,
+    /// CHECK: equal to `market.fee_vault` (has_one).
+    #[account(mut)]
+    pub fee_vault: UncheckedAccount<'info>,
+    /// CHECK: equal to `market.verify_pool` (has_one).
+    #[account(mut)]
+    pub verify_pool: UncheckedAccount<'info>,
+    /// CHECK: equal to `market.payment_mint` (has_one).
+    pub payment_mint: UncheckedAccount<'info>,
+    #[account(address = market.payment_token_program @ CinderError::TokenProgramMismatch)]
+    pub token_program: Interface<'info, TokenInterface>,
+}
+
+impl SettleJob<'_> {
+    fn check_payout_accounts(&self) -> Result<()> {
+        let token_program = self.token_program.key();
+        utils::check_token_owner(&self.client_token, &token_program, &self.job.client)?;
+        utils::check_token_owner(&self.provider_token, &token_program, &self.job.provider)
+    }
+}
+
+pub fn settle_job(ctx: Context<SettleJob>) -> Result<()> {
+    let now = Clock::get()?.unix_timestamp;
+    let job = &ctx.accounts.job;
+    match job.state {
+        JobState::Submitted => {
+            let window_end = math::add_i64(job.submitted_at, job.challenge_window_secs as i64)?;
+            require!(now >= window_end, CinderError::ChallengeWindowOpen);
+        }
+        JobState::Verified => {}
+        _ => return err!(CinderError::JobNotSettleable),
+    }
+    pay_out(ctx, false)
+}
+
+/// Splits the vault per `math::settlement_for`, closes the vault, updates the provider.
+pub(crate) fn pay_out(ctx: Context<SettleJob>, accepted: bool) -> Result<()> {
+    ctx.accounts.check_payout_accounts()?;
+    let accounts = &ctx.accounts;
+    let job = &accounts.job;
+    let vault_balance = utils::token_amount(&accounts.vault)?;
+    let split = math::settlement_for(
+        vault_balance,
+        job.price_per_sec,
+        job.billed_secs,
+        job.protocol_fee_bps,
+        job.verification_fee_bps,
+    )?;
+
+    let nonce = job.nonce.to_le_bytes();
+    let seeds: &[&[u8]] = &[
+        JOB_SEED,
+        job.market.as_ref(),
+        job.client.as_ref(),
+        &nonce,
+        &[job.bump],
+    ];
+    let signer = &[seeds];
+    let decimals = accounts.market.payment_decimals;
+    let job_info = accounts.job.to_account_info();
+    for (destination, amount) in [
+        (&accounts.provider_token, split.provider),
+        (&accounts.fee_vault, split.protocol_fee),
+        (&accounts.verify_pool, split.verification_fee),
+        (&accounts.client_token, split.refund),
+    ] {
+        utils::transfer_checked(
+            &accounts.token_program,
+            &accounts.vault,
+            &accounts.payment_mint,
+            destination,
+            &job_info,
+            amount,
+            decimals,
+            signer,
+        )?;
+    }
+    utils::close_token_account(
+        &accounts.token_program,
+        &accounts.vault,
+        &accounts.client,
+        &job_info,
+        signer,
+    )?;
+
+    let event = JobSettled {
+        job: job.key(),
+        provider: job.provider,
+        billed_secs: job.billed_secs,
+        provider_amount: split.provider,
+        protocol_fee: split.protocol_fee,
+        verification_fee: split.verification_fee,
+        refund: split.refund,
+        accepted,
+    };
+    let provider = &mut ctx.accounts.provider;
+    provider.release_job()?;
+    provider.jobs_done = provider.jobs_done.saturating_add(1);
+    provider.invariant()?;
+    emit_cpi!(event);
+    Ok(())
+}

@@ -1,0 +1,159 @@
+//! Cinder: GPU compute settlement on Solana.
+//!
+//! Clients escrow payment for GPU jobs, staked providers claim and run them and
+//! commit to results, and protocol fees are sold for the protocol token and
+//! burned. See `DESIGN.md` at the repository root of the shared docs.
+#![allow(unexpected_cfgs)]
+
+pub mod constants;
+pub mod errors;
+pub mod events;
+pub mod instructions;
+pub mod math;
+pub mod state;
+pub mod utils;
+
+#[cfg(target_arch = "bpf")]
+use sbf_i128_shim as _;
+
+use anchor_lang::prelude::*;
+use instructions::*;
+use state::{AuctionParams, ConfigParams, MarketParams};
+
+declare_id!("4QxkF2xJdxnV9mXCKYg5jP5Xi1GANdySXa8P8gSig7S8");
+
+#[cfg(not(feature = "no-entrypoint"))]
+solana_security_txt::security_txt! {
+    name: "Cinder",
+    project_url: "https://github.com/cinder-compute/cinder",
+    contacts: "email:security@cinder.dev",
+    policy: "https://github.com/cinder-compute/cinder/blob/main/SECURITY.md",
+    source_code: "https://github.com/cinder-compute/cinder"
+}
+
+#[program]
+pub mod cinder {
+    use super::*;
+
+    // --- config and markets ----------------------------------------------------------
+
+    /// Upgrade authority: creates the config (admin = signer) once.
+    pub fn init_config(ctx: Context<InitConfig>, params: ConfigParams) -> Result<()> {
+        instructions::init_config(ctx, params)
+    }
+
+    /// Admin: sets protocol parameters within their bounds, and pause.
+    pub fn update_config(
+        ctx: Context<UpdateConfig>,
+        params: ConfigParams,
+        paused: bool,
+    ) -> Result<()> {
+        instructions::update_config(ctx, params, paused)
+    }
+
+    /// Admin: proposes a new admin (step one of two).
+    pub fn propose_admin(ctx: Context<ProposeAdmin>, proposed: Pubkey) -> Result<()> {
+        instructions::propose_admin(ctx, proposed)
+    }
+
+    /// Proposed admin: takes over (step two of two).
+    pub fn accept_admin(ctx: Context<AcceptAdmin>) -> Result<()> {
+        instructions::accept_admin(ctx)
+    }
+
+    /// Admin: creates the fee vault and Dutch auction of a payment mint.
+    pub fn init_auction(
+        ctx: Context<InitAuction>,
+        params: AuctionParams,
+        allow_freeze_authority: bool,
+    ) -> Result<()> {
+        instructions::init_auction(ctx, params, allow_freeze_authority)
+    }
+
+    /// Admin: creates a market (GPU class, prices, durations) paying in one mint.
+    pub fn create_market(
+        ctx: Context<CreateMarket>,
+        market_id: u64,
+        params: MarketParams,
+        allow_freeze_authority: bool,
+    ) -> Result<()> {
+        instructions::create_market(ctx, market_id, params, allow_freeze_authority)
+    }
+
+    /// Admin: sets a market's parameters within bounds, and its pause flag.
+    pub fn update_market(
+        ctx: Context<UpdateMarket>,
+        params: MarketParams,
+        paused: bool,
+    ) -> Result<()> {
+        instructions::update_market(ctx, params, paused)
+    }
+
+    // --- providers -------------------------------------------------------------------
+
+    /// Provider: registers its GPUs and result endpoint.
+    pub fn register_provider(ctx: Context<RegisterProvider>, info: ProviderInfo) -> Result<()> {
+        instructions::register_provider(ctx, info)
+    }
+
+    /// Provider: re-declares its GPUs and endpoint; turns claiming on or off.
+    pub fn update_provider(
+        ctx: Context<UpdateProvider>,
+        info: ProviderInfo,
+        active: bool,
+    ) -> Result<()> {
+        instructions::update_provider(ctx, info, active)
+    }
+
+    // --- jobs ------------------------------------------------------------------------
+
+    /// Client: posts a job and escrows price × max duration + verification fee.
+    pub fn post_job(ctx: Context<PostJob>, args: PostJobArgs) -> Result<()> {
+        instructions::post_job(ctx, args)
+    }
+
+    /// Client (or anyone after open_until): cancels an Open job; full refund.
+    pub fn cancel_job(ctx: Context<CancelJob>) -> Result<()> {
+        instructions::cancel_job(ctx)
+    }
+
+    /// Client: buys more time for an Open or Running job.
+    pub fn extend_job(ctx: Context<ExtendJob>, added_secs: u32) -> Result<()> {
+        instructions::extend_job(ctx, added_secs)
+    }
+
+    /// Provider: claims an Open job; its deadline starts now.
+    pub fn claim_job(ctx: Context<ClaimJob>) -> Result<()> {
+        instructions::claim_job(ctx)
+    }
+
+    /// Provider: gives a Running job back; it re-opens.
+    pub fn quit_job(ctx: Context<QuitJob>) -> Result<()> {
+        instructions::quit_job(ctx)
+    }
+
+    /// Anyone: re-opens a Running job whose provider is past deadline + grace.
+    pub fn expire_job(ctx: Context<ExpireJob>) -> Result<()> {
+        instructions::expire_job(ctx)
+    }
+
+    /// Provider: commits to the result and the seconds billed.
+    pub fn submit_result(
+        ctx: Context<SubmitResult>,
+        result_hash: [u8; 32],
+        billed_secs: u32,
+        result_uri: String,
+    ) -> Result<()> {
+        instructions::submit_result(ctx, result_hash, billed_secs, result_uri)
+    }
+
+    /// Client: accepts a Submitted result and settles at once.
+    pub fn accept_result(ctx: Context<SettleJob>) -> Result<()> {
+        instructions::accept_result(ctx)
+    }
+
+    /// Anyone: settles a job after its challenge window (or once Verified).
+    pub fn settle_job(ctx: Context<SettleJob>) -> Result<()> {
+        instructions::settle_job(ctx)
+    }
+}

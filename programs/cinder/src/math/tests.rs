@@ -1,0 +1,78 @@
+use super::*;
+use proptest::prelude::*;
+
+#[test]
+fn mul_div_rounds_in_the_named_direction() {
+    assert_eq!(mul_div_floor(10, 3, 4).unwrap(), 7);
+    assert_eq!(mul_div_ceil(10, 3, 4).unwrap(), 8);
+    assert_eq!(mul_div_ceil(8, 3, 4).unwrap(), 6);
+    assert_eq!(
+        mul_div_floor(u64::MAX, u64::MAX, u64::MAX).unwrap(),
+        u64::MAX
+    );
+    assert_eq!(
+        mul_div_ceil(u64::MAX, u64::MAX, u64::MAX).unwrap(),
+        u64::MAX
+    );
+    assert!(mul_div_floor(u64::MAX, 2, 1).is_err());
+    assert!(mul_div_ceil(1, 1, 0).is_err());
+}
+
+#[test]
+fn one_base_unit_fee_rounds_up_to_one() {
+    assert_eq!(bps_of_ceil(1, 500).unwrap(), 1);
+    assert_eq!(bps_of_floor(1, 500).unwrap(), 0);
+    assert_eq!(bps_of_ceil(0, 500).unwrap(), 0);
+}
+
+#[test]
+fn settlement_of_a_full_run_pays_everything_but_unused_verification_fee() {
+    let e = escrow_for(1_000, 3_600, 600).unwrap();
+    assert_eq!(e.compute, 3_600_000);
+    assert_eq!(e.verification_fee, 216_000);
+    let s = settlement_for(e.total().unwrap(), 1_000, 3_600, 500, 600).unwrap();
+    assert_eq!(s.protocol_fee, 180_000);
+    assert_eq!(s.provider, 3_420_000);
+    assert_eq!(s.verification_fee, 216_000);
+    assert_eq!(s.refund, 0);
+}
+
+#[test]
+fn escrow_overflow_is_an_error_not_a_wrap() {
+    assert!(escrow_for(u64::MAX, 2, 0).is_err());
+    assert!(escrow_for(u64::MAX, 1, 1).is_err());
+    assert!(escrow_for(u64::MAX, 1, 0).is_ok());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+    /// Conservation and rounding: for any price, duration, billed time, fees
+    /// and donations, the payouts sum to the vault, the fee is never below its
+    /// exact share and the provider never above its exact share.
+    #[test]
+    fn settlement_conserves_every_base_unit(
+        price in prop_oneof![1u64..=1_000, 1u64..=u64::MAX],
+        duration in 1u32..=u32::MAX,
+        billed_frac in 0u32..=u32::MAX,
+        fee_bps in 0u16..=2_000,
+        vfee_bps in 0u16..=2_000,
+        donation in prop_oneof![Just(0u64), 0u64..=1_000_000],
+    ) {
+        let billed = (billed_frac as u64 * duration as u64 / u32::MAX as u64) as u32;
+        let Ok(escrow) = escrow_for(price, duration, vfee_bps) else { return Ok(()); };
+        let Ok(total) = escrow.total() else { return Ok(()); };
+        let Some(vault) = total.checked_add(donation) else { return Ok(()); };
+        let s = settlement_for(vault, price, billed, fee_bps, vfee_bps).unwrap();
+        let out = s.provider as u128 + s.protocol_fee as u128 + s.verification_fee as u128 + s.refund as u128;
+        prop_assert_eq!(out, vault as u128);
+        let pay = price as u128 * billed as u128;
+        // fee rounds up, provider rounds down
+        prop_assert!(s.protocol_fee as u128 * 10_000 >= pay * fee_bps as u128);
+        prop_assert!((s.protocol_fee as u128) * 10_000 < pay * fee_bps as u128 + 10_000);
+        prop_assert_eq!(s.provider as u128 + s.protocol_fee as u128, pay);
+        // the pool never takes more than the client escrowed for it
+        prop_assert!(s.verification_fee <= escrow.verification_fee);
+        prop_assert!(s.refund >= donation);
+    }
+}

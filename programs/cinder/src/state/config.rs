@@ -1,0 +1,72 @@
+use crate::{constants::*, errors::CinderError, state::Bps};
+use anchor_lang::prelude::*;
+
+/// Protocol-wide parameters the admin may change, each within a hard bound.
+#[derive(AnchorSerialize, AnchorDeserialize, InitSpace, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConfigParams {
+    /// Share of every job payment taken as protocol fee (rounded up). ≤ 2000.
+    pub protocol_fee_bps: Bps,
+    /// How protocol-token revenue is split. Sums to 10000.
+    pub burn_bps: Bps,
+    pub stakers_bps: Bps,
+    pub treasury_bps: Bps,
+    /// Stake lock bounds, 14–365 days.
+    pub min_lock_secs: u32,
+    pub max_lock_secs: u32,
+    /// Wallet that owns the treasury's token accounts.
+    pub treasury: Pubkey,
+}
+
+impl ConfigParams {
+    pub fn validate(&self) -> Result<()> {
+        self.protocol_fee_bps
+            .check(MAX_PROTOCOL_FEE_BPS, CinderError::FeeTooHigh)?;
+        for split in [self.burn_bps, self.stakers_bps, self.treasury_bps] {
+            split.check(BPS_DENOMINATOR, CinderError::BpsOutOfRange)?;
+        }
+        let split_sum =
+            self.burn_bps.0 as u32 + self.stakers_bps.0 as u32 + self.treasury_bps.0 as u32;
+        require!(
+            split_sum == BPS_DENOMINATOR as u32,
+            CinderError::FeeSplitNot100Percent
+        );
+        require!(
+            MIN_LOCK_SECS <= self.min_lock_secs
+                && self.min_lock_secs <= self.max_lock_secs
+                && self.max_lock_secs <= MAX_LOCK_SECS,
+            CinderError::LockBoundsOutOfRange
+        );
+        Ok(())
+    }
+}
+
+#[account]
+#[derive(InitSpace, Debug)]
+pub struct Config {
+    pub admin: Pubkey,
+    /// Proposed next admin; `Pubkey::default()` when no handover is pending.
+    pub pending_admin: Pubkey,
+    /// The protocol token: staked, bought back and burned.
+    pub protocol_mint: Pubkey,
+    pub params: ConfigParams,
+    /// New jobs, claims and markets are refused while paused; exits stay open.
+    pub paused: bool,
+    pub total_burned: u64,
+    pub total_slashed: u64,
+    pub version: u8,
+    pub bump: u8,
+    pub _reserved: [u8; 64],
+}
+
+impl Config {
+    pub const VERSION: u8 = 1;
+
+    pub fn invariant(&self) -> Result<()> {
+        self.params.validate()?;
+        require!(
+            self.admin != Pubkey::default(),
+            CinderError::InvariantViolated
+        );
+        Ok(())
+    }
+}

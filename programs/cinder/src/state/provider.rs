@@ -1,0 +1,58 @@
+use crate::{constants::*, errors::CinderError};
+use anchor_lang::prelude::*;
+
+#[derive(AnchorSerialize, AnchorDeserialize, InitSpace, Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum ProviderStatus {
+    Active,
+    /// Claims nothing new; running jobs finish.
+    Inactive,
+}
+
+/// A GPU operator's public identity: what hardware it runs and where it serves results.
+#[account]
+#[derive(InitSpace, Debug)]
+pub struct Provider {
+    pub owner: Pubkey,
+    pub status: ProviderStatus,
+    pub gpu_model: [u8; GPU_MODEL_LEN],
+    pub vram_gib: u16,
+    pub gpu_count: u8,
+    /// sha256 of the worker's full GPU inventory (NVML uuids, names, memory).
+    pub inventory_hash: [u8; 32],
+    pub endpoint_len: u8,
+    pub endpoint: [u8; URI_LEN],
+    /// Jobs claimed and not yet settled, quit or expired.
+    pub active_jobs: u32,
+    pub jobs_done: u64,
+    pub jobs_quit: u64,
+    pub jobs_expired: u64,
+    pub registered_at: i64,
+    pub bump: u8,
+    pub _reserved: [u8; 64],
+}
+
+impl Provider {
+    pub fn invariant(&self) -> Result<()> {
+        require!(
+            (self.endpoint_len as usize) <= URI_LEN && self.gpu_count > 0,
+            CinderError::InvariantViolated
+        );
+        Ok(())
+    }
+
+    pub fn release_job(&mut self) -> Result<()> {
+        self.active_jobs = self
+            .active_jobs
+            .checked_sub(1)
+            .ok_or_else(|| error!(CinderError::InvariantViolated))?;
+        Ok(())
+    }
+
+    /// Whether this provider's GPUs fit the market's GPU class.
+    pub fn satisfies(&self, params: &crate::state::MarketParams) -> bool {
+        self.gpu_model == params.gpu_model
+            && self.vram_gib >= params.min_vram_gib
+            && self.gpu_count >= params.min_gpus_per_job
+    }
+}

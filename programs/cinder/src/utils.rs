@@ -1,0 +1,240 @@
+//! Small CPI helpers shared by the instructions.
+
+use crate::errors::CinderError;
+use anchor_lang::{
+    prelude::*,
+    solana_program::{program::invoke_signed, system_instruction},
+};
+use anchor_spl::token_2022::spl_token_2022::{
+    self,
+    extension::{BaseStateWithExtensions, ExtensionType, StateWithExtensions},
+    state::Mint,
+};
+
+/// Creates a program-owned account at a PDA, also when somebody has already
+/// sent lamports to that address (create_account would fail then, and
+/// create-with-prefund is not enabled on every cluster): top up, allocate, assign.
+pub fn create_pda_account<'info>(
+    payer: &AccountInfo<'info>,
+    target: &AccountInfo<'info>,
+    system_program: &AccountInfo<'info>,
+    space: usize,
+    owner: &Pubkey,
+    signer_seeds: &[&[u8]],
+) -> Result<()> {
+    let rent = Rent::get()?.minimum_balance(space);
+    let current = target.lamports();
+    if current == 0 {
+        invoke_signed(
+            &system_instruction::create_account(payer.key, target.key, rent, space as u64, owner),
+            &[payer.clone(), target.clone(), system_program.clone()],
+            &[signer_seeds],
+        )?;
+        return Ok(());
+    }
+    let top_up = rent.saturating_sub(current);
+    if top_up > 0 {
+        invoke_signed(
+            &system_instruction::transfer(payer.key, target.key, top_up),
+            &[payer.clone(), target.clone(), system_program.clone()],
+            &[],
+        )?;
+    }
+    invoke_signed(
+        &system_instruction::allocate(target.key, space as u64),
+        &[target.clone(), system_program.clone()],
+        &[signer_seeds],
+    )?;
+    invoke_signed(
+        &system_instruction::assign(target.key, owner),
+        &[target.clone(), system_program.clone()],
+        &[signer_seeds],
+    )?;
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn transfer_checked<'info>(
+    token_program: &AccountInfo<'info>,
+    from: &AccountInfo<'info>,
+    mint: &AccountInfo<'info>,
+    to: &AccountInfo<'info>,
+    authority: &AccountInfo<'info>,
+    amount: u64,
+    decimals: u8,
+    signer_seeds: &[&[&[u8]]],
+) -> Result<()> {
+    if amount == 0 {
+        return Ok(());
+    }
+    let ix = spl_token_2022::instruction::transfer_checked(
+        token_program.key,
+        from.key,
+        mint.key,
+        to.key,
+        authority.key,
+        &[],
+        amount,
+        decimals,
+    )?;
+    invoke_signed(
+        &ix,
+        &[from.clone(), mint.clone(), to.clone(), authority.clone()],
+        signer_seeds,
+    )?;
+    Ok(())
+}
+
+/// Closes an empty token account owned by a PDA, rent to `destination`.
+pub fn close_token_account<'info>(
+    token_program: &AccountInfo<'info>,
+    account: &AccountInfo<'info>,
+    destination: &AccountInfo<'info>,
+    authority: &AccountInfo<'info>,
+    signer_seeds: &[&[&[u8]]],
+) -> Result<()> {
+    let ix = spl_token_2022::instruction::close_account(
+        token_program.key,
+        account.key,
+        destination.key,
+        authority.key,
+        &[],
+    )?;
+    invoke_signed(
+        &ix,
+        &[account.clone(), destination.clone(), authority.clone()],
+        signer_seeds,
+    )?;
+    Ok(())
+}
+
+/// Creates a token account at a PDA (`address_seeds`) for `mint`, owned by `authority`.
+#[allow(clippy::too_many_arguments)]
+pub fn create_pda_token_account<'info>(
+    payer: &AccountInfo<'info>,
+    account: &AccountInfo<'info>,
+    mint: &AccountInfo<'info>,
+    authority: &Pubkey,
+    token_program: &AccountInfo<'info>,
+    system_program: &AccountInfo<'info>,
+    address_seeds: &[&[u8]],
+) -> Result<()> {
+    create_pda_account(
+        payer,
+        account,
+        system_program,
+        crate::constants::TOKEN_ACCOUNT_LEN,
+        token_program.key,
+        address_seeds,
+    )?;
+    let ix = spl_token_2022::instruction::initialize_account3(
+        token_program.key,
+        account.key,
+        mint.key,
+        authority,
+    )?;
+    invoke_signed(&ix, &[account.clone(), mint.clone()], &[])?;
+    Ok(())
+}
+
+/// Mint extensions that cannot take funds out of escrow or block its payout.
+const SAFE_MINT_EXTENSIONS: &[ExtensionType] = &[
+    ExtensionType::MintCloseAuthority,
+    ExtensionType::InterestBearingConfig,
+    ExtensionType::MetadataPointer,
+    ExtensionType::TokenMetadata,
+    ExtensionType::GroupPointer,
+    ExtensionType::TokenGroup,
+    ExtensionType::GroupMemberPointer,
+    ExtensionType::TokenGroupMember,
+    ExtensionType::ScaledUiAmount,
+];
+
+/// Accepts a payment mint only if escrow in it is safe: an allow-list of
+/// Token-2022 extensions (anything else, e.g. permanent delegate, transfer
+/// hook, transfer fee, non-transferable, default account state, pausable,
+/// confidential transfers, is refused) and no freeze authority unless the
+/// admin allows it. Returns the mint's decimals.
+pub fn check_payment_mint(mint: &AccountInfo, allow_freeze_authority: bool) -> Result<u8> {
+    require!(
+        *mint.owner == anchor_spl::token::ID || *mint.owner == spl_token_2022::ID,
+        CinderError::InvalidMintOwner
+    );
+    let data = mint.try_borrow_data()?;
+    let state = StateWithExtensions::<Mint>::unpack(&data)
+        .map_err(|_| error!(CinderError::InvalidMintOwner))?;
+    if *mint.owner == spl_token_2022::ID {
+        let extensions = state
+            .get_extension_types()
+            .map_err(|_| error!(CinderError::MintExtensionNotAllowed))?;
+        if let Some(bad) = extensions
+            .iter()
+            .find(|e| !SAFE_MINT_EXTENSIONS.contains(e))
+        {
+            msg!("payment mint has extension {:?}", bad);
+            return err!(CinderError::MintExtensionNotAllowed);
+        }
+    }
+    require!(
+        allow_freeze_authority || state.base.freeze_authority.is_none(),
+        CinderError::MintHasFreezeAuthority
+    );
+    Ok(state.base.decimals)
+}
+
+/// Creates a program-owned account at a PDA (prefund-tolerant, see
+/// [`create_pda_account`]) and writes `value` with its discriminator.
+pub fn init_program_account<'info, T: AccountSerialize>(
+    payer: &AccountInfo<'info>,
+    target: &AccountInfo<'info>,
+    system_program: &AccountInfo<'info>,
+    space: usize,
+    signer_seeds: &[&[u8]],
+    value: &T,
+) -> Result<()> {
+    create_pda_account(
+        payer,
+        target,
+        system_program,
+        space,
+        &crate::ID,
+        signer_seeds,
+    )?;
+    let mut data = target.try_borrow_mut_data()?;
+    value.try_serialize(&mut &mut data[..])?;
+    Ok(())
+}
+
+/// Checks that `account` is a token account of `token_program` owned by
+/// `expected_owner`, reading only the bytes needed (the mint is checked by
+/// `transfer_checked`). Payout destinations of permissionless instructions
+/// must pass this, or a caller could redirect the payout.
+pub fn check_token_owner(
+    account: &AccountInfo,
+    token_program: &Pubkey,
+    expected_owner: &Pubkey,
+) -> Result<()> {
+    require!(
+        account.owner == token_program,
+        CinderError::InvalidTokenAccount
+    );
+    let data = account.try_borrow_data()?;
+    let owner = data
+        .get(32..64)
+        .ok_or_else(|| error!(CinderError::InvalidTokenAccount))?;
+    require!(
+        owner == expected_owner.as_ref(),
+        CinderError::TokenOwnerMismatch
+    );
+    Ok(())
+}
+
+/// The balance of a token account (SPL Token and Token-2022 share the layout).
+pub fn token_amount(account: &AccountInfo) -> Result<u64> {
+    let data = account.try_borrow_data()?;
+    let bytes: [u8; 8] = data
+        .get(64..72)
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| error!(CinderError::InvalidTokenAccount))?;
+    Ok(u64::from_le_bytes(bytes))
+}
