@@ -1,0 +1,295 @@
+//! Two chains behind one trait: the host-compiled program in solana-program-test,
+//! and the SBF `.so` in LiteSVM.
+
+use solana_program_test::{processor, BanksClientError, ProgramTest, ProgramTestContext};
+use solana_sdk::{
+    account::{Account, AccountSharedData},
+    clock::Clock,
+    instruction::Instruction,
+    pubkey::Pubkey,
+    signature::Keypair,
+    signer::Signer,
+    transaction::{Transaction, TransactionError},
+};
+use std::path::PathBuf;
+
+/// What a successful transaction reports.
+#[derive(Debug, Clone, Default)]
+pub struct TxMeta {
+    /// Compute units consumed (meaningful on the SBF chain only).
+    pub compute_units: u64,
+    pub logs: Vec<String>,
+}
+
+pub trait Chain {
+    /// Sends one transaction signed by `payer` and `signers`.
+    fn send(
+        &mut self,
+        ixs: &[Instruction],
+        payer: &Keypair,
+        signers: &[&Keypair],
+    ) -> Result<TxMeta, TransactionError>;
+    fn account(&mut self, key: &Pubkey) -> Option<Account>;
+    fn set_account(&mut self, key: &Pubkey, account: Account);
+    fn clock(&mut self) -> Clock;
+    fn set_clock(&mut self, clock: &Clock);
+    /// Whether this chain runs the SBF build (compute units are real).
+    fn is_sbf(&self) -> bool;
+}
+
+// --- native -----------------------------------------------------------------------------
+
+/// Anchor's `entry` ties the three arguments to one lifetime, which
+/// `processor!` cannot express; leak owned copies (a few bytes per test call).
+fn native_entry(
+    program_id: &Pubkey,
+    accounts: &[anchor_lang::prelude::AccountInfo],
+    data: &[u8],
+) -> anchor_lang::solana_program::entrypoint::ProgramResult {
+    let program_id: &'static Pubkey = Box::leak(Box::new(*program_id));
+    let accounts: &'static [anchor_lang::prelude::AccountInfo<'static>] = Box::leak(
+        unsafe { std::mem::transmute::<Vec<_>, Vec<_>>(accounts.to_vec()) }.into_boxed_slice(),
+    );
+    let data: &'static [u8] = Box::leak(data.to_vec().into_boxed_slice());
+    cinder::entry(program_id, accounts, data)
+}
+
+pub struct NativeChain {
+    rt: tokio::runtime::Runtime,
+    ctx: ProgramTestContext,
+    /// Makes otherwise identical transactions distinct (same blockhash).
+    nonce: u32,
+}
+
+impl NativeChain {
+    pub fn new(genesis_accounts: Vec<(Pubkey, Account)>) -> Self {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let mut pt = ProgramTest::new("cinder", cinder::ID, processor!(native_entry));
+        pt.prefer_bpf(false);
+        for (k, a) in genesis_accounts {
+            pt.add_account(k, a);
+        }
+        let ctx = rt.block_on(pt.start_with_context());
+        Self { rt, ctx, nonce: 0 }
+    }
+
+    pub fn payer(&self) -> Keypair {
+        self.ctx.payer.insecure_clone()
+    }
+}
+
+impl Chain for NativeChain {
+    fn send(
+        &mut self,
+        ixs: &[Instruction],
+        payer: &Keypair,
+        signers: &[&Keypair],
+    ) -> Result<TxMeta, TransactionError> {
+        self.nonce += 1;
+        let mut all = vec![
+            anchor_lang::solana_program::instruction::Instruction::new_with_bytes(
+                solana_sdk::pubkey!("ComputeBudget111111111111111111111111111111"),
+                &{
+                    // SetComputeUnitLimit(1.4M − nonce): unique, never limiting.
+                    let mut d = vec![2u8];
+                    d.extend_from_slice(&(1_400_000 - self.nonce).to_le_bytes());
+                    d
+                },
+                vec![],
+            ),
+        ];
+        all.extend_from_slice(ixs);
+        let mut keys: Vec<&Keypair> = vec![payer];
+        keys.extend(
+            signers
+                .iter()
+                .copied()
+                .filter(|s| s.pubkey() != payer.pubkey()),
+        );
+        let blockhash = self.ctx.last_blockhash;
+        let tx = Transaction::new_signed_with_payer(&all, Some(&payer.pubkey()), &keys, blockhash);
+        let banks = self.ctx.banks_client.clone();
+        let res = self
+            .rt
+            .block_on(banks.process_transaction_with_metadata(tx));
+        match res {
+            Ok(r) => match r.result {
+                Ok(()) => Ok(TxMeta {
+                    compute_units: r
+                        .metadata
+                        .as_ref()
+                        .map(|m| m.compute_units_consumed)
+                        .unwrap_or(0),
+                    logs: r.metadata.map(|m| m.log_messages).unwrap_or_default(),
+                }),
+                Err(e) => Err(e),
+            },
+            Err(BanksClientError::TransactionError(e)) => Err(e),
+            Err(BanksClientError::SimulationError { err, .. }) => Err(err),
+            Err(e) => panic!("banks client failed: {e}"),
+        }
+    }
+
+    fn account(&mut self, key: &Pubkey) -> Option<Account> {
+        let banks = self.ctx.banks_client.clone();
+        self.rt.block_on(banks.get_account(*key)).unwrap()
+    }
+
+    fn set_account(&mut self, key: &Pubkey, account: Account) {
+        self.ctx.set_account(key, &AccountSharedData::from(account));
+    }
+
+    fn clock(&mut self) -> Clock {
+        let banks = self.ctx.banks_client.clone();
+        self.rt.block_on(banks.get_sysvar::<Clock>()).unwrap()
+    }
+
+    fn set_clock(&mut self, clock: &Clock) {
+        self.ctx.set_sysvar(clock);
+    }
+
+    fn is_sbf(&self) -> bool {
+        false
+    }
+}
+
+// --- SBF ---------------------------------------------------------------------------------
+
+/// `target/deploy/cinder.so` (built by `scripts/build-sbf.sh`), or `$CINDER_SO`.
+pub fn sbf_program_path() -> PathBuf {
+    if let Ok(p) = std::env::var("CINDER_SO") {
+        return PathBuf::from(p);
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/deploy/cinder.so")
+}
+
+type Key4 = solana_pubkey_v4::Pubkey;
+type Account4 = solana_account_v4::Account;
+
+fn key4(k: &Pubkey) -> Key4 {
+    Key4::new_from_array(k.to_bytes())
+}
+
+fn to4(a: Account) -> Account4 {
+    Account4 {
+        lamports: a.lamports,
+        data: a.data,
+        owner: key4(&a.owner),
+        executable: a.executable,
+        rent_epoch: a.rent_epoch,
+    }
+}
+
+fn from4(a: Account4) -> Account {
+    Account {
+        lamports: a.lamports,
+        data: a.data,
+        owner: Pubkey::new_from_array(a.owner.to_bytes()),
+        executable: a.executable,
+        rent_epoch: a.rent_epoch,
+    }
+}
+
+/// The SBF build `cinder.so` in Mollusk (Agave 4.2's program runtime and VM), with the real
+/// SPL Token and Token-2022 programs. Transactions are atomic (state is kept only on success);
+/// signatures are not verified (the signer flags are), and no fees are charged.
+///
+/// Mollusk rather than LiteSVM 0.12: LiteSVM 0.12 runs Agave 3.1's VM, whose ELF loader knows
+/// an early draft of SBPF v3 only and rejects the final v3 layout `sbpf-linker` emits.
+pub struct SbfChain {
+    ctx: mollusk_svm::MolluskContext<std::collections::HashMap<Key4, Account4>>,
+    logs: std::rc::Rc<std::cell::RefCell<solana_svm_log_collector_v4::LogCollector>>,
+}
+
+impl SbfChain {
+    pub fn new(genesis_accounts: Vec<(Pubkey, Account)>) -> Self {
+        let path = sbf_program_path();
+        let elf = std::fs::read(&path).unwrap_or_else(|e| {
+            panic!(
+                "cannot read the SBF build at {}: {e}. Build it with `bash scripts/build-sbf.sh`.",
+                path.display()
+            )
+        });
+        let mut mollusk = mollusk_svm::Mollusk::default();
+        mollusk.add_program_with_loader_and_elf(
+            &key4(&cinder::ID),
+            &mollusk_svm::program::loader_keys::LOADER_V3,
+            &elf,
+        );
+        mollusk_svm_programs_token::token::add_program(&mut mollusk);
+        mollusk_svm_programs_token::token2022::add_program(&mut mollusk);
+        let logs = solana_svm_log_collector_v4::LogCollector::new_ref();
+        mollusk.logger = Some(logs.clone());
+        let store = genesis_accounts
+            .into_iter()
+            .map(|(k, a)| (key4(&k), to4(a)))
+            .collect();
+        Self {
+            ctx: mollusk.with_context(store),
+            logs,
+        }
+    }
+
+    fn take_logs(&self) -> Vec<String> {
+        let mut collector = self.logs.borrow_mut();
+        let logs = collector.get_recorded_content().to_vec();
+        *collector = solana_svm_log_collector_v4::LogCollector::default();
+        logs
+    }
+}
+
+impl Chain for SbfChain {
+    fn send(
+        &mut self,
+        ixs: &[Instruction],
+        payer: &Keypair,
+        _signers: &[&Keypair],
+    ) -> Result<TxMeta, TransactionError> {
+        let result = self
+            .ctx
+            .process_transaction_instructions(ixs, Some(&key4(&payer.pubkey())));
+        let logs = self.take_logs();
+        match result.raw_result {
+            Ok(()) => Ok(TxMeta {
+                compute_units: result.compute_units_consumed,
+                logs,
+            }),
+            Err(e) => {
+                // Shown by the test runner only when the test fails.
+                eprintln!("transaction failed: {e:?}\n  {}", logs.join("\n  "));
+                Err(e)
+            }
+        }
+    }
+
+    fn account(&mut self, key: &Pubkey) -> Option<Account> {
+        let store = self.ctx.account_store.borrow();
+        store
+            .get(&key4(key))
+            .filter(|a| a.lamports > 0)
+            .cloned()
+            .map(from4)
+    }
+
+    fn set_account(&mut self, key: &Pubkey, account: Account) {
+        self.ctx
+            .account_store
+            .borrow_mut()
+            .insert(key4(key), to4(account));
+    }
+
+    fn clock(&mut self) -> Clock {
+        self.ctx.mollusk.sysvars.clock.clone()
+    }
+
+    fn set_clock(&mut self, clock: &Clock) {
+        self.ctx.mollusk.sysvars.clock = clock.clone();
+    }
+
+    fn is_sbf(&self) -> bool {
+        true
+    }
+}

@@ -1,0 +1,385 @@
+//! Instruction builders and PDA helpers for the cinder program, built from the
+//! program crate's own Anchor types so they cannot drift from it.
+
+use anchor_lang::{InstructionData, ToAccountMetas};
+use cinder::{
+    constants::*,
+    instructions::{PostJobArgs, ProviderInfo},
+    state::{AuctionParams, ConfigParams, MarketParams},
+};
+use solana_sdk::{instruction::Instruction, pubkey::Pubkey};
+
+pub fn pda(seeds: &[&[u8]]) -> (Pubkey, u8) {
+    Pubkey::find_program_address(seeds, &cinder::ID)
+}
+
+pub fn config_pda() -> Pubkey {
+    pda(&[CONFIG_SEED]).0
+}
+pub fn market_pda(id: u64) -> Pubkey {
+    pda(&[MARKET_SEED, &id.to_le_bytes()]).0
+}
+pub fn job_pda(market: &Pubkey, client: &Pubkey, nonce: u64) -> (Pubkey, u8) {
+    pda(&[
+        JOB_SEED,
+        market.as_ref(),
+        client.as_ref(),
+        &nonce.to_le_bytes(),
+    ])
+}
+pub fn vault_pda(job: &Pubkey) -> (Pubkey, u8) {
+    pda(&[JOB_VAULT_SEED, job.as_ref()])
+}
+pub fn provider_pda(owner: &Pubkey) -> Pubkey {
+    pda(&[PROVIDER_SEED, owner.as_ref()]).0
+}
+pub fn auction_pda(mint: &Pubkey) -> Pubkey {
+    pda(&[AUCTION_SEED, mint.as_ref()]).0
+}
+pub fn fee_vault_pda(mint: &Pubkey) -> Pubkey {
+    pda(&[FEE_VAULT_SEED, mint.as_ref()]).0
+}
+pub fn verify_pool_pda(market: &Pubkey) -> Pubkey {
+    pda(&[VERIFY_POOL_SEED, market.as_ref()]).0
+}
+pub fn program_data_pda() -> Pubkey {
+    Pubkey::find_program_address(
+        &[cinder::ID.as_ref()],
+        &anchor_lang::solana_program::bpf_loader_upgradeable::ID,
+    )
+    .0
+}
+
+fn event_authority() -> Pubkey {
+    cinder::EVENT_AUTHORITY_AND_BUMP.0
+}
+
+fn build(accounts: impl ToAccountMetas, data: impl InstructionData) -> Instruction {
+    Instruction {
+        program_id: cinder::ID,
+        accounts: accounts.to_account_metas(None),
+        data: data.data(),
+    }
+}
+
+const SYSTEM: Pubkey = anchor_lang::solana_program::system_program::ID;
+
+pub fn init_config(admin: &Pubkey, protocol_mint: &Pubkey, params: ConfigParams) -> Instruction {
+    build(
+        cinder::accounts::InitConfig {
+            admin: *admin,
+            config: config_pda(),
+            protocol_mint: *protocol_mint,
+            program_data: program_data_pda(),
+            system_program: SYSTEM,
+            event_authority: event_authority(),
+            program: cinder::ID,
+        },
+        cinder::instruction::InitConfig { params },
+    )
+}
+
+pub fn update_config(admin: &Pubkey, params: ConfigParams, paused: bool) -> Instruction {
+    build(
+        cinder::accounts::UpdateConfig {
+            admin: *admin,
+            config: config_pda(),
+            event_authority: event_authority(),
+            program: cinder::ID,
+        },
+        cinder::instruction::UpdateConfig { params, paused },
+    )
+}
+
+pub fn propose_admin(admin: &Pubkey, proposed: Pubkey) -> Instruction {
+    build(
+        cinder::accounts::ProposeAdmin {
+            admin: *admin,
+            config: config_pda(),
+            event_authority: event_authority(),
+            program: cinder::ID,
+        },
+        cinder::instruction::ProposeAdmin { proposed },
+    )
+}
+
+pub fn accept_admin(new_admin: &Pubkey) -> Instruction {
+    build(
+        cinder::accounts::AcceptAdmin {
+            new_admin: *new_admin,
+            config: config_pda(),
+            event_authority: event_authority(),
+            program: cinder::ID,
+        },
+        cinder::instruction::AcceptAdmin {},
+    )
+}
+
+pub fn init_auction(
+    admin: &Pubkey,
+    mint: &Pubkey,
+    token_program: &Pubkey,
+    params: AuctionParams,
+    allow_freeze_authority: bool,
+) -> Instruction {
+    build(
+        cinder::accounts::InitAuction {
+            admin: *admin,
+            config: config_pda(),
+            auction: auction_pda(mint),
+            fee_vault: fee_vault_pda(mint),
+            payment_mint: *mint,
+            token_program: *token_program,
+            system_program: SYSTEM,
+            event_authority: event_authority(),
+            program: cinder::ID,
+        },
+        cinder::instruction::InitAuction {
+            params,
+            allow_freeze_authority,
+        },
+    )
+}
+
+pub fn create_market(
+    admin: &Pubkey,
+    market_id: u64,
+    mint: &Pubkey,
+    token_program: &Pubkey,
+    params: MarketParams,
+    allow_freeze_authority: bool,
+) -> Instruction {
+    let market = market_pda(market_id);
+    build(
+        cinder::accounts::CreateMarket {
+            admin: *admin,
+            config: config_pda(),
+            market,
+            payment_mint: *mint,
+            auction: auction_pda(mint),
+            verify_pool: verify_pool_pda(&market),
+            token_program: *token_program,
+            system_program: SYSTEM,
+            event_authority: event_authority(),
+            program: cinder::ID,
+        },
+        cinder::instruction::CreateMarket {
+            market_id,
+            params,
+            allow_freeze_authority,
+        },
+    )
+}
+
+pub fn update_market(
+    admin: &Pubkey,
+    market: &Pubkey,
+    params: MarketParams,
+    paused: bool,
+) -> Instruction {
+    build(
+        cinder::accounts::UpdateMarket {
+            admin: *admin,
+            config: config_pda(),
+            market: *market,
+            event_authority: event_authority(),
+            program: cinder::ID,
+        },
+        cinder::instruction::UpdateMarket { params, paused },
+    )
+}
+
+pub fn register_provider(owner: &Pubkey, info: ProviderInfo) -> Instruction {
+    build(
+        cinder::accounts::RegisterProvider {
+            owner: *owner,
+            provider: provider_pda(owner),
+            system_program: SYSTEM,
+            event_authority: event_authority(),
+            program: cinder::ID,
+        },
+        cinder::instruction::RegisterProvider { info },
+    )
+}
+
+pub fn update_provider(owner: &Pubkey, info: ProviderInfo, active: bool) -> Instruction {
+    build(
+        cinder::accounts::UpdateProvider {
+            owner: *owner,
+            provider: provider_pda(owner),
+            event_authority: event_authority(),
+            program: cinder::ID,
+        },
+        cinder::instruction::UpdateProvider { info, active },
+    )
+}
+
+/// Accounts of one job, as the client and keepers see them.
+#[derive(Clone, Copy, Debug)]
+pub struct JobKeys {
+    pub job: Pubkey,
+    pub vault: Pubkey,
+    pub market: Pubkey,
+    pub client: Pubkey,
+    pub mint: Pubkey,
+    pub token_program: Pubkey,
+}
+
+pub fn post_job(k: &JobKeys, client_token: &Pubkey, args: PostJobArgs) -> Instruction {
+    build(
+        cinder::accounts::PostJob {
+            client: k.client,
+            config: config_pda(),
+            market: k.market,
+            job: k.job,
+            vault: k.vault,
+            client_token: *client_token,
+            payment_mint: k.mint,
+            token_program: k.token_program,
+            system_program: SYSTEM,
+            event_authority: event_authority(),
+            program: cinder::ID,
+        },
+        cinder::instruction::PostJob { args },
+    )
+}
+
+pub fn cancel_job(k: &JobKeys, caller: &Pubkey, client_token: &Pubkey) -> Instruction {
+    build(
+        cinder::accounts::CancelJob {
+            caller: *caller,
+            job: k.job,
+            market: k.market,
+            vault: k.vault,
+            client: k.client,
+            client_token: *client_token,
+            payment_mint: k.mint,
+            token_program: k.token_program,
+            event_authority: event_authority(),
+            program: cinder::ID,
+        },
+        cinder::instruction::CancelJob {},
+    )
+}
+
+pub fn extend_job(k: &JobKeys, client_token: &Pubkey, added_secs: u32) -> Instruction {
+    build(
+        cinder::accounts::ExtendJob {
+            client: k.client,
+            job: k.job,
+            market: k.market,
+            vault: k.vault,
+            client_token: *client_token,
+            payment_mint: k.mint,
+            token_program: k.token_program,
+            event_authority: event_authority(),
+            program: cinder::ID,
+        },
+        cinder::instruction::ExtendJob { added_secs },
+    )
+}
+
+pub fn claim_job(k: &JobKeys, provider_owner: &Pubkey) -> Instruction {
+    build(
+        cinder::accounts::ClaimJob {
+            owner: *provider_owner,
+            provider: provider_pda(provider_owner),
+            config: config_pda(),
+            market: k.market,
+            job: k.job,
+            event_authority: event_authority(),
+            program: cinder::ID,
+        },
+        cinder::instruction::ClaimJob {},
+    )
+}
+
+pub fn quit_job(k: &JobKeys, provider_owner: &Pubkey) -> Instruction {
+    build(
+        cinder::accounts::QuitJob {
+            owner: *provider_owner,
+            provider: provider_pda(provider_owner),
+            job: k.job,
+            event_authority: event_authority(),
+            program: cinder::ID,
+        },
+        cinder::instruction::QuitJob {},
+    )
+}
+
+pub fn expire_job(k: &JobKeys, caller: &Pubkey, provider_owner: &Pubkey) -> Instruction {
+    build(
+        cinder::accounts::ExpireJob {
+            caller: *caller,
+            job: k.job,
+            market: k.market,
+            provider: provider_pda(provider_owner),
+            event_authority: event_authority(),
+            program: cinder::ID,
+        },
+        cinder::instruction::ExpireJob {},
+    )
+}
+
+pub fn submit_result(
+    k: &JobKeys,
+    provider_owner: &Pubkey,
+    result_hash: [u8; 32],
+    billed_secs: u32,
+    result_uri: &str,
+) -> Instruction {
+    build(
+        cinder::accounts::SubmitResult {
+            provider: *provider_owner,
+            job: k.job,
+            event_authority: event_authority(),
+            program: cinder::ID,
+        },
+        cinder::instruction::SubmitResult {
+            result_hash,
+            billed_secs,
+            result_uri: result_uri.to_string(),
+        },
+    )
+}
+
+/// Accounts a settlement pays into.
+#[derive(Clone, Copy, Debug)]
+pub struct Payees {
+    pub client_token: Pubkey,
+    pub provider_owner: Pubkey,
+    pub provider_token: Pubkey,
+}
+
+fn settle_accounts(k: &JobKeys, p: &Payees) -> cinder::accounts::SettleJob {
+    cinder::accounts::SettleJob {
+        job: k.job,
+        market: k.market,
+        vault: k.vault,
+        client: k.client,
+        client_token: p.client_token,
+        provider: provider_pda(&p.provider_owner),
+        provider_token: p.provider_token,
+        fee_vault: fee_vault_pda(&k.mint),
+        verify_pool: verify_pool_pda(&k.market),
+        payment_mint: k.mint,
+        token_program: k.token_program,
+        event_authority: event_authority(),
+        program: cinder::ID,
+    }
+}
+
+pub fn settle_job(k: &JobKeys, p: &Payees) -> Instruction {
+    build(settle_accounts(k, p), cinder::instruction::SettleJob {})
+}
+
+/// `accept_result`: the client account is the signer.
+pub fn accept_result(k: &JobKeys, p: &Payees) -> Instruction {
+    let mut ix = build(settle_accounts(k, p), cinder::instruction::AcceptResult {});
+    for meta in ix.accounts.iter_mut() {
+        if meta.pubkey == k.client {
+            meta.is_signer = true;
+        }
+    }
+    ix
+}

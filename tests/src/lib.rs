@@ -1,0 +1,68 @@
+//! Test harness for the cinder program: the same tests run on the host-compiled
+//! program (solana-program-test, real SPL Token / Token-2022 programs) and on
+//! the SBF build `target/deploy/cinder.so` (LiteSVM), through one `Chain` trait.
+#![allow(deprecated)]
+
+pub mod backend;
+pub mod ix;
+pub mod tokens;
+pub mod world;
+
+pub use backend::{Chain, NativeChain, SbfChain, TxMeta};
+pub use world::{MintKind, World};
+
+use anchor_lang::error::ERROR_CODE_OFFSET;
+use cinder::errors::CinderError;
+use solana_sdk::{instruction::InstructionError, transaction::TransactionError};
+
+/// Asserts that a transaction failed with the given named program error.
+#[track_caller]
+pub fn assert_cinder_error<T: std::fmt::Debug>(
+    result: Result<T, TransactionError>,
+    expected: CinderError,
+) {
+    let code = ERROR_CODE_OFFSET + expected as u32;
+    match result {
+        Err(TransactionError::InstructionError(_, InstructionError::Custom(got)))
+            if got == code => {}
+        other => panic!("expected CinderError::{expected:?} (custom {code}), got {other:?}"),
+    }
+}
+
+/// Asserts that a transaction failed with an Anchor framework error (e.g. a
+/// failed `has_one`, owner or discriminator check).
+#[track_caller]
+pub fn assert_anchor_error<T: std::fmt::Debug>(
+    result: Result<T, TransactionError>,
+    expected: anchor_lang::error::ErrorCode,
+) {
+    let code = expected as u32;
+    match result {
+        Err(TransactionError::InstructionError(_, InstructionError::Custom(got)))
+            if got == code => {}
+        other => panic!("expected anchor {expected:?} ({code}), got {other:?}"),
+    }
+}
+
+/// Runs a test body once on the native build and once on the SBF build.
+#[macro_export]
+macro_rules! on_both {
+    ($name:ident, |$w:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[test]
+            fn native() {
+                #[allow(unused_mut)]
+                let mut $w = $crate::World::native();
+                $body
+            }
+            #[test]
+            fn sbf() {
+                #[allow(unused_mut)]
+                let mut $w = $crate::World::sbf();
+                $body
+            }
+        }
+    };
+}

@@ -1,0 +1,463 @@
+//! The world in one call: config, mints, auction, market, a funded client and
+//! a registered provider, on either chain, with clock warping.
+
+use crate::{
+    backend::{Chain, NativeChain, SbfChain, TxMeta},
+    ix::{self, JobKeys, Payees},
+    tokens::{self, MintExt},
+};
+use cinder::{
+    constants::DAY_SECS,
+    instructions::{PostJobArgs, ProviderInfo},
+    state::{AuctionParams, Bps, ConfigParams, Job, MarketParams, Provider},
+};
+use solana_sdk::{
+    account::Account, instruction::Instruction, pubkey::Pubkey, signature::Keypair, signer::Signer,
+    transaction::TransactionError,
+};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MintKind {
+    Legacy,
+    /// Token-2022 with a harmless extension (metadata pointer).
+    Token2022,
+}
+
+pub const GPU_MODEL: &str = "NVIDIA H100 80GB HBM3";
+pub const CLIENT_FUNDS: u64 = 1_000_000_000_000_000;
+pub const START_TIME: i64 = 1_800_000_000;
+
+pub fn gpu_model(name: &str) -> [u8; 32] {
+    let mut m = [0u8; 32];
+    m[..name.len()].copy_from_slice(name.as_bytes());
+    m
+}
+
+pub fn default_config_params() -> ConfigParams {
+    ConfigParams {
+        protocol_fee_bps: Bps(500),
+        burn_bps: Bps(5_000),
+        stakers_bps: Bps(4_000),
+        treasury_bps: Bps(1_000),
+        min_lock_secs: 14 * DAY_SECS,
+        max_lock_secs: 365 * DAY_SECS,
+        treasury: Pubkey::new_from_array([7; 32]),
+    }
+}
+
+pub fn default_market_params(arbiter: Pubkey) -> MarketParams {
+    MarketParams {
+        gpu_model: gpu_model(GPU_MODEL),
+        min_vram_gib: 80,
+        min_gpus_per_job: 1,
+        min_price_per_sec: 10,
+        max_duration_secs: DAY_SECS,
+        expire_grace_secs: 300,
+        challenge_window_secs: 600,
+        min_provider_stake: 0,
+        stake_per_job: 0,
+        verify_rate_bps: Bps(500),
+        verification_fee_bps: Bps(600),
+        fraud_slash_bps: Bps(2_000),
+        timeout_slash_bps: Bps(100),
+        slash_reward_bps: Bps(5_000),
+        quit_penalty_bps: Bps(0),
+        arbiter,
+    }
+}
+
+pub fn default_auction_params() -> AuctionParams {
+    AuctionParams {
+        init_price: 1_000_000,
+        floor_price: 1_000,
+        epoch_period_secs: DAY_SECS,
+        price_multiplier_bps: 20_000,
+        min_init_price: 10_000,
+    }
+}
+
+pub fn default_provider_info() -> ProviderInfo {
+    ProviderInfo {
+        gpu_model: gpu_model(GPU_MODEL),
+        vram_gib: 80,
+        gpu_count: 8,
+        inventory_hash: [9; 32],
+        endpoint: "https://gpu.example.com:8443".to_string(),
+    }
+}
+
+fn funded(lamports: u64) -> Account {
+    Account {
+        lamports,
+        data: vec![],
+        owner: anchor_lang::solana_program::system_program::ID,
+        executable: false,
+        rent_epoch: 0,
+    }
+}
+
+pub struct World {
+    pub chain: Box<dyn Chain>,
+    /// Fee payer, admin and the program's upgrade authority.
+    pub admin: Keypair,
+    pub mint_authority: Keypair,
+    pub protocol_mint: Pubkey,
+    pub mint: Pubkey,
+    pub token_program: Pubkey,
+    pub market_id: u64,
+    pub market: Pubkey,
+    pub client: Keypair,
+    pub client_token: Pubkey,
+    pub provider: Keypair,
+    pub provider_token: Pubkey,
+    next_nonce: u64,
+}
+
+impl World {
+    pub fn native() -> Self {
+        Self::build(false, MintKind::Legacy)
+    }
+    pub fn sbf() -> Self {
+        Self::build(true, MintKind::Legacy)
+    }
+    pub fn with_mint(sbf: bool, kind: MintKind) -> Self {
+        Self::build(sbf, kind)
+    }
+
+    /// A chain with funded admin, client and provider and the program's
+    /// ProgramData naming `admin` as upgrade authority, but no config yet.
+    pub fn bare(sbf: bool) -> (Box<dyn Chain>, Keypair, Keypair, Keypair) {
+        let admin = Keypair::new();
+        let client = Keypair::new();
+        let provider = Keypair::new();
+        let genesis: Vec<(Pubkey, Account)> = [&admin, &client, &provider]
+            .iter()
+            .map(|k| (k.pubkey(), funded(1_000_000_000_000)))
+            .collect();
+        let mut chain: Box<dyn Chain> = if sbf {
+            Box::new(SbfChain::new(genesis))
+        } else {
+            Box::new(NativeChain::new(genesis))
+        };
+        set_upgrade_authority(chain.as_mut(), Some(admin.pubkey()));
+        let mut clock = chain.clock();
+        clock.unix_timestamp = START_TIME;
+        chain.set_clock(&clock);
+        (chain, admin, client, provider)
+    }
+
+    fn build(sbf: bool, kind: MintKind) -> Self {
+        let (mut chain, admin, client, provider) = Self::bare(sbf);
+        let mint_authority = Keypair::new();
+        let c = chain.as_mut();
+        let protocol_mint = tokens::create_mint(
+            c,
+            &admin,
+            &mint_authority.pubkey(),
+            None,
+            9,
+            &tokens::LEGACY,
+            &[],
+        );
+        let (token_program, exts): (Pubkey, &[MintExt]) = match kind {
+            MintKind::Legacy => (tokens::LEGACY, &[]),
+            MintKind::Token2022 => (tokens::TOKEN_2022, &[MintExt::MetadataPointer]),
+        };
+        let mint = tokens::create_mint(
+            c,
+            &admin,
+            &mint_authority.pubkey(),
+            None,
+            6,
+            &token_program,
+            exts,
+        );
+        let client_token =
+            tokens::create_token_account(c, &admin, &mint, &client.pubkey(), &token_program);
+        let provider_token =
+            tokens::create_token_account(c, &admin, &mint, &provider.pubkey(), &token_program);
+        tokens::mint_to(
+            c,
+            &admin,
+            &mint,
+            &client_token,
+            &mint_authority,
+            CLIENT_FUNDS,
+            &token_program,
+        );
+
+        let a = admin.pubkey();
+        c.send(
+            &[ix::init_config(&a, &protocol_mint, default_config_params())],
+            &admin,
+            &[],
+        )
+        .expect("init_config");
+        c.send(
+            &[ix::init_auction(
+                &a,
+                &mint,
+                &token_program,
+                default_auction_params(),
+                false,
+            )],
+            &admin,
+            &[],
+        )
+        .expect("init_auction");
+        let market_id = 1;
+        c.send(
+            &[ix::create_market(
+                &a,
+                market_id,
+                &mint,
+                &token_program,
+                default_market_params(a),
+                false,
+            )],
+            &admin,
+            &[],
+        )
+        .expect("create_market");
+        c.send(
+            &[ix::register_provider(
+                &provider.pubkey(),
+                default_provider_info(),
+            )],
+            &provider,
+            &[],
+        )
+        .expect("register_provider");
+        Self {
+            chain,
+            admin,
+            mint_authority,
+            protocol_mint,
+            mint,
+            token_program,
+            market_id,
+            market: ix::market_pda(market_id),
+            client,
+            client_token,
+            provider,
+            provider_token,
+            next_nonce: 1,
+        }
+    }
+
+    // --- chain access --------------------------------------------------------------------
+
+    /// Sends with the admin paying fees; `signers` sign too.
+    pub fn send(
+        &mut self,
+        ixs: &[Instruction],
+        signers: &[&Keypair],
+    ) -> Result<TxMeta, TransactionError> {
+        let admin = self.admin.insecure_clone();
+        self.chain.send(ixs, &admin, signers)
+    }
+
+    pub fn balance(&mut self, token_account: &Pubkey) -> u64 {
+        tokens::balance(self.chain.as_mut(), token_account)
+    }
+
+    /// Gives `key` 1 000 SOL (a new wallet that pays rent).
+    pub fn fund(&mut self, key: &Pubkey) {
+        self.chain.set_account(key, funded(1_000_000_000_000));
+    }
+
+    pub fn lamports(&mut self, key: &Pubkey) -> u64 {
+        self.chain.account(key).map(|a| a.lamports).unwrap_or(0)
+    }
+
+    pub fn exists(&mut self, key: &Pubkey) -> bool {
+        self.chain.account(key).is_some()
+    }
+
+    pub fn now(&mut self) -> i64 {
+        self.chain.clock().unix_timestamp
+    }
+
+    /// Moves the clock forward by `secs` (and the slot by 2.5 per second).
+    pub fn warp(&mut self, secs: i64) {
+        let mut clock = self.chain.clock();
+        clock.unix_timestamp += secs;
+        clock.slot += (secs as u64 * 5).div_ceil(2);
+        self.chain.set_clock(&clock);
+    }
+
+    pub fn job(&mut self, key: &Pubkey) -> Job {
+        self.read(key)
+    }
+
+    pub fn provider_account(&mut self) -> Provider {
+        let key = ix::provider_pda(&self.provider.pubkey());
+        self.read(&key)
+    }
+
+    pub fn read<T: anchor_lang::AccountDeserialize>(&mut self, key: &Pubkey) -> T {
+        let a = self
+            .chain
+            .account(key)
+            .unwrap_or_else(|| panic!("account {key} missing"));
+        T::try_deserialize(&mut a.data.as_slice()).expect("deserialize")
+    }
+
+    // --- job helpers ---------------------------------------------------------------------
+
+    pub fn job_keys(&self, client: &Pubkey, nonce: u64) -> JobKeys {
+        let (job, _) = ix::job_pda(&self.market, client, nonce);
+        JobKeys {
+            job,
+            vault: ix::vault_pda(&job).0,
+            market: self.market,
+            client: *client,
+            mint: self.mint,
+            token_program: self.token_program,
+        }
+    }
+
+    pub fn post_args(
+        &mut self,
+        keys: &JobKeys,
+        nonce: u64,
+        price: u64,
+        duration: u32,
+    ) -> PostJobArgs {
+        PostJobArgs {
+            nonce,
+            job_bump: ix::job_pda(&keys.market, &keys.client, nonce).1,
+            vault_bump: ix::vault_pda(&keys.job).1,
+            spec_hash: [1; 32],
+            spec_uri: "https://specs.example.com/job.json".to_string(),
+            price_per_sec: price,
+            max_duration_secs: duration,
+            assigned_provider: None,
+            open_until: 0,
+        }
+    }
+
+    /// Next unused nonce and its job keys for the world's client.
+    pub fn next_job(&mut self) -> (JobKeys, u64) {
+        let nonce = self.next_nonce;
+        self.next_nonce += 1;
+        (self.job_keys(&self.client.pubkey(), nonce), nonce)
+    }
+
+    pub fn try_post(&mut self, price: u64, duration: u32) -> Result<JobKeys, TransactionError> {
+        self.try_post_with(price, duration, |_| {})
+    }
+
+    pub fn try_post_with(
+        &mut self,
+        price: u64,
+        duration: u32,
+        edit: impl FnOnce(&mut PostJobArgs),
+    ) -> Result<JobKeys, TransactionError> {
+        let (keys, nonce) = self.next_job();
+        let mut args = self.post_args(&keys, nonce, price, duration);
+        edit(&mut args);
+        let client = self.client.insecure_clone();
+        self.send(
+            &[ix::post_job(&keys, &self.client_token.clone(), args)],
+            &[&client],
+        )?;
+        Ok(keys)
+    }
+
+    pub fn post(&mut self, price: u64, duration: u32) -> JobKeys {
+        self.try_post(price, duration).expect("post_job")
+    }
+
+    pub fn try_claim(&mut self, k: &JobKeys) -> Result<TxMeta, TransactionError> {
+        let p = self.provider.insecure_clone();
+        self.send(&[ix::claim_job(k, &p.pubkey())], &[&p])
+    }
+
+    pub fn claim(&mut self, k: &JobKeys) {
+        self.try_claim(k).expect("claim_job");
+    }
+
+    pub fn try_submit(&mut self, k: &JobKeys, billed: u32) -> Result<TxMeta, TransactionError> {
+        let p = self.provider.insecure_clone();
+        self.send(
+            &[ix::submit_result(
+                k,
+                &p.pubkey(),
+                [42; 32],
+                billed,
+                "https://gpu.example.com/r/1",
+            )],
+            &[&p],
+        )
+    }
+
+    pub fn submit(&mut self, k: &JobKeys, billed: u32) {
+        self.try_submit(k, billed).expect("submit_result");
+    }
+
+    pub fn payees(&self) -> Payees {
+        Payees {
+            client_token: self.client_token,
+            provider_owner: self.provider.pubkey(),
+            provider_token: self.provider_token,
+        }
+    }
+
+    pub fn try_settle(&mut self, k: &JobKeys) -> Result<TxMeta, TransactionError> {
+        let p = self.payees();
+        self.send(&[ix::settle_job(k, &p)], &[])
+    }
+
+    pub fn settle(&mut self, k: &JobKeys) {
+        self.try_settle(k).expect("settle_job");
+    }
+
+    pub fn fee_vault(&self) -> Pubkey {
+        ix::fee_vault_pda(&self.mint)
+    }
+
+    pub fn verify_pool(&self) -> Pubkey {
+        ix::verify_pool_pda(&self.market)
+    }
+
+    /// Token balances of everyone a job's money can reach, in a fixed order:
+    /// client, provider, fee vault, verification pool, and the job's vault.
+    pub fn ledger(&mut self, k: &JobKeys) -> [u64; 5] {
+        let keys = [
+            self.client_token,
+            self.provider_token,
+            self.fee_vault(),
+            self.verify_pool(),
+            k.vault,
+        ];
+        keys.map(|key| self.balance(&key))
+    }
+}
+
+/// Writes the program's ProgramData account naming `authority` (keeping the ELF bytes if any).
+pub fn set_upgrade_authority(chain: &mut dyn Chain, authority: Option<Pubkey>) {
+    let key = ix::program_data_pda();
+    let mut meta = Vec::with_capacity(45);
+    meta.extend_from_slice(&3u32.to_le_bytes()); // UpgradeableLoaderState::ProgramData
+    meta.extend_from_slice(&0u64.to_le_bytes()); // slot
+    match authority {
+        Some(a) => {
+            meta.push(1);
+            meta.extend_from_slice(a.as_ref());
+        }
+        None => {
+            meta.push(0);
+            meta.extend_from_slice(&[0; 32]);
+        }
+    }
+    let mut account = chain.account(&key).unwrap_or(Account {
+        lamports: 1_000_000_000,
+        data: vec![0; 45],
+        owner: anchor_lang::solana_program::bpf_loader_upgradeable::ID,
+        executable: false,
+        rent_epoch: 0,
+    });
+    account.data[..45].copy_from_slice(&meta);
+    chain.set_account(&key, account);
+}
