@@ -5,8 +5,7 @@
 #
 # Usage: scripts/build-sbf.sh [--arch v3|v0] [--manifest-path PATH] [--out-dir DIR] [-- CARGO_ARGS...]
 #   --arch v3       SBPF v3, target-cpu v3 (default)
-#   --arch v0       SBPF v0, target-cpu v2, written as <name>-sbpfv0.so (for runtimes without the
-#                   final SBPF v3 format: Agave 3.1, hence LiteSVM 0.12 in the tests and benchmark)
+#   --arch v0       refused, with the reason (see below)
 #   --manifest-path program crate to build (default: programs/cinder/Cargo.toml of this repo)
 #   --out-dir       where the .so is copied (default: <repo>/target/deploy for programs/cinder,
 #                   else <crate dir>/target/deploy)
@@ -43,7 +42,9 @@ done
 
 case $arch in
   v3) sbpf_arch=v3; sbpf_cpu=v3 ;;   # NOT cpu v4: its byte-swap opcode (0xd7) is invalid on SBPF
-  v0) sbpf_arch=v0; sbpf_cpu=v2 ;;
+  v0) die "SBPF v0 is not supported: LLVM 23 passes a call's 6th+ arguments on the stack in a way
+only SBPF v3's dynamic stack frames allow (a v0 build faults with an access violation in its
+first Anchor instruction). Clusters need SBPF v3 execution (Agave >= 3.1 with the feature on)." ;;
   *) die "--arch must be v3 or v0, got '$arch'" ;;
 esac
 
@@ -126,11 +127,8 @@ t1=$SECONDS
 so=$target_dir/$target_name/release/$lib_name.so
 [[ -f $so ]] || so=$target_dir/$target_name/release/lib$lib_name.so
 [[ -f $so ]] || die "built, but no $lib_name.so in $target_dir/$target_name/release (is crate-type cdylib?)"
-# v3 is the deploy artifact (<name>.so); the v0 build sits beside it as <name>-sbpfv0.so, which
-# runtimes on Agave 3.1 (LiteSVM 0.12, used by the SBF tests and the benchmark) can load.
-if [[ $arch == v3 ]]; then out_name=$lib_name.so; else out_name=$lib_name-sbpfv0.so; fi
-cp -f "$so" "$out_dir/$out_name"
-so=$out_dir/$out_name
+cp -f "$so" "$out_dir/$lib_name.so"
+so=$out_dir/$lib_name.so
 
 # ---- report ---------------------------------------------------------------------------------
 elf=$(python3 - "$so" <<'EOF'

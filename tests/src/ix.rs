@@ -360,7 +360,6 @@ fn settle_accounts(k: &JobKeys, p: &Payees) -> cinder::accounts::SettleJob {
         client_token: p.client_token,
         provider: provider_pda(&p.provider_owner),
         provider_token: p.provider_token,
-        fee_vault: fee_vault_pda(&k.mint),
         verify_pool: verify_pool_pda(&k.market),
         payment_mint: k.mint,
         token_program: k.token_program,
@@ -382,4 +381,20 @@ pub fn accept_result(k: &JobKeys, p: &Payees) -> Instruction {
         }
     }
     ix
+}
+
+/// `sweep_fees`: anyone moves a market's accrued protocol fees to the mint's fee vault.
+pub fn sweep_fees(market: &Pubkey, mint: &Pubkey, token_program: &Pubkey) -> Instruction {
+    build(
+        cinder::accounts::SweepFees {
+            market: *market,
+            verify_pool: verify_pool_pda(market),
+            fee_vault: fee_vault_pda(mint),
+            payment_mint: *mint,
+            token_program: *token_program,
+            event_authority: event_authority(),
+            program: cinder::ID,
+        },
+        cinder::instruction::SweepFees {},
+    )
 }

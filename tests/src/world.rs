@@ -50,6 +50,7 @@ pub fn default_market_params(arbiter: Pubkey) -> MarketParams {
         gpu_model: gpu_model(GPU_MODEL),
         min_vram_gib: 80,
         min_gpus_per_job: 1,
+        _reserved: [0; 5],
         min_price_per_sec: 10,
         max_duration_secs: DAY_SECS,
         expire_grace_secs: 300,
@@ -421,8 +422,20 @@ impl World {
         ix::verify_pool_pda(&self.market)
     }
 
+    pub fn market_account(&mut self) -> cinder::state::Market {
+        let key = self.market;
+        self.read(&key)
+    }
+
+    /// Sends `sweep_fees` for the world's market (anyone may; the admin pays the fee).
+    pub fn try_sweep(&mut self) -> Result<TxMeta, TransactionError> {
+        let ix = ix::sweep_fees(&self.market, &self.mint, &self.token_program);
+        self.send(&[ix], &[])
+    }
+
     /// Token balances of everyone a job's money can reach, in a fixed order:
-    /// client, provider, fee vault, verification pool, and the job's vault.
+    /// client, provider, fee vault, market pool (verification + unswept protocol fees),
+    /// and the job's vault.
     pub fn ledger(&mut self, k: &JobKeys) -> [u64; 5] {
         let keys = [
             self.client_token,

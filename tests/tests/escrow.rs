@@ -49,8 +49,16 @@ on_both!(settle_after_challenge_window_pays_exact_split, |w| {
     // pay = 18 000; fee = ceil(5%) = 900; verification = ceil(6%) = 1 080.
     let after = w.ledger(&k);
     assert_eq!(after[1] - before[1], 17_100, "provider");
-    assert_eq!(after[2] - before[2], 900, "fee vault");
-    assert_eq!(after[3] - before[3], 1_080, "verification pool");
+    assert_eq!(
+        after[2], before[2],
+        "protocol fee waits in the pool until swept"
+    );
+    assert_eq!(
+        after[3] - before[3],
+        900 + 1_080,
+        "market pool: protocol + verification fee"
+    );
+    assert_eq!(w.market_account().protocol_fees_accrued, 900);
     assert_eq!(
         after[0] - before[0],
         ESCROW - 18_000 - 1_080,
@@ -58,6 +66,14 @@ on_both!(settle_after_challenge_window_pays_exact_split, |w| {
     );
     assert_eq!(after[4], 0);
     assert_eq!(total(before), total(after), "tokens conserved");
+
+    // Anyone sweeps the protocol fee to the auction's fee vault; the verification fee stays.
+    w.try_sweep().expect("sweep_fees");
+    let swept = w.ledger(&k);
+    assert_eq!(swept[2] - before[2], 900, "fee vault");
+    assert_eq!(swept[3] - before[3], 1_080, "verification pool");
+    assert_eq!(w.market_account().protocol_fees_accrued, 0);
+    assert_cinder_error(w.try_sweep(), CinderError::NothingToSweep);
 
     // The job and its vault are closed; their rent is back with the client.
     assert!(!w.exists(&k.job) && !w.exists(&k.vault));
@@ -79,8 +95,7 @@ on_both!(settle_inside_challenge_window_is_refused, |w| {
 
 on_both!(settle_of_open_or_running_job_is_refused, |w| {
     let k = w.post(PRICE, DURATION);
-    // An Open job has no provider: settle names the world's provider anyway.
-    assert_cinder_error(w.try_settle(&k), CinderError::ProviderMismatch);
+    assert_cinder_error(w.try_settle(&k), CinderError::JobNotSettleable);
     w.claim(&k);
     assert_cinder_error(w.try_settle(&k), CinderError::JobNotSettleable);
 });
@@ -97,8 +112,8 @@ on_both!(client_accepts_result_and_settles_at_once, |w| {
     let after = w.ledger(&k);
     // pay = 600; fee = 30; verification = 36.
     assert_eq!(after[1] - before[1], 570);
-    assert_eq!(after[2] - before[2], 30);
-    assert_eq!(after[3] - before[3], 36);
+    assert_eq!(after[3] - before[3], 30 + 36);
+    assert_eq!(w.market_account().protocol_fees_accrued, 30);
     assert_eq!(total(before), total(after));
     assert!(!w.exists(&k.job));
 });
@@ -118,7 +133,7 @@ on_both!(only_the_client_may_accept, |w| {
     let k2 = w.post(PRICE, DURATION);
     let client = w.client.insecure_clone();
     let ix = ix::accept_result(&k2, &w.payees());
-    assert_cinder_error(w.send(&[ix], &[&client]), CinderError::ProviderMismatch);
+    assert_cinder_error(w.send(&[ix], &[&client]), CinderError::JobNotSubmitted);
 });
 
 on_both!(accept_of_running_job_is_refused, |w| {
@@ -153,8 +168,8 @@ on_both!(
         w.settle(&k);
         let after = w.ledger(&k);
         assert_eq!(after[1] - before[1], COMPUTE - 1_800);
-        assert_eq!(after[2] - before[2], 1_800);
-        assert_eq!(after[3] - before[3], VERIFICATION);
+        assert_eq!(after[3] - before[3], 1_800 + VERIFICATION);
+        assert_eq!(w.market_account().protocol_fees_accrued, 1_800);
         assert_eq!(after[0], before[0] + before[4] - ESCROW, "nothing refunded");
     }
 );
@@ -533,10 +548,11 @@ on_both!(
         w.settle(&k);
         let after = w.ledger(&k);
         assert_eq!(
-            after[2] - before[2],
+            w.market_account().protocol_fees_accrued,
             500,
             "fee at the 5% the job was posted with"
         );
+        assert_eq!(after[3] - before[3], 500 + 600);
     }
 );
 
@@ -562,8 +578,10 @@ fn token_2022_lifecycle(mut w: World) {
     w.settle(&k);
     let after = w.ledger(&k);
     assert_eq!(after[1] - before[1], 17_100);
-    assert_eq!(after[2] - before[2], 900);
+    assert_eq!(after[3] - before[3], 900 + 1_080);
     assert_eq!(total(before), total(after));
+    w.try_sweep().expect("sweep_fees");
+    assert_eq!(w.ledger(&k)[2] - before[2], 900);
     let k = w.post(PRICE, DURATION);
     let client = w.client.insecure_clone();
     w.send(

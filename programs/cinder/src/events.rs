@@ -83,9 +83,6 @@ pub struct JobPosted {
     pub max_duration_secs: u32,
     pub escrow_compute: u64,
     pub escrow_verification: u64,
-    pub spec_hash: [u8; 32],
-    pub assigned_provider: Pubkey,
-    pub open_until: i64,
 }
 
 #[event]
@@ -145,4 +142,12 @@ pub struct JobSettled {
     pub refund: u64,
     /// The client accepted before the window ended.
     pub accepted: bool,
+}
+
+/// Protocol fees moved from a market's pool to its mint's auction fee vault.
+#[event]
+pub struct FeesSwept {
+    pub market: Pubkey,
+    pub fee_vault: Pubkey,
+    pub amount: u64,
 }

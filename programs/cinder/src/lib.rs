@@ -156,4 +156,9 @@ pub mod cinder {
     pub fn settle_job(ctx: Context<SettleJob>) -> Result<()> {
         instructions::settle_job(ctx)
     }
+
+    /// Anyone: moves a market's accrued protocol fees to its mint's auction fee vault.
+    pub fn sweep_fees(ctx: Context<SweepFees>) -> Result<()> {
+        instructions::sweep_fees(ctx)
+    }
 }

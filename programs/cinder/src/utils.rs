@@ -3,7 +3,11 @@
 use crate::errors::CinderError;
 use anchor_lang::{
     prelude::*,
-    solana_program::{program::invoke_signed, system_instruction},
+    solana_program::{
+        instruction::{AccountMeta, Instruction},
+        program::invoke_signed,
+        system_instruction,
+    },
 };
 use anchor_spl::token_2022::spl_token_2022::{
     self,
@@ -67,22 +71,69 @@ pub fn transfer_checked<'info>(
     if amount == 0 {
         return Ok(());
     }
-    let ix = spl_token_2022::instruction::transfer_checked(
-        token_program.key,
-        from.key,
-        mint.key,
-        to.key,
-        authority.key,
-        &[],
-        amount,
-        decimals,
-    )?;
-    invoke_signed(
-        &ix,
+    // TransferChecked { amount, decimals }: same layout in SPL Token and Token-2022.
+    let mut data = Vec::with_capacity(10);
+    data.push(12);
+    data.extend_from_slice(&amount.to_le_bytes());
+    data.push(decimals);
+    let ix = Instruction {
+        program_id: *token_program.key,
+        accounts: vec![
+            AccountMeta::new(*from.key, false),
+            AccountMeta::new_readonly(*mint.key, false),
+            AccountMeta::new(*to.key, false),
+            AccountMeta::new_readonly(*authority.key, true),
+        ],
+        data,
+    };
+    invoke(
+        ix,
         &[from.clone(), mint.clone(), to.clone(), authority.clone()],
         signer_seeds,
-    )?;
-    Ok(())
+    )
+}
+
+/// Cross-program invocation without the copies `invoke_signed` makes: the instruction is
+/// moved (not cloned) into its stable layout. It also skips `invoke_signed`'s check that no
+/// account is borrowed: every caller in this program drops its account borrows (zero-copy
+/// loads) before a CPI, and the runtime still rejects any writable-account aliasing.
+/// On the host (native tests) it is `invoke_signed`.
+fn invoke(ix: Instruction, infos: &[AccountInfo], signer_seeds: &[&[&[u8]]]) -> Result<()> {
+    #[cfg(target_os = "solana")]
+    {
+        extern "C" {
+            fn sol_invoke_signed_rust(
+                instruction_addr: *const u8,
+                account_infos_addr: *const u8,
+                account_infos_len: u64,
+                signers_seeds_addr: *const u8,
+                signers_seeds_len: u64,
+            ) -> u64;
+        }
+        let ix = solana_stable_layout::stable_instruction::StableInstruction::from(ix);
+        // SAFETY: the syscall reads the instruction, account infos and seeds in the stable
+        // layouts the runtime defines, for the lengths given.
+        let code = unsafe {
+            sol_invoke_signed_rust(
+                &ix as *const _ as *const u8,
+                infos.as_ptr() as *const u8,
+                infos.len() as u64,
+                signer_seeds.as_ptr() as *const u8,
+                signer_seeds.len() as u64,
+            )
+        };
+        if code != 0 {
+            return Err(
+                anchor_lang::solana_program::program_error::ProgramError::from(code).into(),
+            );
+        }
+        Ok(())
+    }
+    #[cfg(not(target_os = "solana"))]
+    {
+        invoke_signed(&ix, infos, signer_seeds)?;
+        Ok(())
+    }
 }
 
 /// Closes an empty token account owned by a PDA, rent to `destination`.
@@ -93,19 +144,21 @@ pub fn close_token_account<'info>(
     authority: &AccountInfo<'info>,
     signer_seeds: &[&[&[u8]]],
 ) -> Result<()> {
-    let ix = spl_token_2022::instruction::close_account(
-        token_program.key,
-        account.key,
-        destination.key,
-        authority.key,
-        &[],
-    )?;
-    invoke_signed(
-        &ix,
+    // CloseAccount: same layout in SPL Token and Token-2022.
+    let ix = Instruction {
+        program_id: *token_program.key,
+        accounts: vec![
+            AccountMeta::new(*account.key, false),
+            AccountMeta::new(*destination.key, false),
+            AccountMeta::new_readonly(*authority.key, true),
+        ],
+        data: vec![9],
+    };
+    invoke(
+        ix,
         &[account.clone(), destination.clone(), authority.clone()],
         signer_seeds,
-    )?;
-    Ok(())
+    )
 }
 
 /// Creates a token account at a PDA (`address_seeds`) for `mint`, owned by `authority`.
@@ -127,14 +180,19 @@ pub fn create_pda_token_account<'info>(
         token_program.key,
         address_seeds,
     )?;
-    let ix = spl_token_2022::instruction::initialize_account3(
-        token_program.key,
-        account.key,
-        mint.key,
-        authority,
-    )?;
-    invoke_signed(&ix, &[account.clone(), mint.clone()], &[])?;
-    Ok(())
+    // InitializeAccount3 { owner }: same layout in SPL Token and Token-2022.
+    let mut data = Vec::with_capacity(33);
+    data.push(18);
+    data.extend_from_slice(authority.as_ref());
+    let ix = Instruction {
+        program_id: *token_program.key,
+        accounts: vec![
+            AccountMeta::new(*account.key, false),
+            AccountMeta::new_readonly(*mint.key, false),
+        ],
+        data,
+    };
+    invoke(ix, &[account.clone(), mint.clone()], &[])
 }
 
 /// Mint extensions that cannot take funds out of escrow or block its payout.
@@ -205,6 +263,33 @@ pub fn init_program_account<'info, T: AccountSerialize>(
     Ok(())
 }
 
+/// Creates a zero-copy program account at a PDA and writes its discriminator and `value`.
+pub fn init_zero_copy_account<'info, T>(
+    payer: &AccountInfo<'info>,
+    target: &AccountInfo<'info>,
+    system_program: &AccountInfo<'info>,
+    signer_seeds: &[&[u8]],
+    value: &T,
+) -> Result<()>
+where
+    T: bytemuck::Pod + Discriminator,
+{
+    let disc = T::DISCRIMINATOR;
+    let body = bytemuck::bytes_of(value);
+    create_pda_account(
+        payer,
+        target,
+        system_program,
+        disc.len() + body.len(),
+        &crate::ID,
+        signer_seeds,
+    )?;
+    let mut data = target.try_borrow_mut_data()?;
+    data[..disc.len()].copy_from_slice(disc);
+    data[disc.len()..].copy_from_slice(body);
+    Ok(())
+}
+
 /// Checks that `account` is a token account of `token_program` owned by
 /// `expected_owner`, reading only the bytes needed (the mint is checked by
 /// `transfer_checked`). Payout destinations of permissionless instructions
@@ -237,4 +322,29 @@ pub fn token_amount(account: &AccountInfo) -> Result<u64> {
         .and_then(|b| b.try_into().ok())
         .ok_or_else(|| error!(CinderError::InvalidTokenAccount))?;
     Ok(u64::from_le_bytes(bytes))
+}
+
+/// Logs a label and the remaining compute units when built with `--features cu-trace`.
+#[macro_export]
+macro_rules! cu_trace {
+    ($label:literal) => {
+        #[cfg(feature = "cu-trace")]
+        {
+            anchor_lang::prelude::msg!($label);
+            $crate::utils::log_compute_units();
+        }
+    };
+}
+
+/// The `sol_log_compute_units_` syscall (profiling only; see `cu_trace!`).
+#[cfg(feature = "cu-trace")]
+pub fn log_compute_units() {
+    #[cfg(target_os = "solana")]
+    {
+        extern "C" {
+            fn sol_log_compute_units_();
+        }
+        // SAFETY: a syscall without arguments that only writes to the log.
+        unsafe { sol_log_compute_units_() }
+    }
 }

@@ -7,21 +7,20 @@ pub struct AcceptAdmin<'info> {
     pub new_admin: Signer<'info>,
     #[account(
         mut,
-        constraint = config.pending_admin != Pubkey::default() @ CinderError::NoPendingAdmin,
-        constraint = config.pending_admin == new_admin.key() @ CinderError::NotPendingAdmin,
+        constraint = config.load()?.pending_admin != Pubkey::default() @ CinderError::NoPendingAdmin,
+        constraint = config.load()?.pending_admin == new_admin.key() @ CinderError::NotPendingAdmin,
     )]
-    pub config: Account<'info, Config>,
+    pub config: AccountLoader<'info, Config>,
 }
 
 pub fn accept_admin(ctx: Context<AcceptAdmin>) -> Result<()> {
-    let config = &mut ctx.accounts.config;
+    let mut config = ctx.accounts.config.load_mut()?;
     let old = config.admin;
-    config.admin = ctx.accounts.new_admin.key();
+    let new = ctx.accounts.new_admin.key();
+    config.admin = new;
     config.pending_admin = Pubkey::default();
     config.invariant()?;
-    emit_cpi!(AdminAccepted {
-        old,
-        new: config.admin,
-    });
+    drop(config);
+    emit_cpi!(AdminAccepted { old, new });
     Ok(())
 }

@@ -9,7 +9,7 @@ use anchor_lang::prelude::*;
 pub fn accept_result(ctx: Context<SettleJob>) -> Result<()> {
     require!(ctx.accounts.client.is_signer, CinderError::NotJobClient);
     require!(
-        ctx.accounts.job.state == JobState::Submitted,
+        ctx.accounts.job.load()?.state == JobState::Submitted,
         CinderError::JobNotSubmitted
     );
     pay_out(ctx, true)

@@ -19,11 +19,10 @@ pub struct CancelJob<'info> {
         has_one = market @ CinderError::MarketMismatch,
         has_one = client @ CinderError::ClientMismatch,
         has_one = vault @ CinderError::VaultMismatch,
-        constraint = job.state == JobState::Open @ CinderError::JobNotOpen,
     )]
-    pub job: Account<'info, Job>,
+    pub job: AccountLoader<'info, Job>,
     #[account(has_one = payment_mint @ CinderError::MintMismatch)]
-    pub market: Account<'info, Market>,
+    pub market: AccountLoader<'info, Market>,
     /// CHECK: equal to `job.vault` (has_one).
     #[account(mut)]
     pub vault: UncheckedAccount<'info>,
@@ -35,13 +34,13 @@ pub struct CancelJob<'info> {
     pub client_token: UncheckedAccount<'info>,
     /// CHECK: equal to `market.payment_mint` (has_one).
     pub payment_mint: UncheckedAccount<'info>,
-    #[account(address = market.payment_token_program @ CinderError::TokenProgramMismatch)]
+    #[account(address = market.load()?.payment_token_program @ CinderError::TokenProgramMismatch)]
     pub token_program: Interface<'info, TokenInterface>,
 }
 
 impl CancelJob<'_> {
-    fn validate(&self, now: i64) -> Result<()> {
-        let job = &self.job;
+    fn validate(&self, job: &Job, now: i64) -> Result<()> {
+        require!(job.state == JobState::Open, CinderError::JobNotOpen);
         let open_window_passed = job.open_until != 0 && now > job.open_until;
         require!(
             self.caller.key() == job.client || open_window_passed,
@@ -53,9 +52,11 @@ impl CancelJob<'_> {
 
 /// Refunds the whole vault to the client and closes job and vault.
 pub fn cancel_job(ctx: Context<CancelJob>) -> Result<()> {
-    ctx.accounts.validate(Clock::get()?.unix_timestamp)?;
     let accounts = &ctx.accounts;
-    let job = &accounts.job;
+    // A copy: the job account signs the CPIs below, so it must not stay borrowed.
+    let job = *accounts.job.load()?;
+    accounts.validate(&job, Clock::get()?.unix_timestamp)?;
+    let decimals = accounts.market.load()?.payment_decimals;
     let refund = utils::token_amount(&accounts.vault)?;
     let nonce = job.nonce.to_le_bytes();
     let seeds: &[&[u8]] = &[
@@ -65,7 +66,7 @@ pub fn cancel_job(ctx: Context<CancelJob>) -> Result<()> {
         &nonce,
         &[job.bump],
     ];
-    let job_info = job.to_account_info();
+    let job_info = accounts.job.to_account_info();
     utils::transfer_checked(
         &accounts.token_program,
         &accounts.vault,
@@ -73,7 +74,7 @@ pub fn cancel_job(ctx: Context<CancelJob>) -> Result<()> {
         &accounts.client_token,
         &job_info,
         refund,
-        accounts.market.payment_decimals,
+        decimals,
         &[seeds],
     )?;
     utils::close_token_account(
@@ -84,7 +85,7 @@ pub fn cancel_job(ctx: Context<CancelJob>) -> Result<()> {
         &[seeds],
     )?;
     emit_cpi!(JobCancelled {
-        job: job.key(),
+        job: accounts.job.key(),
         by: accounts.caller.key(),
         refund,
     });

@@ -11,28 +11,30 @@ use anchor_lang::prelude::*;
 #[derive(Accounts)]
 pub struct ClaimJob<'info> {
     pub owner: Signer<'info>,
-    #[account(
-        mut,
-        has_one = owner @ CinderError::NotProviderOwner,
-        constraint = provider.status == ProviderStatus::Active @ CinderError::ProviderNotActive,
-    )]
-    pub provider: Account<'info, Provider>,
-    #[account(constraint = !config.paused @ CinderError::ProtocolPaused)]
-    pub config: Account<'info, Config>,
-    #[account(constraint = !market.paused @ CinderError::MarketPaused)]
-    pub market: Account<'info, Market>,
-    #[account(
-        mut,
-        has_one = market @ CinderError::MarketMismatch,
-        constraint = job.state == JobState::Open @ CinderError::JobNotOpen,
-    )]
-    pub job: Account<'info, Job>,
+    #[account(mut)]
+    pub provider: AccountLoader<'info, Provider>,
+    pub config: AccountLoader<'info, Config>,
+    pub market: AccountLoader<'info, Market>,
+    #[account(mut)]
+    pub job: AccountLoader<'info, Job>,
 }
 
 impl ClaimJob<'_> {
-    fn validate(&self, now: i64) -> Result<()> {
-        let job = &self.job;
+    fn validate(&self, job: &Job, provider: &Provider, now: i64) -> Result<()> {
         let owner = self.owner.key();
+        require!(provider.owner == owner, CinderError::NotProviderOwner);
+        require!(
+            provider.status == ProviderStatus::Active,
+            CinderError::ProviderNotActive
+        );
+        require!(
+            !self.config.load()?.paused.get(),
+            CinderError::ProtocolPaused
+        );
+        let market = self.market.load()?;
+        require!(!market.paused.get(), CinderError::MarketPaused);
+        require!(job.market == self.market.key(), CinderError::MarketMismatch);
+        require!(job.state == JobState::Open, CinderError::JobNotOpen);
         require!(
             job.assigned_provider == Pubkey::default() || job.assigned_provider == owner,
             CinderError::NotAssignedProvider
@@ -43,7 +45,7 @@ impl ClaimJob<'_> {
             CinderError::JobOpenWindowPassed
         );
         require!(
-            self.provider.satisfies(&self.market.params),
+            provider.satisfies(&market.params),
             CinderError::GpuClassMismatch
         );
         Ok(())
@@ -51,24 +53,30 @@ impl ClaimJob<'_> {
 }
 
 pub fn claim_job(ctx: Context<ClaimJob>) -> Result<()> {
+    crate::cu_trace!("claim: accounts loaded");
     let now = Clock::get()?.unix_timestamp;
-    ctx.accounts.validate(now)?;
-    let job = &mut ctx.accounts.job;
-    job.provider = ctx.accounts.owner.key();
+    let accounts = &ctx.accounts;
+    let mut job = accounts.job.load_mut()?;
+    let mut provider = accounts.provider.load_mut()?;
+    accounts.validate(&job, &provider, now)?;
+    job.provider = provider.owner;
     job.state = JobState::Running;
     job.claimed_at = now;
     job.deadline = math::add_i64(now, job.max_duration_secs as i64)?;
     job.invariant()?;
-    let provider = &mut ctx.accounts.provider;
     provider.active_jobs = provider
         .active_jobs
         .checked_add(1)
         .ok_or_else(|| error!(CinderError::MathOverflow))?;
     provider.invariant()?;
-    emit_cpi!(JobClaimed {
-        job: job.key(),
+    let event = JobClaimed {
+        job: accounts.job.key(),
         provider: job.provider,
         deadline: job.deadline,
-    });
+    };
+    drop((job, provider));
+    crate::cu_trace!("claim: updated");
+    emit_cpi!(event);
+    crate::cu_trace!("claim: event emitted");
     Ok(())
 }

@@ -9,7 +9,7 @@ pub struct CreateMarket<'info> {
     #[account(mut)]
     pub admin: Signer<'info>,
     #[account(has_one = admin @ CinderError::NotAdmin)]
-    pub config: Account<'info, Config>,
+    pub config: AccountLoader<'info, Config>,
     /// CHECK: created here at `["market", market_id]`; seeds verified by the constraint.
     #[account(mut, seeds = [MARKET_SEED, &market_id.to_le_bytes()], bump)]
     pub market: UncheckedAccount<'info>,
@@ -60,21 +60,21 @@ pub fn create_market(
         market_id,
         payment_mint: accounts.payment_mint.key(),
         payment_token_program: accounts.token_program.key(),
-        payment_decimals: decimals,
         fee_vault: accounts.auction.fee_vault,
         verify_pool: accounts.verify_pool.key(),
         params,
-        paused: false,
+        protocol_fees_accrued: 0,
+        payment_decimals: decimals,
+        paused: Flag::new(false),
         bump: ctx.bumps.market,
         verify_pool_bump: ctx.bumps.verify_pool,
-        _reserved: [0; 64],
+        _reserved: [0; 52],
     };
     market.invariant()?;
-    utils::init_program_account(
+    utils::init_zero_copy_account(
         &accounts.admin,
         &accounts.market,
         &accounts.system_program,
-        8 + Market::INIT_SPACE,
         &[MARKET_SEED, &market_id.to_le_bytes(), &[ctx.bumps.market]],
         &market,
     )?;

@@ -14,15 +14,11 @@ pub struct ExpireJob<'info> {
     #[account(
         mut,
         has_one = market @ CinderError::MarketMismatch,
-        constraint = job.state == JobState::Running @ CinderError::JobNotRunning,
     )]
-    pub job: Account<'info, Job>,
-    pub market: Account<'info, Market>,
-    #[account(
-        mut,
-        constraint = provider.owner == job.provider @ CinderError::ProviderMismatch,
-    )]
-    pub provider: Account<'info, Provider>,
+    pub job: AccountLoader<'info, Job>,
+    pub market: AccountLoader<'info, Market>,
+    #[account(mut)]
+    pub provider: AccountLoader<'info, Provider>,
 }
 
 /// A provider went silent past deadline + grace: the job re-opens with its
@@ -30,21 +26,26 @@ pub struct ExpireJob<'info> {
 /// it (a keeper sends `expire_job` and `cancel_job` in one transaction).
 pub fn expire_job(ctx: Context<ExpireJob>) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
-    let job = &mut ctx.accounts.job;
-    let expires_at = math::add_i64(
-        job.deadline,
-        ctx.accounts.market.params.expire_grace_secs as i64,
-    )?;
+    let accounts = &ctx.accounts;
+    let mut job = accounts.job.load_mut()?;
+    require!(job.state == JobState::Running, CinderError::JobNotRunning);
+    let mut provider = accounts.provider.load_mut()?;
+    require!(
+        provider.owner == job.provider,
+        CinderError::ProviderMismatch
+    );
+    let grace = accounts.market.load()?.params.expire_grace_secs;
+    let expires_at = math::add_i64(job.deadline, grace as i64)?;
     require!(now > expires_at, CinderError::DeadlineNotPassed);
     let provider_key = job.provider;
     job.reopen();
     job.invariant()?;
-    let provider = &mut ctx.accounts.provider;
     provider.release_job()?;
     provider.jobs_expired = provider.jobs_expired.saturating_add(1);
     provider.invariant()?;
+    drop((job, provider));
     emit_cpi!(JobExpired {
-        job: job.key(),
+        job: accounts.job.key(),
         provider: provider_key,
         caller: ctx.accounts.caller.key(),
     });

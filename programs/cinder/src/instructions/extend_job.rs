@@ -17,11 +17,10 @@ pub struct ExtendJob<'info> {
         has_one = market @ CinderError::MarketMismatch,
         has_one = client @ CinderError::NotJobClient,
         has_one = vault @ CinderError::VaultMismatch,
-        constraint = matches!(job.state, JobState::Open | JobState::Running) @ CinderError::JobNotExtendable,
     )]
-    pub job: Account<'info, Job>,
+    pub job: AccountLoader<'info, Job>,
     #[account(has_one = payment_mint @ CinderError::MintMismatch)]
-    pub market: Account<'info, Market>,
+    pub market: AccountLoader<'info, Market>,
     /// CHECK: equal to `job.vault` (has_one).
     #[account(mut)]
     pub vault: UncheckedAccount<'info>,
@@ -30,7 +29,7 @@ pub struct ExtendJob<'info> {
     pub client_token: UncheckedAccount<'info>,
     /// CHECK: equal to `market.payment_mint` (has_one).
     pub payment_mint: UncheckedAccount<'info>,
-    #[account(address = market.payment_token_program @ CinderError::TokenProgramMismatch)]
+    #[account(address = market.load()?.payment_token_program @ CinderError::TokenProgramMismatch)]
     pub token_program: Interface<'info, TokenInterface>,
 }
 
@@ -38,13 +37,18 @@ pub struct ExtendJob<'info> {
 /// verification fee); a running job's deadline moves by as much.
 pub fn extend_job(ctx: Context<ExtendJob>, added_secs: u32) -> Result<()> {
     let accounts = &ctx.accounts;
-    let job = &accounts.job;
+    let job = *accounts.job.load()?;
+    require!(
+        matches!(job.state, JobState::Open | JobState::Running),
+        CinderError::JobNotExtendable
+    );
+    let market = accounts.market.load()?;
     let new_duration = job
         .max_duration_secs
         .checked_add(added_secs)
         .ok_or_else(|| error!(CinderError::DurationOutOfRange))?;
     require!(
-        added_secs > 0 && new_duration <= accounts.market.params.max_duration_secs,
+        added_secs > 0 && new_duration <= market.params.max_duration_secs,
         CinderError::DurationOutOfRange
     );
     let escrow = math::escrow_for(job.price_per_sec, new_duration, job.verification_fee_bps)?;
@@ -57,10 +61,11 @@ pub fn extend_job(ctx: Context<ExtendJob>, added_secs: u32) -> Result<()> {
         &accounts.vault,
         &accounts.client,
         math::add(deposit_compute, deposit_verification)?,
-        accounts.market.payment_decimals,
+        market.payment_decimals,
         &[],
     )?;
-    let job = &mut ctx.accounts.job;
+    drop(market);
+    let mut job = ctx.accounts.job.load_mut()?;
     job.max_duration_secs = new_duration;
     job.escrow_compute = escrow.compute;
     job.escrow_verification = escrow.verification_fee;
@@ -68,8 +73,9 @@ pub fn extend_job(ctx: Context<ExtendJob>, added_secs: u32) -> Result<()> {
         job.deadline = math::add_i64(job.deadline, added_secs as i64)?;
     }
     job.invariant()?;
+    drop(job);
     emit_cpi!(JobExtended {
-        job: job.key(),
+        job: ctx.accounts.job.key(),
         added_secs,
         deposit_compute,
         deposit_verification,

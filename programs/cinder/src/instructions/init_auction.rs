@@ -8,7 +8,7 @@ pub struct InitAuction<'info> {
     #[account(mut)]
     pub admin: Signer<'info>,
     #[account(has_one = admin @ CinderError::NotAdmin)]
-    pub config: Account<'info, Config>,
+    pub config: AccountLoader<'info, Config>,
     /// CHECK: created here at `["auction", mint]`; seeds verified by the constraint.
     #[account(mut, seeds = [AUCTION_SEED, payment_mint.key().as_ref()], bump)]
     pub auction: UncheckedAccount<'info>,

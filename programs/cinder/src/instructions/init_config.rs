@@ -36,19 +36,18 @@ pub fn init_config(ctx: Context<InitConfig>, params: ConfigParams) -> Result<()>
         pending_admin: Pubkey::default(),
         protocol_mint: ctx.accounts.protocol_mint.key(),
         params,
-        paused: false,
         total_burned: 0,
         total_slashed: 0,
+        paused: Flag::new(false),
         version: Config::VERSION,
         bump: ctx.bumps.config,
-        _reserved: [0; 64],
+        _reserved: [0; 61],
     };
     config.invariant()?;
-    utils::init_program_account(
+    utils::init_zero_copy_account(
         &ctx.accounts.admin,
         &ctx.accounts.config,
         &ctx.accounts.system_program,
-        8 + Config::INIT_SPACE,
         &[CONFIG_SEED, &[ctx.bumps.config]],
         &config,
     )?;

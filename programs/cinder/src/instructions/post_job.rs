@@ -33,13 +33,9 @@ pub struct PostJobArgs {
 pub struct PostJob<'info> {
     #[account(mut)]
     pub client: Signer<'info>,
-    #[account(constraint = !config.paused @ CinderError::ProtocolPaused)]
-    pub config: Account<'info, Config>,
-    #[account(
-        has_one = payment_mint @ CinderError::MintMismatch,
-        constraint = !market.paused @ CinderError::MarketPaused,
-    )]
-    pub market: Account<'info, Market>,
+    pub config: AccountLoader<'info, Config>,
+    #[account(has_one = payment_mint @ CinderError::MintMismatch)]
+    pub market: AccountLoader<'info, Market>,
     /// CHECK: created here at `["job", market, client, nonce]`; the signed CPI
     /// that creates it fails unless the address matches the seeds.
     #[account(mut)]
@@ -53,14 +49,15 @@ pub struct PostJob<'info> {
     pub client_token: UncheckedAccount<'info>,
     /// CHECK: equal to `market.payment_mint` (has_one).
     pub payment_mint: UncheckedAccount<'info>,
-    #[account(address = market.payment_token_program @ CinderError::TokenProgramMismatch)]
+    #[account(address = market.load()?.payment_token_program @ CinderError::TokenProgramMismatch)]
     pub token_program: Interface<'info, TokenInterface>,
     pub system_program: Program<'info, System>,
 }
 
 impl PostJob<'_> {
-    fn validate(&self, args: &PostJobArgs, now: i64) -> Result<[u8; URI_LEN]> {
-        let params = &self.market.params;
+    fn validate(&self, market: &Market, args: &PostJobArgs, now: i64) -> Result<[u8; URI_LEN]> {
+        let params = &market.params;
+        require!(!market.paused.get(), CinderError::MarketPaused);
         require!(
             args.price_per_sec >= params.min_price_per_sec,
             CinderError::PriceBelowMarketMinimum
@@ -79,10 +76,15 @@ impl PostJob<'_> {
 }
 
 pub fn post_job(ctx: Context<PostJob>, args: PostJobArgs) -> Result<()> {
+    crate::cu_trace!("post: accounts loaded");
     let clock = Clock::get()?;
-    let spec_uri = ctx.accounts.validate(&args, clock.unix_timestamp)?;
     let accounts = &ctx.accounts;
-    let market = &accounts.market;
+    let config = accounts.config.load()?;
+    require!(!config.paused.get(), CinderError::ProtocolPaused);
+    let protocol_fee_bps = config.params.protocol_fee_bps.0;
+    drop(config);
+    let market = accounts.market.load()?;
+    let spec_uri = accounts.validate(&market, &args, clock.unix_timestamp)?;
     let verification_fee_bps = market.params.verification_fee_bps.0;
     let escrow = math::escrow_for(
         args.price_per_sec,
@@ -100,6 +102,7 @@ pub fn post_job(ctx: Context<PostJob>, args: PostJobArgs) -> Result<()> {
         &accounts.system_program,
         &[JOB_VAULT_SEED, job_key.as_ref(), &[args.vault_bump]],
     )?;
+    crate::cu_trace!("post: vault created");
     utils::transfer_checked(
         &accounts.token_program,
         &accounts.client_token,
@@ -111,7 +114,8 @@ pub fn post_job(ctx: Context<PostJob>, args: PostJobArgs) -> Result<()> {
         &[],
     )?;
 
-    let market_key = market.key();
+    crate::cu_trace!("post: escrowed");
+    let market_key = accounts.market.key();
     let client_key = accounts.client.key();
     let job = Job {
         market: market_key,
@@ -125,13 +129,9 @@ pub fn post_job(ctx: Context<PostJob>, args: PostJobArgs) -> Result<()> {
         vault: accounts.vault.key(),
         nonce: args.nonce,
         spec_hash: args.spec_hash,
-        spec_uri_len: args.spec_uri.len() as u8,
         spec_uri,
         price_per_sec: args.price_per_sec,
         max_duration_secs: args.max_duration_secs,
-        protocol_fee_bps: accounts.config.params.protocol_fee_bps.0,
-        verification_fee_bps,
-        challenge_window_secs: market.params.challenge_window_secs,
         escrow_compute: escrow.compute,
         escrow_verification: escrow.verification_fee,
         posted_at: clock.unix_timestamp,
@@ -140,16 +140,20 @@ pub fn post_job(ctx: Context<PostJob>, args: PostJobArgs) -> Result<()> {
         deadline: 0,
         submitted_at: 0,
         submitted_slot: 0,
+        challenge_window_secs: market.params.challenge_window_secs,
         billed_secs: 0,
+        protocol_fee_bps,
+        verification_fee_bps,
+        spec_uri_len: args.spec_uri.len() as u8,
         result_commitment: [0; 32],
-        _reserved: [0; 32],
+        _reserved: [0; 27],
     };
+    drop(market);
     job.invariant()?;
-    utils::init_program_account(
+    utils::init_zero_copy_account(
         &accounts.client,
         &accounts.job,
         &accounts.system_program,
-        8 + Job::INIT_SPACE,
         &[
             JOB_SEED,
             market_key.as_ref(),
@@ -159,6 +163,7 @@ pub fn post_job(ctx: Context<PostJob>, args: PostJobArgs) -> Result<()> {
         ],
         &job,
     )?;
+    crate::cu_trace!("post: job created");
     emit_cpi!(JobPosted {
         job: job_key,
         market: market_key,
@@ -167,9 +172,7 @@ pub fn post_job(ctx: Context<PostJob>, args: PostJobArgs) -> Result<()> {
         max_duration_secs: args.max_duration_secs,
         escrow_compute: escrow.compute,
         escrow_verification: escrow.verification_fee,
-        spec_hash: args.spec_hash,
-        assigned_provider: job.assigned_provider,
-        open_until: args.open_until,
     });
+    crate::cu_trace!("post: event emitted");
     Ok(())
 }

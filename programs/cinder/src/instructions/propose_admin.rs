@@ -6,19 +6,18 @@ use anchor_lang::prelude::*;
 pub struct ProposeAdmin<'info> {
     pub admin: Signer<'info>,
     #[account(mut, has_one = admin @ CinderError::NotAdmin)]
-    pub config: Account<'info, Config>,
+    pub config: AccountLoader<'info, Config>,
 }
 
 /// Step one of two: the new admin only takes over once it signs `accept_admin`,
 /// so a typo can never hand the protocol to a key nobody holds.
 /// Proposing `Pubkey::default()` withdraws a pending proposal.
 pub fn propose_admin(ctx: Context<ProposeAdmin>, proposed: Pubkey) -> Result<()> {
-    let config = &mut ctx.accounts.config;
+    let mut config = ctx.accounts.config.load_mut()?;
     config.pending_admin = proposed;
     config.invariant()?;
-    emit_cpi!(AdminProposed {
-        admin: config.admin,
-        proposed,
-    });
+    let admin = config.admin;
+    drop(config);
+    emit_cpi!(AdminProposed { admin, proposed });
     Ok(())
 }

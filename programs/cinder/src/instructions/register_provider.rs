@@ -49,26 +49,25 @@ pub fn register_provider(ctx: Context<RegisterProvider>, info: ProviderInfo) -> 
     let provider = Provider {
         owner,
         status: ProviderStatus::Active,
-        gpu_model: info.gpu_model,
-        vram_gib: info.vram_gib,
         gpu_count: info.gpu_count,
-        inventory_hash: info.inventory_hash,
-        endpoint_len: info.endpoint.len() as u8,
-        endpoint,
+        vram_gib: info.vram_gib,
         active_jobs: 0,
         jobs_done: 0,
         jobs_quit: 0,
         jobs_expired: 0,
         registered_at: Clock::get()?.unix_timestamp,
+        gpu_model: info.gpu_model,
+        inventory_hash: info.inventory_hash,
+        endpoint,
+        endpoint_len: info.endpoint.len() as u8,
         bump: ctx.bumps.provider,
-        _reserved: [0; 64],
+        _reserved: [0; 62],
     };
     provider.invariant()?;
-    utils::init_program_account(
+    utils::init_zero_copy_account(
         &ctx.accounts.owner,
         &ctx.accounts.provider,
         &ctx.accounts.system_program,
-        8 + Provider::INIT_SPACE,
         &[PROVIDER_SEED, owner.as_ref(), &[ctx.bumps.provider]],
         &provider,
     )?;

@@ -23,13 +23,13 @@ pub struct SettleJob<'info> {
         has_one = client @ CinderError::ClientMismatch,
         has_one = vault @ CinderError::VaultMismatch,
     )]
-    pub job: Account<'info, Job>,
+    pub job: AccountLoader<'info, Job>,
     #[account(
+        mut,
         has_one = payment_mint @ CinderError::MintMismatch,
-        has_one = fee_vault @ CinderError::FeeVaultMismatch,
         has_one = verify_pool @ CinderError::FeeVaultMismatch,
     )]
-    pub market: Account<'info, Market>,
+    pub market: AccountLoader<'info, Market>,
     /// CHECK: equal to `job.vault` (has_one); a token account owned by the job PDA.
     #[account(mut)]
     pub vault: UncheckedAccount<'info>,
@@ -39,37 +39,26 @@ pub struct SettleJob<'info> {
     /// CHECK: owner checked against `job.client` in the handler; mint by `transfer_checked`.
     #[account(mut)]
     pub client_token: UncheckedAccount<'info>,
-    #[account(
-        mut,
-        constraint = provider.owner == job.provider @ CinderError::ProviderMismatch,
-    )]
-    pub provider: Account<'info, Provider>,
+    /// The job's provider (checked against `job.provider` in the handler).
+    #[account(mut)]
+    pub provider: AccountLoader<'info, Provider>,
     /// CHECK: owner checked against `job.provider` in the handler; mint by `transfer_checked`.
     #[account(mut)]
     pub provider_token: UncheckedAccount<'info>,
-    /// CHECK: equal to `market.fee_vault` (has_one).
-    #[account(mut)]
-    pub fee_vault: UncheckedAccount<'info>,
     /// CHECK: equal to `market.verify_pool` (has_one).
     #[account(mut)]
     pub verify_pool: UncheckedAccount<'info>,
     /// CHECK: equal to `market.payment_mint` (has_one).
     pub payment_mint: UncheckedAccount<'info>,
-    #[account(address = market.payment_token_program @ CinderError::TokenProgramMismatch)]
+    #[account(address = market.load()?.payment_token_program @ CinderError::TokenProgramMismatch)]
     pub token_program: Interface<'info, TokenInterface>,
 }
 
-impl SettleJob<'_> {
-    fn check_payout_accounts(&self) -> Result<()> {
-        let token_program = self.token_program.key();
-        utils::check_token_owner(&self.client_token, &token_program, &self.job.client)?;
-        utils::check_token_owner(&self.provider_token, &token_program, &self.job.provider)
-    }
-}
-
+/// Anyone: settles a Submitted job once its challenge window has passed, or a Verified job.
 pub fn settle_job(ctx: Context<SettleJob>) -> Result<()> {
+    crate::cu_trace!("settle: accounts loaded");
     let now = Clock::get()?.unix_timestamp;
-    let job = &ctx.accounts.job;
+    let job = ctx.accounts.job.load()?;
     match job.state {
         JobState::Submitted => {
             let window_end = math::add_i64(job.submitted_at, job.challenge_window_secs as i64)?;
@@ -78,14 +67,30 @@ pub fn settle_job(ctx: Context<SettleJob>) -> Result<()> {
         JobState::Verified => {}
         _ => return err!(CinderError::JobNotSettleable),
     }
+    drop(job);
     pay_out(ctx, false)
 }
 
 /// Splits the vault per `math::settlement_for`, closes the vault, updates the provider.
+/// Transfers of zero are skipped (a zero-second job pays nobody but the client).
 pub(crate) fn pay_out(ctx: Context<SettleJob>, accepted: bool) -> Result<()> {
-    ctx.accounts.check_payout_accounts()?;
     let accounts = &ctx.accounts;
-    let job = &accounts.job;
+    // A copy: the job account signs the CPIs below, so it must not stay borrowed.
+    let job = *accounts.job.load()?;
+    {
+        let mut provider = accounts.provider.load_mut()?;
+        require!(
+            provider.owner == job.provider,
+            CinderError::ProviderMismatch
+        );
+        provider.release_job()?;
+        provider.jobs_done = provider.jobs_done.saturating_add(1);
+        provider.invariant()?;
+    }
+    let token_program = accounts.token_program.key();
+    utils::check_token_owner(&accounts.client_token, &token_program, &job.client)?;
+    utils::check_token_owner(&accounts.provider_token, &token_program, &job.provider)?;
+    crate::cu_trace!("settle: payout accounts checked");
     let vault_balance = utils::token_amount(&accounts.vault)?;
     let split = math::settlement_for(
         vault_balance,
@@ -104,14 +109,23 @@ pub(crate) fn pay_out(ctx: Context<SettleJob>, accepted: bool) -> Result<()> {
         &[job.bump],
     ];
     let signer = &[seeds];
-    let decimals = accounts.market.payment_decimals;
+    let decimals = {
+        let mut market = accounts.market.load_mut()?;
+        market.protocol_fees_accrued = math::add(market.protocol_fees_accrued, split.protocol_fee)?;
+        market.payment_decimals
+    };
     let job_info = accounts.job.to_account_info();
+    // Protocol and verification fees go to the market pool in one transfer (one CPI less
+    // per settlement); `sweep_fees` forwards the protocol part to the auction later.
+    let fees = math::add(split.protocol_fee, split.verification_fee)?;
     for (destination, amount) in [
         (&accounts.provider_token, split.provider),
-        (&accounts.fee_vault, split.protocol_fee),
-        (&accounts.verify_pool, split.verification_fee),
+        (&accounts.verify_pool, fees),
         (&accounts.client_token, split.refund),
     ] {
+        if amount == 0 {
+            continue;
+        }
         utils::transfer_checked(
             &accounts.token_program,
             &accounts.vault,
@@ -123,6 +137,7 @@ pub(crate) fn pay_out(ctx: Context<SettleJob>, accepted: bool) -> Result<()> {
             signer,
         )?;
     }
+    crate::cu_trace!("settle: transfers done");
     utils::close_token_account(
         &accounts.token_program,
         &accounts.vault,
@@ -130,9 +145,9 @@ pub(crate) fn pay_out(ctx: Context<SettleJob>, accepted: bool) -> Result<()> {
         &job_info,
         signer,
     )?;
-
-    let event = JobSettled {
-        job: job.key(),
+    crate::cu_trace!("settle: vault closed");
+    emit_cpi!(JobSettled {
+        job: accounts.job.key(),
         provider: job.provider,
         billed_secs: job.billed_secs,
         provider_amount: split.provider,
@@ -140,11 +155,7 @@ pub(crate) fn pay_out(ctx: Context<SettleJob>, accepted: bool) -> Result<()> {
         verification_fee: split.verification_fee,
         refund: split.refund,
         accepted,
-    };
-    let provider = &mut ctx.accounts.provider;
-    provider.release_job()?;
-    provider.jobs_done = provider.jobs_done.saturating_add(1);
-    provider.invariant()?;
-    emit_cpi!(event);
+    });
+    crate::cu_trace!("settle: event emitted");
     Ok(())
 }

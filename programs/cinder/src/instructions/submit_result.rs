@@ -13,12 +13,8 @@ use solana_sha256_hasher::hashv;
 #[derive(Accounts)]
 pub struct SubmitResult<'info> {
     pub provider: Signer<'info>,
-    #[account(
-        mut,
-        constraint = job.state == JobState::Running @ CinderError::JobNotRunning,
-        constraint = job.provider == provider.key() @ CinderError::NotJobProvider,
-    )]
-    pub job: Account<'info, Job>,
+    #[account(mut)]
+    pub job: AccountLoader<'info, Job>,
 }
 
 /// The commitment binds the result to this job and this provider, so a
@@ -36,7 +32,11 @@ pub fn submit_result(
 ) -> Result<()> {
     let clock = Clock::get()?;
     let now = clock.unix_timestamp;
-    let job = &mut ctx.accounts.job;
+    let job_key = ctx.accounts.job.key();
+    let provider = ctx.accounts.provider.key();
+    let mut job = ctx.accounts.job.load_mut()?;
+    require!(job.state == JobState::Running, CinderError::JobNotRunning);
+    require!(job.provider == provider, CinderError::NotJobProvider);
     require!(now <= job.deadline, CinderError::DeadlinePassed);
     let elapsed = math::sub_i64(now, job.claimed_at)?;
     require!(
@@ -47,18 +47,19 @@ pub fn submit_result(
         fixed_ascii::<URI_LEN>(result_uri.as_bytes())
             .ok_or_else(|| error!(CinderError::InvalidUri))?;
     }
-    let provider = ctx.accounts.provider.key();
-    job.result_commitment = result_commitment(&job.key(), &provider, &result_hash);
+    job.result_commitment = result_commitment(&job_key, &provider, &result_hash);
     job.billed_secs = billed_secs;
     job.state = JobState::Submitted;
     job.submitted_at = now;
     job.submitted_slot = clock.slot;
     job.invariant()?;
+    let commitment = job.result_commitment;
+    drop(job);
     emit_cpi!(ResultSubmitted {
-        job: job.key(),
+        job: job_key,
         provider,
         billed_secs,
-        result_commitment: job.result_commitment,
+        result_commitment: commitment,
         submitted_slot: clock.slot,
         result_uri,
     });

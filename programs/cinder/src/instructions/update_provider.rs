@@ -11,7 +11,7 @@ use anchor_lang::prelude::*;
 pub struct UpdateProvider<'info> {
     pub owner: Signer<'info>,
     #[account(mut, has_one = owner @ CinderError::NotProviderOwner)]
-    pub provider: Account<'info, Provider>,
+    pub provider: AccountLoader<'info, Provider>,
 }
 
 /// Re-declares the machine and turns claiming on or off. Running jobs are unaffected.
@@ -21,7 +21,7 @@ pub fn update_provider(
     active: bool,
 ) -> Result<()> {
     let endpoint = info.validate()?;
-    let provider = &mut ctx.accounts.provider;
+    let mut provider = ctx.accounts.provider.load_mut()?;
     provider.gpu_model = info.gpu_model;
     provider.vram_gib = info.vram_gib;
     provider.gpu_count = info.gpu_count;
@@ -34,8 +34,9 @@ pub fn update_provider(
         ProviderStatus::Inactive
     };
     provider.invariant()?;
+    drop(provider);
     emit_cpi!(ProviderUpdated {
-        provider: provider.key(),
+        provider: ctx.accounts.provider.key(),
         active,
         gpu_model: info.gpu_model,
         vram_gib: info.vram_gib,

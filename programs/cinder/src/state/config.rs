@@ -1,8 +1,14 @@
-use crate::{constants::*, errors::CinderError, state::Bps};
+use crate::{
+    constants::*,
+    errors::CinderError,
+    state::{Bps, Flag},
+};
 use anchor_lang::prelude::*;
 
 /// Protocol-wide parameters the admin may change, each within a hard bound.
-#[derive(AnchorSerialize, AnchorDeserialize, InitSpace, Clone, Copy, Debug, PartialEq, Eq)]
+/// 48 bytes, `repr(C)` without padding (checked by the `Pod` derive).
+#[zero_copy]
+#[derive(AnchorSerialize, AnchorDeserialize, InitSpace, Debug, PartialEq, Eq)]
 pub struct ConfigParams {
     /// Share of every job payment taken as protocol fee (rounded up). ≤ 2000.
     pub protocol_fee_bps: Bps,
@@ -40,8 +46,10 @@ impl ConfigParams {
     }
 }
 
-#[account]
-#[derive(InitSpace, Debug)]
+/// Zero-copy (`repr(C)`, 224 bytes): instructions read the fields they need in place instead
+/// of deserializing the whole account.
+#[account(zero_copy)]
+#[derive(Debug)]
 pub struct Config {
     pub admin: Pubkey,
     /// Proposed next admin; `Pubkey::default()` when no handover is pending.
@@ -49,17 +57,18 @@ pub struct Config {
     /// The protocol token: staked, bought back and burned.
     pub protocol_mint: Pubkey,
     pub params: ConfigParams,
-    /// New jobs, claims and markets are refused while paused; exits stay open.
-    pub paused: bool,
     pub total_burned: u64,
     pub total_slashed: u64,
+    /// New jobs, claims and markets are refused while paused; exits stay open.
+    pub paused: Flag,
     pub version: u8,
     pub bump: u8,
-    pub _reserved: [u8; 64],
+    pub _reserved: [u8; 61],
 }
 
 impl Config {
     pub const VERSION: u8 = 1;
+    pub const SPACE: usize = 8 + core::mem::size_of::<Config>();
 
     pub fn invariant(&self) -> Result<()> {
         self.params.validate()?;

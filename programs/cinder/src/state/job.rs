@@ -1,36 +1,67 @@
 use crate::{constants::*, errors::CinderError};
 use anchor_lang::prelude::*;
 
-#[derive(AnchorSerialize, AnchorDeserialize, InitSpace, Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub enum JobState {
+/// A job's state: one byte in the zero-copy account; the states are associated constants
+/// (usable in `match` and `matches!`).
+#[derive(
+    AnchorSerialize,
+    AnchorDeserialize,
+    InitSpace,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    bytemuck::Pod,
+    bytemuck::Zeroable,
+)]
+#[repr(transparent)]
+pub struct JobState(pub u8);
+
+#[allow(non_upper_case_globals)]
+impl JobState {
     /// Posted and funded; waiting for a provider.
-    Open,
+    pub const Open: Self = Self(0);
     /// Claimed; the provider runs it until `deadline`.
-    Running,
+    pub const Running: Self = Self(1);
     /// Result committed; the challenge window runs.
-    Submitted,
+    pub const Submitted: Self = Self(2);
     /// Sampled for re-execution; a verifier runs it again.
-    Verifying,
+    pub const Verifying: Self = Self(3);
     /// A verifier matched the commitment.
-    Verified,
+    pub const Verified: Self = Self(4);
     /// Client disputed or a verifier mismatched; the arbiter decides.
-    Disputed,
+    pub const Disputed: Self = Self(5);
 }
 
 /// Whether a submitted job was drawn for re-execution.
-#[derive(AnchorSerialize, AnchorDeserialize, InitSpace, Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub enum SampleStatus {
-    Unrevealed,
-    NotSampled,
-    Sampled,
+#[derive(
+    AnchorSerialize,
+    AnchorDeserialize,
+    InitSpace,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    bytemuck::Pod,
+    bytemuck::Zeroable,
+)]
+#[repr(transparent)]
+pub struct SampleStatus(pub u8);
+
+#[allow(non_upper_case_globals)]
+impl SampleStatus {
+    pub const Unrevealed: Self = Self(0);
+    pub const NotSampled: Self = Self(1);
+    pub const Sampled: Self = Self(2);
 }
 
-/// One GPU job and its escrow. Fixed-size fields only, so every offset is
-/// stable for getProgramAccounts memcmp filters (see `Job::STATE_OFFSET`).
-#[account]
-#[derive(InitSpace, Debug)]
+/// One GPU job and its escrow. Zero-copy (`repr(C)`, 480 bytes, no padding): the hot paths
+/// read and write fields in place. The first fields sit at fixed offsets for getProgramAccounts
+/// memcmp filters (see `Job::STATE_OFFSET`).
+#[account(zero_copy)]
+#[derive(Debug)]
 pub struct Job {
     pub market: Pubkey,
     pub client: Pubkey,
@@ -40,20 +71,15 @@ pub struct Job {
     pub sample_status: SampleStatus,
     pub bump: u8,
     pub vault_bump: u8,
+    pub max_duration_secs: u32,
     /// Private job: only this provider may claim. `Pubkey::default()` = anyone.
     pub assigned_provider: Pubkey,
     /// Token account `["job_vault", job]` holding the escrow.
     pub vault: Pubkey,
-    pub nonce: u64,
     pub spec_hash: [u8; 32],
-    pub spec_uri_len: u8,
     pub spec_uri: [u8; URI_LEN],
+    pub nonce: u64,
     pub price_per_sec: u64,
-    pub max_duration_secs: u32,
-    /// Terms fixed at post, so later parameter changes never alter a funded job.
-    pub protocol_fee_bps: u16,
-    pub verification_fee_bps: u16,
-    pub challenge_window_secs: u32,
     /// Escrowed for compute (price × max duration) and for verification.
     pub escrow_compute: u64,
     pub escrow_verification: u64,
@@ -64,13 +90,19 @@ pub struct Job {
     pub deadline: i64,
     pub submitted_at: i64,
     pub submitted_slot: u64,
+    /// Terms fixed at post, so later parameter changes never alter a funded job.
+    pub challenge_window_secs: u32,
     pub billed_secs: u32,
+    pub protocol_fee_bps: u16,
+    pub verification_fee_bps: u16,
+    pub spec_uri_len: u8,
     /// sha256(job ‖ provider ‖ result_hash).
     pub result_commitment: [u8; 32],
-    pub _reserved: [u8; 32],
+    pub _reserved: [u8; 27],
 }
 
 impl Job {
+    pub const SPACE: usize = 8 + core::mem::size_of::<Job>();
     /// Byte offsets (after the 8-byte discriminator) for RPC memcmp filters.
     pub const MARKET_OFFSET: usize = 8;
     pub const CLIENT_OFFSET: usize = 8 + 32;

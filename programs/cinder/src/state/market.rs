@@ -1,28 +1,36 @@
-use crate::{constants::*, errors::CinderError, state::Bps};
+use crate::{
+    constants::*,
+    errors::CinderError,
+    state::{Bps, Flag},
+};
 use anchor_lang::prelude::*;
 
 /// What a market asks of its providers and jobs. Changeable by the admin within bounds.
-#[derive(AnchorSerialize, AnchorDeserialize, InitSpace, Clone, Copy, Debug, PartialEq, Eq)]
+/// 120 bytes, `repr(C)` without padding (checked by the `Pod` derive): widest fields first.
+#[zero_copy]
+#[derive(AnchorSerialize, AnchorDeserialize, InitSpace, Debug, PartialEq, Eq)]
 pub struct MarketParams {
-    /// GPU model name, zero-padded ASCII (e.g. "NVIDIA H100 80GB HBM3").
-    pub gpu_model: [u8; GPU_MODEL_LEN],
-    pub min_vram_gib: u16,
-    pub min_gpus_per_job: u8,
     /// Minimum price per second of GPU time, in payment-mint base units.
     pub min_price_per_sec: u64,
+    pub min_provider_stake: u64,
+    pub stake_per_job: u64,
     pub max_duration_secs: u32,
     /// Seconds after a job's deadline before anyone may expire it.
     pub expire_grace_secs: u32,
     /// Seconds after a submit during which the client may dispute.
     pub challenge_window_secs: u32,
-    pub min_provider_stake: u64,
-    pub stake_per_job: u64,
+    pub min_vram_gib: u16,
+    pub min_gpus_per_job: u8,
+    /// Reserved for future GPU-class terms; must be zero.
+    pub _reserved: [u8; 5],
     pub verify_rate_bps: Bps,
     pub verification_fee_bps: Bps,
     pub fraud_slash_bps: Bps,
     pub timeout_slash_bps: Bps,
     pub slash_reward_bps: Bps,
     pub quit_penalty_bps: Bps,
+    /// GPU model name, zero-padded ASCII (e.g. "NVIDIA H100 80GB HBM3").
+    pub gpu_model: [u8; GPU_MODEL_LEN],
     /// Decides disputes that re-execution cannot.
     pub arbiter: Pubkey,
 }
@@ -37,6 +45,7 @@ impl MarketParams {
                 && self.min_gpus_per_job > 0,
             CinderError::InvalidMarketParams
         );
+        require!(self._reserved == [0; 5], CinderError::InvalidMarketParams);
         require!(
             (MIN_CHALLENGE_WINDOW_SECS..=MAX_CHALLENGE_WINDOW_SECS)
                 .contains(&self.challenge_window_secs),
@@ -70,25 +79,32 @@ pub fn check_gpu_model(model: &[u8; GPU_MODEL_LEN]) -> Result<()> {
     Ok(())
 }
 
-#[account]
-#[derive(InitSpace, Debug)]
+/// Zero-copy (`repr(C)`, 320 bytes): read in place on the hot paths.
+#[account(zero_copy)]
+#[derive(Debug)]
 pub struct Market {
     pub market_id: u64,
     pub payment_mint: Pubkey,
     pub payment_token_program: Pubkey,
-    pub payment_decimals: u8,
     /// Where protocol fees of this market go: the auction fee vault of the payment mint.
     pub fee_vault: Pubkey,
-    /// Token account of this market that pays verifiers.
+    /// Token account of this market (authority: the market PDA). Settlement pays the
+    /// verification fee *and* the protocol fee into it in one transfer; `sweep_fees` later
+    /// moves the protocol part (`protocol_fees_accrued`) to `fee_vault` for the auction.
     pub verify_pool: Pubkey,
     pub params: MarketParams,
-    pub paused: bool,
+    /// Protocol fees sitting in `verify_pool`, not yet swept to `fee_vault`.
+    pub protocol_fees_accrued: u64,
+    pub payment_decimals: u8,
+    pub paused: Flag,
     pub bump: u8,
     pub verify_pool_bump: u8,
-    pub _reserved: [u8; 64],
+    pub _reserved: [u8; 52],
 }
 
 impl Market {
+    pub const SPACE: usize = 8 + core::mem::size_of::<Market>();
+
     pub fn invariant(&self) -> Result<()> {
         self.params.validate()
     }

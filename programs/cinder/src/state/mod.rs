@@ -21,3 +21,14 @@ pub fn fixed_ascii<const N: usize>(text: &[u8]) -> Option<[u8; N]> {
     out[..text.len()].copy_from_slice(text);
     Some(out)
 }
+
+// Account layouts are part of the protocol (clients filter and decode by offset): pin them.
+const _: () = {
+    assert!(core::mem::size_of::<Config>() == 224);
+    assert!(core::mem::size_of::<Market>() == 320);
+    assert!(core::mem::offset_of!(Market, protocol_fees_accrued) == 256);
+    assert!(core::mem::size_of::<MarketParams>() == 120);
+    assert!(core::mem::size_of::<Provider>() == 328);
+    assert!(core::mem::size_of::<Job>() == 480);
+    assert!(core::mem::offset_of!(Job, state) + 8 == Job::STATE_OFFSET);
+};
