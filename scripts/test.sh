@@ -28,6 +28,6 @@ step "4/5 cargo test --workspace (host build and SBF build)"
 cargo test --workspace --locked
 
 step "5/5 compute-unit budget of post/claim/settle on cinder.so"
-cargo run -q --locked -p cinder-tests --bin cinder-bench -- --check | sed -n '/Hot path/,/^$/p;/Hot path/,/settle_job/p' | uniq
+cargo run -q --locked -p cinder-tests --bin cinder-bench -- --check | awk '/^## Hot path/{on=1; next} /^## /{on=0} on && NF' 
 
 printf '\n[test] all passed in %s s\n' "$((SECONDS - t0))"
