@@ -120,6 +120,10 @@ pub enum CinderError {
     InvariantViolated,
     #[msg("The same account was passed for two roles that must differ")]
     DuplicateAccount,
+    #[msg("This account already exists (config, market id, auction of this mint, or provider); update it instead")]
+    AccountAlreadyExists,
+    #[msg("Provider must declare at least one GPU")]
+    NoGpus,
     #[msg("No protocol fees have accrued in this market since the last sweep")]
     NothingToSweep,
     #[msg("Auction parameters out of range: floor ≤ init price, min_init ≤ init, period > 0, multiplier ≥ 1x")]

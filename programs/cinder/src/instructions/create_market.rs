@@ -28,7 +28,10 @@ pub struct CreateMarket<'info> {
 
 impl CreateMarket<'_> {
     fn validate(&self, params: &MarketParams, allow_freeze_authority: bool) -> Result<u8> {
-        require!(self.market.data_is_empty(), CinderError::InvariantViolated);
+        require!(
+            self.market.data_is_empty(),
+            CinderError::AccountAlreadyExists
+        );
         params.validate()?;
         utils::check_payment_mint(&self.payment_mint, allow_freeze_authority)
     }

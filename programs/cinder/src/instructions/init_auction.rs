@@ -24,7 +24,10 @@ pub struct InitAuction<'info> {
 
 impl InitAuction<'_> {
     fn validate(&self, params: &AuctionParams, allow_freeze_authority: bool) -> Result<()> {
-        require!(self.auction.data_is_empty(), CinderError::InvariantViolated);
+        require!(
+            self.auction.data_is_empty(),
+            CinderError::AccountAlreadyExists
+        );
         utils::check_payment_mint(&self.payment_mint, allow_freeze_authority)?;
         params.validate()
     }

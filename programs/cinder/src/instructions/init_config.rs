@@ -23,7 +23,10 @@ impl InitConfig<'_> {
             self.program_data.upgrade_authority_address == Some(self.admin.key()),
             CinderError::NotUpgradeAuthority
         );
-        require!(self.config.data_is_empty(), CinderError::InvariantViolated);
+        require!(
+            self.config.data_is_empty(),
+            CinderError::AccountAlreadyExists
+        );
         utils::check_payment_mint(&self.protocol_mint, true)?;
         params.validate()
     }

@@ -21,7 +21,7 @@ pub struct ProviderInfo {
 impl ProviderInfo {
     /// Checks the fields and returns the endpoint as fixed bytes.
     pub fn validate(&self) -> Result<[u8; URI_LEN]> {
-        require!(self.gpu_count > 0, CinderError::InvalidMarketParams);
+        require!(self.gpu_count > 0, CinderError::NoGpus);
         check_gpu_model(&self.gpu_model)?;
         fixed_ascii::<URI_LEN>(self.endpoint.as_bytes())
             .ok_or_else(|| error!(CinderError::InvalidUri))
@@ -42,7 +42,7 @@ pub struct RegisterProvider<'info> {
 pub fn register_provider(ctx: Context<RegisterProvider>, info: ProviderInfo) -> Result<()> {
     require!(
         ctx.accounts.provider.data_is_empty(),
-        CinderError::InvariantViolated
+        CinderError::AccountAlreadyExists
     );
     let endpoint = info.validate()?;
     let owner = ctx.accounts.owner.key();

@@ -1,0 +1,309 @@
+//! What an attacker can pass: foreign accounts, look-alike accounts, redirected payouts,
+//! missing signatures, prefunded addresses. Also: the hot path writes no shared account.
+
+use anchor_lang::error::ErrorCode as Anchor;
+use cinder::errors::CinderError;
+use cinder_tests::{
+    assert_anchor_error, assert_cinder_error, ix, on_both, tokens,
+    world::{default_market_params, default_provider_info},
+    World,
+};
+use solana_sdk::{
+    account::Account, instruction::Instruction, pubkey::Pubkey, signature::Keypair, signer::Signer,
+};
+use std::collections::HashSet;
+
+const PRICE: u64 = 10;
+const DURATION: u32 = 3_600;
+
+fn writable(ix: &Instruction) -> HashSet<Pubkey> {
+    ix.accounts
+        .iter()
+        .filter(|m| m.is_writable)
+        .map(|m| m.pubkey)
+        .collect()
+}
+
+/// Two clients posting, two providers claiming and submitting: no account is written by both,
+/// so the runtime can schedule them in parallel. Config and market are read-only.
+#[test]
+fn hot_path_writes_no_shared_account() {
+    let mut w = World::native();
+    let other_client = Keypair::new();
+    let (k1, n1) = w.next_job();
+    let k2 = w.job_keys(&other_client.pubkey(), 1);
+    let post1 = ix::post_job(
+        &k1,
+        &w.client_token.clone(),
+        w.post_args(&k1, n1, PRICE, DURATION),
+    );
+    let post2 = ix::post_job(
+        &k2,
+        &Pubkey::new_unique(),
+        w.post_args(&k2, 1, PRICE, DURATION),
+    );
+    let p2 = Pubkey::new_unique();
+    let pairs = [
+        (post1, post2),
+        (
+            ix::claim_job(&k1, &w.provider.pubkey()),
+            ix::claim_job(&k2, &p2),
+        ),
+        (
+            ix::submit_result(&k1, &w.provider.pubkey(), [1; 32], 1, ""),
+            ix::submit_result(&k2, &p2, [2; 32], 1, ""),
+        ),
+    ];
+    let shared = [
+        ix::config_pda(),
+        w.market,
+        w.mint,
+        w.fee_vault(),
+        w.verify_pool(),
+    ];
+    for (a, b) in pairs {
+        let (wa, wb) = (writable(&a), writable(&b));
+        assert!(
+            wa.is_disjoint(&wb),
+            "shared writable accounts: {:?}",
+            wa.intersection(&wb).collect::<Vec<_>>()
+        );
+        for s in shared {
+            assert!(!wa.contains(&s), "{s} is writable");
+        }
+    }
+}
+
+on_both!(payouts_cannot_be_redirected, |w| {
+    let k = w.post(PRICE, DURATION);
+    w.claim(&k);
+    w.warp(100);
+    w.submit(&k, 100);
+    w.warp(600);
+    let thief = Keypair::new();
+    let (mint, tp) = (w.mint, w.token_program);
+    let admin = w.admin.insecure_clone();
+    let thief_token =
+        tokens::create_token_account(w.chain.as_mut(), &admin, &mint, &thief.pubkey(), &tp);
+    let mut p = w.payees();
+    p.provider_token = thief_token;
+    assert_cinder_error(
+        w.send(&[ix::settle_job(&k, &p)], &[]),
+        CinderError::TokenOwnerMismatch,
+    );
+    let mut p = w.payees();
+    p.client_token = thief_token;
+    assert_cinder_error(
+        w.send(&[ix::settle_job(&k, &p)], &[]),
+        CinderError::TokenOwnerMismatch,
+    );
+    // Rent to the thief instead of the client.
+    let mut forged = k;
+    forged.client = thief.pubkey();
+    assert_cinder_error(
+        w.send(&[ix::settle_job(&forged, &w.payees())], &[]),
+        CinderError::ClientMismatch,
+    );
+    // Another provider account than the job's.
+    let other = Keypair::new();
+    w.fund(&other.pubkey());
+    w.send(
+        &[ix::register_provider(
+            &other.pubkey(),
+            default_provider_info(),
+        )],
+        &[&other],
+    )
+    .unwrap();
+    let mut p = w.payees();
+    p.provider_owner = other.pubkey();
+    assert_cinder_error(
+        w.send(&[ix::settle_job(&k, &p)], &[]),
+        CinderError::ProviderMismatch,
+    );
+    w.settle(&k);
+});
+
+on_both!(foreign_vault_pool_mint_or_program_is_refused, |w| {
+    let a = w.admin.pubkey();
+    let k = w.post(PRICE, DURATION);
+    let k2 = w.post(PRICE, DURATION);
+    w.claim(&k);
+    w.warp(10);
+    w.submit(&k, 10);
+    w.warp(600);
+    // Another job's vault.
+    let mut forged = k;
+    forged.vault = k2.vault;
+    assert_cinder_error(
+        w.send(&[ix::settle_job(&forged, &w.payees())], &[]),
+        CinderError::VaultMismatch,
+    );
+    // Another market (same mint): its pool is not this job's.
+    let (mint, tp) = (w.mint, w.token_program);
+    w.send(
+        &[ix::create_market(
+            &a,
+            2,
+            &mint,
+            &tp,
+            default_market_params(a),
+            false,
+        )],
+        &[],
+    )
+    .unwrap();
+    let mut forged = k;
+    forged.market = ix::market_pda(2);
+    assert_cinder_error(
+        w.send(&[ix::settle_job(&forged, &w.payees())], &[]),
+        CinderError::MarketMismatch,
+    );
+    // Another mint.
+    let admin = w.admin.insecure_clone();
+    let other_mint =
+        tokens::create_mint(w.chain.as_mut(), &admin, &a, None, 6, &tokens::LEGACY, &[]);
+    let mut forged = k;
+    forged.mint = other_mint;
+    assert_cinder_error(
+        w.send(&[ix::settle_job(&forged, &w.payees())], &[]),
+        CinderError::MintMismatch,
+    );
+    // Token-2022 named for an SPL Token market.
+    let mut forged = k;
+    forged.token_program = tokens::TOKEN_2022;
+    assert_cinder_error(
+        w.send(&[ix::settle_job(&forged, &w.payees())], &[]),
+        CinderError::TokenProgramMismatch,
+    );
+    w.settle(&k);
+});
+
+on_both!(look_alike_accounts_are_refused, |w| {
+    let k = w.post(PRICE, DURATION);
+    // A copy of the job's bytes at another address, owned by another program.
+    let mut fake = w.chain.account(&k.job).unwrap();
+    fake.owner = Pubkey::new_unique();
+    let fake_key = Pubkey::new_unique();
+    w.chain.set_account(&fake_key, fake.clone());
+    let mut forged = k;
+    forged.job = fake_key;
+    assert_anchor_error(w.try_claim(&forged), Anchor::AccountOwnedByWrongProgram);
+    // The same bytes owned by cinder but with another account's discriminator (a provider's).
+    let provider = w
+        .chain
+        .account(&ix::provider_pda(&w.provider.pubkey()))
+        .unwrap();
+    let mut bytes = fake.data.clone();
+    bytes[..8].copy_from_slice(&provider.data[..8]);
+    w.chain.set_account(
+        &fake_key,
+        Account {
+            data: bytes,
+            owner: cinder::ID,
+            ..fake
+        },
+    );
+    assert_anchor_error(w.try_claim(&forged), Anchor::AccountDiscriminatorMismatch);
+    // A provider account as the config.
+    let mut claim = ix::claim_job(&k, &w.provider.pubkey());
+    claim.accounts[2].pubkey = ix::provider_pda(&w.provider.pubkey());
+    let p = w.provider.insecure_clone();
+    assert!(w.send(&[claim], &[&p]).is_err());
+});
+
+on_both!(signatures_are_required, |w| {
+    let (k, n) = w.next_job();
+    let args = w.post_args(&k, n, PRICE, DURATION);
+    let mut post = ix::post_job(&k, &w.client_token.clone(), args);
+    post.accounts[0].is_signer = false;
+    assert_anchor_error(w.send(&[post], &[]), Anchor::AccountNotSigner);
+    let k = w.post(PRICE, DURATION);
+    let mut claim = ix::claim_job(&k, &w.provider.pubkey());
+    claim.accounts[0].is_signer = false;
+    assert_anchor_error(w.send(&[claim], &[]), Anchor::AccountNotSigner);
+    // Someone else's provider account, signed by the caller.
+    let stranger = Keypair::new();
+    let mut claim = ix::claim_job(&k, &stranger.pubkey());
+    claim.accounts[1].pubkey = ix::provider_pda(&w.provider.pubkey());
+    assert_cinder_error(
+        w.send(&[claim], &[&stranger]),
+        CinderError::NotProviderOwner,
+    );
+    // accept_result without the client's signature.
+    w.claim(&k);
+    w.submit(&k, 0);
+    let mut accept = ix::accept_result(&k, &w.payees());
+    for m in accept.accounts.iter_mut() {
+        m.is_signer = false;
+    }
+    assert_cinder_error(w.send(&[accept], &[]), CinderError::NotJobClient);
+});
+
+on_both!(
+    prefunded_job_and_vault_addresses_do_not_block_posting,
+    |w| {
+        let (k, n) = w.next_job();
+        // Anyone can send lamports to an address before it is created.
+        for key in [k.job, k.vault] {
+            w.chain.set_account(
+                &key,
+                Account {
+                    lamports: 1_000,
+                    owner: anchor_lang::solana_program::system_program::ID,
+                    ..Default::default()
+                },
+            );
+        }
+        let args = w.post_args(&k, n, PRICE, DURATION);
+        let client = w.client.insecure_clone();
+        w.send(
+            &[ix::post_job(&k, &w.client_token.clone(), args)],
+            &[&client],
+        )
+        .expect("post_job");
+        assert_eq!(w.balance(&k.vault), 38_160);
+    }
+);
+
+on_both!(wrong_bumps_or_addresses_are_refused, |w| {
+    let (k, n) = w.next_job();
+    let client = w.client.insecure_clone();
+    let ct = w.client_token;
+    // A job address that is not the PDA of (market, client, nonce).
+    let mut args = w.post_args(&k, n, PRICE, DURATION);
+    args.nonce += 1000;
+    assert!(w.send(&[ix::post_job(&k, &ct, args)], &[&client]).is_err());
+    // A non-canonical or wrong bump.
+    let mut args = w.post_args(&k, n, PRICE, DURATION);
+    args.job_bump = args.job_bump.wrapping_sub(1);
+    assert!(w.send(&[ix::post_job(&k, &ct, args)], &[&client]).is_err());
+    assert!(!w.exists(&k.job));
+    let args = w.post_args(&k, n, PRICE, DURATION);
+    w.send(&[ix::post_job(&k, &ct, args)], &[&client])
+        .expect("post with the right seeds");
+    // The same nonce again.
+    let args = w.post_args(&k, n, PRICE, DURATION);
+    assert!(w.send(&[ix::post_job(&k, &ct, args)], &[&client]).is_err());
+});
+
+on_both!(sweep_only_moves_accrued_fees_to_the_fee_vault, |w| {
+    let k = w.post(PRICE, DURATION);
+    w.claim(&k);
+    w.warp(100);
+    w.submit(&k, 100);
+    w.warp(600);
+    w.settle(&k);
+    // A fee vault of another mint is refused.
+    let a = w.admin.pubkey();
+    let admin = w.admin.insecure_clone();
+    let other = tokens::create_mint(w.chain.as_mut(), &admin, &a, None, 6, &tokens::LEGACY, &[]);
+    let mut sweep = ix::sweep_fees(&w.market, &w.mint, &w.token_program);
+    sweep.accounts[2].pubkey = ix::fee_vault_pda(&other);
+    assert_cinder_error(w.send(&[sweep], &[]), CinderError::FeeVaultMismatch);
+    let before = w.ledger(&k);
+    w.try_sweep().expect("sweep");
+    let after = w.ledger(&k);
+    assert_eq!(after[2] - before[2], 50, "ceil(5% of 1000)");
+    assert_eq!(before[3] - after[3], 50);
+});
