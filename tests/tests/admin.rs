@@ -9,7 +9,7 @@ use cinder_tests::{
 use solana_sdk::{signature::Keypair, signer::Signer};
 
 on_both!(only_the_upgrade_authority_creates_the_config, |w| {
-    let _ = &mut w; // the world already has a config; start from a bare chain
+    // The world already has a config: start from a bare chain of the same kind.
     let (mut chain, admin, client, _) = World::bare(w.chain.is_sbf());
     let c = chain.as_mut();
     let mint = tokens::create_mint(c, &admin, &admin.pubkey(), None, 9, &tokens::LEGACY, &[]);
@@ -23,7 +23,8 @@ on_both!(only_the_upgrade_authority_creates_the_config, |w| {
     let init = ix::init_config(&admin.pubkey(), &mint, bad);
     assert_cinder_error(c.send(&[init], &admin, &[]), CinderError::FeeTooHigh);
     let init = ix::init_config(&admin.pubkey(), &mint, default_config_params());
-    c.send(&[init.clone()], &admin, &[]).expect("init_config");
+    c.send(std::slice::from_ref(&init), &admin, &[])
+        .expect("init_config");
     // Once only.
     assert_cinder_error(
         c.send(&[init], &client, &[&admin]),

@@ -202,7 +202,7 @@ on_both!(stranger_cancels_only_after_open_until, |w| {
     let ct = w.client_token;
     let cancel = ix::cancel_job(&k, &stranger.pubkey(), &ct);
     assert_cinder_error(
-        w.send(&[cancel.clone()], &[&stranger]),
+        w.send(std::slice::from_ref(&cancel), &[&stranger]),
         CinderError::CancelNotAllowed,
     );
     // Nor can it be claimed once the window has passed.
@@ -387,11 +387,12 @@ on_both!(late_provider_is_expired_and_job_reopens, |w| {
     // deadline 100 s + grace 300 s
     w.warp(400);
     assert_cinder_error(
-        w.send(&[expire.clone()], &[&anyone]),
+        w.send(std::slice::from_ref(&expire), &[&anyone]),
         CinderError::DeadlineNotPassed,
     );
     w.warp(1);
-    w.send(&[expire.clone()], &[&anyone]).expect("expire_job");
+    w.send(std::slice::from_ref(&expire), &[&anyone])
+        .expect("expire_job");
     let job = w.job(&k.job);
     assert_eq!(job.state, JobState::Open);
     let p = w.provider_account();
