@@ -19,6 +19,12 @@ pub struct TxMeta {
     /// Compute units consumed (meaningful on the SBF chain only).
     pub compute_units: u64,
     pub logs: Vec<String>,
+    /// Anchor events the program emitted with `emit_cpi!` (discriminator + borsh data), in
+    /// order. Filled by the native chain when `record_events` is on (it simulates the
+    /// transaction first: program-test returns inner instructions only from simulation).
+    /// Mollusk 0.15 can return inner instructions only with a feature whose crates do not fit
+    /// this lockfile, so the SBF chain leaves this empty.
+    pub events: Vec<Vec<u8>>,
 }
 
 pub trait Chain {
@@ -35,6 +41,10 @@ pub trait Chain {
     fn set_clock(&mut self, clock: &Clock);
     /// Whether this chain runs the SBF build (compute units are real).
     fn is_sbf(&self) -> bool;
+    /// Turns event recording on (see `TxMeta::events`); false if the chain cannot.
+    fn record_events(&mut self, _on: bool) -> bool {
+        false
+    }
 }
 
 // --- native -----------------------------------------------------------------------------
@@ -59,6 +69,7 @@ pub struct NativeChain {
     ctx: ProgramTestContext,
     /// Makes otherwise identical transactions distinct (same blockhash).
     nonce: u32,
+    record_events: bool,
 }
 
 impl NativeChain {
@@ -73,7 +84,12 @@ impl NativeChain {
             pt.add_account(k, a);
         }
         let ctx = rt.block_on(pt.start_with_context());
-        Self { rt, ctx, nonce: 0 }
+        Self {
+            rt,
+            ctx,
+            nonce: 0,
+            record_events: false,
+        }
     }
 
     pub fn payer(&self) -> Keypair {
@@ -112,6 +128,19 @@ impl Chain for NativeChain {
         let blockhash = self.ctx.last_blockhash;
         let tx = Transaction::new_signed_with_payer(&all, Some(&payer.pubkey()), &keys, blockhash);
         let banks = self.ctx.banks_client.clone();
+        let mut events = Vec::new();
+        if self.record_events {
+            let sim = self.rt.block_on(banks.simulate_transaction(tx.clone()));
+            let tag = anchor_lang::event::EVENT_IX_TAG_LE;
+            if let Ok(sim) = sim {
+                let inner = sim.simulation_details.and_then(|d| d.inner_instructions);
+                for ix in inner.into_iter().flatten().flatten() {
+                    if ix.instruction.data.starts_with(tag) {
+                        events.push(ix.instruction.data[tag.len()..].to_vec());
+                    }
+                }
+            }
+        }
         let res = self
             .rt
             .block_on(banks.process_transaction_with_metadata(tx));
@@ -124,6 +153,7 @@ impl Chain for NativeChain {
                         .map(|m| m.compute_units_consumed)
                         .unwrap_or(0),
                     logs: r.metadata.map(|m| m.log_messages).unwrap_or_default(),
+                    events,
                 }),
                 Err(e) => Err(e),
             },
@@ -153,6 +183,11 @@ impl Chain for NativeChain {
 
     fn is_sbf(&self) -> bool {
         false
+    }
+
+    fn record_events(&mut self, on: bool) -> bool {
+        self.record_events = on;
+        true
     }
 }
 
@@ -256,6 +291,7 @@ impl Chain for SbfChain {
             Ok(()) => Ok(TxMeta {
                 compute_units: result.compute_units_consumed,
                 logs,
+                events: Vec::new(),
             }),
             Err(e) => {
                 // Shown by the test runner only when the test fails.

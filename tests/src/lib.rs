@@ -44,6 +44,17 @@ pub fn assert_anchor_error<T: std::fmt::Debug>(
     }
 }
 
+/// Decodes the events of type `T` in a transaction's metadata (see `TxMeta::events`).
+pub fn events_of<T: anchor_lang::Discriminator + anchor_lang::AnchorDeserialize>(
+    meta: &TxMeta,
+) -> Vec<T> {
+    meta.events
+        .iter()
+        .filter(|e| e.starts_with(T::DISCRIMINATOR))
+        .map(|e| T::deserialize(&mut &e[T::DISCRIMINATOR.len()..]).expect("event decodes"))
+        .collect()
+}
+
 /// Runs a test body once on the native build and once on the SBF build.
 #[macro_export]
 macro_rules! on_both {

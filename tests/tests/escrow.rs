@@ -596,3 +596,75 @@ fn token_2022_lifecycle(mut w: World) {
     .expect("cancel");
     assert!(!w.exists(&k.vault));
 }
+
+/// Every movement of value is announced by an event whose amounts match the ledger.
+/// (Host build: see `TxMeta::events` for why Mollusk cannot show them.)
+#[test]
+fn events_report_every_movement_of_value() {
+    use cinder::events::*;
+    use cinder_tests::events_of;
+    let mut w = World::native();
+    assert!(w.chain.record_events(true));
+    let client = w.client.insecure_clone();
+    let ct = w.client_token;
+    let (k, n) = w.next_job();
+    let args = w.post_args(&k, n, PRICE, DURATION);
+    let meta = w.send(&[ix::post_job(&k, &ct, args)], &[&client]).unwrap();
+    let posted = events_of::<JobPosted>(&meta);
+    assert_eq!(posted.len(), 1);
+    assert_eq!(
+        (
+            posted[0].job,
+            posted[0].escrow_compute,
+            posted[0].escrow_verification
+        ),
+        (k.job, COMPUTE, VERIFICATION)
+    );
+
+    let meta = w.send(&[ix::extend_job(&k, &ct, 100)], &[&client]).unwrap();
+    let ext = &events_of::<JobExtended>(&meta)[0];
+    assert_eq!((ext.deposit_compute, ext.deposit_verification), (1_000, 60));
+
+    w.claim(&k);
+    w.warp(1_800);
+    w.submit(&k, 1_800);
+    w.warp(600);
+    let before = w.ledger(&k);
+    let meta = w.try_settle(&k).unwrap();
+    let after = w.ledger(&k);
+    let s = &events_of::<JobSettled>(&meta)[0];
+    assert_eq!(s.provider_amount, after[1] - before[1]);
+    assert_eq!(s.protocol_fee + s.verification_fee, after[3] - before[3]);
+    assert_eq!(s.refund, after[0] - before[0]);
+    assert!(!s.accepted);
+
+    let meta = w.try_sweep().unwrap();
+    assert_eq!(events_of::<FeesSwept>(&meta)[0].amount, s.protocol_fee);
+
+    let k = w.post(PRICE, DURATION);
+    let meta = w
+        .send(&[ix::cancel_job(&k, &client.pubkey(), &ct)], &[&client])
+        .unwrap();
+    assert_eq!(events_of::<JobCancelled>(&meta)[0].refund, ESCROW);
+}
+
+on_both!(a_settled_job_cannot_be_settled_again, |w| {
+    let k = w.post(PRICE, DURATION);
+    w.claim(&k);
+    w.submit(&k, 0);
+    w.warp(600);
+    w.settle(&k);
+    // The job account is gone: nothing left to pay out.
+    assert!(w.try_settle(&k).is_err());
+    let client = w.client.insecure_clone();
+    assert!(w
+        .send(
+            &[ix::cancel_job(
+                &k,
+                &client.pubkey(),
+                &w.client_token.clone()
+            )],
+            &[&client]
+        )
+        .is_err());
+});
