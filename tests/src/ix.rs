@@ -287,6 +287,7 @@ pub fn claim_job(k: &JobKeys, provider_owner: &Pubkey) -> Instruction {
             config: config_pda(),
             market: k.market,
             job: k.job,
+            stake: stake_pda(provider_owner),
             event_authority: event_authority(),
             program: cinder::ID,
         },
@@ -307,17 +308,181 @@ pub fn quit_job(k: &JobKeys, provider_owner: &Pubkey) -> Instruction {
     )
 }
 
-pub fn expire_job(k: &JobKeys, caller: &Pubkey, provider_owner: &Pubkey) -> Instruction {
+/// `expire_job`: `caller_token` is the caller's protocol-token account (its slash share).
+pub fn expire_job(
+    k: &JobKeys,
+    caller: &Pubkey,
+    provider_owner: &Pubkey,
+    caller_token: &Pubkey,
+    p: &Protocol,
+) -> Instruction {
     build(
         cinder::accounts::ExpireJob {
             caller: *caller,
             job: k.job,
             market: k.market,
             provider: provider_pda(provider_owner),
+            stake: stake_pda(provider_owner),
+            config: config_pda(),
+            stake_pool: stake_pool_pda(),
+            stake_vault: stake_vault_pda(),
+            protocol_mint: p.mint,
+            caller_token: *caller_token,
+            token_program: p.token_program,
             event_authority: event_authority(),
             program: cinder::ID,
         },
         cinder::instruction::ExpireJob {},
+    )
+}
+
+// --- staking ---------------------------------------------------------------------------
+
+/// The protocol token: its mint and token program.
+#[derive(Clone, Copy, Debug)]
+pub struct Protocol {
+    pub mint: Pubkey,
+    pub token_program: Pubkey,
+}
+
+pub fn stake_pool_pda() -> Pubkey {
+    pda(&[STAKE_POOL_SEED]).0
+}
+pub fn stake_vault_pda() -> Pubkey {
+    pda(&[STAKE_VAULT_SEED]).0
+}
+pub fn reward_vault_pda() -> Pubkey {
+    pda(&[REWARD_VAULT_SEED]).0
+}
+pub fn stake_pda(owner: &Pubkey) -> Pubkey {
+    pda(&[STAKE_SEED, owner.as_ref()]).0
+}
+
+pub fn init_staking(admin: &Pubkey, p: &Protocol) -> Instruction {
+    build(
+        cinder::accounts::InitStaking {
+            admin: *admin,
+            config: config_pda(),
+            stake_pool: stake_pool_pda(),
+            stake_vault: stake_vault_pda(),
+            reward_vault: reward_vault_pda(),
+            protocol_mint: p.mint,
+            token_program: p.token_program,
+            system_program: SYSTEM,
+            event_authority: event_authority(),
+            program: cinder::ID,
+        },
+        cinder::instruction::InitStaking {},
+    )
+}
+
+pub fn stake(
+    owner: &Pubkey,
+    owner_token: &Pubkey,
+    p: &Protocol,
+    amount: u64,
+    lock_secs: u32,
+) -> Instruction {
+    build(
+        cinder::accounts::Stake {
+            owner: *owner,
+            config: config_pda(),
+            stake_pool: stake_pool_pda(),
+            position: stake_pda(owner),
+            owner_token: *owner_token,
+            stake_vault: stake_vault_pda(),
+            protocol_mint: p.mint,
+            token_program: p.token_program,
+            system_program: SYSTEM,
+            event_authority: event_authority(),
+            program: cinder::ID,
+        },
+        cinder::instruction::Stake { amount, lock_secs },
+    )
+}
+
+pub fn request_unstake(owner: &Pubkey, amount: u64) -> Instruction {
+    build(
+        cinder::accounts::RequestUnstake {
+            owner: *owner,
+            stake_pool: stake_pool_pda(),
+            position: stake_pda(owner),
+            provider: provider_pda(owner),
+            event_authority: event_authority(),
+            program: cinder::ID,
+        },
+        cinder::instruction::RequestUnstake { amount },
+    )
+}
+
+pub fn restake(owner: &Pubkey) -> Instruction {
+    build(
+        cinder::accounts::Restake {
+            owner: *owner,
+            stake_pool: stake_pool_pda(),
+            position: stake_pda(owner),
+            event_authority: event_authority(),
+            program: cinder::ID,
+        },
+        cinder::instruction::Restake {},
+    )
+}
+
+pub fn withdraw_stake(owner: &Pubkey, owner_token: &Pubkey, p: &Protocol) -> Instruction {
+    build(
+        cinder::accounts::WithdrawStake {
+            owner: *owner,
+            stake_pool: stake_pool_pda(),
+            position: stake_pda(owner),
+            owner_token: *owner_token,
+            stake_vault: stake_vault_pda(),
+            protocol_mint: p.mint,
+            token_program: p.token_program,
+            event_authority: event_authority(),
+            program: cinder::ID,
+        },
+        cinder::instruction::WithdrawStake {},
+    )
+}
+
+pub fn deposit_rewards(
+    depositor: &Pubkey,
+    depositor_token: &Pubkey,
+    treasury_token: &Pubkey,
+    p: &Protocol,
+    amount: u64,
+) -> Instruction {
+    build(
+        cinder::accounts::DepositRewards {
+            depositor: *depositor,
+            config: config_pda(),
+            stake_pool: stake_pool_pda(),
+            depositor_token: *depositor_token,
+            reward_vault: reward_vault_pda(),
+            treasury_token: *treasury_token,
+            protocol_mint: p.mint,
+            token_program: p.token_program,
+            event_authority: event_authority(),
+            program: cinder::ID,
+        },
+        cinder::instruction::DepositRewards { amount },
+    )
+}
+
+pub fn claim_rewards(owner: &Pubkey, owner_token: &Pubkey, p: &Protocol) -> Instruction {
+    build(
+        cinder::accounts::ClaimRewards {
+            owner: *owner,
+            stake_pool: stake_pool_pda(),
+            position: stake_pda(owner),
+            owner_token: *owner_token,
+            reward_vault: reward_vault_pda(),
+            protocol_mint: p.mint,
+            token_program: p.token_program,
+            event_authority: event_authority(),
+            program: cinder::ID,
+        },
+        cinder::instruction::ClaimRewards {},
     )
 }
 

@@ -26,6 +26,10 @@ pub enum MintKind {
 pub const GPU_MODEL: &str = "NVIDIA H100 80GB HBM3";
 pub const CLIENT_FUNDS: u64 = 1_000_000_000_000_000;
 pub const START_TIME: i64 = 1_800_000_000;
+/// Protocol tokens (9 decimals) minted to the provider, and what it stakes (30-day lock).
+pub const PROVIDER_PROTOCOL_FUNDS: u64 = 10_000_000_000_000;
+pub const PROVIDER_STAKE: u64 = 1_000_000_000_000;
+pub const LOCK_30D: u32 = 30 * DAY_SECS;
 
 pub fn gpu_model(name: &str) -> [u8; 32] {
     let mut m = [0u8; 32];
@@ -55,8 +59,8 @@ pub fn default_market_params(arbiter: Pubkey) -> MarketParams {
         max_duration_secs: DAY_SECS,
         expire_grace_secs: 300,
         challenge_window_secs: 600,
-        min_provider_stake: 0,
-        stake_per_job: 0,
+        min_provider_stake: 500_000_000_000,
+        stake_per_job: 10_000_000_000,
         verify_rate_bps: Bps(500),
         verification_fee_bps: Bps(600),
         fraud_slash_bps: Bps(2_000),
@@ -111,6 +115,10 @@ pub struct World {
     pub client_token: Pubkey,
     pub provider: Keypair,
     pub provider_token: Pubkey,
+    /// The provider's protocol-token account (it staked from here).
+    pub provider_ptoken: Pubkey,
+    /// Protocol-token account of the config's treasury wallet.
+    pub treasury_ptoken: Pubkey,
     next_nonce: u64,
 }
 
@@ -229,6 +237,39 @@ impl World {
             &[],
         )
         .expect("register_provider");
+        let protocol = ix::Protocol {
+            mint: protocol_mint,
+            token_program: tokens::LEGACY,
+        };
+        c.send(&[ix::init_staking(&a, &protocol)], &admin, &[])
+            .expect("init_staking");
+        let provider_ptoken = tokens::create_token_account(
+            c,
+            &admin,
+            &protocol_mint,
+            &provider.pubkey(),
+            &tokens::LEGACY,
+        );
+        tokens::mint_to(
+            c,
+            &admin,
+            &protocol_mint,
+            &provider_ptoken,
+            &mint_authority,
+            PROVIDER_PROTOCOL_FUNDS,
+            &tokens::LEGACY,
+        );
+        let treasury = default_config_params().treasury;
+        let treasury_ptoken =
+            tokens::create_token_account(c, &admin, &protocol_mint, &treasury, &tokens::LEGACY);
+        let stake = ix::stake(
+            &provider.pubkey(),
+            &provider_ptoken,
+            &protocol,
+            PROVIDER_STAKE,
+            LOCK_30D,
+        );
+        c.send(&[stake], &provider, &[]).expect("provider stakes");
         Self {
             chain,
             admin,
@@ -242,6 +283,8 @@ impl World {
             client_token,
             provider,
             provider_token,
+            provider_ptoken,
+            treasury_ptoken,
             next_nonce: 1,
         }
     }
@@ -302,6 +345,79 @@ impl World {
             .account(key)
             .unwrap_or_else(|| panic!("account {key} missing"));
         T::try_deserialize(&mut a.data.as_slice()).expect("deserialize")
+    }
+
+    // --- staking helpers -----------------------------------------------------------------
+
+    pub fn protocol(&self) -> ix::Protocol {
+        ix::Protocol {
+            mint: self.protocol_mint,
+            token_program: tokens::LEGACY,
+        }
+    }
+
+    /// A funded wallet with a protocol-token account holding `amount`.
+    pub fn staker(&mut self, amount: u64) -> (Keypair, Pubkey) {
+        let k = Keypair::new();
+        self.fund(&k.pubkey());
+        let token = self.protocol_account(&k.pubkey());
+        let (admin, auth, mint) = (
+            self.admin.insecure_clone(),
+            self.mint_authority.insecure_clone(),
+            self.protocol_mint,
+        );
+        if amount > 0 {
+            tokens::mint_to(
+                self.chain.as_mut(),
+                &admin,
+                &mint,
+                &token,
+                &auth,
+                amount,
+                &tokens::LEGACY,
+            );
+        }
+        (k, token)
+    }
+
+    /// A new protocol-token account of `owner`.
+    pub fn protocol_account(&mut self, owner: &Pubkey) -> Pubkey {
+        let (admin, mint) = (self.admin.insecure_clone(), self.protocol_mint);
+        tokens::create_token_account(self.chain.as_mut(), &admin, &mint, owner, &tokens::LEGACY)
+    }
+
+    pub fn position(&mut self, owner: &Pubkey) -> cinder::state::StakePosition {
+        self.read(&ix::stake_pda(owner))
+    }
+
+    pub fn stake_pool(&mut self) -> cinder::state::StakePool {
+        self.read(&ix::stake_pool_pda())
+    }
+
+    pub fn protocol_supply(&mut self) -> u64 {
+        let mint = self.protocol_mint;
+        tokens::supply(self.chain.as_mut(), &mint)
+    }
+
+    /// `expire_job` sent by `caller`, who gets its slash share in a new protocol-token account.
+    pub fn try_expire(
+        &mut self,
+        k: &JobKeys,
+        caller: &Keypair,
+    ) -> Result<TxMeta, TransactionError> {
+        let caller_token = self.protocol_account(&caller.pubkey());
+        let p = self.protocol();
+        let provider = self.provider.pubkey();
+        self.send(
+            &[ix::expire_job(
+                k,
+                &caller.pubkey(),
+                &provider,
+                &caller_token,
+                &p,
+            )],
+            &[caller],
+        )
     }
 
     // --- job helpers ---------------------------------------------------------------------

@@ -226,10 +226,26 @@ on_both!(signatures_are_required, |w| {
     let stranger = Keypair::new();
     let mut claim = ix::claim_job(&k, &stranger.pubkey());
     claim.accounts[1].pubkey = ix::provider_pda(&w.provider.pubkey());
+    claim.accounts[5].pubkey = ix::stake_pda(&w.provider.pubkey());
     assert_cinder_error(
         w.send(&[claim], &[&stranger]),
         CinderError::NotProviderOwner,
     );
+    // Its own provider account, with someone else's stake position.
+    let mut claim = ix::claim_job(&k, &w.provider.pubkey());
+    let (other, other_token) = w.staker(1_000_000_000_000);
+    let p = w.protocol();
+    let st = ix::stake(
+        &other.pubkey(),
+        &other_token,
+        &p,
+        900_000_000_000,
+        30 * 86_400,
+    );
+    w.send(&[st], &[&other]).unwrap();
+    claim.accounts[5].pubkey = ix::stake_pda(&other.pubkey());
+    let provider = w.provider.insecure_clone();
+    assert_cinder_error(w.send(&[claim], &[&provider]), CinderError::StakeMismatch);
     // accept_result without the client's signature.
     w.claim(&k);
     w.submit(&k, 0);

@@ -3,7 +3,9 @@
 //! Each test runs on the host build (program-test) and on the SBF build (LiteSVM).
 
 use cinder::{errors::CinderError, state::JobState};
-use cinder_tests::{assert_cinder_error, ix, on_both, tokens, MintKind, World};
+use cinder_tests::{
+    assert_cinder_error, ix, on_both, tokens, world::PROVIDER_STAKE, MintKind, World,
+};
 use solana_sdk::{signature::Keypair, signer::Signer};
 
 const PRICE: u64 = 10;
@@ -266,6 +268,24 @@ on_both!(client_cannot_claim_its_own_job, |w| {
         &[&client],
     )
     .expect("register client as provider");
+    let token = w.protocol_account(&client.pubkey());
+    let (admin, auth, mint) = (
+        w.admin.insecure_clone(),
+        w.mint_authority.insecure_clone(),
+        w.protocol_mint,
+    );
+    tokens::mint_to(
+        w.chain.as_mut(),
+        &admin,
+        &mint,
+        &token,
+        &auth,
+        PROVIDER_STAKE,
+        &tokens::LEGACY,
+    );
+    let p = w.protocol();
+    let st = ix::stake(&client.pubkey(), &token, &p, PROVIDER_STAKE, 30 * 86_400);
+    w.send(&[st], &[&client]).expect("client stakes");
     let k = w.post(PRICE, DURATION);
     assert_cinder_error(
         w.send(&[ix::claim_job(&k, &client.pubkey())], &[&client]),
@@ -379,11 +399,15 @@ on_both!(only_the_job_provider_quits, |w| {
     );
 });
 
-on_both!(late_provider_is_expired_and_job_reopens, |w| {
+on_both!(late_provider_is_expired_slashed_and_job_reopens, |w| {
     let k = w.post(PRICE, 100);
     w.claim(&k);
+    assert_eq!(w.provider_account().locked_stake, 10_000_000_000);
     let anyone = Keypair::new();
-    let expire = ix::expire_job(&k, &anyone.pubkey(), &w.provider.pubkey());
+    let caller_token = w.protocol_account(&anyone.pubkey());
+    let p = w.protocol();
+    let provider = w.provider.pubkey();
+    let expire = ix::expire_job(&k, &anyone.pubkey(), &provider, &caller_token, &p);
     // deadline 100 s + grace 300 s
     w.warp(400);
     assert_cinder_error(
@@ -391,12 +415,37 @@ on_both!(late_provider_is_expired_and_job_reopens, |w| {
         CinderError::DeadlineNotPassed,
     );
     w.warp(1);
+    let supply = w.protocol_supply();
+    let staked = w.stake_pool().total_staked;
     w.send(std::slice::from_ref(&expire), &[&anyone])
         .expect("expire_job");
     let job = w.job(&k.job);
     assert_eq!(job.state, JobState::Open);
-    let p = w.provider_account();
-    assert_eq!((p.active_jobs, p.jobs_expired), (0, 1));
+    assert_eq!(job.stake_locked, 0);
+    let pa = w.provider_account();
+    assert_eq!(
+        (pa.active_jobs, pa.jobs_expired, pa.locked_stake),
+        (0, 1, 0)
+    );
+    // Slash: 1% of the provider's 1 000 000 000 000 staked; half to the caller, half burned.
+    let slashed = PROVIDER_STAKE / 100;
+    assert_eq!(w.position(&provider).amount, PROVIDER_STAKE - slashed);
+    assert_eq!(w.balance(&caller_token), slashed / 2);
+    assert_eq!(
+        supply - w.protocol_supply(),
+        slashed - slashed / 2,
+        "burned"
+    );
+    assert_eq!(staked - w.stake_pool().total_staked, slashed);
+    assert_eq!(
+        w.balance(&ix::stake_vault_pda()),
+        w.stake_pool().total_staked
+    );
+    let cfg: cinder::state::Config = w.read(&ix::config_pda());
+    assert_eq!(
+        (cfg.total_slashed, cfg.total_burned),
+        (slashed, slashed - slashed / 2)
+    );
     assert_cinder_error(w.send(&[expire], &[&anyone]), CinderError::JobNotRunning);
     // It can be claimed and completed again, and the money still adds up.
     let before = w.ledger(&k);
@@ -406,6 +455,7 @@ on_both!(late_provider_is_expired_and_job_reopens, |w| {
     w.warp(600);
     w.settle(&k);
     assert_eq!(total(before), total(w.ledger(&k)));
+    assert_eq!(w.provider_account().locked_stake, 0);
 });
 
 on_both!(extend_adds_escrow_and_moves_the_deadline, |w| {

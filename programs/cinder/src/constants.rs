@@ -8,6 +8,15 @@ pub const PROVIDER_SEED: &[u8] = b"provider";
 pub const AUCTION_SEED: &[u8] = b"auction";
 pub const FEE_VAULT_SEED: &[u8] = b"fee_vault";
 pub const VERIFY_POOL_SEED: &[u8] = b"verify_pool";
+pub const STAKE_POOL_SEED: &[u8] = b"stake_pool";
+pub const STAKE_VAULT_SEED: &[u8] = b"stake_vault";
+pub const REWARD_VAULT_SEED: &[u8] = b"reward_vault";
+pub const STAKE_SEED: &[u8] = b"stake";
+
+/// Fixed-point scale of the reward-per-weight accumulator.
+pub const REWARD_SCALE: u128 = 1_000_000_000_000_000_000;
+/// A year, for stake weights: weight = amount × (1 + 3 × lock / YEAR).
+pub const YEAR_SECS: u32 = 365 * DAY_SECS;
 
 /// 100% in basis points.
 pub const BPS_DENOMINATOR: u16 = 10_000;

@@ -124,6 +124,31 @@ pub enum CinderError {
     AccountAlreadyExists,
     #[msg("Provider must declare at least one GPU")]
     NoGpus,
+    // --- staking ---------------------------------------------------------------------
+    #[msg("Amount must be positive")]
+    ZeroAmount,
+    #[msg("Lock duration must be within the config's bounds (14-365 days by default)")]
+    LockOutOfRange,
+    #[msg("A position's lock cannot be shortened; stake with the same or a longer lock")]
+    LockCannotShorten,
+    #[msg("Not enough active stake: the amount exceeds the position's stake not locked by running jobs")]
+    StakeLockedByJobs,
+    #[msg("Nothing is unbonding; call request_unstake first")]
+    NothingToWithdraw,
+    #[msg("The unbonding stake is still locked; withdraw after unlock_at")]
+    StakeStillLocked,
+    #[msg("No rewards to claim yet")]
+    NothingToClaim,
+    #[msg("The provider has stake unbonding; restake or withdraw it before claiming jobs")]
+    ProviderUnbonding,
+    #[msg("The provider's stake is below the market's minimum; stake more")]
+    StakeBelowMarketMinimum,
+    #[msg("The provider's free stake (not locked by running jobs) is below the market's stake per job")]
+    InsufficientFreeStake,
+    #[msg("Stake position does not belong to this owner or provider")]
+    StakeMismatch,
+    #[msg("Token account is not the treasury's")]
+    NotTreasury,
     #[msg("No protocol fees have accrued in this market since the last sweep")]
     NothingToSweep,
     #[msg("Auction parameters out of range: floor ≤ init price, min_init ≤ init, period > 0, multiplier ≥ 1x")]

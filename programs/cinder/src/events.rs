@@ -151,3 +151,66 @@ pub struct FeesSwept {
     pub fee_vault: Pubkey,
     pub amount: u64,
 }
+
+#[event]
+pub struct StakingInitialized {
+    pub stake_pool: Pubkey,
+    pub protocol_mint: Pubkey,
+}
+
+#[event]
+pub struct Staked {
+    pub owner: Pubkey,
+    pub amount: u64,
+    pub lock_secs: u32,
+    pub new_amount: u64,
+    pub new_weight: u64,
+}
+
+#[event]
+pub struct UnstakeRequested {
+    pub owner: Pubkey,
+    pub amount: u64,
+    pub unlock_at: i64,
+}
+
+#[event]
+pub struct Restaked {
+    pub owner: Pubkey,
+    pub amount: u64,
+}
+
+#[event]
+pub struct StakeWithdrawn {
+    pub owner: Pubkey,
+    pub amount: u64,
+}
+
+#[event]
+pub struct RewardsDeposited {
+    pub depositor: Pubkey,
+    pub amount: u64,
+    /// True when nobody was staked and the deposit went to the treasury.
+    pub to_treasury: bool,
+}
+
+#[event]
+pub struct RewardsClaimed {
+    pub owner: Pubkey,
+    pub amount: u64,
+}
+
+/// Why stake was slashed.
+pub const SLASH_REASON_TIMEOUT: u8 = 1;
+pub const SLASH_REASON_FRAUD: u8 = 2;
+
+#[event]
+pub struct Slashed {
+    pub who: Pubkey,
+    pub amount: u64,
+    /// Paid to whoever proved it (the caller of expire_job, the winner of a dispute).
+    pub reward: u64,
+    pub burned: u64,
+    pub reason: u8,
+    pub job: Pubkey,
+}

@@ -157,6 +157,43 @@ pub mod cinder {
         instructions::settle_job(ctx)
     }
 
+    // --- staking ---------------------------------------------------------------------
+
+    /// Admin: creates the staking pool and its stake and reward vaults.
+    pub fn init_staking(ctx: Context<InitStaking>) -> Result<()> {
+        instructions::init_staking(ctx)
+    }
+
+    /// Anyone: stakes protocol tokens with a lock of `lock_secs` (14-365 days, never shorter).
+    pub fn stake(ctx: Context<Stake>, amount: u64, lock_secs: u32) -> Result<()> {
+        instructions::stake(ctx, amount, lock_secs)
+    }
+
+    /// Owner: starts unbonding `amount` (earns nothing; unlocks after the lock; slashable).
+    pub fn request_unstake(ctx: Context<RequestUnstake>, amount: u64) -> Result<()> {
+        instructions::request_unstake(ctx, amount)
+    }
+
+    /// Owner: cancels unbonding.
+    pub fn restake(ctx: Context<Restake>) -> Result<()> {
+        instructions::restake(ctx)
+    }
+
+    /// Owner: withdraws unbonded stake after its unlock time.
+    pub fn withdraw_stake(ctx: Context<WithdrawStake>) -> Result<()> {
+        instructions::withdraw_stake(ctx)
+    }
+
+    /// Anyone: deposits protocol tokens as stakers' rewards (treasury if nobody stakes).
+    pub fn deposit_rewards(ctx: Context<DepositRewards>, amount: u64) -> Result<()> {
+        instructions::deposit_rewards(ctx, amount)
+    }
+
+    /// Owner: claims its position's rewards.
+    pub fn claim_rewards(ctx: Context<ClaimRewards>) -> Result<()> {
+        instructions::claim_rewards(ctx)
+    }
+
     /// Anyone: moves a market's accrued protocol fees to its mint's auction fee vault.
     pub fn sweep_fees(ctx: Context<SweepFees>) -> Result<()> {
         instructions::sweep_fees(ctx)

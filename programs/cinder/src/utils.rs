@@ -136,6 +136,40 @@ fn invoke(ix: Instruction, infos: &[AccountInfo], signer_seeds: &[&[&[u8]]]) -> 
     }
 }
 
+/// Burns `amount` from `from` (owned by `authority`); skipped for zero.
+pub fn burn<'info>(
+    token_program: &AccountInfo<'info>,
+    from: &AccountInfo<'info>,
+    mint: &AccountInfo<'info>,
+    authority: &AccountInfo<'info>,
+    amount: u64,
+    decimals: u8,
+    signer_seeds: &[&[&[u8]]],
+) -> Result<()> {
+    if amount == 0 {
+        return Ok(());
+    }
+    // BurnChecked { amount, decimals }: same layout in SPL Token and Token-2022.
+    let mut data = Vec::with_capacity(10);
+    data.push(15);
+    data.extend_from_slice(&amount.to_le_bytes());
+    data.push(decimals);
+    let ix = Instruction {
+        program_id: *token_program.key,
+        accounts: vec![
+            AccountMeta::new(*from.key, false),
+            AccountMeta::new(*mint.key, false),
+            AccountMeta::new_readonly(*authority.key, true),
+        ],
+        data,
+    };
+    invoke(
+        ix,
+        &[from.clone(), mint.clone(), authority.clone()],
+        signer_seeds,
+    )
+}
+
 /// Closes an empty token account owned by a PDA, rent to `destination`.
 pub fn close_token_account<'info>(
     token_program: &AccountInfo<'info>,
@@ -288,6 +322,30 @@ where
     data[..disc.len()].copy_from_slice(disc);
     data[disc.len()..].copy_from_slice(body);
     Ok(())
+}
+
+/// Loads a zero-copy program account for writing, after checking its owner and
+/// discriminator (what `AccountLoader` does), for accounts this instruction may have just
+/// created and therefore takes unchecked.
+pub fn load_zero_copy_mut<'a, T>(info: &'a AccountInfo) -> Result<core::cell::RefMut<'a, T>>
+where
+    T: bytemuck::Pod + Discriminator,
+{
+    require_keys_eq!(
+        *info.owner,
+        crate::ID,
+        anchor_lang::error::ErrorCode::AccountOwnedByWrongProgram
+    );
+    let data = info.try_borrow_mut_data()?;
+    let disc = T::DISCRIMINATOR;
+    let end = disc.len() + core::mem::size_of::<T>();
+    require!(
+        data.len() >= end && &data[..disc.len()] == disc,
+        anchor_lang::error::ErrorCode::AccountDiscriminatorMismatch
+    );
+    Ok(core::cell::RefMut::map(data, |d| {
+        bytemuck::from_bytes_mut(&mut d[disc.len()..end])
+    }))
 }
 
 /// Checks that `account` is a token account of `token_program` owned by

@@ -63,6 +63,16 @@ fn measure(kind: MintKind) -> Vec<Row> {
             )
             .unwrap();
         row("init_config", cu.compute_units, "once");
+        let p = ix::Protocol {
+            mint: m,
+            token_program: tokens::LEGACY,
+        };
+        let cu = c.send(&[ix::init_staking(&a, &p)], &admin, &[]).unwrap();
+        row(
+            "init_staking",
+            cu.compute_units,
+            "once; creates the stake and reward vaults",
+        );
         let cu = c
             .send(
                 &[ix::update_config(&a, world::default_config_params(), false)],
@@ -225,12 +235,58 @@ fn measure(kind: MintKind) -> Vec<Row> {
     w.claim(&k);
     w.warp(401);
     let anyone = Keypair::new();
-    let cu = run(
-        &mut w,
-        &[ix::expire_job(&k, &anyone.pubkey(), &provider.pubkey())],
-        &[&anyone],
+    let anyone_token = w.protocol_account(&anyone.pubkey());
+    let p = w.protocol();
+    let expire = ix::expire_job(&k, &anyone.pubkey(), &provider.pubkey(), &anyone_token, &p);
+    let cu = run(&mut w, &[expire], &[&anyone]);
+    row(
+        "expire_job",
+        cu,
+        "anyone; slashes the provider (transfer + burn)",
     );
-    row("expire_job", cu, "anyone");
+
+    if kind == MintKind::Legacy {
+        // Staking, on a fresh staker.
+        let (s, st) = w.staker(1_000_000_000_000);
+        let (sk, p) = (s.pubkey(), w.protocol());
+        let cu = run(
+            &mut w,
+            &[ix::stake(&sk, &st, &p, 400_000_000_000, world::LOCK_30D)],
+            &[&s],
+        );
+        row("stake", cu, "first stake: creates the position");
+        let cu = run(
+            &mut w,
+            &[ix::stake(&sk, &st, &p, 100_000_000_000, world::LOCK_30D)],
+            &[&s],
+        );
+        row("stake", cu, "top-up");
+        let (d, dt) = w.staker(1_000_000_000);
+        let treasury = w.treasury_ptoken;
+        let cu = run(
+            &mut w,
+            &[ix::deposit_rewards(
+                &d.pubkey(),
+                &dt,
+                &treasury,
+                &p,
+                1_000_000_000,
+            )],
+            &[&d],
+        );
+        row("deposit_rewards", cu, "anyone");
+        let cu = run(&mut w, &[ix::claim_rewards(&sk, &st, &p)], &[&s]);
+        row("claim_rewards", cu, "staker");
+        let cu = run(&mut w, &[ix::request_unstake(&sk, 100_000_000_000)], &[&s]);
+        row("request_unstake", cu, "staker");
+        let cu = run(&mut w, &[ix::restake(&sk)], &[&s]);
+        row("restake", cu, "staker");
+        w.send(&[ix::request_unstake(&sk, 100_000_000_000)], &[&s])
+            .unwrap();
+        w.warp(world::LOCK_30D as i64);
+        let cu = run(&mut w, &[ix::withdraw_stake(&sk, &st, &p)], &[&s]);
+        row("withdraw_stake", cu, "staker");
+    }
     rows
 }
 

@@ -2,7 +2,7 @@ use crate::{
     errors::CinderError,
     events::JobClaimed,
     math,
-    state::{Config, Job, JobState, Market, Provider, ProviderStatus},
+    state::{Config, Job, JobState, Market, Provider, ProviderStatus, StakePosition},
 };
 use anchor_lang::prelude::*;
 
@@ -17,10 +17,14 @@ pub struct ClaimJob<'info> {
     pub market: AccountLoader<'info, Market>,
     #[account(mut)]
     pub job: AccountLoader<'info, Job>,
+    /// The provider's stake position `["stake", owner]` (read only: claims of one provider
+    /// write its Provider account, where the locked stake is counted).
+    pub stake: AccountLoader<'info, StakePosition>,
 }
 
 impl ClaimJob<'_> {
-    fn validate(&self, job: &Job, provider: &Provider, now: i64) -> Result<()> {
+    /// Returns the stake this job locks.
+    fn validate(&self, job: &Job, provider: &Provider, now: i64) -> Result<u64> {
         let owner = self.owner.key();
         require!(provider.owner == owner, CinderError::NotProviderOwner);
         require!(
@@ -48,7 +52,19 @@ impl ClaimJob<'_> {
             provider.satisfies(&market.params),
             CinderError::GpuClassMismatch
         );
-        Ok(())
+        let stake = self.stake.load()?;
+        require!(stake.owner == owner, CinderError::StakeMismatch);
+        require!(stake.unbonding == 0, CinderError::ProviderUnbonding);
+        require!(
+            stake.amount >= market.params.min_provider_stake,
+            CinderError::StakeBelowMarketMinimum
+        );
+        let free = stake.amount.saturating_sub(provider.locked_stake);
+        require!(
+            free >= market.params.stake_per_job,
+            CinderError::InsufficientFreeStake
+        );
+        Ok(market.params.stake_per_job)
     }
 }
 
@@ -58,7 +74,9 @@ pub fn claim_job(ctx: Context<ClaimJob>) -> Result<()> {
     let accounts = &ctx.accounts;
     let mut job = accounts.job.load_mut()?;
     let mut provider = accounts.provider.load_mut()?;
-    accounts.validate(&job, &provider, now)?;
+    let stake_locked = accounts.validate(&job, &provider, now)?;
+    job.stake_locked = stake_locked;
+    provider.locked_stake = math::add(provider.locked_stake, stake_locked)?;
     job.provider = provider.owner;
     job.state = JobState::Running;
     job.claimed_at = now;

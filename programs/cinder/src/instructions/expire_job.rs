@@ -1,53 +1,133 @@
 use crate::{
+    constants::STAKE_POOL_SEED,
     errors::CinderError,
-    events::JobExpired,
+    events::{JobExpired, Slashed, SLASH_REASON_TIMEOUT},
     math,
-    state::{Job, JobState, Market, Provider},
+    state::{Config, Job, JobState, Market, Provider, StakePool, StakePosition},
+    utils,
 };
 use anchor_lang::prelude::*;
+use anchor_spl::token_interface::TokenInterface;
 
+/// Anyone: a Running job whose provider is past deadline + grace goes back to Open; the
+/// provider's stake is slashed `timeout_slash_bps` of the market, `slash_reward_bps` of that
+/// paid to the caller and the rest burned.
 #[event_cpi]
 #[derive(Accounts)]
 pub struct ExpireJob<'info> {
     /// Anyone: a keeper, the client, another provider.
     pub caller: Signer<'info>,
-    #[account(
-        mut,
-        has_one = market @ CinderError::MarketMismatch,
-    )]
+    #[account(mut, has_one = market @ CinderError::MarketMismatch)]
     pub job: AccountLoader<'info, Job>,
     pub market: AccountLoader<'info, Market>,
+    /// The job's provider (checked against `job.provider` in the handler).
     #[account(mut)]
     pub provider: AccountLoader<'info, Provider>,
+    /// The provider's stake position (checked against `job.provider` in the handler).
+    #[account(mut)]
+    pub stake: AccountLoader<'info, StakePosition>,
+    /// Totals of slashed and burned tokens.
+    #[account(mut)]
+    pub config: AccountLoader<'info, Config>,
+    #[account(
+        mut,
+        has_one = stake_vault @ CinderError::VaultMismatch,
+        has_one = protocol_mint @ CinderError::MintMismatch,
+    )]
+    pub stake_pool: AccountLoader<'info, StakePool>,
+    /// CHECK: equal to `stake_pool.stake_vault` (has_one).
+    #[account(mut)]
+    pub stake_vault: UncheckedAccount<'info>,
+    /// CHECK: equal to `stake_pool.protocol_mint` (has_one); its supply shrinks by the burn.
+    #[account(mut)]
+    pub protocol_mint: UncheckedAccount<'info>,
+    /// CHECK: the caller's protocol-token account for its share (owner checked in the handler).
+    #[account(mut)]
+    pub caller_token: UncheckedAccount<'info>,
+    #[account(address = stake_pool.load()?.token_program @ CinderError::TokenProgramMismatch)]
+    pub token_program: Interface<'info, TokenInterface>,
 }
 
-/// A provider went silent past deadline + grace: the job re-opens with its
-/// escrow intact. If its `open_until` has passed too, anyone may then cancel
-/// it (a keeper sends `expire_job` and `cancel_job` in one transaction).
 pub fn expire_job(ctx: Context<ExpireJob>) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
-    let accounts = &ctx.accounts;
-    let mut job = accounts.job.load_mut()?;
-    require!(job.state == JobState::Running, CinderError::JobNotRunning);
-    let mut provider = accounts.provider.load_mut()?;
-    require!(
-        provider.owner == job.provider,
-        CinderError::ProviderMismatch
-    );
-    let grace = accounts.market.load()?.params.expire_grace_secs;
-    let expires_at = math::add_i64(job.deadline, grace as i64)?;
-    require!(now > expires_at, CinderError::DeadlineNotPassed);
-    let provider_key = job.provider;
-    job.reopen();
-    job.invariant()?;
-    provider.release_job()?;
-    provider.jobs_expired = provider.jobs_expired.saturating_add(1);
-    provider.invariant()?;
-    drop((job, provider));
+    let a = &ctx.accounts;
+    let job_key = a.job.key();
+    let (provider_key, slash_bps, reward_bps) = {
+        let mut job = a.job.load_mut()?;
+        require!(job.state == JobState::Running, CinderError::JobNotRunning);
+        let mut provider = a.provider.load_mut()?;
+        require!(
+            provider.owner == job.provider,
+            CinderError::ProviderMismatch
+        );
+        let market = a.market.load()?;
+        let expires_at = math::add_i64(job.deadline, market.params.expire_grace_secs as i64)?;
+        require!(now > expires_at, CinderError::DeadlineNotPassed);
+        let provider_key = job.provider;
+        provider.release_job(job.stake_locked)?;
+        provider.jobs_expired = provider.jobs_expired.saturating_add(1);
+        provider.invariant()?;
+        job.reopen();
+        job.invariant()?;
+        (
+            provider_key,
+            market.params.timeout_slash_bps.0,
+            market.params.slash_reward_bps.0,
+        )
+    };
+
+    let (slashed, bump, decimals) = {
+        let mut pool = a.stake_pool.load_mut()?;
+        let mut stake = a.stake.load_mut()?;
+        require!(stake.owner == provider_key, CinderError::StakeMismatch);
+        let slashed = stake.slash(&mut pool, slash_bps)?;
+        (slashed, pool.bump, pool.decimals)
+    };
+    let reward = math::bps_of_floor(slashed, reward_bps)?;
+    let burned = slashed - reward;
+    if slashed > 0 {
+        let seeds: &[&[u8]] = &[STAKE_POOL_SEED, &[bump]];
+        let pool_info = a.stake_pool.to_account_info();
+        if reward > 0 {
+            utils::check_token_owner(&a.caller_token, &a.token_program.key(), &a.caller.key())?;
+            utils::transfer_checked(
+                &a.token_program,
+                &a.stake_vault,
+                &a.protocol_mint,
+                &a.caller_token,
+                &pool_info,
+                reward,
+                decimals,
+                &[seeds],
+            )?;
+        }
+        utils::burn(
+            &a.token_program,
+            &a.stake_vault,
+            &a.protocol_mint,
+            &pool_info,
+            burned,
+            decimals,
+            &[seeds],
+        )?;
+        let mut config = a.config.load_mut()?;
+        config.total_slashed = math::add(config.total_slashed, slashed)?;
+        config.total_burned = math::add(config.total_burned, burned)?;
+    }
     emit_cpi!(JobExpired {
-        job: accounts.job.key(),
+        job: job_key,
         provider: provider_key,
-        caller: ctx.accounts.caller.key(),
+        caller: a.caller.key(),
     });
+    if slashed > 0 {
+        emit_cpi!(Slashed {
+            who: provider_key,
+            amount: slashed,
+            reward,
+            burned,
+            reason: SLASH_REASON_TIMEOUT,
+            job: job_key,
+        });
+    }
     Ok(())
 }

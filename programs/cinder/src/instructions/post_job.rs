@@ -146,7 +146,8 @@ pub fn post_job(ctx: Context<PostJob>, args: PostJobArgs) -> Result<()> {
         verification_fee_bps,
         spec_uri_len: args.spec_uri.len() as u8,
         result_commitment: [0; 32],
-        _reserved: [0; 27],
+        stake_locked: 0,
+        _reserved: [0; 19],
     };
     drop(market);
     job.invariant()?;

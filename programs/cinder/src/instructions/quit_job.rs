@@ -22,10 +22,11 @@ pub fn quit_job(ctx: Context<QuitJob>) -> Result<()> {
         let mut job = ctx.accounts.job.load_mut()?;
         require!(job.state == JobState::Running, CinderError::JobNotRunning);
         require!(job.provider == owner, CinderError::NotJobProvider);
+        let stake_locked = job.stake_locked;
         job.reopen();
         job.invariant()?;
         let mut provider = ctx.accounts.provider.load_mut()?;
-        provider.release_job()?;
+        provider.release_job(stake_locked)?;
         provider.jobs_quit = provider.jobs_quit.saturating_add(1);
         provider.invariant()?;
     }

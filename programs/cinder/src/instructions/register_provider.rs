@@ -56,12 +56,13 @@ pub fn register_provider(ctx: Context<RegisterProvider>, info: ProviderInfo) -> 
         jobs_quit: 0,
         jobs_expired: 0,
         registered_at: Clock::get()?.unix_timestamp,
+        locked_stake: 0,
         gpu_model: info.gpu_model,
         inventory_hash: info.inventory_hash,
         endpoint,
         endpoint_len: info.endpoint.len() as u8,
         bump: ctx.bumps.provider,
-        _reserved: [0; 62],
+        _reserved: [0; 54],
     };
     provider.invariant()?;
     utils::init_zero_copy_account(

@@ -83,7 +83,7 @@ pub(crate) fn pay_out(ctx: Context<SettleJob>, accepted: bool) -> Result<()> {
             provider.owner == job.provider,
             CinderError::ProviderMismatch
         );
-        provider.release_job()?;
+        provider.release_job(job.stake_locked)?;
         provider.jobs_done = provider.jobs_done.saturating_add(1);
         provider.invariant()?;
     }

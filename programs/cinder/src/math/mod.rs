@@ -1,9 +1,11 @@
 //! Pure, checked arithmetic. Rounding direction is in every name; nothing here panics.
 
+mod rewards;
 mod settlement;
 #[cfg(test)]
 mod tests;
 
+pub use rewards::*;
 pub use settlement::*;
 
 use crate::{constants::BPS_DENOMINATOR, errors::CinderError};
@@ -34,7 +36,7 @@ pub fn sub_i64(a: i64, b: i64) -> Result<i64> {
         .ok_or_else(|| error!(CinderError::MathOverflow))
 }
 
-fn to_u64(v: u128) -> Result<u64> {
+pub(crate) fn to_u64(v: u128) -> Result<u64> {
     u64::try_from(v).map_err(|_| error!(CinderError::MathOverflow))
 }
 

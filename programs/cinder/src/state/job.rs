@@ -90,6 +90,8 @@ pub struct Job {
     pub deadline: i64,
     pub submitted_at: i64,
     pub submitted_slot: u64,
+    /// Provider stake locked by this job while it runs (the market's stake_per_job at claim).
+    pub stake_locked: u64,
     /// Terms fixed at post, so later parameter changes never alter a funded job.
     pub challenge_window_secs: u32,
     pub billed_secs: u32,
@@ -98,7 +100,7 @@ pub struct Job {
     pub spec_uri_len: u8,
     /// sha256(job ‖ provider ‖ result_hash).
     pub result_commitment: [u8; 32],
-    pub _reserved: [u8; 27],
+    pub _reserved: [u8; 19],
 }
 
 impl Job {
@@ -129,5 +131,6 @@ impl Job {
         self.provider = Pubkey::default();
         self.claimed_at = 0;
         self.deadline = 0;
+        self.stake_locked = 0;
     }
 }

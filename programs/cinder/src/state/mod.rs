@@ -4,6 +4,7 @@ mod config;
 mod job;
 mod market;
 mod provider;
+mod stake;
 
 pub use auction::*;
 pub use bps::*;
@@ -11,6 +12,7 @@ pub use config::*;
 pub use job::*;
 pub use market::*;
 pub use provider::*;
+pub use stake::*;
 
 /// Fixed-size, zero-padded printable-ASCII text (GPU model names, URIs).
 pub fn fixed_ascii<const N: usize>(text: &[u8]) -> Option<[u8; N]> {
@@ -30,5 +32,7 @@ const _: () = {
     assert!(core::mem::size_of::<MarketParams>() == 120);
     assert!(core::mem::size_of::<Provider>() == 328);
     assert!(core::mem::size_of::<Job>() == 480);
+    assert!(core::mem::size_of::<StakePool>() == 248);
+    assert!(core::mem::size_of::<StakePosition>() == 128);
     assert!(core::mem::offset_of!(Job, state) + 8 == Job::STATE_OFFSET);
 };

@@ -39,13 +39,15 @@ pub struct Provider {
     pub jobs_quit: u64,
     pub jobs_expired: u64,
     pub registered_at: i64,
+    /// Stake of this provider's position locked by its running jobs (Σ job.stake_locked).
+    pub locked_stake: u64,
     pub gpu_model: [u8; GPU_MODEL_LEN],
     /// sha256 of the worker's full GPU inventory (NVML uuids, names, memory).
     pub inventory_hash: [u8; 32],
     pub endpoint: [u8; URI_LEN],
     pub endpoint_len: u8,
     pub bump: u8,
-    pub _reserved: [u8; 62],
+    pub _reserved: [u8; 54],
 }
 
 impl Provider {
@@ -59,10 +61,16 @@ impl Provider {
         Ok(())
     }
 
-    pub fn release_job(&mut self) -> Result<()> {
+    /// A job of this provider ended (settled, quit or expired): one fewer running, and the
+    /// stake it locked is free again.
+    pub fn release_job(&mut self, stake_locked: u64) -> Result<()> {
         self.active_jobs = self
             .active_jobs
             .checked_sub(1)
+            .ok_or_else(|| error!(CinderError::InvariantViolated))?;
+        self.locked_stake = self
+            .locked_stake
+            .checked_sub(stake_locked)
             .ok_or_else(|| error!(CinderError::InvariantViolated))?;
         Ok(())
     }

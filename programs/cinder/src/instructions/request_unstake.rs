@@ -1,0 +1,58 @@
+use crate::{
+    constants::*,
+    errors::CinderError,
+    events::UnstakeRequested,
+    math,
+    state::{Provider, StakePool, StakePosition},
+};
+use anchor_lang::prelude::*;
+
+/// Owner: moves `amount` of active stake to unbonding: it stops earning at once, unlocks
+/// after the position's lock, and stays slashable until withdrawn. Stake locked by the
+/// owner's running jobs (as a provider) cannot be unstaked.
+#[event_cpi]
+#[derive(Accounts)]
+pub struct RequestUnstake<'info> {
+    pub owner: Signer<'info>,
+    #[account(mut)]
+    pub stake_pool: AccountLoader<'info, StakePool>,
+    #[account(mut, seeds = [STAKE_SEED, owner.key().as_ref()], bump = position.load()?.bump)]
+    pub position: AccountLoader<'info, StakePosition>,
+    /// CHECK: the owner's provider account `["provider", owner]`, which may not exist (a plain
+    /// staker); read only for the stake its running jobs lock.
+    #[account(seeds = [PROVIDER_SEED, owner.key().as_ref()], bump)]
+    pub provider: UncheckedAccount<'info>,
+}
+
+/// Stake of `owner`'s position locked by its running jobs (0 if it is not a provider).
+pub fn locked_by_jobs(provider: &AccountInfo) -> Result<u64> {
+    if provider.owner != &crate::ID || provider.data_is_empty() {
+        return Ok(0);
+    }
+    let provider = crate::utils::load_zero_copy_mut::<Provider>(provider)?;
+    Ok(provider.locked_stake)
+}
+
+pub fn request_unstake(ctx: Context<RequestUnstake>, amount: u64) -> Result<()> {
+    let a = &ctx.accounts;
+    require!(amount > 0, CinderError::ZeroAmount);
+    let locked = locked_by_jobs(&a.provider)?;
+    let now = Clock::get()?.unix_timestamp;
+    let mut pool = a.stake_pool.load_mut()?;
+    let mut pos = a.position.load_mut()?;
+    let free = pos.amount.saturating_sub(locked);
+    require!(amount <= free, CinderError::StakeLockedByJobs);
+    pos.settle_rewards(&pool)?;
+    pos.amount -= amount;
+    pos.unbonding = math::add(pos.unbonding, amount)?;
+    pos.unlock_at = math::add_i64(now, pos.lock_secs as i64)?;
+    pos.reweight(&mut pool)?;
+    let unlock_at = pos.unlock_at;
+    drop((pool, pos));
+    emit_cpi!(UnstakeRequested {
+        owner: a.owner.key(),
+        amount,
+        unlock_at,
+    });
+    Ok(())
+}

@@ -1,0 +1,132 @@
+use crate::errors::CinderError;
+use anchor_lang::prelude::*;
+
+/// A `u128` stored as 16 little-endian bytes: `u128`'s alignment differs between the host
+/// (16) and SBF (8), so it cannot sit in a zero-copy account as is.
+#[derive(
+    AnchorSerialize,
+    AnchorDeserialize,
+    InitSpace,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    bytemuck::Pod,
+    bytemuck::Zeroable,
+)]
+#[repr(transparent)]
+pub struct PodU128(pub [u8; 16]);
+
+impl PodU128 {
+    pub fn get(self) -> u128 {
+        u128::from_le_bytes(self.0)
+    }
+
+    pub fn set(&mut self, v: u128) {
+        self.0 = v.to_le_bytes();
+    }
+}
+
+/// The staking pool of the protocol token `["stake_pool"]`: staked tokens sit in `stake_vault`,
+/// rewards in `reward_vault` (both owned by this PDA). Rewards use an O(1) accumulator:
+/// `acc_reward_per_weight` grows by `deposit × 1e18 / total_weight` on every deposit.
+#[account(zero_copy)]
+#[derive(Debug)]
+pub struct StakePool {
+    pub protocol_mint: Pubkey,
+    pub token_program: Pubkey,
+    pub stake_vault: Pubkey,
+    pub reward_vault: Pubkey,
+    pub acc_reward_per_weight: PodU128,
+    /// Σ weight of active stake.
+    pub total_weight: u64,
+    /// Tokens in `stake_vault`: active + unbonding of every position.
+    pub total_staked: u64,
+    /// Rewards deposited into `reward_vault`, sent to the treasury (no stakers), and claimed.
+    pub total_rewards_deposited: u64,
+    pub total_rewards_to_treasury: u64,
+    pub total_rewards_claimed: u64,
+    pub decimals: u8,
+    pub bump: u8,
+    pub stake_vault_bump: u8,
+    pub reward_vault_bump: u8,
+    pub _reserved: [u8; 60],
+}
+
+impl StakePool {
+    pub const SPACE: usize = 8 + core::mem::size_of::<StakePool>();
+}
+
+/// One owner's stake `["stake", owner]`. A provider's position is the one of its owner.
+#[account(zero_copy)]
+#[derive(Debug)]
+pub struct StakePosition {
+    pub owner: Pubkey,
+    /// Active stake: earns rewards, counts for claims, slashable.
+    pub amount: u64,
+    /// amount × (1 + 3 × lock / 365 d), rounded down.
+    pub weight: u64,
+    /// Requested for withdrawal: earns nothing, still slashable until withdrawn.
+    pub unbonding: u64,
+    pub unlock_at: i64,
+    /// Rewards earned and not yet claimed.
+    pub pending_rewards: u64,
+    /// weight × acc / 1e18 at the last update (u128: it can exceed u64).
+    pub reward_debt: PodU128,
+    pub lock_secs: u32,
+    pub bump: u8,
+    pub _reserved: [u8; 35],
+}
+
+impl StakePosition {
+    pub const SPACE: usize = 8 + core::mem::size_of::<StakePosition>();
+
+    /// Brings `pending_rewards` up to the pool's accumulator. Must run before any change of
+    /// weight, or the position would earn on time it was not staked (or lose time it was).
+    pub fn settle_rewards(&mut self, pool: &StakePool) -> Result<()> {
+        let acc = pool.acc_reward_per_weight.get();
+        let earned = crate::math::earned(self.weight, acc, self.reward_debt.get())?;
+        self.pending_rewards = crate::math::add(self.pending_rewards, earned)?;
+        self.reward_debt
+            .set(crate::math::reward_debt(self.weight, acc)?);
+        Ok(())
+    }
+
+    /// Recomputes the weight after `amount` or `lock_secs` changed (rewards settled first),
+    /// keeping the pool's total weight in step.
+    pub fn reweight(&mut self, pool: &mut StakePool) -> Result<()> {
+        let new = crate::math::weight_for(self.amount, self.lock_secs)?;
+        let total = crate::math::sub(pool.total_weight, self.weight)?;
+        pool.total_weight = crate::math::add(total, new)?;
+        self.weight = new;
+        self.reward_debt.set(crate::math::reward_debt(
+            new,
+            pool.acc_reward_per_weight.get(),
+        )?);
+        self.invariant()
+    }
+
+    /// Takes `bps` of active + unbonding stake (rounded down), active first. Returns the
+    /// amount taken; the caller moves the tokens and updates the pool's `total_staked`.
+    pub fn slash(&mut self, pool: &mut StakePool, bps: u16) -> Result<u64> {
+        self.settle_rewards(pool)?;
+        let total = crate::math::add(self.amount, self.unbonding)?;
+        let taken = crate::math::bps_of_floor(total, bps)?;
+        let from_active = taken.min(self.amount);
+        self.amount -= from_active;
+        self.unbonding = crate::math::sub(self.unbonding, taken - from_active)?;
+        self.reweight(pool)?;
+        pool.total_staked = crate::math::sub(pool.total_staked, taken)?;
+        Ok(taken)
+    }
+
+    pub fn invariant(&self) -> Result<()> {
+        require!(
+            (self.amount == 0) == (self.weight == 0) && self.weight >= self.amount,
+            CinderError::InvariantViolated
+        );
+        Ok(())
+    }
+}
