@@ -295,12 +295,19 @@ pub fn claim_job(k: &JobKeys, provider_owner: &Pubkey) -> Instruction {
     )
 }
 
-pub fn quit_job(k: &JobKeys, provider_owner: &Pubkey) -> Instruction {
+pub fn quit_job(k: &JobKeys, provider_owner: &Pubkey, p: &Protocol) -> Instruction {
     build(
         cinder::accounts::QuitJob {
             owner: *provider_owner,
             provider: provider_pda(provider_owner),
             job: k.job,
+            market: k.market,
+            stake: stake_pda(provider_owner),
+            config: config_pda(),
+            stake_pool: stake_pool_pda(),
+            stake_vault: stake_vault_pda(),
+            protocol_mint: p.mint,
+            token_program: p.token_program,
             event_authority: event_authority(),
             program: cinder::ID,
         },

@@ -114,7 +114,10 @@ fn apply(run: &mut Run, op: &Op) -> Result<(), TestCaseError> {
                 Op::Settle(_) => w.try_settle(&k),
                 Op::Accept(_) => w.send(&[ix::accept_result(&k, &w.payees())], &[&client]),
                 Op::Cancel(_) => w.send(&[ix::cancel_job(&k, &client.pubkey(), &ct)], &[&client]),
-                Op::Quit(_) => w.send(&[ix::quit_job(&k, &provider.pubkey())], &[&provider]),
+                Op::Quit(_) => w.send(
+                    &[ix::quit_job(&k, &provider.pubkey(), &w.protocol())],
+                    &[&provider],
+                ),
                 Op::Expire(_) => w.try_expire(&k, &provider),
                 Op::Extend(_, s) => w.send(&[ix::extend_job(&k, &ct, s)], &[&client]),
                 _ => unreachable!(),

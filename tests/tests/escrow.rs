@@ -370,7 +370,7 @@ on_both!(provider_quits_and_job_reopens_for_another, |w| {
     let k = w.post(PRICE, DURATION);
     w.claim(&k);
     let p = w.provider.insecure_clone();
-    w.send(&[ix::quit_job(&k, &p.pubkey())], &[&p])
+    w.send(&[ix::quit_job(&k, &p.pubkey(), &w.protocol())], &[&p])
         .expect("quit_job");
     let job = w.job(&k.job);
     assert_eq!(job.state, JobState::Open);
@@ -383,8 +383,7 @@ on_both!(provider_quits_and_job_reopens_for_another, |w| {
 on_both!(only_the_job_provider_quits, |w| {
     let k = w.post(PRICE, DURATION);
     w.claim(&k);
-    let other = Keypair::new();
-    w.fund(&other.pubkey());
+    let (other, other_token) = w.staker(PROVIDER_STAKE);
     w.send(
         &[ix::register_provider(
             &other.pubkey(),
@@ -393,8 +392,17 @@ on_both!(only_the_job_provider_quits, |w| {
         &[&other],
     )
     .expect("register");
+    let p = w.protocol();
+    let st = ix::stake(
+        &other.pubkey(),
+        &other_token,
+        &p,
+        PROVIDER_STAKE,
+        30 * 86_400,
+    );
+    w.send(&[st], &[&other]).expect("stake");
     assert_cinder_error(
-        w.send(&[ix::quit_job(&k, &other.pubkey())], &[&other]),
+        w.send(&[ix::quit_job(&k, &other.pubkey(), &p)], &[&other]),
         CinderError::NotJobProvider,
     );
 });

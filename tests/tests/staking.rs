@@ -272,6 +272,8 @@ enum Op {
     Deposit(u64),
     Claim(usize),
     Warp(u32),
+    /// The provider (also a staker) claims a one-second job and goes silent: expire slashes it.
+    SlashProvider,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -283,13 +285,14 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (1u64..10_000_000_000).prop_map(Op::Deposit),
         2 => (0usize..3).prop_map(Op::Claim),
         1 => (1u32..40 * DAY).prop_map(Op::Warp),
+        1 => Just(Op::SlashProvider),
     ]
 }
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
 
-    /// Several stakers, random stake / unstake / restake / withdraw / deposit / claim: nobody
+    /// Several stakers, random stake / unstake / restake / withdraw / deposit / claim / slash: nobody
     /// is paid more than its exact share, the reward vault is never short, stake is conserved.
     #[test]
     fn rewards_never_exceed_deposits_and_shares(ops in prop::collection::vec(op(), 1..40)) {
@@ -311,6 +314,19 @@ proptest! {
                 Op::Restake(i) => { let _ = w.send(&[ix::restake(&stakers[i].0.pubkey())], &[&stakers[i].0]); }
                 Op::Withdraw(i) => { let _ = w.send(&[ix::withdraw_stake(&stakers[i].0.pubkey(), &stakers[i].1, &p)], &[&stakers[i].0]); }
                 Op::Warp(s) => w.warp(s as i64),
+                Op::SlashProvider => {
+                    let k = w.post(10, 1);
+                    if w.try_claim(&k).is_ok() {
+                        w.warp(302);
+                        let staked = w.stake_pool().total_staked;
+                        let before = w.position(&provider.pubkey());
+                        w.try_expire(&k, &Keypair::new()).unwrap();
+                        let after = w.position(&provider.pubkey());
+                        let slashed = (before.amount + before.unbonding) - (after.amount + after.unbonding);
+                        prop_assert_eq!(slashed, (before.amount + before.unbonding) / 100);
+                        prop_assert_eq!(staked - w.stake_pool().total_staked, slashed);
+                    }
+                }
                 Op::Deposit(a) => {
                     let total = w.stake_pool().total_weight as u128;
                     let weights: Vec<u128> = stakers.iter().map(|(k, _)| {
@@ -358,3 +374,34 @@ proptest! {
         prop_assert!(w.balance(&ix::reward_vault_pda()) >= owed);
     }
 }
+
+on_both!(
+    quitting_burns_the_markets_quit_penalty_of_the_locked_stake,
+    |w| {
+        let a = w.admin.pubkey();
+        let market = w.market;
+        let mut mp = default_market_params(a);
+        mp.quit_penalty_bps = Bps(1_000);
+        w.send(&[ix::update_market(&a, &market, mp, false)], &[])
+            .unwrap();
+        let k = w.post(10, 3_600);
+        w.claim(&k);
+        let provider = w.provider.insecure_clone();
+        let supply = w.protocol_supply();
+        let p = w.protocol();
+        w.send(&[ix::quit_job(&k, &provider.pubkey(), &p)], &[&provider])
+            .expect("quit");
+        // 10% of the 10 000 000 000 the job locked.
+        assert_eq!(supply - w.protocol_supply(), 1_000_000_000);
+        assert_eq!(
+            w.position(&provider.pubkey()).amount,
+            PROVIDER_STAKE - 1_000_000_000
+        );
+        assert_eq!(
+            w.balance(&ix::stake_vault_pda()),
+            w.stake_pool().total_staked
+        );
+        let pa = w.provider_account();
+        assert_eq!((pa.locked_stake, pa.jobs_quit), (0, 1));
+    }
+);

@@ -203,6 +203,7 @@ pub struct RewardsClaimed {
 /// Why stake was slashed.
 pub const SLASH_REASON_TIMEOUT: u8 = 1;
 pub const SLASH_REASON_FRAUD: u8 = 2;
+pub const SLASH_REASON_QUIT: u8 = 3;
 
 #[event]
 pub struct Slashed {

@@ -184,9 +184,10 @@ fn measure(kind: MintKind) -> Vec<Row> {
         &[&provider],
     );
     row("claim_job", cu, "hot");
+    let proto = w.protocol();
     let cu = run(
         &mut w,
-        &[ix::quit_job(&k, &provider.pubkey())],
+        &[ix::quit_job(&k, &provider.pubkey(), &proto)],
         &[&provider],
     );
     row("quit_job", cu, "provider");

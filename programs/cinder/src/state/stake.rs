@@ -109,11 +109,18 @@ impl StakePosition {
     }
 
     /// Takes `bps` of active + unbonding stake (rounded down), active first. Returns the
-    /// amount taken; the caller moves the tokens and updates the pool's `total_staked`.
+    /// amount taken; the caller moves the tokens out of the stake vault.
     pub fn slash(&mut self, pool: &mut StakePool, bps: u16) -> Result<u64> {
+        let total = crate::math::add(self.amount, self.unbonding)?;
+        self.take(pool, crate::math::bps_of_floor(total, bps)?)
+    }
+
+    /// Takes up to `amount` of stake, active first, then unbonding (rewards settled first,
+    /// weight and pool totals updated). Returns what was taken.
+    pub fn take(&mut self, pool: &mut StakePool, amount: u64) -> Result<u64> {
         self.settle_rewards(pool)?;
         let total = crate::math::add(self.amount, self.unbonding)?;
-        let taken = crate::math::bps_of_floor(total, bps)?;
+        let taken = amount.min(total);
         let from_active = taken.min(self.amount);
         self.amount -= from_active;
         self.unbonding = crate::math::sub(self.unbonding, taken - from_active)?;
