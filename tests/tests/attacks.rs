@@ -323,3 +323,39 @@ on_both!(sweep_only_moves_accrued_fees_to_the_fee_vault, |w| {
     assert_eq!(after[2] - before[2], 50, "ceil(5% of 1000)");
     assert_eq!(before[3] - after[3], 50);
 });
+
+on_both!(the_same_account_in_two_payout_roles_is_refused, |w| {
+    let k = w.post(PRICE, DURATION);
+    w.claim(&k);
+    w.submit(&k, 0);
+    w.warp(600);
+    let mut p = w.payees();
+    p.provider_token = p.client_token;
+    assert_cinder_error(
+        w.send(&[ix::settle_job(&k, &p)], &[]),
+        CinderError::DuplicateAccount,
+    );
+    let mut p = w.payees();
+    p.client_token = k.vault;
+    assert_cinder_error(
+        w.send(&[ix::settle_job(&k, &p)], &[]),
+        CinderError::DuplicateAccount,
+    );
+    w.settle(&k);
+});
+
+on_both!(
+    a_closed_job_cannot_be_revived_in_the_same_transaction,
+    |w| {
+        let k = w.post(PRICE, DURATION);
+        w.claim(&k);
+        w.warp(100);
+        w.submit(&k, 100);
+        w.warp(600);
+        let before = w.ledger(&k);
+        let settle = ix::settle_job(&k, &w.payees());
+        assert!(w.send(&[settle.clone(), settle], &[]).is_err());
+        assert_eq!(w.ledger(&k), before, "nothing moved");
+        w.settle(&k);
+    }
+);

@@ -75,6 +75,18 @@ pub fn settle_job(ctx: Context<SettleJob>) -> Result<()> {
 /// Transfers of zero are skipped (a zero-second job pays nobody but the client).
 pub(crate) fn pay_out(ctx: Context<SettleJob>, accepted: bool) -> Result<()> {
     let accounts = &ctx.accounts;
+    // Unchecked token accounts must be four different accounts (SECURITY.md #22).
+    let keys = [
+        accounts.vault.key,
+        accounts.client_token.key,
+        accounts.provider_token.key,
+        accounts.verify_pool.key,
+    ];
+    for (i, a) in keys.iter().enumerate() {
+        for b in &keys[i + 1..] {
+            require_keys_neq!(**a, **b, CinderError::DuplicateAccount);
+        }
+    }
     // A copy: the job account signs the CPIs below, so it must not stay borrowed.
     let job = *accounts.job.load()?;
     {
