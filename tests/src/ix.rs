@@ -194,6 +194,7 @@ pub fn register_provider(owner: &Pubkey, info: ProviderInfo) -> Instruction {
         cinder::accounts::RegisterProvider {
             owner: *owner,
             provider: provider_pda(owner),
+            stake: stake_pda(owner),
             system_program: SYSTEM,
             event_authority: event_authority(),
             program: cinder::ID,

@@ -228,15 +228,7 @@ impl World {
             &[],
         )
         .expect("create_market");
-        c.send(
-            &[ix::register_provider(
-                &provider.pubkey(),
-                default_provider_info(),
-            )],
-            &provider,
-            &[],
-        )
-        .expect("register_provider");
+
         let protocol = ix::Protocol {
             mint: protocol_mint,
             token_program: tokens::LEGACY,
@@ -270,6 +262,15 @@ impl World {
             LOCK_30D,
         );
         c.send(&[stake], &provider, &[]).expect("provider stakes");
+        c.send(
+            &[ix::register_provider(
+                &provider.pubkey(),
+                default_provider_info(),
+            )],
+            &provider,
+            &[],
+        )
+        .expect("register_provider");
         Self {
             chain,
             admin,
@@ -378,6 +379,31 @@ impl World {
             );
         }
         (k, token)
+    }
+
+    /// Makes `who` (funded by the caller) a provider: gives it protocol tokens, stakes
+    /// `PROVIDER_STAKE` for 30 days and registers the default GPUs.
+    pub fn make_provider(&mut self, who: &Keypair) {
+        let token = self.protocol_account(&who.pubkey());
+        let (admin, auth, mint) = (
+            self.admin.insecure_clone(),
+            self.mint_authority.insecure_clone(),
+            self.protocol_mint,
+        );
+        tokens::mint_to(
+            self.chain.as_mut(),
+            &admin,
+            &mint,
+            &token,
+            &auth,
+            PROVIDER_STAKE,
+            &tokens::LEGACY,
+        );
+        let p = self.protocol();
+        let st = ix::stake(&who.pubkey(), &token, &p, PROVIDER_STAKE, LOCK_30D);
+        self.send(&[st], &[who]).expect("stake");
+        let reg = ix::register_provider(&who.pubkey(), default_provider_info());
+        self.send(&[reg], &[who]).expect("register_provider");
     }
 
     /// A new protocol-token account of `owner`.

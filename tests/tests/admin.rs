@@ -237,3 +237,28 @@ on_both!(providers_register_once_and_only_owners_update, |w| {
     let upd = ix::update_provider(&p.pubkey(), info, true);
     assert_cinder_error(w.send(&[upd], &[&p]), CinderError::NoGpus);
 });
+
+on_both!(a_provider_must_stake_before_registering, |w| {
+    let newcomer = Keypair::new();
+    w.fund(&newcomer.pubkey());
+    let reg = ix::register_provider(&newcomer.pubkey(), default_provider_info());
+    assert_cinder_error(
+        w.send(std::slice::from_ref(&reg), &[&newcomer]),
+        CinderError::NoStakePosition,
+    );
+    // Someone else's position does not count.
+    let mut reg2 = reg.clone();
+    let provider = w.provider.pubkey();
+    for m in reg2.accounts.iter_mut() {
+        if m.pubkey == ix::stake_pda(&newcomer.pubkey()) {
+            m.pubkey = ix::stake_pda(&provider);
+        }
+    }
+    assert_cinder_error(w.send(&[reg2], &[&newcomer]), CinderError::StakeMismatch);
+    w.make_provider(&newcomer);
+    assert_eq!(
+        w.read::<cinder::state::Provider>(&ix::provider_pda(&newcomer.pubkey()))
+            .owner,
+        newcomer.pubkey()
+    );
+});

@@ -4,8 +4,7 @@
 use anchor_lang::error::ErrorCode as Anchor;
 use cinder::errors::CinderError;
 use cinder_tests::{
-    assert_anchor_error, assert_cinder_error, ix, on_both, tokens,
-    world::{default_market_params, default_provider_info},
+    assert_anchor_error, assert_cinder_error, ix, on_both, tokens, world::default_market_params,
     World,
 };
 use solana_sdk::{
@@ -107,14 +106,7 @@ on_both!(payouts_cannot_be_redirected, |w| {
     // Another provider account than the job's.
     let other = Keypair::new();
     w.fund(&other.pubkey());
-    w.send(
-        &[ix::register_provider(
-            &other.pubkey(),
-            default_provider_info(),
-        )],
-        &[&other],
-    )
-    .unwrap();
+    w.make_provider(&other);
     let mut p = w.payees();
     p.provider_owner = other.pubkey();
     assert_cinder_error(

@@ -260,32 +260,7 @@ on_both!(a_job_is_claimed_once, |w| {
 
 on_both!(client_cannot_claim_its_own_job, |w| {
     let client = w.client.insecure_clone();
-    w.send(
-        &[ix::register_provider(
-            &client.pubkey(),
-            cinder_tests::world::default_provider_info(),
-        )],
-        &[&client],
-    )
-    .expect("register client as provider");
-    let token = w.protocol_account(&client.pubkey());
-    let (admin, auth, mint) = (
-        w.admin.insecure_clone(),
-        w.mint_authority.insecure_clone(),
-        w.protocol_mint,
-    );
-    tokens::mint_to(
-        w.chain.as_mut(),
-        &admin,
-        &mint,
-        &token,
-        &auth,
-        PROVIDER_STAKE,
-        &tokens::LEGACY,
-    );
-    let p = w.protocol();
-    let st = ix::stake(&client.pubkey(), &token, &p, PROVIDER_STAKE, 30 * 86_400);
-    w.send(&[st], &[&client]).expect("client stakes");
+    w.make_provider(&client);
     let k = w.post(PRICE, DURATION);
     assert_cinder_error(
         w.send(&[ix::claim_job(&k, &client.pubkey())], &[&client]),
@@ -383,24 +358,10 @@ on_both!(provider_quits_and_job_reopens_for_another, |w| {
 on_both!(only_the_job_provider_quits, |w| {
     let k = w.post(PRICE, DURATION);
     w.claim(&k);
-    let (other, other_token) = w.staker(PROVIDER_STAKE);
-    w.send(
-        &[ix::register_provider(
-            &other.pubkey(),
-            cinder_tests::world::default_provider_info(),
-        )],
-        &[&other],
-    )
-    .expect("register");
+    let other = Keypair::new();
+    w.fund(&other.pubkey());
+    w.make_provider(&other);
     let p = w.protocol();
-    let st = ix::stake(
-        &other.pubkey(),
-        &other_token,
-        &p,
-        PROVIDER_STAKE,
-        30 * 86_400,
-    );
-    w.send(&[st], &[&other]).expect("stake");
     assert_cinder_error(
         w.send(&[ix::quit_job(&k, &other.pubkey(), &p)], &[&other]),
         CinderError::NotJobProvider,

@@ -147,6 +147,8 @@ pub enum CinderError {
     InsufficientFreeStake,
     #[msg("Stake position does not belong to this owner or provider")]
     StakeMismatch,
+    #[msg("No stake position: stake protocol tokens first, then register as a provider")]
+    NoStakePosition,
     #[msg("Token account is not the treasury's")]
     NotTreasury,
     #[msg("No protocol fees have accrued in this market since the last sweep")]

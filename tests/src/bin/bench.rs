@@ -147,6 +147,33 @@ fn measure(kind: MintKind) -> Vec<Row> {
         row("update_market", cu, "admin");
         let p = Keypair::new();
         w.fund(&p.pubkey());
+        let pt = w.protocol_account(&p.pubkey());
+        let (admin, auth, pm) = (
+            w.admin.insecure_clone(),
+            w.mint_authority.insecure_clone(),
+            w.protocol_mint,
+        );
+        tokens::mint_to(
+            w.chain.as_mut(),
+            &admin,
+            &pm,
+            &pt,
+            &auth,
+            1_000_000_000_000,
+            &tokens::LEGACY,
+        );
+        let proto = w.protocol();
+        w.send(
+            &[ix::stake(
+                &p.pubkey(),
+                &pt,
+                &proto,
+                1_000_000_000_000,
+                world::LOCK_30D,
+            )],
+            &[&p],
+        )
+        .unwrap();
         let cu = run(
             &mut w,
             &[ix::register_provider(

@@ -36,6 +36,9 @@ pub struct RegisterProvider<'info> {
     /// CHECK: created here at `["provider", owner]`; seeds verified by the constraint.
     #[account(mut, seeds = [PROVIDER_SEED, owner.key().as_ref()], bump)]
     pub provider: UncheckedAccount<'info>,
+    /// CHECK: the owner's stake position `["stake", owner]`, which must exist: a provider is
+    /// bound to it (stake first). Owner, type and owner field checked in the handler.
+    pub stake: UncheckedAccount<'info>,
     pub system_program: Program<'info, System>,
 }
 
@@ -44,6 +47,16 @@ pub fn register_provider(ctx: Context<RegisterProvider>, info: ProviderInfo) -> 
         ctx.accounts.provider.data_is_empty(),
         CinderError::AccountAlreadyExists
     );
+    require!(
+        *ctx.accounts.stake.owner == crate::ID && !ctx.accounts.stake.data_is_empty(),
+        CinderError::NoStakePosition
+    );
+    let stake = utils::load_zero_copy_mut::<crate::state::StakePosition>(&ctx.accounts.stake)?;
+    require!(
+        stake.owner == ctx.accounts.owner.key(),
+        CinderError::StakeMismatch
+    );
+    drop(stake);
     let endpoint = info.validate()?;
     let owner = ctx.accounts.owner.key();
     let provider = Provider {
