@@ -6,12 +6,14 @@
 #   4. cargo test --workspace: math unit + property tests, the i128 shim's tests, and the
 #      integration tests, each on the host build (solana-program-test) and on cinder.so (Mollusk)
 #   5. the compute-unit budget of the hot path on cinder.so (cinder-bench --check)
-# First run on a fresh 2-core machine: ≈ 35-45 min (SBF toolchain ≈ 8 min, Solana crates ≈ 25 min);
-# afterwards a few minutes. Set CARGO_TARGET_DIR to keep build output outside the clone (CI does).
+# First run on a fresh 2-core machine: ≈ 12 min measured (+ ≈ 2-3 min for apt packages on a bare
+# machine); afterwards ≈ 2-3 min. Set CARGO_TARGET_DIR to keep build output outside the clone (CI does).
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
 t0=$SECONDS
+# Mollusk and program-test log every instruction at debug level unless told otherwise.
+export RUST_LOG=${RUST_LOG:-error}
 step() { printf '\n[test] == %s (%s s so far)\n' "$*" "$((SECONDS - t0))"; }
 
 step "1/5 host dependencies"
