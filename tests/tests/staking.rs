@@ -405,3 +405,43 @@ on_both!(
         assert_eq!((pa.locked_stake, pa.jobs_quit), (0, 1));
     }
 );
+
+/// Every slash is announced: `Slashed { who, amount, reward, burned, reason }` (host build;
+/// see `TxMeta::events`).
+#[test]
+fn slashes_emit_their_amounts_and_reason() {
+    use cinder::events::{Slashed, StakeWithdrawn, Staked, SLASH_REASON_TIMEOUT};
+    let mut w = World::native();
+    assert!(w.chain.record_events(true));
+    let k = w.post(10, 100);
+    w.claim(&k);
+    w.warp(401);
+    let meta = w.try_expire(&k, &Keypair::new()).expect("expire");
+    let s = &cinder_tests::events_of::<Slashed>(&meta)[0];
+    let slashed = PROVIDER_STAKE / 100;
+    assert_eq!(
+        (s.who, s.amount, s.reward, s.burned, s.reason),
+        (
+            w.provider.pubkey(),
+            slashed,
+            slashed / 2,
+            slashed - slashed / 2,
+            SLASH_REASON_TIMEOUT
+        )
+    );
+    assert_eq!(s.job, k.job);
+    let (st, t) = w.staker(TOKENS);
+    let meta = stake(&mut w, &st, &t, 5_000, LOCK_30D).unwrap();
+    assert_eq!(cinder_tests::events_of::<Staked>(&meta)[0].amount, 5_000);
+    w.send(&[ix::request_unstake(&st.pubkey(), 5_000)], &[&st])
+        .unwrap();
+    w.warp(LOCK_30D as i64);
+    let p = w.protocol();
+    let meta = w
+        .send(&[ix::withdraw_stake(&st.pubkey(), &t, &p)], &[&st])
+        .unwrap();
+    assert_eq!(
+        cinder_tests::events_of::<StakeWithdrawn>(&meta)[0].amount,
+        5_000
+    );
+}
