@@ -35,10 +35,10 @@ on_both!(locks_are_bounded_and_never_shortened, |w| {
         stake(&mut w, &s, &t, 1_000, 365 * DAY + 1),
         CinderError::LockOutOfRange,
     );
-    stake(&mut w, &s, &t, 1_000_000, 365 * DAY).expect("one-year lock");
+    stake(&mut w, &s, &t, 10_000_000_000, 365 * DAY).expect("one-year lock");
     assert_eq!(
         w.position(&s.pubkey()).weight,
-        4_000_000,
+        40_000_000_000,
         "a year counts 4x"
     );
     assert_cinder_error(
@@ -46,19 +46,22 @@ on_both!(locks_are_bounded_and_never_shortened, |w| {
         CinderError::LockCannotShorten,
     );
     let (s2, t2) = w.staker(TOKENS);
-    stake(&mut w, &s2, &t2, 365_000, 14 * DAY).expect("two weeks");
+    stake(&mut w, &s2, &t2, 3_650_000_000, 14 * DAY).expect("two weeks");
     assert_eq!(
         w.position(&s2.pubkey()).weight,
-        365_000 + 365_000 * 3 * 14 / 365
+        3_650_000_000 + 3_650_000_000 * 3 * 14 / 365
     );
     // Tokens moved into the stake vault, and the pool's totals follow.
     let pool = w.stake_pool();
     assert_eq!(w.balance(&ix::stake_vault_pda()), pool.total_staked);
-    assert_eq!(pool.total_staked, PROVIDER_STAKE + 1_000_000 + 365_000);
+    assert_eq!(
+        pool.total_staked,
+        PROVIDER_STAKE + 10_000_000_000 + 3_650_000_000
+    );
     let provider_weight = weight_for(PROVIDER_STAKE, LOCK_30D).unwrap();
     assert_eq!(
         pool.total_weight,
-        provider_weight + 4_000_000 + 365_000 + 42_000
+        provider_weight + 40_000_000_000 + 3_650_000_000 + 420_000_000
     );
 });
 
@@ -139,7 +142,7 @@ on_both!(with_nobody_staked_rewards_go_to_the_treasury, |w| {
 on_both!(unbonding_unlocks_after_the_lock_and_can_be_cancelled, |w| {
     let p = w.protocol();
     let (s, t) = w.staker(TOKENS);
-    stake(&mut w, &s, &t, 1_000_000, LOCK_30D).unwrap();
+    stake(&mut w, &s, &t, 10_000_000_000, LOCK_30D).unwrap();
     let sk = s.pubkey();
     let withdraw = ix::withdraw_stake(&sk, &t, &p);
     assert_cinder_error(
@@ -147,24 +150,26 @@ on_both!(unbonding_unlocks_after_the_lock_and_can_be_cancelled, |w| {
         CinderError::NothingToWithdraw,
     );
     assert_cinder_error(
-        w.send(&[ix::request_unstake(&sk, 1_000_001)], &[&s]),
+        w.send(&[ix::request_unstake(&sk, 10_000_000_001)], &[&s]),
         CinderError::StakeLockedByJobs,
     );
-    w.send(&[ix::request_unstake(&sk, 400_000)], &[&s]).unwrap();
+    w.send(&[ix::request_unstake(&sk, 4_000_000_000)], &[&s])
+        .unwrap();
     let pos = w.position(&sk);
-    assert_eq!((pos.amount, pos.unbonding), (600_000, 400_000));
-    assert_eq!(pos.weight, weight_for(600_000, LOCK_30D).unwrap());
+    assert_eq!((pos.amount, pos.unbonding), (6_000_000_000, 4_000_000_000));
+    assert_eq!(pos.weight, weight_for(6_000_000_000, LOCK_30D).unwrap());
     // Cancel and request again: the unlock time restarts.
     w.send(&[ix::restake(&sk)], &[&s]).unwrap();
     assert_eq!(
         w.position(&sk).weight,
-        weight_for(1_000_000, LOCK_30D).unwrap()
+        weight_for(10_000_000_000, LOCK_30D).unwrap()
     );
     assert_cinder_error(
         w.send(&[ix::restake(&sk)], &[&s]),
         CinderError::NothingToWithdraw,
     );
-    w.send(&[ix::request_unstake(&sk, 400_000)], &[&s]).unwrap();
+    w.send(&[ix::request_unstake(&sk, 4_000_000_000)], &[&s])
+        .unwrap();
     w.warp(LOCK_30D as i64 - 1);
     assert_cinder_error(
         w.send(std::slice::from_ref(&withdraw), &[&s]),
@@ -174,13 +179,14 @@ on_both!(unbonding_unlocks_after_the_lock_and_can_be_cancelled, |w| {
     let before = w.balance(&t);
     w.send(std::slice::from_ref(&withdraw), &[&s])
         .expect("withdraw");
-    assert_eq!(w.balance(&t) - before, 400_000);
+    assert_eq!(w.balance(&t) - before, 4_000_000_000);
     assert_eq!(
         w.balance(&ix::stake_vault_pda()),
         w.stake_pool().total_staked
     );
     // Someone else's token account cannot receive it.
-    w.send(&[ix::request_unstake(&sk, 100)], &[&s]).unwrap();
+    w.send(&[ix::request_unstake(&sk, 1_000_000_000)], &[&s])
+        .unwrap();
     w.warp(LOCK_30D as i64);
     let other = w.provider_ptoken;
     assert_cinder_error(
@@ -431,9 +437,12 @@ fn slashes_emit_their_amounts_and_reason() {
     );
     assert_eq!(s.job, k.job);
     let (st, t) = w.staker(TOKENS);
-    let meta = stake(&mut w, &st, &t, 5_000, LOCK_30D).unwrap();
-    assert_eq!(cinder_tests::events_of::<Staked>(&meta)[0].amount, 5_000);
-    w.send(&[ix::request_unstake(&st.pubkey(), 5_000)], &[&st])
+    let meta = stake(&mut w, &st, &t, 5_000_000_000, LOCK_30D).unwrap();
+    assert_eq!(
+        cinder_tests::events_of::<Staked>(&meta)[0].amount,
+        5_000_000_000
+    );
+    w.send(&[ix::request_unstake(&st.pubkey(), 5_000_000_000)], &[&st])
         .unwrap();
     w.warp(LOCK_30D as i64);
     let p = w.protocol();
@@ -442,6 +451,40 @@ fn slashes_emit_their_amounts_and_reason() {
         .unwrap();
     assert_eq!(
         cinder_tests::events_of::<StakeWithdrawn>(&meta)[0].amount,
-        5_000
+        5_000_000_000
     );
 }
+
+on_both!(positions_hold_at_least_one_whole_token, |w| {
+    let (s, t) = w.staker(TOKENS);
+    let one = 1_000_000_000; // the protocol mint has 9 decimals
+    assert_cinder_error(
+        stake(&mut w, &s, &t, one - 1, LOCK_30D),
+        CinderError::StakeBelowMinimum,
+    );
+    stake(&mut w, &s, &t, 3 * one, LOCK_30D).unwrap();
+    let sk = s.pubkey();
+    assert_cinder_error(
+        w.send(&[ix::request_unstake(&sk, 2 * one + 1)], &[&s]),
+        CinderError::StakeBelowMinimum,
+    );
+    w.send(&[ix::request_unstake(&sk, 3 * one)], &[&s])
+        .expect("unstake all");
+    // With less than one token of weight staked, a deposit goes to the treasury, so a dust
+    // stake cannot blow up the reward accumulator.
+    let provider = w.provider.insecure_clone();
+    w.send(
+        &[ix::request_unstake(&provider.pubkey(), PROVIDER_STAKE)],
+        &[&provider],
+    )
+    .unwrap();
+    let (d, dt) = w.staker(TOKENS);
+    let (p, treasury) = (w.protocol(), w.treasury_ptoken);
+    w.send(
+        &[ix::deposit_rewards(&d.pubkey(), &dt, &treasury, &p, 5)],
+        &[&d],
+    )
+    .unwrap();
+    assert_eq!(w.balance(&treasury), 5);
+    assert_eq!(w.stake_pool().acc_reward_per_weight.get(), 0);
+});

@@ -149,6 +149,10 @@ pub enum CinderError {
     StakeMismatch,
     #[msg("No stake position: stake protocol tokens first, then register as a provider")]
     NoStakePosition,
+    #[msg("A position must hold at least one whole protocol token (or nothing); stake more or unstake all")]
+    StakeBelowMinimum,
+    #[msg("The protocol mint needs at least 6 decimals (a whole token is the minimum stake)")]
+    ProtocolMintDecimals,
     #[msg("Token account is not the treasury's")]
     NotTreasury,
     #[msg("No protocol fees have accrued in this market since the last sweep")]

@@ -37,7 +37,9 @@ pub fn deposit_rewards(ctx: Context<DepositRewards>, amount: u64) -> Result<()> 
     require!(amount > 0, CinderError::ZeroAmount);
     let (to_treasury, decimals) = {
         let mut pool = a.stake_pool.load_mut()?;
-        if pool.total_weight == 0 {
+        // Below one whole token of weight (nobody staked, or only slashed remnants) rewards
+        // go to the treasury: see `StakePool::min_stake`.
+        if pool.total_weight < pool.min_stake() {
             let treasury = a.config.load()?.params.treasury;
             utils::check_token_owner(&a.treasury_token, &a.token_program.key(), &treasury)
                 .map_err(|_| error!(CinderError::NotTreasury))?;

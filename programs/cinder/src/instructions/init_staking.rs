@@ -39,6 +39,10 @@ pub fn init_staking(ctx: Context<InitStaking>) -> Result<()> {
         CinderError::AccountAlreadyExists
     );
     let decimals = utils::check_payment_mint(&a.protocol_mint, true)?;
+    require!(
+        (6..=18).contains(&decimals),
+        CinderError::ProtocolMintDecimals
+    );
     let pool_key = a.stake_pool.key();
     for (vault, seed, bump) in [
         (&a.stake_vault, STAKE_VAULT_SEED, ctx.bumps.stake_vault),

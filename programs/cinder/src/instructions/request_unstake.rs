@@ -44,6 +44,10 @@ pub fn request_unstake(ctx: Context<RequestUnstake>, amount: u64) -> Result<()> 
     require!(amount <= free, CinderError::StakeLockedByJobs);
     pos.settle_rewards(&pool)?;
     pos.amount -= amount;
+    require!(
+        pos.amount == 0 || pos.amount >= pool.min_stake(),
+        CinderError::StakeBelowMinimum
+    );
     pos.unbonding = math::add(pos.unbonding, amount)?;
     pos.unlock_at = math::add_i64(now, pos.lock_secs as i64)?;
     pos.reweight(&mut pool)?;

@@ -74,6 +74,10 @@ pub fn stake(ctx: Context<Stake>, amount: u64, lock_secs: u32) -> Result<()> {
         require!(lock_secs >= pos.lock_secs, CinderError::LockCannotShorten);
         pos.settle_rewards(&pool)?;
         pos.amount = math::add(pos.amount, amount)?;
+        require!(
+            pos.amount >= pool.min_stake(),
+            CinderError::StakeBelowMinimum
+        );
         pos.lock_secs = lock_secs;
         pos.reweight(&mut pool)?;
         pool.total_staked = math::add(pool.total_staked, amount)?;

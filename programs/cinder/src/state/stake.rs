@@ -57,6 +57,14 @@ pub struct StakePool {
 
 impl StakePool {
     pub const SPACE: usize = 8 + core::mem::size_of::<StakePool>();
+
+    /// One whole protocol token: the smallest non-empty position, and the least total weight
+    /// that rewards are shared over. It bounds how far one deposit can move the accumulator
+    /// (amount × 1e18 / total_weight), so no dust-sized stake can push it to overflow and
+    /// lock every position out of staking.
+    pub fn min_stake(&self) -> u64 {
+        10u64.pow(self.decimals as u32)
+    }
 }
 
 /// One owner's stake `["stake", owner]`. A provider's position is the one of its owner.
