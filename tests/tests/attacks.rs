@@ -351,3 +351,91 @@ on_both!(
         w.settle(&k);
     }
 );
+
+on_both!(fake_programs_are_refused, |w| {
+    let k = w.post(PRICE, DURATION);
+    w.claim(&k);
+    w.submit(&k, 0);
+    w.warp(600);
+    let fake = Pubkey::new_unique();
+    // A fake token program.
+    let mut forged = k;
+    forged.token_program = fake;
+    assert_anchor_error(
+        w.send(&[ix::settle_job(&forged, &w.payees())], &[]),
+        Anchor::InvalidProgramId,
+    );
+    // A fake system program in post_job.
+    let (k2, n) = w.next_job();
+    let args = w.post_args(&k2, n, PRICE, DURATION);
+    let mut post = ix::post_job(&k2, &w.client_token.clone(), args);
+    let sys = anchor_lang::solana_program::system_program::ID;
+    for m in post.accounts.iter_mut().filter(|m| m.pubkey == sys) {
+        m.pubkey = fake;
+    }
+    let client = w.client.insecure_clone();
+    assert_anchor_error(w.send(&[post], &[&client]), Anchor::InvalidProgramId);
+    w.settle(&k);
+});
+
+on_both!(extra_accounts_are_ignored, |w| {
+    let (k, n) = w.next_job();
+    let args = w.post_args(&k, n, PRICE, DURATION);
+    let mut post = ix::post_job(&k, &w.client_token.clone(), args);
+    // Appended accounts, writable, including another job's vault and the fee vault.
+    post.accounts
+        .push(solana_sdk::instruction::AccountMeta::new(
+            w.fee_vault(),
+            false,
+        ));
+    post.accounts
+        .push(solana_sdk::instruction::AccountMeta::new(
+            Pubkey::new_unique(),
+            false,
+        ));
+    let client = w.client.insecure_clone();
+    let before = w.balance(&w.fee_vault());
+    w.send(&[post], &[&client])
+        .expect("post with extra accounts");
+    assert_eq!(w.balance(&k.vault), 38_160);
+    assert_eq!(w.balance(&w.fee_vault()), before);
+});
+
+on_both!(look_alike_stake_positions_are_refused, |w| {
+    let k = w.post(PRICE, DURATION);
+    let provider = w.provider.pubkey();
+    let real = w.chain.account(&ix::stake_pda(&provider)).unwrap();
+    // The provider's own position bytes, owned by another program, at another address.
+    let fake_key = Pubkey::new_unique();
+    w.chain.set_account(
+        &fake_key,
+        Account {
+            owner: Pubkey::new_unique(),
+            ..real.clone()
+        },
+    );
+    let mut claim = ix::claim_job(&k, &provider);
+    claim.accounts[5].pubkey = fake_key;
+    let p = w.provider.insecure_clone();
+    assert_anchor_error(
+        w.send(std::slice::from_ref(&claim), &[&p]),
+        Anchor::AccountOwnedByWrongProgram,
+    );
+    // Owned by cinder, but a Provider account's discriminator.
+    let pa = w.chain.account(&ix::provider_pda(&provider)).unwrap();
+    let mut data = real.data.clone();
+    data[..8].copy_from_slice(&pa.data[..8]);
+    w.chain.set_account(
+        &fake_key,
+        Account {
+            owner: cinder::ID,
+            data,
+            ..real
+        },
+    );
+    assert_anchor_error(
+        w.send(&[claim], &[&p]),
+        Anchor::AccountDiscriminatorMismatch,
+    );
+    w.claim(&k);
+});
