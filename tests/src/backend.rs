@@ -41,6 +41,8 @@ pub trait Chain {
     fn set_clock(&mut self, clock: &Clock);
     /// Whether this chain runs the SBF build (compute units are real).
     fn is_sbf(&self) -> bool;
+    /// Sets the SlotHashes sysvar (entries newest first).
+    fn set_slot_hashes(&mut self, entries: &[(u64, [u8; 32])]);
     /// Turns event recording on (see `TxMeta::events`); false if the chain cannot.
     fn record_events(&mut self, _on: bool) -> bool {
         false
@@ -189,6 +191,15 @@ impl Chain for NativeChain {
         self.record_events = on;
         true
     }
+
+    fn set_slot_hashes(&mut self, entries: &[(u64, [u8; 32])]) {
+        let list: Vec<_> = entries
+            .iter()
+            .map(|(s, h)| (*s, solana_sdk::hash::Hash::new_from_array(*h)))
+            .collect();
+        self.ctx
+            .set_sysvar(&solana_slot_hashes::SlotHashes::new(&list));
+    }
 }
 
 // --- SBF ---------------------------------------------------------------------------------
@@ -327,5 +338,13 @@ impl Chain for SbfChain {
 
     fn is_sbf(&self) -> bool {
         true
+    }
+
+    fn set_slot_hashes(&mut self, entries: &[(u64, [u8; 32])]) {
+        let list: Vec<_> = entries
+            .iter()
+            .map(|(s, h)| (*s, solana_sdk::hash::Hash::new_from_array(*h)))
+            .collect();
+        self.ctx.mollusk.sysvars.slot_hashes = solana_slot_hashes::SlotHashes::new(&list);
     }
 }

@@ -54,14 +54,16 @@ pub fn default_market_params(arbiter: Pubkey) -> MarketParams {
         gpu_model: gpu_model(GPU_MODEL),
         min_vram_gib: 80,
         min_gpus_per_job: 1,
-        _reserved: [0; 5],
+        verification_timeout_secs: DAY_SECS,
+        _reserved: [0; 1],
         min_price_per_sec: 10,
         max_duration_secs: DAY_SECS,
         expire_grace_secs: 300,
         challenge_window_secs: 600,
         min_provider_stake: 500_000_000_000,
         stake_per_job: 10_000_000_000,
-        verify_rate_bps: Bps(500),
+        // The escrow tests run optimistically; attestation tests set a rate.
+        verify_rate_bps: Bps(0),
         verification_fee_bps: Bps(600),
         fraud_slash_bps: Bps(2_000),
         timeout_slash_bps: Bps(100),
@@ -329,6 +331,18 @@ impl World {
         clock.unix_timestamp += secs;
         clock.slot += (secs as u64 * 5).div_ceil(2);
         self.chain.set_clock(&clock);
+        self.refresh_slot_hashes(clock.slot);
+    }
+
+    /// SlotHashes as a cluster would hold it at `slot`: the 512 previous slots, newest first,
+    /// with a hash per slot (sha256 of the slot number: fixed, so tests are reproducible).
+    pub fn refresh_slot_hashes(&mut self, slot: u64) {
+        use sha2::Digest;
+        let entries: Vec<(u64, [u8; 32])> = (1..=512u64)
+            .filter_map(|i| slot.checked_sub(i))
+            .map(|s| (s, sha2::Sha256::digest(s.to_le_bytes()).into()))
+            .collect();
+        self.chain.set_slot_hashes(&entries);
     }
 
     pub fn job(&mut self, key: &Pubkey) -> Job {

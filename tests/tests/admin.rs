@@ -146,10 +146,7 @@ on_both!(markets_need_the_admin_and_sane_terms, |w| {
             bad(|p| p.min_gpus_per_job = 0),
             CinderError::InvalidMarketParams,
         ),
-        (
-            bad(|p| p._reserved = [1, 0, 0, 0, 0]),
-            CinderError::InvalidMarketParams,
-        ),
+        (bad(|p| p._reserved = [1]), CinderError::InvalidMarketParams),
         (
             bad(|p| p.challenge_window_secs = 9),
             CinderError::ChallengeWindowOutOfRange,

@@ -13,6 +13,14 @@ pub const STAKE_VAULT_SEED: &[u8] = b"stake_vault";
 pub const REWARD_VAULT_SEED: &[u8] = b"reward_vault";
 pub const STAKE_SEED: &[u8] = b"stake";
 
+/// Sampling: the SlotHashes entry of `submitted_slot + SAMPLE_DELAY_SLOTS` decides whether a
+/// job is re-run; it must be revealed within `REVEAL_WINDOW_SLOTS` of the submit (SlotHashes
+/// keeps 512 slots), or the job counts as sampled.
+pub const SAMPLE_DELAY_SLOTS: u64 = 4;
+pub const REVEAL_WINDOW_SLOTS: u64 = 500;
+/// An arbiter silent this long after a dispute counts as "undecidable" (refund, no slash).
+pub const RESOLVE_TIMEOUT_SECS: i64 = 7 * DAY_SECS as i64;
+
 /// Fixed-point scale of the reward-per-weight accumulator.
 pub const REWARD_SCALE: u128 = 1_000_000_000_000_000_000;
 /// A year, for stake weights: weight = amount × (1 + 3 × lock / YEAR).

@@ -153,6 +153,31 @@ pub enum CinderError {
     StakeBelowMinimum,
     #[msg("The protocol mint needs at least 6 decimals (a whole token is the minimum stake)")]
     ProtocolMintDecimals,
+    // --- attestation -----------------------------------------------------------------
+    #[msg("The sampling slot has not passed yet; reveal after submit slot + 4")]
+    SampleNotReady,
+    #[msg("The sample is already revealed, or the reveal window has passed (the job counts as sampled)")]
+    SampleAlreadyDecided,
+    #[msg("The SlotHashes sysvar does not hold the sampling slot")]
+    SlotHashNotFound,
+    #[msg("This job is not sampled for verification (or its verification lapsed)")]
+    NotSampled,
+    #[msg(
+        "The job awaits verification; settle after a verifier matches or the verification lapses"
+    )]
+    VerificationPending,
+    #[msg("The job's own provider or client cannot verify it")]
+    VerifierConflict,
+    #[msg("Only the job's verifier may do this")]
+    NotJobVerifier,
+    #[msg("Job is not in verification")]
+    JobNotVerifying,
+    #[msg("Job is not disputed")]
+    JobNotDisputed,
+    #[msg("Only the market's arbiter may resolve a dispute before the resolve timeout")]
+    NotArbiter,
+    #[msg("Unknown resolution: 1 provider right, 2 verifier right, 3 undecidable")]
+    InvalidResolution,
     #[msg("Token account is not the treasury's")]
     NotTreasury,
     #[msg("No protocol fees have accrued in this market since the last sweep")]

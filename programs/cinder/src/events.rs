@@ -215,3 +215,43 @@ pub struct Slashed {
     pub reason: u8,
     pub job: Pubkey,
 }
+
+#[event]
+pub struct SampleRevealed {
+    pub job: Pubkey,
+    /// The slot whose hash decided (the first at or after submit slot + delay).
+    pub slot: u64,
+    pub sampled: bool,
+}
+
+#[event]
+pub struct VerificationClaimed {
+    pub job: Pubkey,
+    pub verifier: Pubkey,
+    pub deadline: i64,
+}
+
+#[event]
+pub struct VerificationSubmitted {
+    pub job: Pubkey,
+    pub verifier: Pubkey,
+    /// The verifier's result hash, in the clear (it opens the commitment iff it matches).
+    pub result_hash: [u8; 32],
+    pub matched: bool,
+    pub verifier_paid: u64,
+}
+
+#[event]
+pub struct VerificationExpired {
+    pub job: Pubkey,
+    pub verifier: Pubkey,
+    pub caller: Pubkey,
+}
+
+#[event]
+pub struct DisputeResolved {
+    pub job: Pubkey,
+    pub resolution: u8,
+    /// False when the arbiter stayed silent past the timeout (undecidable).
+    pub by_arbiter: bool,
+}

@@ -194,6 +194,37 @@ pub mod cinder {
         instructions::claim_rewards(ctx)
     }
 
+    // --- attestation -----------------------------------------------------------------
+
+    /// Anyone: decides from a later slot hash whether a submitted job is re-executed.
+    pub fn reveal_sample(ctx: Context<RevealSample>) -> Result<()> {
+        instructions::reveal_sample(ctx)
+    }
+
+    /// Another eligible provider: takes a sampled job to re-run it.
+    pub fn claim_verification(ctx: Context<ClaimVerification>) -> Result<()> {
+        instructions::claim_verification(ctx)
+    }
+
+    /// The verifier: submits its result hash; match → Verified, mismatch → Disputed.
+    pub fn submit_verification(
+        ctx: Context<SubmitVerification>,
+        result_hash: [u8; 32],
+        billed_secs: u32,
+    ) -> Result<()> {
+        instructions::submit_verification(ctx, result_hash, billed_secs)
+    }
+
+    /// Anyone: slashes a silent verifier and re-opens the verification.
+    pub fn expire_verification(ctx: Context<ExpireVerification>) -> Result<()> {
+        instructions::expire_verification(ctx)
+    }
+
+    /// The market's arbiter (anyone after the resolve timeout): decides a dispute.
+    pub fn resolve_dispute(ctx: Context<ResolveDispute>, decision: u8) -> Result<()> {
+        instructions::resolve_dispute(ctx, decision)
+    }
+
     /// Anyone: moves a market's accrued protocol fees to its mint's auction fee vault.
     pub fn sweep_fees(ctx: Context<SweepFees>) -> Result<()> {
         instructions::sweep_fees(ctx)

@@ -48,23 +48,8 @@ impl ClaimJob<'_> {
             job.open_until == 0 || now <= job.open_until,
             CinderError::JobOpenWindowPassed
         );
-        require!(
-            provider.satisfies(&market.params),
-            CinderError::GpuClassMismatch
-        );
         let stake = self.stake.load()?;
-        require!(stake.owner == owner, CinderError::StakeMismatch);
-        require!(stake.unbonding == 0, CinderError::ProviderUnbonding);
-        require!(
-            stake.amount >= market.params.min_provider_stake,
-            CinderError::StakeBelowMarketMinimum
-        );
-        let free = stake.amount.saturating_sub(provider.locked_stake);
-        require!(
-            free >= market.params.stake_per_job,
-            CinderError::InsufficientFreeStake
-        );
-        Ok(market.params.stake_per_job)
+        eligible(&owner, provider, &stake, &market)
     }
 }
 
@@ -97,4 +82,37 @@ pub fn claim_job(ctx: Context<ClaimJob>) -> Result<()> {
     emit_cpi!(event);
     crate::cu_trace!("claim: event emitted");
     Ok(())
+}
+
+/// Whether `owner` (a provider with `provider` and `stake`) may take on a job of `market`, as
+/// provider or as verifier: its GPUs fit the class, its stake is at least the market's minimum,
+/// not unbonding, and its free stake covers the market's stake per job. Returns the stake the
+/// job locks.
+pub fn eligible(
+    owner: &Pubkey,
+    provider: &Provider,
+    stake: &StakePosition,
+    market: &Market,
+) -> Result<u64> {
+    require!(provider.owner == *owner, CinderError::NotProviderOwner);
+    require!(
+        provider.status == ProviderStatus::Active,
+        CinderError::ProviderNotActive
+    );
+    require!(
+        provider.satisfies(&market.params),
+        CinderError::GpuClassMismatch
+    );
+    require!(stake.owner == *owner, CinderError::StakeMismatch);
+    require!(stake.unbonding == 0, CinderError::ProviderUnbonding);
+    require!(
+        stake.amount >= market.params.min_provider_stake,
+        CinderError::StakeBelowMarketMinimum
+    );
+    let free = stake.amount.saturating_sub(provider.locked_stake);
+    require!(
+        free >= market.params.stake_per_job,
+        CinderError::InsufficientFreeStake
+    );
+    Ok(market.params.stake_per_job)
 }

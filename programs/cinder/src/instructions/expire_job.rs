@@ -1,10 +1,9 @@
 use crate::{
-    constants::STAKE_POOL_SEED,
     errors::CinderError,
     events::{JobExpired, Slashed, SLASH_REASON_TIMEOUT},
+    instructions::slashing,
     math,
     state::{Config, Job, JobState, Market, Provider, StakePool, StakePosition},
-    utils,
 };
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::TokenInterface;
@@ -76,44 +75,22 @@ pub fn expire_job(ctx: Context<ExpireJob>) -> Result<()> {
         )
     };
 
-    let (slashed, bump, decimals) = {
-        let mut pool = a.stake_pool.load_mut()?;
-        let mut stake = a.stake.load_mut()?;
-        require!(stake.owner == provider_key, CinderError::StakeMismatch);
-        let slashed = stake.slash(&mut pool, slash_bps)?;
-        (slashed, pool.bump, pool.decimals)
-    };
-    let reward = math::bps_of_floor(slashed, reward_bps)?;
-    let burned = slashed - reward;
-    if slashed > 0 {
-        let seeds: &[&[u8]] = &[STAKE_POOL_SEED, &[bump]];
-        let pool_info = a.stake_pool.to_account_info();
-        if reward > 0 {
-            utils::check_token_owner(&a.caller_token, &a.token_program.key(), &a.caller.key())?;
-            utils::transfer_checked(
-                &a.token_program,
-                &a.stake_vault,
-                &a.protocol_mint,
-                &a.caller_token,
-                &pool_info,
-                reward,
-                decimals,
-                &[seeds],
-            )?;
-        }
-        utils::burn(
-            &a.token_program,
-            &a.stake_vault,
-            &a.protocol_mint,
-            &pool_info,
-            burned,
-            decimals,
-            &[seeds],
-        )?;
-        let mut config = a.config.load_mut()?;
-        config.total_slashed = math::add(config.total_slashed, slashed)?;
-        config.total_burned = math::add(config.total_burned, burned)?;
-    }
+    let s = slashing::slash(
+        slashing::SlashAccounts {
+            config: &a.config,
+            stake_pool: &a.stake_pool,
+            position: &a.stake,
+            stake_vault: &a.stake_vault,
+            protocol_mint: &a.protocol_mint,
+            winner_token: &a.caller_token,
+            winner: a.caller.key(),
+            token_program: &a.token_program,
+        },
+        &provider_key,
+        slash_bps,
+        reward_bps,
+    )?;
+    let (slashed, reward, burned) = (s.amount, s.reward, s.burned);
     emit_cpi!(JobExpired {
         job: job_key,
         provider: provider_key,

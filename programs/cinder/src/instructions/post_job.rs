@@ -147,7 +147,14 @@ pub fn post_job(ctx: Context<PostJob>, args: PostJobArgs) -> Result<()> {
         spec_uri_len: args.spec_uri.len() as u8,
         result_commitment: [0; 32],
         stake_locked: 0,
-        _reserved: [0; 19],
+        verifier_claimed_at: 0,
+        verify_deadline: 0,
+        verifier_stake_locked: 0,
+        disputed_at: 0,
+        verifier_billed_secs: 0,
+        resolution: 0,
+        verifier: Pubkey::default(),
+        _reserved: [0; 14],
     };
     drop(market);
     job.invariant()?;

@@ -57,14 +57,24 @@ pub struct SettleJob<'info> {
 /// Anyone: settles a Submitted job once its challenge window has passed, or a Verified job.
 pub fn settle_job(ctx: Context<SettleJob>) -> Result<()> {
     crate::cu_trace!("settle: accounts loaded");
-    let now = Clock::get()?.unix_timestamp;
+    let clock = Clock::get()?;
+    let now = clock.unix_timestamp;
     let job = ctx.accounts.job.load()?;
     match job.state {
         JobState::Submitted => {
             let window_end = math::add_i64(job.submitted_at, job.challenge_window_secs as i64)?;
             require!(now >= window_end, CinderError::ChallengeWindowOpen);
+            // Sampled (or never revealed): wait for a verifier, unless none came in time.
+            let params = ctx.accounts.market.load()?.params;
+            if job.must_verify(clock.slot, params.verify_rate_bps.0) {
+                let timeout = params.verification_timeout_secs;
+                require!(
+                    job.verification_lapsed(now, timeout),
+                    CinderError::VerificationPending
+                );
+            }
         }
-        JobState::Verified => {}
+        JobState::Verified | JobState::Refunded => {}
         _ => return err!(CinderError::JobNotSettleable),
     }
     drop(job);
@@ -96,7 +106,9 @@ pub(crate) fn pay_out(ctx: Context<SettleJob>, accepted: bool) -> Result<()> {
             CinderError::ProviderMismatch
         );
         provider.release_job(job.stake_locked)?;
-        provider.jobs_done = provider.jobs_done.saturating_add(1);
+        if job.state != JobState::Refunded {
+            provider.jobs_done = provider.jobs_done.saturating_add(1);
+        }
         provider.invariant()?;
     }
     let token_program = accounts.token_program.key();
@@ -104,13 +116,24 @@ pub(crate) fn pay_out(ctx: Context<SettleJob>, accepted: bool) -> Result<()> {
     utils::check_token_owner(&accounts.provider_token, &token_program, &job.provider)?;
     crate::cu_trace!("settle: payout accounts checked");
     let vault_balance = utils::token_amount(&accounts.vault)?;
-    let split = math::settlement_for(
-        vault_balance,
-        job.price_per_sec,
-        job.billed_secs,
-        job.protocol_fee_bps,
-        job.verification_fee_bps,
-    )?;
+    let refunded = job.state == JobState::Refunded;
+    let split = if refunded {
+        // The arbiter found the verifier right, or could not decide: all back to the client.
+        math::Settlement {
+            provider: 0,
+            protocol_fee: 0,
+            verification_fee: 0,
+            refund: vault_balance,
+        }
+    } else {
+        math::settlement_for(
+            vault_balance,
+            job.price_per_sec,
+            job.billed_secs,
+            job.protocol_fee_bps,
+            job.verification_fee_bps,
+        )?
+    };
 
     let nonce = job.nonce.to_le_bytes();
     let seeds: &[&[u8]] = &[

@@ -28,10 +28,13 @@ impl JobState {
     pub const Submitted: Self = Self(2);
     /// Sampled for re-execution; a verifier runs it again.
     pub const Verifying: Self = Self(3);
-    /// A verifier matched the commitment.
+    /// A verifier matched the commitment (or the arbiter found the provider right).
     pub const Verified: Self = Self(4);
-    /// Client disputed or a verifier mismatched; the arbiter decides.
+    /// A verifier mismatched; the arbiter decides.
     pub const Disputed: Self = Self(5);
+    /// The arbiter found the verifier right, or could not decide: the client gets everything
+    /// back at settlement and the provider nothing.
+    pub const Refunded: Self = Self(6);
 }
 
 /// Whether a submitted job was drawn for re-execution.
@@ -49,6 +52,13 @@ impl JobState {
 )]
 #[repr(transparent)]
 pub struct SampleStatus(pub u8);
+
+/// How the arbiter (or its timeout) decided a dispute.
+pub mod resolution {
+    pub const PROVIDER_RIGHT: u8 = 1;
+    pub const VERIFIER_RIGHT: u8 = 2;
+    pub const UNDECIDABLE: u8 = 3;
+}
 
 #[allow(non_upper_case_globals)]
 impl SampleStatus {
@@ -92,15 +102,27 @@ pub struct Job {
     pub submitted_slot: u64,
     /// Provider stake locked by this job while it runs (the market's stake_per_job at claim).
     pub stake_locked: u64,
+    /// Verification: when the verifier claimed, its deadline, the stake it locked.
+    pub verifier_claimed_at: i64,
+    pub verify_deadline: i64,
+    pub verifier_stake_locked: u64,
+    /// When a verifier's mismatch put the job in dispute (the arbiter's clock).
+    pub disputed_at: i64,
     /// Terms fixed at post, so later parameter changes never alter a funded job.
     pub challenge_window_secs: u32,
     pub billed_secs: u32,
+    /// Seconds the verifier billed for its re-run (paid from the market pool on a match).
+    pub verifier_billed_secs: u32,
     pub protocol_fee_bps: u16,
     pub verification_fee_bps: u16,
     pub spec_uri_len: u8,
+    /// How a dispute ended (`Resolution`), 0 while none.
+    pub resolution: u8,
     /// sha256(job ‖ provider ‖ result_hash).
     pub result_commitment: [u8; 32],
-    pub _reserved: [u8; 19],
+    /// The provider (wallet) re-running a sampled job; default while none.
+    pub verifier: Pubkey,
+    pub _reserved: [u8; 14],
 }
 
 impl Job {
@@ -132,5 +154,32 @@ impl Job {
         self.claimed_at = 0;
         self.deadline = 0;
         self.stake_locked = 0;
+    }
+
+    /// Whether this submitted job must be re-executed before it settles: drawn by
+    /// `reveal_sample`, or, in a market that samples at all, never revealed within the reveal
+    /// window (so staying quiet gains nothing).
+    pub fn must_verify(&self, slot: u64, verify_rate_bps: u16) -> bool {
+        match self.sample_status {
+            SampleStatus::Sampled => true,
+            SampleStatus::Unrevealed => {
+                verify_rate_bps > 0
+                    && slot
+                        > self
+                            .submitted_slot
+                            .saturating_add(crate::constants::REVEAL_WINDOW_SLOTS)
+            }
+            _ => false,
+        }
+    }
+
+    /// A job that must be verified but found no verifier in time settles as unsampled.
+    pub fn verification_lapsed(&self, now: i64, timeout_secs: u32) -> bool {
+        self.verifier == Pubkey::default()
+            && now
+                >= self
+                    .submitted_at
+                    .saturating_add(self.challenge_window_secs as i64)
+                    .saturating_add(timeout_secs as i64)
     }
 }

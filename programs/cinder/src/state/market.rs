@@ -19,10 +19,13 @@ pub struct MarketParams {
     pub expire_grace_secs: u32,
     /// Seconds after a submit during which the client may dispute.
     pub challenge_window_secs: u32,
+    /// A sampled job nobody claims to verify within window + this many seconds of its submit
+    /// lapses and settles as unsampled (a thin market is never stuck).
+    pub verification_timeout_secs: u32,
     pub min_vram_gib: u16,
     pub min_gpus_per_job: u8,
     /// Reserved for future GPU-class terms; must be zero.
-    pub _reserved: [u8; 5],
+    pub _reserved: [u8; 1],
     pub verify_rate_bps: Bps,
     pub verification_fee_bps: Bps,
     pub fraud_slash_bps: Bps,
@@ -45,7 +48,12 @@ impl MarketParams {
                 && self.min_gpus_per_job > 0,
             CinderError::InvalidMarketParams
         );
-        require!(self._reserved == [0; 5], CinderError::InvalidMarketParams);
+        require!(self._reserved == [0; 1], CinderError::InvalidMarketParams);
+        require!(
+            (MIN_CHALLENGE_WINDOW_SECS..=MAX_CHALLENGE_WINDOW_SECS)
+                .contains(&self.verification_timeout_secs),
+            CinderError::ChallengeWindowOutOfRange
+        );
         require!(
             (MIN_CHALLENGE_WINDOW_SECS..=MAX_CHALLENGE_WINDOW_SECS)
                 .contains(&self.challenge_window_secs),

@@ -1,0 +1,93 @@
+use crate::{
+    constants::{REVEAL_WINDOW_SLOTS, SAMPLE_DELAY_SLOTS},
+    errors::CinderError,
+    events::SampleRevealed,
+    state::{Job, JobState, Market, SampleStatus},
+};
+use anchor_lang::prelude::*;
+use solana_sha256_hasher::hashv;
+
+/// The SlotHashes sysvar.
+pub const SLOT_HASHES_ID: Pubkey = pubkey!("SysvarS1otHashes111111111111111111111111111");
+
+/// Anyone: decides whether a submitted job is re-executed. The randomness is the hash of the
+/// first slot at or after `submitted_slot + 4`, which did not exist when the provider
+/// committed; mixed with the job key it samples with probability `verify_rate_bps`.
+#[event_cpi]
+#[derive(Accounts)]
+pub struct RevealSample<'info> {
+    #[account(mut, has_one = market @ CinderError::MarketMismatch)]
+    pub job: AccountLoader<'info, Job>,
+    pub market: AccountLoader<'info, Market>,
+    /// CHECK: the SlotHashes sysvar (address-checked), read as raw bytes.
+    #[account(address = SLOT_HASHES_ID)]
+    pub slot_hashes: UncheckedAccount<'info>,
+}
+
+/// The (slot, hash) of the oldest SlotHashes entry at or after `target`. The sysvar is a u64
+/// count then (slot u64, hash [32]) entries, newest first: binary search, no deserialization.
+pub fn slot_hash_at_or_after(data: &[u8], target: u64) -> Option<(u64, [u8; 32])> {
+    const ENTRY: usize = 40;
+    let count = u64::from_le_bytes(data.get(..8)?.try_into().ok()?) as usize;
+    let count = count.min((data.len() - 8) / ENTRY);
+    let slot_at = |i: usize| -> u64 {
+        let o = 8 + i * ENTRY;
+        u64::from_le_bytes(data[o..o + 8].try_into().unwrap())
+    };
+    // Entries descend; find the last index whose slot is >= target.
+    let (mut lo, mut hi) = (0usize, count);
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        if slot_at(mid) >= target {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    let i = lo.checked_sub(1)?;
+    let o = 8 + i * ENTRY;
+    Some((slot_at(i), data[o + 8..o + 40].try_into().unwrap()))
+}
+
+/// Whether `job` is sampled given the deciding slot hash: sha256(hash ‖ job) as a number
+/// below `verify_rate_bps` out of 10 000.
+pub fn is_sampled(slot_hash: &[u8; 32], job: &Pubkey, verify_rate_bps: u16) -> bool {
+    let h = hashv(&[slot_hash, job.as_ref()]).to_bytes();
+    let x = u64::from_le_bytes(h[..8].try_into().unwrap());
+    x % 10_000 < verify_rate_bps as u64
+}
+
+pub fn reveal_sample(ctx: Context<RevealSample>) -> Result<()> {
+    let slot = Clock::get()?.slot;
+    let job_key = ctx.accounts.job.key();
+    let mut job = ctx.accounts.job.load_mut()?;
+    require!(
+        job.state == JobState::Submitted,
+        CinderError::JobNotSubmitted
+    );
+    require!(
+        job.sample_status == SampleStatus::Unrevealed
+            && slot <= job.submitted_slot.saturating_add(REVEAL_WINDOW_SLOTS),
+        CinderError::SampleAlreadyDecided
+    );
+    let target = job.submitted_slot.saturating_add(SAMPLE_DELAY_SLOTS);
+    require!(slot > target, CinderError::SampleNotReady);
+    let data = ctx.accounts.slot_hashes.try_borrow_data()?;
+    let (decided_by, hash) = slot_hash_at_or_after(&data, target)
+        .ok_or_else(|| error!(CinderError::SlotHashNotFound))?;
+    drop(data);
+    let rate = ctx.accounts.market.load()?.params.verify_rate_bps.0;
+    let sampled = is_sampled(&hash, &job_key, rate);
+    job.sample_status = if sampled {
+        SampleStatus::Sampled
+    } else {
+        SampleStatus::NotSampled
+    };
+    drop(job);
+    emit_cpi!(SampleRevealed {
+        job: job_key,
+        slot: decided_by,
+        sampled,
+    });
+    Ok(())
+}

@@ -1,0 +1,121 @@
+use crate::{
+    constants::MARKET_SEED,
+    errors::CinderError,
+    events::VerificationSubmitted,
+    instructions::result_commitment,
+    math,
+    state::{Job, JobState, Market, Provider},
+    utils,
+};
+use anchor_lang::prelude::*;
+use anchor_spl::token_interface::TokenInterface;
+
+/// The verifier submits its re-run's result hash in the clear. It matches iff it opens the
+/// provider's commitment (sha256(job ‖ provider ‖ hash)): a verifier who only knows the public
+/// commitment cannot match. Match → Verified, and the verifier is paid price × its billed
+/// seconds from the market pool (as far as the pool's verification funds go). Mismatch →
+/// Disputed, for the arbiter.
+#[event_cpi]
+#[derive(Accounts)]
+pub struct SubmitVerification<'info> {
+    pub owner: Signer<'info>,
+    /// The verifier's provider account.
+    #[account(mut, has_one = owner @ CinderError::NotProviderOwner)]
+    pub provider: AccountLoader<'info, Provider>,
+    #[account(mut, has_one = market @ CinderError::MarketMismatch)]
+    pub job: AccountLoader<'info, Job>,
+    #[account(
+        has_one = payment_mint @ CinderError::MintMismatch,
+        has_one = verify_pool @ CinderError::FeeVaultMismatch,
+    )]
+    pub market: AccountLoader<'info, Market>,
+    /// CHECK: equal to `market.verify_pool` (has_one); authority: the market PDA.
+    #[account(mut)]
+    pub verify_pool: UncheckedAccount<'info>,
+    /// CHECK: the verifier's payment-mint token account (owner checked in the handler).
+    #[account(mut)]
+    pub verifier_token: UncheckedAccount<'info>,
+    /// CHECK: equal to `market.payment_mint` (has_one).
+    pub payment_mint: UncheckedAccount<'info>,
+    #[account(address = market.load()?.payment_token_program @ CinderError::TokenProgramMismatch)]
+    pub token_program: Interface<'info, TokenInterface>,
+}
+
+pub fn submit_verification(
+    ctx: Context<SubmitVerification>,
+    result_hash: [u8; 32],
+    billed_secs: u32,
+) -> Result<()> {
+    let now = Clock::get()?.unix_timestamp;
+    let a = &ctx.accounts;
+    let owner = a.owner.key();
+    let job_key = a.job.key();
+    let (matched, pay) = {
+        let mut job = a.job.load_mut()?;
+        require!(
+            job.state == JobState::Verifying,
+            CinderError::JobNotVerifying
+        );
+        require!(job.verifier == owner, CinderError::NotJobVerifier);
+        require!(now <= job.verify_deadline, CinderError::DeadlinePassed);
+        let elapsed = math::sub_i64(now, job.verifier_claimed_at)?;
+        require!(
+            (billed_secs as i64) <= elapsed && billed_secs <= job.max_duration_secs,
+            CinderError::BilledTooMuch
+        );
+        job.verifier_billed_secs = billed_secs;
+        let matched =
+            result_commitment(&job_key, &job.provider, &result_hash) == job.result_commitment;
+        if matched {
+            job.state = JobState::Verified;
+            let mut provider = a.provider.load_mut()?;
+            provider.release_job(job.verifier_stake_locked)?;
+            provider.invariant()?;
+            job.verifier_stake_locked = 0;
+        } else {
+            job.state = JobState::Disputed;
+            job.disputed_at = now;
+        }
+        let pay = if matched {
+            math::mul(job.price_per_sec, billed_secs as u64)?
+        } else {
+            0
+        };
+        (matched, pay)
+    };
+    let mut paid = 0;
+    if pay > 0 {
+        utils::check_token_owner(&a.verifier_token, &a.token_program.key(), &owner)?;
+        let (accrued, market_id, bump, decimals) = {
+            let m = a.market.load()?;
+            (
+                m.protocol_fees_accrued,
+                m.market_id,
+                m.bump,
+                m.payment_decimals,
+            )
+        };
+        // The pool also holds unswept protocol fees; only the rest pays verifiers.
+        let free = utils::token_amount(&a.verify_pool)?.saturating_sub(accrued);
+        paid = pay.min(free);
+        let id = market_id.to_le_bytes();
+        utils::transfer_checked(
+            &a.token_program,
+            &a.verify_pool,
+            &a.payment_mint,
+            &a.verifier_token,
+            &a.market.to_account_info(),
+            paid,
+            decimals,
+            &[&[MARKET_SEED, &id, &[bump]]],
+        )?;
+    }
+    emit_cpi!(VerificationSubmitted {
+        job: job_key,
+        verifier: owner,
+        result_hash,
+        matched,
+        verifier_paid: paid,
+    });
+    Ok(())
+}
