@@ -571,3 +571,121 @@ pub fn sweep_fees(market: &Pubkey, mint: &Pubkey, token_program: &Pubkey) -> Ins
         cinder::instruction::SweepFees {},
     )
 }
+
+// --- attestation -----------------------------------------------------------------------
+
+pub const SLOT_HASHES: Pubkey = solana_sdk::pubkey!("SysvarS1otHashes111111111111111111111111111");
+
+pub fn reveal_sample(k: &JobKeys) -> Instruction {
+    build(
+        cinder::accounts::RevealSample {
+            job: k.job,
+            market: k.market,
+            slot_hashes: SLOT_HASHES,
+            event_authority: event_authority(),
+            program: cinder::ID,
+        },
+        cinder::instruction::RevealSample {},
+    )
+}
+
+pub fn claim_verification(k: &JobKeys, verifier: &Pubkey) -> Instruction {
+    build(
+        cinder::accounts::ClaimVerification {
+            owner: *verifier,
+            provider: provider_pda(verifier),
+            stake: stake_pda(verifier),
+            config: config_pda(),
+            market: k.market,
+            job: k.job,
+            event_authority: event_authority(),
+            program: cinder::ID,
+        },
+        cinder::instruction::ClaimVerification {},
+    )
+}
+
+pub fn submit_verification(
+    k: &JobKeys,
+    verifier: &Pubkey,
+    verifier_token: &Pubkey,
+    result_hash: [u8; 32],
+    billed_secs: u32,
+) -> Instruction {
+    build(
+        cinder::accounts::SubmitVerification {
+            owner: *verifier,
+            provider: provider_pda(verifier),
+            job: k.job,
+            market: k.market,
+            verify_pool: verify_pool_pda(&k.market),
+            verifier_token: *verifier_token,
+            payment_mint: k.mint,
+            token_program: k.token_program,
+            event_authority: event_authority(),
+            program: cinder::ID,
+        },
+        cinder::instruction::SubmitVerification {
+            result_hash,
+            billed_secs,
+        },
+    )
+}
+
+pub fn expire_verification(
+    k: &JobKeys,
+    caller: &Pubkey,
+    verifier: &Pubkey,
+    caller_token: &Pubkey,
+    p: &Protocol,
+) -> Instruction {
+    build(
+        cinder::accounts::ExpireVerification {
+            caller: *caller,
+            job: k.job,
+            market: k.market,
+            provider: provider_pda(verifier),
+            stake: stake_pda(verifier),
+            config: config_pda(),
+            stake_pool: stake_pool_pda(),
+            stake_vault: stake_vault_pda(),
+            protocol_mint: p.mint,
+            caller_token: *caller_token,
+            token_program: p.token_program,
+            event_authority: event_authority(),
+            program: cinder::ID,
+        },
+        cinder::instruction::ExpireVerification {},
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn resolve_dispute(
+    k: &JobKeys,
+    signer: &Pubkey,
+    provider: &Pubkey,
+    verifier: &Pubkey,
+    winner_token: &Pubkey,
+    p: &Protocol,
+    decision: u8,
+) -> Instruction {
+    build(
+        cinder::accounts::ResolveDispute {
+            signer: *signer,
+            job: k.job,
+            market: k.market,
+            provider_stake: stake_pda(provider),
+            verifier_provider: provider_pda(verifier),
+            verifier_stake: stake_pda(verifier),
+            config: config_pda(),
+            stake_pool: stake_pool_pda(),
+            stake_vault: stake_vault_pda(),
+            protocol_mint: p.mint,
+            winner_token: *winner_token,
+            token_program: p.token_program,
+            event_authority: event_authority(),
+            program: cinder::ID,
+        },
+        cinder::instruction::ResolveDispute { decision },
+    )
+}

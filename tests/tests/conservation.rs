@@ -10,7 +10,10 @@ use solana_sdk::signer::Signer;
 
 #[derive(Clone, Debug)]
 enum Op {
-    Post { price: u64, duration: u32 },
+    Post {
+        price: u64,
+        duration: u32,
+    },
     Claim(usize),
     Submit(usize, u32),
     Warp(i64),
@@ -21,6 +24,12 @@ enum Op {
     Expire(usize),
     Extend(usize, u32),
     Sweep,
+    Reveal(usize),
+    ClaimVerification(usize),
+    /// Submit the provider's true hash (match) or another one (mismatch).
+    SubmitVerification(usize, bool, u32),
+    ExpireVerification(usize),
+    Resolve(usize, u8),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -36,6 +45,11 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0usize..6).prop_map(Op::Expire),
         1 => (0usize..6, 1u32..5_000).prop_map(|(i, s)| Op::Extend(i, s)),
         1 => Just(Op::Sweep),
+        2 => (0usize..6).prop_map(Op::Reveal),
+        2 => (0usize..6).prop_map(Op::ClaimVerification),
+        2 => (0usize..6, any::<bool>(), 0u32..3_000).prop_map(|(i, m, b)| Op::SubmitVerification(i, m, b)),
+        1 => (0usize..6).prop_map(Op::ExpireVerification),
+        1 => (0usize..6, 1u8..=3).prop_map(|(i, d)| Op::Resolve(i, d)),
     ]
 }
 
@@ -46,16 +60,48 @@ fn ceil_bps(x: u64, bps: u64) -> u64 {
 struct Run {
     w: World,
     jobs: Vec<JobKeys>,
+    verifier: solana_sdk::signature::Keypair,
+    verifier_token: solana_sdk::pubkey::Pubkey,
 }
 
 impl Run {
-    /// client, provider, fee vault, market pool, then every job vault.
+    /// A world whose market samples `rate_bps` of jobs, with a second provider as verifier.
+    fn new(mut w: World, rate_bps: u16) -> Self {
+        let a = w.admin.pubkey();
+        let market = w.market;
+        let mut mp = cinder_tests::world::default_market_params(a);
+        mp.verify_rate_bps = cinder::state::Bps(rate_bps);
+        w.send(&[ix::update_market(&a, &market, mp, false)], &[])
+            .unwrap();
+        let verifier = solana_sdk::signature::Keypair::new();
+        w.fund(&verifier.pubkey());
+        w.make_provider(&verifier);
+        let (admin, mint, tp) = (w.admin.insecure_clone(), w.mint, w.token_program);
+        let verifier_token = cinder_tests::tokens::create_token_account(
+            w.chain.as_mut(),
+            &admin,
+            &mint,
+            &verifier.pubkey(),
+            &tp,
+        );
+        Self {
+            w,
+            jobs: Vec::new(),
+            verifier,
+            verifier_token,
+        }
+    }
+}
+
+impl Run {
+    /// client, provider, fee vault, market pool, verifier, then every job vault.
     fn balances(&mut self) -> Vec<u64> {
         let mut keys = vec![
             self.w.client_token,
             self.w.provider_token,
             self.w.fee_vault(),
             self.w.verify_pool(),
+            self.verifier_token,
         ];
         keys.extend(self.jobs.iter().map(|k| k.vault));
         keys.iter().map(|k| self.w.balance(k)).collect()
@@ -73,6 +119,8 @@ fn apply(run: &mut Run, op: &Op) -> Result<(), TestCaseError> {
     let client = w.client.insecure_clone();
     let provider = w.provider.insecure_clone();
     let ct = w.client_token;
+    let v = run.verifier.insecure_clone();
+    let vt = run.verifier_token;
     let mut settled: Option<(JobKeys, cinder::state::Job)> = None;
     let ok = match op.clone() {
         Op::Post { price, duration } => match w.try_post(price, duration) {
@@ -98,7 +146,12 @@ fn apply(run: &mut Run, op: &Op) -> Result<(), TestCaseError> {
                     | Op::Cancel(i)
                     | Op::Quit(i)
                     | Op::Expire(i)
-                    | Op::Extend(i, _) => i,
+                    | Op::Extend(i, _)
+                    | Op::Reveal(i)
+                    | Op::ClaimVerification(i)
+                    | Op::SubmitVerification(i, _, _)
+                    | Op::ExpireVerification(i)
+                    | Op::Resolve(i, _) => i,
                     _ => unreachable!(),
                 },
             ) else {
@@ -120,6 +173,52 @@ fn apply(run: &mut Run, op: &Op) -> Result<(), TestCaseError> {
                 ),
                 Op::Expire(_) => w.try_expire(&k, &provider),
                 Op::Extend(_, s) => w.send(&[ix::extend_job(&k, &ct, s)], &[&client]),
+                Op::Reveal(_) => w.send(&[ix::reveal_sample(&k)], &[]),
+                Op::ClaimVerification(_) => {
+                    w.send(&[ix::claim_verification(&k, &v.pubkey())], &[&v])
+                }
+                Op::SubmitVerification(_, matched, b) => {
+                    let hash = if matched { [42; 32] } else { [7; 32] };
+                    w.send(
+                        &[ix::submit_verification(&k, &v.pubkey(), &vt, hash, b)],
+                        &[&v],
+                    )
+                }
+                Op::ExpireVerification(_) => {
+                    let ct2 = w.protocol_account(&provider.pubkey());
+                    let p = w.protocol();
+                    w.send(
+                        &[ix::expire_verification(
+                            &k,
+                            &provider.pubkey(),
+                            &v.pubkey(),
+                            &ct2,
+                            &p,
+                        )],
+                        &[&provider],
+                    )
+                }
+                Op::Resolve(_, d) => {
+                    let a = w.admin.pubkey();
+                    let winner = w.protocol_account(&if d == 1 {
+                        provider.pubkey()
+                    } else {
+                        v.pubkey()
+                    });
+                    let p = w.protocol();
+                    w.send(
+                        &[ix::resolve_dispute(
+                            &k,
+                            &a,
+                            &provider.pubkey(),
+                            &v.pubkey(),
+                            &winner,
+                            &p,
+                            d,
+                        )],
+                        &[],
+                    )
+                }
                 _ => unreachable!(),
             };
             if res.is_ok() && matches!(other, Op::Settle(_) | Op::Accept(_)) {
@@ -134,7 +233,14 @@ fn apply(run: &mut Run, op: &Op) -> Result<(), TestCaseError> {
     if !ok {
         prop_assert_eq!(&before, &after, "refused {:?} moved tokens", op);
     }
-    if let Some((_, job)) = settled {
+    if let Some((_, job)) = settled.filter(|(_, j)| j.state == JobState::Refunded) {
+        prop_assert_eq!(after[1], before[1], "refunded: provider not paid");
+        prop_assert_eq!(after[3], before[3], "refunded: no fees");
+        prop_assert_eq!(
+            after[0] - before[0],
+            job.escrow_compute + job.escrow_verification
+        );
+    } else if let Some((_, job)) = settled {
         let pay = job.price_per_sec * job.billed_secs as u64;
         let fee = ceil_bps(pay, job.protocol_fee_bps as u64);
         let verification = ceil_bps(pay, job.verification_fee_bps as u64);
@@ -167,19 +273,32 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
     #[test]
-    fn every_token_is_accounted_for(ops in prop::collection::vec(op(), 1..40)) {
-        let mut run = Run { w: World::sbf(), jobs: Vec::new() };
+    fn every_token_is_accounted_for(
+        ops in prop::collection::vec(op(), 1..40),
+        rate in prop_oneof![Just(0u16), Just(5_000u16), Just(10_000u16)],
+    ) {
+        let mut run = Run::new(World::sbf(), rate);
         for op in &ops {
             apply(&mut run, op)?;
         }
-        // Active-job counter matches the jobs the provider holds.
-        let mut held = 0;
+        // Active-job counters match the jobs each provider holds: the provider every claimed
+        // job until it settles, the verifier the ones it is verifying or disputing.
+        let (mut held, mut verifying) = (0, 0);
         for k in run.jobs.clone() {
-            if run.w.exists(&k.job) && matches!(run.w.job(&k.job).state, JobState::Running | JobState::Submitted) {
+            if !run.w.exists(&k.job) {
+                continue;
+            }
+            let job = run.w.job(&k.job);
+            if job.state != JobState::Open {
                 held += 1;
+            }
+            if matches!(job.state, JobState::Verifying | JobState::Disputed) {
+                verifying += 1;
             }
         }
         prop_assert_eq!(run.w.provider_account().active_jobs as usize, held);
+        let vp: cinder::state::Provider = run.w.read(&ix::provider_pda(&run.verifier.pubkey()));
+        prop_assert_eq!(vp.active_jobs as usize, verifying);
     }
 }
 
@@ -193,10 +312,7 @@ fn every_token_is_accounted_for_native() {
     });
     runner
         .run(&prop::collection::vec(op(), 1..25), |ops| {
-            let mut run = Run {
-                w: World::native(),
-                jobs: Vec::new(),
-            };
+            let mut run = Run::new(World::native(), 5_000);
             for op in &ops {
                 apply(&mut run, op)?;
             }

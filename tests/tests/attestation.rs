@@ -1,0 +1,403 @@
+//! Attestation: ungrindable sampling, re-execution by another provider, disputes and the
+//! arbiter, and how each outcome pays and slashes.
+
+use cinder::{
+    errors::CinderError,
+    state::{resolution, Bps, JobState, SampleStatus},
+};
+use cinder_tests::{
+    assert_cinder_error, ix,
+    ix::JobKeys,
+    on_both, tokens,
+    world::{default_market_params, PROVIDER_STAKE},
+    World,
+};
+use solana_sdk::{pubkey::Pubkey, signature::Keypair, signer::Signer};
+
+const PRICE: u64 = 10;
+const DURATION: u32 = 3_600;
+
+fn set_rate(w: &mut World, bps: u16) {
+    let a = w.admin.pubkey();
+    let market = w.market;
+    let mut mp = default_market_params(a);
+    mp.verify_rate_bps = Bps(bps);
+    w.send(&[ix::update_market(&a, &market, mp, false)], &[])
+        .unwrap();
+}
+
+/// A second provider, with a payment-token account for its verifier fee.
+fn verifier(w: &mut World) -> (Keypair, Pubkey) {
+    let v = Keypair::new();
+    w.fund(&v.pubkey());
+    w.make_provider(&v);
+    let (admin, mint, tp) = (w.admin.insecure_clone(), w.mint, w.token_program);
+    let t = tokens::create_token_account(w.chain.as_mut(), &admin, &mint, &v.pubkey(), &tp);
+    (v, t)
+}
+
+/// Posts, claims and submits (result hash [42; 32], 100 s billed); then the sampling slot passes.
+fn submitted(w: &mut World) -> JobKeys {
+    let k = w.post(PRICE, DURATION);
+    w.claim(&k);
+    w.warp(100);
+    w.submit(&k, 100);
+    w.warp(2);
+    k
+}
+
+fn reveal(
+    w: &mut World,
+    k: &JobKeys,
+) -> Result<cinder_tests::TxMeta, solana_sdk::transaction::TransactionError> {
+    w.send(&[ix::reveal_sample(k)], &[])
+}
+
+/// Gives the market pool verification funds (as earlier settlements would have).
+fn fund_pool(w: &mut World, amount: u64) {
+    let (admin, auth, mint, tp) = (
+        w.admin.insecure_clone(),
+        w.mint_authority.insecure_clone(),
+        w.mint,
+        w.token_program,
+    );
+    let pool = w.verify_pool();
+    tokens::mint_to(w.chain.as_mut(), &admin, &mint, &pool, &auth, amount, &tp);
+}
+
+on_both!(sampling_uses_a_slot_hash_from_after_the_commitment, |w| {
+    set_rate(&mut w, 5_000);
+    let k = w.post(PRICE, DURATION);
+    w.claim(&k);
+    w.warp(10);
+    w.submit(&k, 10);
+    let submitted_slot = w.job(&k.job).submitted_slot;
+    // At the commit the deciding slot (submit + 4) does not exist yet.
+    assert_cinder_error(reveal(&mut w, &k), CinderError::SampleNotReady);
+    w.warp(1); // + 3 slots
+    assert_cinder_error(reveal(&mut w, &k), CinderError::SampleNotReady);
+    w.warp(1); // + 5 slots
+    reveal(&mut w, &k).expect("reveal_sample");
+    // The decision is sha256(hash of slot submit+4 ‖ job) below 50%: reproducible off-chain.
+    use sha2::Digest;
+    let slot_hash: [u8; 32] = sha2::Sha256::digest((submitted_slot + 4).to_le_bytes()).into();
+    let expected = cinder::instructions::is_sampled(&slot_hash, &k.job, 5_000);
+    let status = w.job(&k.job).sample_status;
+    assert_eq!(
+        status,
+        if expected {
+            SampleStatus::Sampled
+        } else {
+            SampleStatus::NotSampled
+        }
+    );
+    assert_cinder_error(reveal(&mut w, &k), CinderError::SampleAlreadyDecided);
+});
+
+#[test]
+fn slot_hash_lookup_finds_the_first_slot_at_or_after_the_target() {
+    use cinder::instructions::slot_hash_at_or_after;
+    // Newest first, with slot 103 skipped.
+    let entries = [
+        (105u64, [5u8; 32]),
+        (104, [4; 32]),
+        (102, [2; 32]),
+        (101, [1; 32]),
+    ];
+    let mut data = (entries.len() as u64).to_le_bytes().to_vec();
+    for (s, h) in entries {
+        data.extend_from_slice(&s.to_le_bytes());
+        data.extend_from_slice(&h);
+    }
+    assert_eq!(slot_hash_at_or_after(&data, 102), Some((102, [2; 32])));
+    assert_eq!(
+        slot_hash_at_or_after(&data, 103),
+        Some((104, [4; 32])),
+        "a skipped slot: the next block"
+    );
+    assert_eq!(slot_hash_at_or_after(&data, 100), Some((101, [1; 32])));
+    assert_eq!(slot_hash_at_or_after(&data, 106), None, "not produced yet");
+    // Sampling rate bounds.
+    assert!(!cinder::instructions::is_sampled(
+        &[9; 32],
+        &Pubkey::new_unique(),
+        0
+    ));
+    assert!(cinder::instructions::is_sampled(
+        &[9; 32],
+        &Pubkey::new_unique(),
+        10_000
+    ));
+}
+
+on_both!(
+    a_job_nobody_reveals_counts_as_sampled_and_lapses_without_verifiers,
+    |w| {
+        set_rate(&mut w, 5_000);
+        let k = submitted(&mut w);
+        w.warp(600); // past the 500-slot reveal window and the challenge window
+        assert_cinder_error(reveal(&mut w, &k), CinderError::SampleAlreadyDecided);
+        assert_cinder_error(w.try_settle(&k), CinderError::VerificationPending);
+        let client = w.client.insecure_clone();
+        let accept = ix::accept_result(&k, &w.payees());
+        assert_cinder_error(
+            w.send(&[accept], &[&client]),
+            CinderError::VerificationPending,
+        );
+        // No verifier within the market's verification timeout (1 day): it settles as unsampled.
+        w.warp(86_400);
+        let (v, _) = verifier(&mut w);
+        assert_cinder_error(
+            w.send(&[ix::claim_verification(&k, &v.pubkey())], &[&v]),
+            CinderError::NotSampled,
+        );
+        w.settle(&k);
+    }
+);
+
+on_both!(
+    a_matching_verifier_verifies_and_is_paid_from_the_pool,
+    |w| {
+        set_rate(&mut w, 10_000);
+        fund_pool(&mut w, 1_000);
+        let k = submitted(&mut w);
+        reveal(&mut w, &k).unwrap();
+        assert_eq!(w.job(&k.job).sample_status, SampleStatus::Sampled);
+        w.warp(600);
+        assert_cinder_error(w.try_settle(&k), CinderError::VerificationPending);
+        // Not the job's own provider.
+        let p = w.provider.insecure_clone();
+        assert_cinder_error(
+            w.send(&[ix::claim_verification(&k, &p.pubkey())], &[&p]),
+            CinderError::VerifierConflict,
+        );
+        let (v, vt) = verifier(&mut w);
+        w.send(&[ix::claim_verification(&k, &v.pubkey())], &[&v])
+            .expect("claim_verification");
+        assert_eq!(w.job(&k.job).state, JobState::Verifying);
+        assert_eq!(
+            w.read::<cinder::state::Provider>(&ix::provider_pda(&v.pubkey()))
+                .locked_stake,
+            10_000_000_000
+        );
+        w.warp(30);
+        let sub = ix::submit_verification(&k, &v.pubkey(), &vt, [42; 32], 31);
+        assert_cinder_error(w.send(&[sub], &[&v]), CinderError::BilledTooMuch);
+        let sub = ix::submit_verification(&k, &v.pubkey(), &vt, [42; 32], 30);
+        w.send(&[sub], &[&v]).expect("submit_verification");
+        assert_eq!(w.job(&k.job).state, JobState::Verified);
+        assert_eq!(
+            w.balance(&vt),
+            300,
+            "price x the verifier's 30 s, from the pool"
+        );
+        assert_eq!(
+            w.read::<cinder::state::Provider>(&ix::provider_pda(&v.pubkey()))
+                .locked_stake,
+            0
+        );
+        // The provider is paid as usual; the money adds up.
+        let before = w.ledger(&k);
+        w.settle(&k);
+        let after = w.ledger(&k);
+        assert_eq!(after[1] - before[1], 1_000 - 50);
+        assert_eq!(before.iter().sum::<u64>(), after.iter().sum::<u64>());
+    }
+);
+
+on_both!(a_verifier_with_only_public_data_cannot_match, |w| {
+    set_rate(&mut w, 10_000);
+    let k = submitted(&mut w);
+    reveal(&mut w, &k).unwrap();
+    let (v, vt) = verifier(&mut w);
+    w.send(&[ix::claim_verification(&k, &v.pubkey())], &[&v])
+        .unwrap();
+    // The commitment is public; submitting it (or anything but the true hash) mismatches.
+    let commitment = w.job(&k.job).result_commitment;
+    w.send(
+        &[ix::submit_verification(&k, &v.pubkey(), &vt, commitment, 0)],
+        &[&v],
+    )
+    .unwrap();
+    assert_eq!(w.job(&k.job).state, JobState::Disputed);
+    assert_eq!(w.balance(&vt), 0, "no pay before the dispute is decided");
+});
+
+/// A dispute: the verifier submitted `verifier_hash`.
+fn disputed(w: &mut World) -> (JobKeys, Keypair) {
+    set_rate(w, 10_000);
+    let k = submitted(w);
+    reveal(w, &k).unwrap();
+    let (v, vt) = verifier(w);
+    w.send(&[ix::claim_verification(&k, &v.pubkey())], &[&v])
+        .unwrap();
+    w.warp(10);
+    w.send(
+        &[ix::submit_verification(&k, &v.pubkey(), &vt, [7; 32], 10)],
+        &[&v],
+    )
+    .unwrap();
+    (k, v)
+}
+
+on_both!(
+    provider_right_slashes_the_verifier_and_pays_the_provider,
+    |w| {
+        let (k, v) = disputed(&mut w);
+        let a = w.admin.pubkey(); // the market's arbiter
+        let provider = w.provider.pubkey();
+        let winner = w.provider_ptoken;
+        let before_p = w.balance(&winner);
+        let p = w.protocol();
+        let res = ix::resolve_dispute(
+            &k,
+            &a,
+            &provider,
+            &v.pubkey(),
+            &winner,
+            &p,
+            resolution::PROVIDER_RIGHT,
+        );
+        w.send(&[res], &[]).expect("resolve");
+        // 20% of the verifier's stake; half to the provider, half burned.
+        let slashed = PROVIDER_STAKE / 5;
+        assert_eq!(w.position(&v.pubkey()).amount, PROVIDER_STAKE - slashed);
+        assert_eq!(w.balance(&winner) - before_p, slashed / 2);
+        let job = w.job(&k.job);
+        assert_eq!(
+            (job.state, job.resolution),
+            (JobState::Verified, resolution::PROVIDER_RIGHT)
+        );
+        let before = w.ledger(&k);
+        w.warp(600);
+        w.settle(&k);
+        assert_eq!(w.ledger(&k)[1] - before[1], 1_000 - 50, "provider paid");
+    }
+);
+
+on_both!(
+    verifier_right_slashes_the_provider_and_refunds_the_client,
+    |w| {
+        let (k, v) = disputed(&mut w);
+        let a = w.admin.pubkey();
+        let provider = w.provider.pubkey();
+        let (admin, mint) = (w.admin.insecure_clone(), w.protocol_mint);
+        let winner = tokens::create_token_account(
+            w.chain.as_mut(),
+            &admin,
+            &mint,
+            &v.pubkey(),
+            &tokens::LEGACY,
+        );
+        // Only the arbiter decides (before the timeout).
+        let p = w.protocol();
+        let stranger = Keypair::new();
+        let res = ix::resolve_dispute(
+            &k,
+            &stranger.pubkey(),
+            &provider,
+            &v.pubkey(),
+            &winner,
+            &p,
+            resolution::VERIFIER_RIGHT,
+        );
+        assert_cinder_error(w.send(&[res], &[&stranger]), CinderError::NotArbiter);
+        let res = ix::resolve_dispute(
+            &k,
+            &a,
+            &provider,
+            &v.pubkey(),
+            &winner,
+            &p,
+            resolution::VERIFIER_RIGHT,
+        );
+        w.send(&[res], &[]).expect("resolve");
+        let slashed = PROVIDER_STAKE / 5;
+        assert_eq!(w.position(&provider).amount, PROVIDER_STAKE - slashed);
+        assert_eq!(w.balance(&winner), slashed / 2);
+        let before = w.ledger(&k);
+        w.settle(&k);
+        let after = w.ledger(&k);
+        assert_eq!(after[1], before[1], "provider not paid");
+        assert_eq!(
+            after[0] - before[0],
+            before[4],
+            "client gets the whole vault back"
+        );
+        assert_eq!(w.provider_account().locked_stake, 0);
+    }
+);
+
+on_both!(
+    a_silent_arbiter_means_undecidable_refund_without_slash,
+    |w| {
+        let (k, v) = disputed(&mut w);
+        let provider = w.provider.pubkey();
+        let anyone = Keypair::new();
+        let winner = w.protocol_account(&anyone.pubkey());
+        let p = w.protocol();
+        let res = ix::resolve_dispute(
+            &k,
+            &anyone.pubkey(),
+            &provider,
+            &v.pubkey(),
+            &winner,
+            &p,
+            resolution::VERIFIER_RIGHT,
+        );
+        assert_cinder_error(
+            w.send(std::slice::from_ref(&res), &[&anyone]),
+            CinderError::NotArbiter,
+        );
+        w.warp(7 * 86_400);
+        w.send(&[res], &[&anyone])
+            .expect("resolve after the timeout");
+        let job = w.job(&k.job);
+        assert_eq!(
+            (job.state, job.resolution),
+            (JobState::Refunded, resolution::UNDECIDABLE)
+        );
+        assert_eq!(w.position(&provider).amount, PROVIDER_STAKE);
+        assert_eq!(w.position(&v.pubkey()).amount, PROVIDER_STAKE);
+        let before = w.ledger(&k);
+        w.settle(&k);
+        assert_eq!(w.ledger(&k)[0] - before[0], before[4]);
+    }
+);
+
+on_both!(a_silent_verifier_is_slashed_and_replaced, |w| {
+    set_rate(&mut w, 10_000);
+    let k = submitted(&mut w);
+    reveal(&mut w, &k).unwrap();
+    let (v, _) = verifier(&mut w);
+    w.send(&[ix::claim_verification(&k, &v.pubkey())], &[&v])
+        .unwrap();
+    let caller = Keypair::new();
+    let ct = w.protocol_account(&caller.pubkey());
+    let p = w.protocol();
+    let exp = ix::expire_verification(&k, &caller.pubkey(), &v.pubkey(), &ct, &p);
+    // deadline = claim + 3 600 s, grace 300 s
+    w.warp(3_900);
+    assert_cinder_error(
+        w.send(std::slice::from_ref(&exp), &[&caller]),
+        CinderError::DeadlineNotPassed,
+    );
+    w.warp(1);
+    w.send(&[exp], &[&caller]).expect("expire_verification");
+    assert_eq!(w.balance(&ct), PROVIDER_STAKE / 100 / 2);
+    let job = w.job(&k.job);
+    assert_eq!(
+        (job.state, job.verifier),
+        (JobState::Submitted, Pubkey::default())
+    );
+    // Another verifier takes over (the verification timeout counts from the submit: 1 day).
+    let (v2, vt2) = verifier(&mut w);
+    w.send(&[ix::claim_verification(&k, &v2.pubkey())], &[&v2])
+        .expect("second verifier");
+    w.send(
+        &[ix::submit_verification(&k, &v2.pubkey(), &vt2, [42; 32], 0)],
+        &[&v2],
+    )
+    .unwrap();
+    w.settle(&k);
+});
