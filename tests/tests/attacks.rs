@@ -327,11 +327,18 @@ on_both!(the_same_account_in_two_payout_roles_is_refused, |w| {
         w.send(&[ix::settle_job(&k, &p)], &[]),
         CinderError::DuplicateAccount,
     );
+    // The vault as the client's account: its owner is the job PDA, not the client.
     let mut p = w.payees();
     p.client_token = k.vault;
     assert_cinder_error(
         w.send(&[ix::settle_job(&k, &p)], &[]),
-        CinderError::DuplicateAccount,
+        CinderError::TokenOwnerMismatch,
+    );
+    let mut p = w.payees();
+    p.provider_token = w.verify_pool();
+    assert_cinder_error(
+        w.send(&[ix::settle_job(&k, &p)], &[]),
+        CinderError::TokenOwnerMismatch,
     );
     w.settle(&k);
 });

@@ -314,6 +314,98 @@ fn measure(kind: MintKind) -> Vec<Row> {
         w.warp(world::LOCK_30D as i64);
         let cu = run(&mut w, &[ix::withdraw_stake(&sk, &st, &p)], &[&s]);
         row("withdraw_stake", cu, "staker");
+
+        // Attestation, in a market that samples every job.
+        let a = w.admin.pubkey();
+        let market = w.market;
+        let mut mp = world::default_market_params(a);
+        mp.verify_rate_bps = cinder::state::Bps(10_000);
+        w.send(&[ix::update_market(&a, &market, mp, false)], &[])
+            .unwrap();
+        let (mint, tp) = (w.mint, w.token_program);
+        let (admin, auth) = (w.admin.insecure_clone(), w.mint_authority.insecure_clone());
+        let pool = w.verify_pool();
+        tokens::mint_to(
+            w.chain.as_mut(),
+            &admin,
+            &mint,
+            &pool,
+            &auth,
+            1_000_000,
+            &tp,
+        );
+        let v = Keypair::new();
+        w.fund(&v.pubkey());
+        w.make_provider(&v);
+        let vt = tokens::create_token_account(w.chain.as_mut(), &admin, &mint, &v.pubkey(), &tp);
+        let job = |w: &mut World| {
+            let k = w.post(10, 3_600);
+            w.claim(&k);
+            w.warp(60);
+            w.submit(&k, 60);
+            w.warp(2);
+            k
+        };
+        let k = job(&mut w);
+        let cu = run(&mut w, &[ix::reveal_sample(&k)], &[]);
+        row("reveal_sample", cu, "anyone; SlotHashes binary search");
+        let cu = run(&mut w, &[ix::claim_verification(&k, &v.pubkey())], &[&v]);
+        row("claim_verification", cu, "verifier");
+        w.warp(30);
+        let cu = run(
+            &mut w,
+            &[ix::submit_verification(&k, &v.pubkey(), &vt, [42; 32], 30)],
+            &[&v],
+        );
+        row(
+            "submit_verification",
+            cu,
+            "verifier; match, paid from the pool",
+        );
+        let k = job(&mut w);
+        w.send(&[ix::reveal_sample(&k)], &[]).unwrap();
+        w.send(&[ix::claim_verification(&k, &v.pubkey())], &[&v])
+            .unwrap();
+        w.warp(3_901);
+        let c = Keypair::new();
+        let ct = w.protocol_account(&c.pubkey());
+        let p = w.protocol();
+        let cu = run(
+            &mut w,
+            &[ix::expire_verification(
+                &k,
+                &c.pubkey(),
+                &v.pubkey(),
+                &ct,
+                &p,
+            )],
+            &[&c],
+        );
+        row("expire_verification", cu, "anyone; slashes the verifier");
+        w.send(&[ix::claim_verification(&k, &v.pubkey())], &[&v])
+            .unwrap();
+        w.send(
+            &[ix::submit_verification(&k, &v.pubkey(), &vt, [7; 32], 0)],
+            &[&v],
+        )
+        .unwrap();
+        let winner = w.protocol_account(&v.pubkey());
+        let pk = w.provider.pubkey();
+        let res = ix::resolve_dispute(
+            &k,
+            &a,
+            &pk,
+            &v.pubkey(),
+            &winner,
+            &p,
+            cinder::state::resolution::VERIFIER_RIGHT,
+        );
+        let cu = run(&mut w, &[res], &[]);
+        row(
+            "resolve_dispute",
+            cu,
+            "arbiter; verifier right: slashes the provider",
+        );
     }
     rows
 }

@@ -3,7 +3,7 @@ use crate::{
     errors::CinderError,
     events::JobSettled,
     math,
-    state::{Job, JobState, Market, Provider},
+    state::{Job, JobState, Market, Provider, SampleStatus},
     utils,
 };
 use anchor_lang::prelude::*;
@@ -65,13 +65,15 @@ pub fn settle_job(ctx: Context<SettleJob>) -> Result<()> {
             let window_end = math::add_i64(job.submitted_at, job.challenge_window_secs as i64)?;
             require!(now >= window_end, CinderError::ChallengeWindowOpen);
             // Sampled (or never revealed): wait for a verifier, unless none came in time.
-            let params = ctx.accounts.market.load()?.params;
-            if job.must_verify(clock.slot, params.verify_rate_bps.0) {
-                let timeout = params.verification_timeout_secs;
-                require!(
-                    job.verification_lapsed(now, timeout),
-                    CinderError::VerificationPending
-                );
+            if job.sample_status != SampleStatus::NotSampled {
+                let params = ctx.accounts.market.load()?.params;
+                if job.must_verify(clock.slot, params.verify_rate_bps.0) {
+                    let timeout = params.verification_timeout_secs;
+                    require!(
+                        job.verification_lapsed(now, timeout),
+                        CinderError::VerificationPending
+                    );
+                }
             }
         }
         JobState::Verified | JobState::Refunded => {}
@@ -85,18 +87,14 @@ pub fn settle_job(ctx: Context<SettleJob>) -> Result<()> {
 /// Transfers of zero are skipped (a zero-second job pays nobody but the client).
 pub(crate) fn pay_out(ctx: Context<SettleJob>, accepted: bool) -> Result<()> {
     let accounts = &ctx.accounts;
-    // Unchecked token accounts must be four different accounts (SECURITY.md #22).
-    let keys = [
-        accounts.vault.key,
-        accounts.client_token.key,
-        accounts.provider_token.key,
-        accounts.verify_pool.key,
-    ];
-    for (i, a) in keys.iter().enumerate() {
-        for b in &keys[i + 1..] {
-            require_keys_neq!(**a, **b, CinderError::DuplicateAccount);
-        }
-    }
+    // Unchecked token accounts in two roles (SECURITY.md #22): the vault (owner: the job PDA)
+    // and the pool (owner: the market PDA) can never pass the client/provider owner checks
+    // below; the client's and the provider's accounts are compared explicitly.
+    require_keys_neq!(
+        *accounts.client_token.key,
+        *accounts.provider_token.key,
+        CinderError::DuplicateAccount
+    );
     // A copy: the job account signs the CPIs below, so it must not stay borrowed.
     let job = *accounts.job.load()?;
     {
