@@ -7,3 +7,5 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bash "$REPO/scripts/build-sbf.sh"
 cd "$REPO"
 cargo run -q -p cinder-tests --bin cinder-bench -- "$@"
+# The attestation economics table (detection rate, a cheater's expected profit).
+[[ "${1:-}" == --check ]] || cargo run -q -p cinder-tests --bin cinder-sim -- --write > /dev/null
