@@ -609,6 +609,7 @@ pub fn submit_verification(
     k: &JobKeys,
     verifier: &Pubkey,
     verifier_token: &Pubkey,
+    provider_token: &Pubkey,
     result_hash: [u8; 32],
     billed_secs: u32,
 ) -> Instruction {
@@ -620,6 +621,8 @@ pub fn submit_verification(
             market: k.market,
             verify_pool: verify_pool_pda(&k.market),
             verifier_token: *verifier_token,
+            vault: k.vault,
+            provider_token: *provider_token,
             payment_mint: k.mint,
             token_program: k.token_program,
             event_authority: event_authority(),
@@ -687,5 +690,23 @@ pub fn resolve_dispute(
             program: cinder::ID,
         },
         cinder::instruction::ResolveDispute { decision },
+    )
+}
+
+/// `dispute_job`: the client posts a bond (the job's verification fee) and forces re-execution.
+pub fn dispute_job(k: &JobKeys, client_token: &Pubkey) -> Instruction {
+    build(
+        cinder::accounts::DisputeJob {
+            client: k.client,
+            job: k.job,
+            market: k.market,
+            vault: k.vault,
+            client_token: *client_token,
+            payment_mint: k.mint,
+            token_program: k.token_program,
+            event_authority: event_authority(),
+            program: cinder::ID,
+        },
+        cinder::instruction::DisputeJob {},
     )
 }

@@ -181,9 +181,11 @@ on_both!(
             10_000_000_000
         );
         w.warp(30);
-        let sub = ix::submit_verification(&k, &v.pubkey(), &vt, [42; 32], 31);
+        let sub =
+            ix::submit_verification(&k, &v.pubkey(), &vt, &{ w.provider_token }, [42; 32], 31);
         assert_cinder_error(w.send(&[sub], &[&v]), CinderError::BilledTooMuch);
-        let sub = ix::submit_verification(&k, &v.pubkey(), &vt, [42; 32], 30);
+        let sub =
+            ix::submit_verification(&k, &v.pubkey(), &vt, &{ w.provider_token }, [42; 32], 30);
         w.send(&[sub], &[&v]).expect("submit_verification");
         assert_eq!(w.job(&k.job).state, JobState::Verified);
         assert_eq!(
@@ -215,7 +217,14 @@ on_both!(a_verifier_with_only_public_data_cannot_match, |w| {
     // The commitment is public; submitting it (or anything but the true hash) mismatches.
     let commitment = w.job(&k.job).result_commitment;
     w.send(
-        &[ix::submit_verification(&k, &v.pubkey(), &vt, commitment, 0)],
+        &[ix::submit_verification(
+            &k,
+            &v.pubkey(),
+            &vt,
+            &{ w.provider_token },
+            commitment,
+            0,
+        )],
         &[&v],
     )
     .unwrap();
@@ -233,7 +242,14 @@ fn disputed(w: &mut World) -> (JobKeys, Keypair) {
         .unwrap();
     w.warp(10);
     w.send(
-        &[ix::submit_verification(&k, &v.pubkey(), &vt, [7; 32], 10)],
+        &[ix::submit_verification(
+            &k,
+            &v.pubkey(),
+            &vt,
+            &{ w.provider_token },
+            [7; 32],
+            10,
+        )],
         &[&v],
     )
     .unwrap();
@@ -395,9 +411,198 @@ on_both!(a_silent_verifier_is_slashed_and_replaced, |w| {
     w.send(&[ix::claim_verification(&k, &v2.pubkey())], &[&v2])
         .expect("second verifier");
     w.send(
-        &[ix::submit_verification(&k, &v2.pubkey(), &vt2, [42; 32], 0)],
+        &[ix::submit_verification(
+            &k,
+            &v2.pubkey(),
+            &vt2,
+            &{ w.provider_token },
+            [42; 32],
+            0,
+        )],
         &[&v2],
     )
     .unwrap();
     w.settle(&k);
 });
+
+/// Submits (100 s billed) in an optimistic market and lets the client dispute: bond = the job's
+/// verification fee (ceil 6 % of 36 000 = 2 160).
+fn client_disputed(w: &mut World) -> JobKeys {
+    let k = w.post(PRICE, DURATION);
+    w.claim(&k);
+    w.warp(100);
+    w.submit(&k, 100);
+    let client = w.client.insecure_clone();
+    let ct = w.client_token;
+    w.send(&[ix::dispute_job(&k, &ct)], &[&client])
+        .expect("dispute_job");
+    k
+}
+
+const BOND: u64 = 2_160;
+
+on_both!(
+    a_client_dispute_forces_verification_and_a_match_pays_the_bond_out,
+    |w| {
+        fund_pool(&mut w, 10_000);
+        let before_client = w.balance(&w.client_token.clone());
+        let k = client_disputed(&mut w);
+        assert_eq!(
+            w.balance(&w.client_token.clone()),
+            before_client - 38_160 - BOND
+        );
+        assert_eq!(w.balance(&k.vault), 36_000 + 2_160 + BOND);
+        assert_eq!(w.job(&k.job).sample_status, SampleStatus::Sampled);
+        w.warp(600);
+        assert_cinder_error(w.try_settle(&k), CinderError::VerificationPending);
+        let (v, vt) = verifier(&mut w);
+        w.send(&[ix::claim_verification(&k, &v.pubkey())], &[&v])
+            .unwrap();
+        w.warp(50);
+        let before_p = w.balance(&w.provider_token.clone());
+        w.send(
+            &[ix::submit_verification(
+                &k,
+                &v.pubkey(),
+                &vt,
+                &{ w.provider_token },
+                [42; 32],
+                50,
+            )],
+            &[&v],
+        )
+        .expect("match");
+        assert_eq!(
+            w.balance(&vt),
+            500 + BOND / 2,
+            "re-run pay from the pool + half the bond"
+        );
+        assert_eq!(
+            w.balance(&w.provider_token.clone()) - before_p,
+            BOND - BOND / 2
+        );
+        let before = w.ledger(&k);
+        w.settle(&k);
+        let after = w.ledger(&k);
+        assert_eq!(after[1] - before[1], 950);
+        assert_eq!(
+            after[0] - before[0],
+            36_000 + 2_160 - 1_000 - 60,
+            "the rest of the escrow, no bond"
+        );
+    }
+);
+
+on_both!(dispute_rules, |w| {
+    let k = w.post(PRICE, DURATION);
+    w.claim(&k);
+    let client = w.client.insecure_clone();
+    let ct = w.client_token;
+    assert_cinder_error(
+        w.send(&[ix::dispute_job(&k, &ct)], &[&client]),
+        CinderError::JobNotSubmitted,
+    );
+    w.warp(10);
+    w.submit(&k, 10);
+    let stranger = Keypair::new();
+    let mut forged = k;
+    forged.client = stranger.pubkey();
+    assert_cinder_error(
+        w.send(&[ix::dispute_job(&forged, &ct)], &[&stranger]),
+        CinderError::NotJobClient,
+    );
+    w.send(&[ix::dispute_job(&k, &ct)], &[&client]).unwrap();
+    assert_cinder_error(
+        w.send(&[ix::dispute_job(&k, &ct)], &[&client]),
+        CinderError::AlreadyDisputed,
+    );
+    let k2 = w.post(PRICE, DURATION);
+    w.claim(&k2);
+    w.submit(&k2, 0);
+    w.warp(600);
+    assert_cinder_error(
+        w.send(&[ix::dispute_job(&k2, &ct)], &[&client]),
+        CinderError::ChallengeWindowClosed,
+    );
+});
+
+on_both!(
+    a_wrong_verifier_returns_the_bond_or_the_arbiter_gives_it_to_the_provider,
+    |w| {
+        let a = w.admin.pubkey();
+        let p = w.protocol();
+        let provider = w.provider.pubkey();
+        // Verifier right: everything, bond included, back to the client.
+        let start = w.balance(&w.client_token.clone());
+        let k = client_disputed(&mut w);
+        let (v, vt) = verifier(&mut w);
+        w.send(&[ix::claim_verification(&k, &v.pubkey())], &[&v])
+            .unwrap();
+        w.send(
+            &[ix::submit_verification(
+                &k,
+                &v.pubkey(),
+                &vt,
+                &{ w.provider_token },
+                [7; 32],
+                0,
+            )],
+            &[&v],
+        )
+        .unwrap();
+        let winner = w.protocol_account(&v.pubkey());
+        w.send(
+            &[ix::resolve_dispute(
+                &k,
+                &a,
+                &provider,
+                &v.pubkey(),
+                &winner,
+                &p,
+                resolution::VERIFIER_RIGHT,
+            )],
+            &[],
+        )
+        .unwrap();
+        w.settle(&k);
+        assert_eq!(
+            w.balance(&w.client_token.clone()),
+            start,
+            "client whole again"
+        );
+        // Provider right: the bond is the provider's.
+        let k = client_disputed(&mut w);
+        w.send(&[ix::claim_verification(&k, &v.pubkey())], &[&v])
+            .unwrap();
+        w.send(
+            &[ix::submit_verification(
+                &k,
+                &v.pubkey(),
+                &vt,
+                &{ w.provider_token },
+                [7; 32],
+                0,
+            )],
+            &[&v],
+        )
+        .unwrap();
+        let winner = w.provider_ptoken;
+        w.send(
+            &[ix::resolve_dispute(
+                &k,
+                &a,
+                &provider,
+                &v.pubkey(),
+                &winner,
+                &p,
+                resolution::PROVIDER_RIGHT,
+            )],
+            &[],
+        )
+        .unwrap();
+        w.warp(600);
+        let before = w.ledger(&k);
+        w.settle(&k);
+        assert_eq!(w.ledger(&k)[1] - before[1], 950 + BOND);
+    }
+);

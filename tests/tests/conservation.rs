@@ -30,6 +30,7 @@ enum Op {
     SubmitVerification(usize, bool, u32),
     ExpireVerification(usize),
     Resolve(usize, u8),
+    Dispute(usize),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -50,6 +51,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (0usize..6, any::<bool>(), 0u32..3_000).prop_map(|(i, m, b)| Op::SubmitVerification(i, m, b)),
         1 => (0usize..6).prop_map(Op::ExpireVerification),
         1 => (0usize..6, 1u8..=3).prop_map(|(i, d)| Op::Resolve(i, d)),
+        1 => (0usize..6).prop_map(Op::Dispute),
     ]
 }
 
@@ -151,7 +153,8 @@ fn apply(run: &mut Run, op: &Op) -> Result<(), TestCaseError> {
                     | Op::ClaimVerification(i)
                     | Op::SubmitVerification(i, _, _)
                     | Op::ExpireVerification(i)
-                    | Op::Resolve(i, _) => i,
+                    | Op::Resolve(i, _)
+                    | Op::Dispute(i) => i,
                     _ => unreachable!(),
                 },
             ) else {
@@ -174,13 +177,21 @@ fn apply(run: &mut Run, op: &Op) -> Result<(), TestCaseError> {
                 Op::Expire(_) => w.try_expire(&k, &provider),
                 Op::Extend(_, s) => w.send(&[ix::extend_job(&k, &ct, s)], &[&client]),
                 Op::Reveal(_) => w.send(&[ix::reveal_sample(&k)], &[]),
+                Op::Dispute(_) => w.send(&[ix::dispute_job(&k, &ct)], &[&client]),
                 Op::ClaimVerification(_) => {
                     w.send(&[ix::claim_verification(&k, &v.pubkey())], &[&v])
                 }
                 Op::SubmitVerification(_, matched, b) => {
                     let hash = if matched { [42; 32] } else { [7; 32] };
                     w.send(
-                        &[ix::submit_verification(&k, &v.pubkey(), &vt, hash, b)],
+                        &[ix::submit_verification(
+                            &k,
+                            &v.pubkey(),
+                            &vt,
+                            &{ w.provider_token },
+                            hash,
+                            b,
+                        )],
                         &[&v],
                     )
                 }
@@ -238,13 +249,18 @@ fn apply(run: &mut Run, op: &Op) -> Result<(), TestCaseError> {
         prop_assert_eq!(after[3], before[3], "refunded: no fees");
         prop_assert_eq!(
             after[0] - before[0],
-            job.escrow_compute + job.escrow_verification
+            job.escrow_compute + job.escrow_verification + job.client_bond()
         );
     } else if let Some((_, job)) = settled {
         let pay = job.price_per_sec * job.billed_secs as u64;
         let fee = ceil_bps(pay, job.protocol_fee_bps as u64);
         let verification = ceil_bps(pay, job.verification_fee_bps as u64);
-        prop_assert_eq!(after[1] - before[1], pay - fee, "provider paid");
+        let bond = if job.state == JobState::Verified {
+            job.client_bond()
+        } else {
+            0
+        };
+        prop_assert_eq!(after[1] - before[1], pay - fee + bond, "provider paid");
         prop_assert_eq!(after[3] - before[3], fee + verification, "pool paid");
         prop_assert_eq!(
             run.w.market_account().protocol_fees_accrued,
@@ -257,7 +273,7 @@ fn apply(run: &mut Run, op: &Op) -> Result<(), TestCaseError> {
             let job = run.w.job(&k.job);
             prop_assert_eq!(
                 run.w.balance(&k.vault),
-                job.escrow_compute + job.escrow_verification
+                job.escrow_compute + job.escrow_verification + job.client_bond()
             );
             prop_assert!(job.state != JobState::Open || job.provider == Default::default());
         } else {

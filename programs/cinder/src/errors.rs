@@ -178,6 +178,10 @@ pub enum CinderError {
     NotArbiter,
     #[msg("Unknown resolution: 1 provider right, 2 verifier right, 3 undecidable")]
     InvalidResolution,
+    #[msg("The challenge window has closed; the result can no longer be disputed")]
+    ChallengeWindowClosed,
+    #[msg("The client has already disputed this job")]
+    AlreadyDisputed,
     #[msg("Token account is not the treasury's")]
     NotTreasury,
     #[msg("No protocol fees have accrued in this market since the last sweep")]

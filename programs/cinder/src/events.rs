@@ -255,3 +255,16 @@ pub struct DisputeResolved {
     /// False when the arbiter stayed silent past the timeout (undecidable).
     pub by_arbiter: bool,
 }
+
+#[event]
+pub struct JobDisputed {
+    pub job: Pubkey,
+    pub bond: u64,
+}
+
+#[event]
+pub struct BondPaid {
+    pub job: Pubkey,
+    pub to_provider: u64,
+    pub to_verifier: u64,
+}

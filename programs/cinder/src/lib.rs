@@ -201,6 +201,11 @@ pub mod cinder {
         instructions::reveal_sample(ctx)
     }
 
+    /// Client, within the challenge window: posts a bond and forces re-execution.
+    pub fn dispute_job(ctx: Context<DisputeJob>) -> Result<()> {
+        instructions::dispute_job(ctx)
+    }
+
     /// Another eligible provider: takes a sampled job to re-run it.
     pub fn claim_verification(ctx: Context<ClaimVerification>) -> Result<()> {
         instructions::claim_verification(ctx)

@@ -352,9 +352,17 @@ fn measure(kind: MintKind) -> Vec<Row> {
         let cu = run(&mut w, &[ix::claim_verification(&k, &v.pubkey())], &[&v]);
         row("claim_verification", cu, "verifier");
         w.warp(30);
+        let pt = w.provider_token;
         let cu = run(
             &mut w,
-            &[ix::submit_verification(&k, &v.pubkey(), &vt, [42; 32], 30)],
+            &[ix::submit_verification(
+                &k,
+                &v.pubkey(),
+                &vt,
+                &pt,
+                [42; 32],
+                30,
+            )],
             &[&v],
         );
         row(
@@ -385,7 +393,14 @@ fn measure(kind: MintKind) -> Vec<Row> {
         w.send(&[ix::claim_verification(&k, &v.pubkey())], &[&v])
             .unwrap();
         w.send(
-            &[ix::submit_verification(&k, &v.pubkey(), &vt, [7; 32], 0)],
+            &[ix::submit_verification(
+                &k,
+                &v.pubkey(),
+                &vt,
+                &{ w.provider_token },
+                [7; 32],
+                0,
+            )],
             &[&v],
         )
         .unwrap();

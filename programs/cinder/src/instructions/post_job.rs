@@ -154,7 +154,8 @@ pub fn post_job(ctx: Context<PostJob>, args: PostJobArgs) -> Result<()> {
         verifier_billed_secs: 0,
         resolution: 0,
         verifier: Pubkey::default(),
-        _reserved: [0; 14],
+        client_bond: [0; 8],
+        _reserved: [0; 6],
     };
     drop(market);
     job.invariant()?;

@@ -124,13 +124,21 @@ pub(crate) fn pay_out(ctx: Context<SettleJob>, accepted: bool) -> Result<()> {
             refund: vault_balance,
         }
     } else {
-        math::settlement_for(
+        let mut split = math::settlement_for(
             vault_balance,
             job.price_per_sec,
             job.billed_secs,
             job.protocol_fee_bps,
             job.verification_fee_bps,
-        )?
+        )?;
+        // A client bond still in the vault of a Verified job: the arbiter found the provider
+        // right against the client's doubt, so the bond is the provider's.
+        let bond = job.client_bond();
+        if job.state == JobState::Verified && bond > 0 {
+            split.provider = math::add(split.provider, bond)?;
+            split.refund = math::sub(split.refund, bond)?;
+        }
+        split
     };
 
     let nonce = job.nonce.to_le_bytes();

@@ -1,7 +1,7 @@
 use crate::{
-    constants::MARKET_SEED,
+    constants::{JOB_SEED, MARKET_SEED},
     errors::CinderError,
-    events::VerificationSubmitted,
+    events::{BondPaid, VerificationSubmitted},
     instructions::result_commitment,
     math,
     state::{Job, JobState, Market, Provider},
@@ -35,6 +35,12 @@ pub struct SubmitVerification<'info> {
     /// CHECK: the verifier's payment-mint token account (owner checked in the handler).
     #[account(mut)]
     pub verifier_token: UncheckedAccount<'info>,
+    /// CHECK: the job's vault (checked against `job.vault`): pays out a client's bond on a match.
+    #[account(mut)]
+    pub vault: UncheckedAccount<'info>,
+    /// CHECK: the provider's payment-mint token account (owner checked when a bond is paid).
+    #[account(mut)]
+    pub provider_token: UncheckedAccount<'info>,
     /// CHECK: equal to `market.payment_mint` (has_one).
     pub payment_mint: UncheckedAccount<'info>,
     #[account(address = market.load()?.payment_token_program @ CinderError::TokenProgramMismatch)]
@@ -50,8 +56,9 @@ pub fn submit_verification(
     let a = &ctx.accounts;
     let owner = a.owner.key();
     let job_key = a.job.key();
-    let (matched, pay) = {
+    let (matched, pay, bond, job_copy) = {
         let mut job = a.job.load_mut()?;
+        require_keys_eq!(job.vault, a.vault.key(), CinderError::VaultMismatch);
         require!(
             job.state == JobState::Verifying,
             CinderError::JobNotVerifying
@@ -81,7 +88,12 @@ pub fn submit_verification(
         } else {
             0
         };
-        (matched, pay)
+        // The client doubted a result the verifier confirmed: its bond goes to both.
+        let bond = if matched { job.client_bond() } else { 0 };
+        if bond > 0 {
+            job.client_bond = [0; 8];
+        }
+        (matched, pay, bond, *job)
     };
     let mut paid = 0;
     if pay > 0 {
@@ -109,6 +121,42 @@ pub fn submit_verification(
             decimals,
             &[&[MARKET_SEED, &id, &[bump]]],
         )?;
+    }
+    if bond > 0 {
+        let token_program = a.token_program.key();
+        utils::check_token_owner(&a.verifier_token, &token_program, &owner)?;
+        utils::check_token_owner(&a.provider_token, &token_program, &job_copy.provider)?;
+        let decimals = a.market.load()?.payment_decimals;
+        let nonce = job_copy.nonce.to_le_bytes();
+        let seeds: &[&[u8]] = &[
+            JOB_SEED,
+            job_copy.market.as_ref(),
+            job_copy.client.as_ref(),
+            &nonce,
+            &[job_copy.bump],
+        ];
+        let to_verifier = bond / 2;
+        let job_info = a.job.to_account_info();
+        for (destination, amount) in [
+            (&a.verifier_token, to_verifier),
+            (&a.provider_token, bond - to_verifier),
+        ] {
+            utils::transfer_checked(
+                &a.token_program,
+                &a.vault,
+                &a.payment_mint,
+                destination,
+                &job_info,
+                amount,
+                decimals,
+                &[seeds],
+            )?;
+        }
+        emit_cpi!(BondPaid {
+            job: job_key,
+            to_provider: bond - to_verifier,
+            to_verifier,
+        });
     }
     emit_cpi!(VerificationSubmitted {
         job: job_key,

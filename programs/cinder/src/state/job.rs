@@ -122,7 +122,9 @@ pub struct Job {
     pub result_commitment: [u8; 32],
     /// The provider (wallet) re-running a sampled job; default while none.
     pub verifier: Pubkey,
-    pub _reserved: [u8; 14],
+    /// Bond the client posted with `dispute_job` (little-endian u64; kept in the vault).
+    pub client_bond: [u8; 8],
+    pub _reserved: [u8; 6],
 }
 
 impl Job {
@@ -171,6 +173,10 @@ impl Job {
             }
             _ => false,
         }
+    }
+
+    pub fn client_bond(&self) -> u64 {
+        u64::from_le_bytes(self.client_bond)
     }
 
     /// A job that must be verified but found no verifier in time settles as unsampled.
