@@ -421,6 +421,10 @@ fn measure(kind: MintKind) -> Vec<Row> {
             cu,
             "arbiter; verifier right: slashes the provider",
         );
+        let k = job(&mut w);
+        let (client, ct) = (w.client.insecure_clone(), w.client_token);
+        let cu = run(&mut w, &[ix::dispute_job(&k, &ct)], &[&client]);
+        row("dispute_job", cu, "client; posts the bond");
     }
     rows
 }
