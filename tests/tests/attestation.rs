@@ -606,3 +606,41 @@ on_both!(
         assert_eq!(w.ledger(&k)[1] - before[1], 950 + BOND);
     }
 );
+
+/// The attestation events carry what indexers need (host build; see `TxMeta::events`).
+#[test]
+fn attestation_events() {
+    use cinder::events::{SampleRevealed, VerificationLapsed, VerificationSubmitted};
+    use cinder_tests::events_of;
+    let mut w = World::native();
+    assert!(w.chain.record_events(true));
+    set_rate(&mut w, 10_000);
+    let k = submitted(&mut w);
+    let meta = reveal(&mut w, &k).unwrap();
+    let r = &events_of::<SampleRevealed>(&meta)[0];
+    assert!(r.sampled && r.slot >= w.job(&k.job).submitted_slot + 4);
+    let (v, vt) = verifier(&mut w);
+    w.send(&[ix::claim_verification(&k, &v.pubkey())], &[&v])
+        .unwrap();
+    let meta = w
+        .send(
+            &[ix::submit_verification(
+                &k,
+                &v.pubkey(),
+                &vt,
+                &{ w.provider_token },
+                [42; 32],
+                0,
+            )],
+            &[&v],
+        )
+        .unwrap();
+    let s = &events_of::<VerificationSubmitted>(&meta)[0];
+    assert!(s.matched && s.result_hash == [42; 32]);
+    // A sampled job nobody verifies lapses at settlement, and says so.
+    let k = submitted(&mut w);
+    reveal(&mut w, &k).unwrap();
+    w.warp(600 + 86_400);
+    let meta = w.try_settle(&k).unwrap();
+    assert_eq!(events_of::<VerificationLapsed>(&meta)[0].job, k.job);
+}

@@ -268,3 +268,9 @@ pub struct BondPaid {
     pub to_provider: u64,
     pub to_verifier: u64,
 }
+
+/// A job that had to be verified found no verifier in time and settled as unsampled.
+#[event]
+pub struct VerificationLapsed {
+    pub job: Pubkey,
+}

@@ -1,7 +1,7 @@
 use crate::{
     constants::JOB_SEED,
     errors::CinderError,
-    events::JobSettled,
+    events::{JobSettled, VerificationLapsed},
     math,
     state::{Job, JobState, Market, Provider, SampleStatus},
     utils,
@@ -60,6 +60,7 @@ pub fn settle_job(ctx: Context<SettleJob>) -> Result<()> {
     let clock = Clock::get()?;
     let now = clock.unix_timestamp;
     let job = ctx.accounts.job.load()?;
+    let mut lapsed = false;
     match job.state {
         JobState::Submitted => {
             let window_end = math::add_i64(job.submitted_at, job.challenge_window_secs as i64)?;
@@ -73,6 +74,7 @@ pub fn settle_job(ctx: Context<SettleJob>) -> Result<()> {
                         job.verification_lapsed(now, timeout),
                         CinderError::VerificationPending
                     );
+                    lapsed = true;
                 }
             }
         }
@@ -80,6 +82,11 @@ pub fn settle_job(ctx: Context<SettleJob>) -> Result<()> {
         _ => return err!(CinderError::JobNotSettleable),
     }
     drop(job);
+    if lapsed {
+        let job = ctx.accounts.job.key();
+        let ctx = &ctx;
+        emit_cpi!(VerificationLapsed { job });
+    }
     pay_out(ctx, false)
 }
 
