@@ -4,7 +4,7 @@
 #![allow(deprecated)]
 
 pub mod backend;
-pub mod ix;
+pub use cinder_client::ix;
 pub mod tokens;
 pub mod world;
 

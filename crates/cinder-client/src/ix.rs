@@ -1,13 +1,13 @@
 //! Instruction builders and PDA helpers for the cinder program, built from the
 //! program crate's own Anchor types so they cannot drift from it.
 
+use anchor_lang::solana_program::{instruction::Instruction, pubkey::Pubkey};
 use anchor_lang::{InstructionData, ToAccountMetas};
 use cinder::{
     constants::*,
     instructions::{PostJobArgs, ProviderInfo},
     state::{AuctionParams, ConfigParams, MarketParams},
 };
-use solana_sdk::{instruction::Instruction, pubkey::Pubkey};
 
 pub fn pda(seeds: &[&[u8]]) -> (Pubkey, u8) {
     Pubkey::find_program_address(seeds, &cinder::ID)
@@ -574,7 +574,7 @@ pub fn sweep_fees(market: &Pubkey, mint: &Pubkey, token_program: &Pubkey) -> Ins
 
 // --- attestation -----------------------------------------------------------------------
 
-pub const SLOT_HASHES: Pubkey = solana_sdk::pubkey!("SysvarS1otHashes111111111111111111111111111");
+pub const SLOT_HASHES: Pubkey = cinder::instructions::reveal_sample::SLOT_HASHES_ID;
 
 pub fn reveal_sample(k: &JobKeys) -> Instruction {
     build(
