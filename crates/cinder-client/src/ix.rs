@@ -572,6 +572,85 @@ pub fn sweep_fees(market: &Pubkey, mint: &Pubkey, token_program: &Pubkey) -> Ins
     )
 }
 
+// --- buyback and burn --------------------------------------------------------------------
+
+/// The payment side of a buy: which auction, and where the buyer receives the fee vault.
+#[derive(Clone, Copy, Debug)]
+pub struct PaymentSide {
+    pub payment_mint: Pubkey,
+    pub payment_token_program: Pubkey,
+}
+
+pub fn update_auction(admin: &Pubkey, mint: &Pubkey, params: AuctionParams) -> Instruction {
+    build(
+        cinder::accounts::UpdateAuction {
+            admin: *admin,
+            config: config_pda(),
+            auction: auction_pda(mint),
+            event_authority: event_authority(),
+            program: cinder::ID,
+        },
+        cinder::instruction::UpdateAuction { params },
+    )
+}
+
+/// `buy`: `buyer` pays the current price from `buyer_protocol_token` and receives the fee
+/// vault of `payment.payment_mint` in `buyer_payment_token`.
+#[allow(clippy::too_many_arguments)]
+pub fn buy(
+    buyer: &Pubkey,
+    payment: &PaymentSide,
+    buyer_payment_token: &Pubkey,
+    buyer_protocol_token: &Pubkey,
+    treasury_token: &Pubkey,
+    p: &Protocol,
+    max_price: u64,
+    min_amount_out: u64,
+) -> Instruction {
+    build(
+        cinder::accounts::Buy {
+            buyer: *buyer,
+            config: config_pda(),
+            auction: auction_pda(&payment.payment_mint),
+            fee_vault: fee_vault_pda(&payment.payment_mint),
+            payment_mint: payment.payment_mint,
+            buyer_payment_token: *buyer_payment_token,
+            buyer_protocol_token: *buyer_protocol_token,
+            stake_pool: stake_pool_pda(),
+            reward_vault: reward_vault_pda(),
+            treasury_token: *treasury_token,
+            protocol_mint: p.mint,
+            payment_token_program: payment.payment_token_program,
+            protocol_token_program: p.token_program,
+            event_authority: event_authority(),
+            program: cinder::ID,
+        },
+        cinder::instruction::Buy {
+            max_price,
+            min_amount_out,
+        },
+    )
+}
+
+/// `distribute_fees`: anyone splits the protocol mint's fee vault.
+pub fn distribute_fees(treasury_token: &Pubkey, p: &Protocol) -> Instruction {
+    build(
+        cinder::accounts::DistributeFees {
+            config: config_pda(),
+            auction: auction_pda(&p.mint),
+            fee_vault: fee_vault_pda(&p.mint),
+            stake_pool: stake_pool_pda(),
+            reward_vault: reward_vault_pda(),
+            treasury_token: *treasury_token,
+            protocol_mint: p.mint,
+            token_program: p.token_program,
+            event_authority: event_authority(),
+            program: cinder::ID,
+        },
+        cinder::instruction::DistributeFees {},
+    )
+}
+
 // --- attestation -----------------------------------------------------------------------
 
 pub const SLOT_HASHES: Pubkey = cinder::instructions::reveal_sample::SLOT_HASHES_ID;

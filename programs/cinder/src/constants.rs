@@ -46,3 +46,10 @@ pub const URI_LEN: usize = 128;
 
 /// Size of a token account without extensions (SPL Token and Token-2022 alike).
 pub const TOKEN_ACCOUNT_LEN: usize = 165;
+
+/// Dutch auction bounds: an epoch lasts 1 h – 365 d; after a buy the price restarts at
+/// 1.1× – 100× what was paid (Euler fee-flow's bounds).
+pub const MIN_EPOCH_PERIOD_SECS: u32 = 3_600;
+pub const MAX_EPOCH_PERIOD_SECS: u32 = 365 * DAY_SECS;
+pub const MIN_PRICE_MULTIPLIER_BPS: u32 = 11_000;
+pub const MAX_PRICE_MULTIPLIER_BPS: u32 = 1_000_000;

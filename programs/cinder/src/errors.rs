@@ -186,6 +186,17 @@ pub enum CinderError {
     NotTreasury,
     #[msg("No protocol fees have accrued in this market since the last sweep")]
     NothingToSweep,
-    #[msg("Auction parameters out of range: floor ≤ init price, min_init ≤ init, period > 0, multiplier ≥ 1x")]
+    #[msg("Auction parameters out of range: 0 < min_init_price ≤ init_price, floor ≤ min_init_price, period 1 h – 365 d, multiplier 1.1× – 100×")]
     InvalidAuctionParams,
+    // --- buyback and burn --------------------------------------------------------------
+    #[msg("The auction price is above your max_price; wait for it to fall or raise max_price")]
+    PriceAboveMax,
+    #[msg("The fee vault holds less than your min_amount_out (another buy may have taken it)")]
+    AmountBelowMin,
+    #[msg("The fee vault is empty: nothing to buy or distribute")]
+    NothingToBuy,
+    #[msg("The protocol mint's fee vault is not auctioned; call distribute_fees to split it")]
+    ProtocolMintNotAuctioned,
+    #[msg("Only the protocol mint's fee vault can be distributed; buy the others at auction")]
+    NotProtocolMintAuction,
 }

@@ -57,6 +57,50 @@ pub struct AuctionInitialized {
 }
 
 #[event]
+pub struct AuctionUpdated {
+    pub auction: Pubkey,
+    pub old: AuctionParams,
+    pub new: AuctionParams,
+}
+
+/// A buy took the whole fee vault of `auction` for `price` protocol tokens.
+#[event]
+pub struct AuctionBought {
+    pub auction: Pubkey,
+    pub buyer: Pubkey,
+    /// The epoch the buy closed; the next one starts now at `next_init_price`.
+    pub epoch: u64,
+    pub price: u64,
+    pub amount_out: u64,
+    pub next_init_price: u64,
+}
+
+/// Protocol-token revenue (a buy's price, or protocol-mint fees) split by the config.
+#[event]
+pub struct RevenueDistributed {
+    /// The auction whose buy paid it, or the protocol mint's auction for its fees.
+    pub auction: Pubkey,
+    pub amount: u64,
+    pub burned: u64,
+    pub to_stakers: u64,
+    /// The treasury's share, plus the stakers' share when nobody is staked.
+    pub to_treasury: u64,
+}
+
+/// Protocol tokens burned from a program-owned account.
+#[event]
+pub struct Burned {
+    pub amount: u64,
+    /// `Config::total_burned` after this burn.
+    pub total_burned: u64,
+    pub reason: u8,
+}
+
+/// Why protocol tokens were burned (`Burned::reason`).
+pub const BURN_REASON_BUYBACK: u8 = 1;
+pub const BURN_REASON_PROTOCOL_FEES: u8 = 2;
+
+#[event]
 pub struct ProviderRegistered {
     pub provider: Pubkey,
     pub owner: Pubkey,

@@ -234,4 +234,23 @@ pub mod cinder {
     pub fn sweep_fees(ctx: Context<SweepFees>) -> Result<()> {
         instructions::sweep_fees(ctx)
     }
+
+    // --- buyback and burn ----------------------------------------------------------------
+
+    /// Admin: changes an auction's parameters (within bounds).
+    pub fn update_auction(ctx: Context<UpdateAuction>, params: AuctionParams) -> Result<()> {
+        instructions::update_auction(ctx, params)
+    }
+
+    /// Anyone: buys a payment mint's whole fee vault at the current Dutch-auction price in
+    /// protocol tokens, bounded by `max_price` and `min_amount_out`; the price is burned /
+    /// paid to stakers / to the treasury by the config's split.
+    pub fn buy(ctx: Context<Buy>, max_price: u64, min_amount_out: u64) -> Result<()> {
+        instructions::buy(ctx, max_price, min_amount_out)
+    }
+
+    /// Anyone: splits the protocol mint's own fee vault (burn / stakers / treasury).
+    pub fn distribute_fees(ctx: Context<DistributeFees>) -> Result<()> {
+        instructions::distribute_fees(ctx)
+    }
 }

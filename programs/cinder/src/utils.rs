@@ -406,3 +406,12 @@ pub fn log_compute_units() {
         unsafe { sol_log_compute_units_() }
     }
 }
+
+/// The decimals of a mint (byte 44 in SPL Token and Token-2022). Callers pass a mint whose
+/// address is already bound (seeds or has_one); `transfer_checked` re-checks the decimals.
+pub fn mint_decimals(mint: &AccountInfo) -> Result<u8> {
+    let data = mint.try_borrow_data()?;
+    data.get(44)
+        .copied()
+        .ok_or_else(|| error!(CinderError::InvalidMintOwner))
+}

@@ -1,7 +1,6 @@
 use crate::{
     errors::CinderError,
     events::RewardsDeposited,
-    math,
     state::{Config, StakePool},
     utils,
 };
@@ -39,22 +38,13 @@ pub fn deposit_rewards(ctx: Context<DepositRewards>, amount: u64) -> Result<()> 
         let mut pool = a.stake_pool.load_mut()?;
         // Below one whole token of weight (nobody staked, or only slashed remnants) rewards
         // go to the treasury: see `StakePool::min_stake`.
-        if pool.total_weight < pool.min_stake() {
+        let to_stakers = pool.accrue_rewards(amount)?;
+        if !to_stakers {
             let treasury = a.config.load()?.params.treasury;
             utils::check_token_owner(&a.treasury_token, &a.token_program.key(), &treasury)
                 .map_err(|_| error!(CinderError::NotTreasury))?;
-            pool.total_rewards_to_treasury = math::add(pool.total_rewards_to_treasury, amount)?;
-            (true, pool.decimals)
-        } else {
-            let acc = pool
-                .acc_reward_per_weight
-                .get()
-                .checked_add(math::acc_increment(amount, pool.total_weight)?)
-                .ok_or_else(|| error!(CinderError::MathOverflow))?;
-            pool.acc_reward_per_weight.set(acc);
-            pool.total_rewards_deposited = math::add(pool.total_rewards_deposited, amount)?;
-            (false, pool.decimals)
         }
+        (!to_stakers, pool.decimals)
     };
     let destination = if to_treasury {
         &a.treasury_token

@@ -59,9 +59,12 @@ pub fn init_auction(
         epoch: 0,
         epoch_start: Clock::get()?.unix_timestamp,
         epoch_init_price: params.init_price,
+        total_paid: 0,
+        total_sold: 0,
+        last_price: 0,
         bump: ctx.bumps.auction,
         fee_vault_bump: ctx.bumps.fee_vault,
-        _reserved: [0; 64],
+        _reserved: [0; 40],
     };
     auction.invariant()?;
     utils::init_program_account(

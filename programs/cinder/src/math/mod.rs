@@ -1,10 +1,12 @@
 //! Pure, checked arithmetic. Rounding direction is in every name; nothing here panics.
 
+mod revenue;
 mod rewards;
 mod settlement;
 #[cfg(test)]
 mod tests;
 
+pub use revenue::*;
 pub use rewards::*;
 pub use settlement::*;
 

@@ -76,3 +76,46 @@ proptest! {
         prop_assert!(s.refund >= donation);
     }
 }
+
+fn split_params(burn: u16, stakers: u16, treasury: u16) -> crate::state::ConfigParams {
+    use crate::state::Bps;
+    crate::state::ConfigParams {
+        protocol_fee_bps: Bps(500),
+        burn_bps: Bps(burn),
+        stakers_bps: Bps(stakers),
+        treasury_bps: Bps(treasury),
+        min_lock_secs: crate::constants::MIN_LOCK_SECS,
+        max_lock_secs: crate::constants::MAX_LOCK_SECS,
+        treasury: Pubkey::default(),
+    }
+}
+
+#[test]
+fn revenue_split_burns_the_dust() {
+    let s = split_revenue(999, &split_params(5_000, 4_000, 1_000)).unwrap();
+    assert_eq!((s.burn, s.stakers, s.treasury), (501, 399, 99));
+    let s = split_revenue(1, &split_params(5_000, 4_000, 1_000)).unwrap();
+    assert_eq!((s.burn, s.stakers, s.treasury), (1, 0, 0));
+    let s = split_revenue(10_000, &split_params(0, 10_000, 0)).unwrap();
+    assert_eq!((s.burn, s.stakers, s.treasury), (0, 10_000, 0));
+}
+
+proptest! {
+    #[test]
+    fn revenue_split_sums_to_the_amount(
+        amount in any::<u64>(),
+        burn in 0u16..=10_000,
+        stakers_frac in 0u16..=10_000,
+    ) {
+        let stakers = ((10_000 - burn) as u32 * stakers_frac as u32 / 10_000) as u16;
+        let treasury = 10_000 - burn - stakers;
+        let p = split_params(burn, stakers, treasury);
+        let s = split_revenue(amount, &p).unwrap();
+        prop_assert_eq!(s.burn as u128 + s.stakers as u128 + s.treasury as u128, amount as u128);
+        prop_assert!(s.stakers as u128 * 10_000 <= amount as u128 * stakers as u128);
+        prop_assert!(s.treasury as u128 * 10_000 <= amount as u128 * treasury as u128);
+        // The burn gets its share, rounded down, plus at most two base units of dust.
+        prop_assert!(s.burn as u128 * 10_000 >= amount as u128 * burn as u128);
+        prop_assert!(s.burn as u128 <= amount as u128 * burn as u128 / 10_000 + 2);
+    }
+}

@@ -1,14 +1,15 @@
-use crate::errors::CinderError;
+use crate::{constants::*, errors::CinderError, math};
 use anchor_lang::prelude::*;
 
 #[derive(AnchorSerialize, AnchorDeserialize, InitSpace, Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AuctionParams {
-    /// Price (protocol-token base units, for the whole vault) at an epoch's start.
+    /// Price (protocol-token base units, for the whole vault) at the first epoch's start.
     pub init_price: u64,
     /// Price at and after the end of an epoch.
     pub floor_price: u64,
+    /// How long the price takes to fall from an epoch's init price to the floor. 1 h – 365 d.
     pub epoch_period_secs: u32,
-    /// Next init price = max(paid × multiplier / 10000, min_init_price).
+    /// Next init price = max(paid × multiplier / 10000, min_init_price). 1.1× – 100×.
     pub price_multiplier_bps: u32,
     pub min_init_price: u64,
 }
@@ -16,18 +17,24 @@ pub struct AuctionParams {
 impl AuctionParams {
     pub fn validate(&self) -> Result<()> {
         require!(
-            self.floor_price <= self.min_init_price
+            self.min_init_price > 0
+                && self.floor_price <= self.min_init_price
                 && self.min_init_price <= self.init_price
-                && self.epoch_period_secs > 0
-                && self.price_multiplier_bps >= 10_000,
+                && (MIN_EPOCH_PERIOD_SECS..=MAX_EPOCH_PERIOD_SECS)
+                    .contains(&self.epoch_period_secs)
+                && (MIN_PRICE_MULTIPLIER_BPS..=MAX_PRICE_MULTIPLIER_BPS)
+                    .contains(&self.price_multiplier_bps),
             CinderError::InvalidAuctionParams
         );
         Ok(())
     }
 }
 
-/// Fees of one payment mint accrue in `fee_vault` and are sold for protocol
-/// tokens by a continuous Dutch auction (`buy`).
+/// Fees of one payment mint accrue in `fee_vault` and are sold for protocol tokens by a
+/// continuous Dutch auction (`buy`): the price of the whole vault falls linearly from the
+/// epoch's init price to the floor over `epoch_period_secs`; a buy takes the vault and starts
+/// the next epoch at max(price paid × multiplier, min_init_price). The protocol mint's own fee
+/// vault is not sold: `distribute_fees` splits it.
 #[account]
 #[derive(InitSpace, Debug)]
 pub struct Auction {
@@ -38,12 +45,39 @@ pub struct Auction {
     pub epoch: u64,
     pub epoch_start: i64,
     pub epoch_init_price: u64,
+    /// Protocol tokens paid by all buys, and payment tokens they took.
+    pub total_paid: u64,
+    pub total_sold: u64,
+    pub last_price: u64,
     pub bump: u8,
     pub fee_vault_bump: u8,
-    pub _reserved: [u8; 64],
+    pub _reserved: [u8; 40],
 }
 
 impl Auction {
+    /// The price of the whole fee vault at `now`: linear from the epoch's init price down to
+    /// the floor over the epoch period, the floor afterwards. Rounded up (the protocol sells).
+    pub fn price_at(&self, now: i64) -> Result<u64> {
+        let floor = self.params.floor_price;
+        let period = self.params.epoch_period_secs as u64;
+        let elapsed = u64::try_from(now.saturating_sub(self.epoch_start)).unwrap_or(0);
+        if elapsed >= period {
+            return Ok(floor);
+        }
+        let span = math::sub(self.epoch_init_price, floor)?;
+        let above_floor = math::mul_div_ceil(span, period - elapsed, period)?;
+        math::add(floor, above_floor)
+    }
+
+    /// The init price of the epoch after a buy at `paid`.
+    pub fn next_init_price(&self, paid: u64) -> u64 {
+        let scaled =
+            paid as u128 * self.params.price_multiplier_bps as u128 / BPS_DENOMINATOR as u128;
+        u64::try_from(scaled)
+            .unwrap_or(u64::MAX)
+            .max(self.params.min_init_price)
+    }
+
     pub fn invariant(&self) -> Result<()> {
         self.params.validate()?;
         require!(
@@ -51,5 +85,76 @@ impl Auction {
             CinderError::InvariantViolated
         );
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn auction(init: u64, floor: u64, period: u32) -> Auction {
+        Auction {
+            payment_mint: Pubkey::default(),
+            payment_token_program: Pubkey::default(),
+            fee_vault: Pubkey::default(),
+            params: AuctionParams {
+                init_price: init,
+                floor_price: floor,
+                epoch_period_secs: period,
+                price_multiplier_bps: 20_000,
+                min_init_price: floor.max(1),
+            },
+            epoch: 0,
+            epoch_start: 1_000,
+            epoch_init_price: init,
+            total_paid: 0,
+            total_sold: 0,
+            last_price: 0,
+            bump: 0,
+            fee_vault_bump: 0,
+            _reserved: [0; 40],
+        }
+    }
+
+    #[test]
+    fn price_falls_linearly_to_the_floor() {
+        let a = auction(1_000_000, 1_000, 3_600);
+        assert_eq!(a.price_at(1_000).unwrap(), 1_000_000);
+        assert_eq!(
+            a.price_at(0).unwrap(),
+            1_000_000,
+            "before the start: init price"
+        );
+        assert_eq!(a.price_at(1_000 + 1_800).unwrap(), 500_500);
+        assert_eq!(a.price_at(1_000 + 3_599).unwrap(), 1_000 + 278); // ceil(999000 / 3600)
+        assert_eq!(a.price_at(1_000 + 3_600).unwrap(), 1_000);
+        assert_eq!(a.price_at(i64::MAX).unwrap(), 1_000);
+    }
+
+    #[test]
+    fn next_epoch_starts_at_multiplier_times_paid_or_the_minimum() {
+        let a = auction(1_000_000, 1_000, 3_600);
+        assert_eq!(a.next_init_price(400_000), 800_000);
+        assert_eq!(a.next_init_price(100), 1_000);
+        assert_eq!(a.next_init_price(u64::MAX), u64::MAX);
+    }
+
+    proptest! {
+        #[test]
+        fn price_is_monotone_and_bounded(
+            init in 1u64..=u64::MAX,
+            floor_frac in 0u64..=100,
+            period in MIN_EPOCH_PERIOD_SECS..=MAX_EPOCH_PERIOD_SECS,
+            t1 in 0i64..40_000_000,
+            dt in 0i64..40_000_000,
+        ) {
+            let floor = (init as u128 * floor_frac as u128 / 100) as u64;
+            let a = auction(init, floor, period);
+            let p1 = a.price_at(1_000 + t1).unwrap();
+            let p2 = a.price_at(1_000 + t1 + dt).unwrap();
+            prop_assert!(p2 <= p1);
+            prop_assert!(floor <= p2 && p1 <= init);
+        }
     }
 }

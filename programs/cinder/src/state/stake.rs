@@ -65,6 +65,25 @@ impl StakePool {
     pub fn min_stake(&self) -> u64 {
         10u64.pow(self.decimals as u32)
     }
+
+    /// Books `amount` of new rewards: shared by weight from now on (returns true; the caller
+    /// moves the tokens into the reward vault), or, with less than `min_stake` of weight,
+    /// recorded as the treasury's (returns false; the caller pays the treasury).
+    pub fn accrue_rewards(&mut self, amount: u64) -> Result<bool> {
+        if self.total_weight < self.min_stake() {
+            self.total_rewards_to_treasury =
+                crate::math::add(self.total_rewards_to_treasury, amount)?;
+            return Ok(false);
+        }
+        let acc = self
+            .acc_reward_per_weight
+            .get()
+            .checked_add(crate::math::acc_increment(amount, self.total_weight)?)
+            .ok_or_else(|| error!(CinderError::MathOverflow))?;
+        self.acc_reward_per_weight.set(acc);
+        self.total_rewards_deposited = crate::math::add(self.total_rewards_deposited, amount)?;
+        Ok(true)
+    }
 }
 
 /// One owner's stake `["stake", owner]`. A provider's position is the one of its owner.
