@@ -244,6 +244,58 @@ fn measure(kind: MintKind) -> Vec<Row> {
         "anyone; batches many settlements' protocol fees",
     );
 
+    // Buyback and burn: a buyer takes the fee vault the sweep filled.
+    let (buyer, buyer_ptoken) = w.staker(1_000_000_000);
+    let admin = w.admin.insecure_clone();
+    let buyer_pay =
+        tokens::create_token_account(w.chain.as_mut(), &admin, &mint, &buyer.pubkey(), &tp);
+    let side = ix::PaymentSide {
+        payment_mint: mint,
+        payment_token_program: tp,
+    };
+    let (tr, proto) = (w.treasury_ptoken, w.protocol());
+    let buy = ix::buy(
+        &buyer.pubkey(),
+        &side,
+        &buyer_pay,
+        &buyer_ptoken,
+        &tr,
+        &proto,
+        u64::MAX,
+        1,
+    );
+    let cu = run(&mut w, &[buy], &[&buyer]);
+    row(
+        "buy",
+        cu,
+        "anyone; takes the fee vault, burns and pays stakers + treasury",
+    );
+    if kind == MintKind::Legacy {
+        let (a, pm) = (admin.pubkey(), w.protocol_mint);
+        let params = world::default_auction_params();
+        let init = ix::init_auction(&a, &pm, &tokens::LEGACY, params, false);
+        w.send(&[init], &[]).expect("protocol-mint auction");
+        let auth = w.mint_authority.insecure_clone();
+        let vault = ix::fee_vault_pda(&pm);
+        tokens::mint_to(
+            w.chain.as_mut(),
+            &admin,
+            &pm,
+            &vault,
+            &auth,
+            1_000_000,
+            &tokens::LEGACY,
+        );
+        let cu = run(&mut w, &[ix::distribute_fees(&tr, &proto)], &[]);
+        row(
+            "distribute_fees",
+            cu,
+            "anyone; splits protocol-mint fees (burn, stakers, treasury)",
+        );
+        let cu = run(&mut w, &[ix::update_auction(&a, &mint, params)], &[]);
+        row("update_auction", cu, "admin");
+    }
+
     let k = w.post(10, 3_600);
     w.claim(&k);
     w.warp(60);
