@@ -4,6 +4,8 @@
 //! commit to results, and protocol fees are sold for the protocol token and
 //! burned. See `DESIGN.md` at the repository root of the shared docs.
 #![allow(unexpected_cfgs)]
+// Every arithmetic operation in the program is checked (see `math`); tests may use plain ops.
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
 pub mod constants;
 pub mod errors;

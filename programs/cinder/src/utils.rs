@@ -314,7 +314,7 @@ where
         payer,
         target,
         system_program,
-        disc.len() + body.len(),
+        disc.len().saturating_add(body.len()),
         &crate::ID,
         signer_seeds,
     )?;
@@ -338,7 +338,7 @@ where
     );
     let data = info.try_borrow_mut_data()?;
     let disc = T::DISCRIMINATOR;
-    let end = disc.len() + core::mem::size_of::<T>();
+    let end = disc.len().saturating_add(core::mem::size_of::<T>());
     require!(
         data.len() >= end && &data[..disc.len()] == disc,
         anchor_lang::error::ErrorCode::AccountDiscriminatorMismatch

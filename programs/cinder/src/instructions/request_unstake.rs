@@ -43,7 +43,7 @@ pub fn request_unstake(ctx: Context<RequestUnstake>, amount: u64) -> Result<()> 
     let free = pos.amount.saturating_sub(locked);
     require!(amount <= free, CinderError::StakeLockedByJobs);
     pos.settle_rewards(&pool)?;
-    pos.amount -= amount;
+    pos.amount = math::sub(pos.amount, amount)?;
     require!(
         pos.amount == 0 || pos.amount >= pool.min_stake(),
         CinderError::StakeBelowMinimum

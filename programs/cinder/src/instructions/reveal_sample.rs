@@ -28,25 +28,26 @@ pub struct RevealSample<'info> {
 /// count then (slot u64, hash [32]) entries, newest first: binary search, no deserialization.
 pub fn slot_hash_at_or_after(data: &[u8], target: u64) -> Option<(u64, [u8; 32])> {
     const ENTRY: usize = 40;
-    let count = u64::from_le_bytes(data.get(..8)?.try_into().ok()?) as usize;
-    let count = count.min((data.len() - 8) / ENTRY);
-    let slot_at = |i: usize| -> u64 {
-        let o = 8 + i * ENTRY;
-        u64::from_le_bytes(data[o..o + 8].try_into().unwrap())
+    let entry = |i: usize| -> Option<&[u8]> {
+        let start = i.checked_mul(ENTRY)?.checked_add(8)?;
+        data.get(start..start.checked_add(ENTRY)?)
     };
+    let slot_of =
+        |e: &[u8]| -> Option<u64> { Some(u64::from_le_bytes(e.get(..8)?.try_into().ok()?)) };
+    let count = usize::try_from(u64::from_le_bytes(data.get(..8)?.try_into().ok()?)).ok()?;
+    let count = count.min(data.len().saturating_sub(8).checked_div(ENTRY)?);
     // Entries descend; find the last index whose slot is >= target.
     let (mut lo, mut hi) = (0usize, count);
     while lo < hi {
-        let mid = (lo + hi) / 2;
-        if slot_at(mid) >= target {
-            lo = mid + 1;
+        let mid = lo.checked_add(hi.checked_sub(lo)?.checked_div(2)?)?;
+        if slot_of(entry(mid)?)? >= target {
+            lo = mid.checked_add(1)?;
         } else {
             hi = mid;
         }
     }
-    let i = lo.checked_sub(1)?;
-    let o = 8 + i * ENTRY;
-    Some((slot_at(i), data[o + 8..o + 40].try_into().unwrap()))
+    let e = entry(lo.checked_sub(1)?)?;
+    Some((slot_of(e)?, e.get(8..ENTRY)?.try_into().ok()?))
 }
 
 /// Whether `job` is sampled given the deciding slot hash: sha256(hash ‖ job) as a number

@@ -40,7 +40,7 @@ pub fn slash(a: SlashAccounts, who: &Pubkey, bps: u16, reward_bps: u16) -> Resul
         (amount, pool.bump, pool.decimals)
     };
     let reward = math::bps_of_floor(amount, reward_bps)?;
-    let burned = amount - reward;
+    let burned = math::sub(amount, reward)?;
     if amount == 0 {
         return Ok(Slash {
             amount,

@@ -136,10 +136,11 @@ pub fn submit_verification(
             &[job_copy.bump],
         ];
         let to_verifier = bond / 2;
+        let to_provider = math::sub(bond, to_verifier)?;
         let job_info = a.job.to_account_info();
         for (destination, amount) in [
             (&a.verifier_token, to_verifier),
-            (&a.provider_token, bond - to_verifier),
+            (&a.provider_token, to_provider),
         ] {
             utils::transfer_checked(
                 &a.token_program,
@@ -154,7 +155,7 @@ pub fn submit_verification(
         }
         emit_cpi!(BondPaid {
             job: job_key,
-            to_provider: bond - to_verifier,
+            to_provider,
             to_verifier,
         });
     }

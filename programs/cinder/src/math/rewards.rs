@@ -11,7 +11,7 @@ use anchor_lang::prelude::*;
 pub fn weight_for(amount: u64, lock_secs: u32) -> Result<u64> {
     add(
         amount,
-        mul_div_floor(amount, 3 * lock_secs as u64, YEAR_SECS as u64)?,
+        mul_div_floor(amount, super::mul(3, lock_secs as u64)?, YEAR_SECS as u64)?,
     )
 }
 
@@ -21,7 +21,7 @@ pub fn acc_increment(amount: u64, total_weight: u64) -> Result<u128> {
     require!(total_weight > 0, CinderError::DivisionByZero);
     (amount as u128)
         .checked_mul(REWARD_SCALE)
-        .map(|n| n / total_weight as u128)
+        .and_then(|n| n.checked_div(total_weight as u128))
         .ok_or_else(|| error!(CinderError::MathOverflow))
 }
 
@@ -46,7 +46,9 @@ fn accrued_rounded(weight: u64, acc: u128, up: bool) -> Result<u128> {
         .checked_mul(whole)
         .ok_or_else(|| error!(CinderError::MathOverflow))?;
     // weight < 2^64 and frac < 1e18 < 2^60: the product fits.
-    let n = (weight as u128) * frac;
+    let n = (weight as u128)
+        .checked_mul(frac)
+        .ok_or_else(|| error!(CinderError::MathOverflow))?;
     let b = if up {
         n.div_ceil(REWARD_SCALE)
     } else {

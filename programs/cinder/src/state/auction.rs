@@ -65,14 +65,16 @@ impl Auction {
             return Ok(floor);
         }
         let span = math::sub(self.epoch_init_price, floor)?;
-        let above_floor = math::mul_div_ceil(span, period - elapsed, period)?;
+        let above_floor = math::mul_div_ceil(span, math::sub(period, elapsed)?, period)?;
         math::add(floor, above_floor)
     }
 
     /// The init price of the epoch after a buy at `paid`.
     pub fn next_init_price(&self, paid: u64) -> u64 {
-        let scaled =
-            paid as u128 * self.params.price_multiplier_bps as u128 / BPS_DENOMINATOR as u128;
+        let scaled = (paid as u128)
+            .saturating_mul(self.params.price_multiplier_bps as u128)
+            .checked_div(BPS_DENOMINATOR as u128)
+            .unwrap_or(u128::MAX);
         u64::try_from(scaled)
             .unwrap_or(u64::MAX)
             .max(self.params.min_init_price)

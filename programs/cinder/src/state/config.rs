@@ -30,8 +30,10 @@ impl ConfigParams {
         for split in [self.burn_bps, self.stakers_bps, self.treasury_bps] {
             split.check(BPS_DENOMINATOR, CinderError::BpsOutOfRange)?;
         }
-        let split_sum =
-            self.burn_bps.0 as u32 + self.stakers_bps.0 as u32 + self.treasury_bps.0 as u32;
+        let split_sum: u32 = [self.burn_bps, self.stakers_bps, self.treasury_bps]
+            .iter()
+            .map(|b| b.0 as u32)
+            .sum();
         require!(
             split_sum == BPS_DENOMINATOR as u32,
             CinderError::FeeSplitNot100Percent

@@ -25,6 +25,8 @@ pub fn fixed_ascii<const N: usize>(text: &[u8]) -> Option<[u8; N]> {
 }
 
 // Account layouts are part of the protocol (clients filter and decode by offset): pin them.
+// Evaluated at compile time, where an overflow is a build error.
+#[allow(clippy::arithmetic_side_effects)]
 const _: () = {
     assert!(core::mem::size_of::<Config>() == 224);
     assert!(core::mem::size_of::<Market>() == 320);

@@ -149,8 +149,8 @@ impl StakePosition {
         let total = crate::math::add(self.amount, self.unbonding)?;
         let taken = amount.min(total);
         let from_active = taken.min(self.amount);
-        self.amount -= from_active;
-        self.unbonding = crate::math::sub(self.unbonding, taken - from_active)?;
+        self.amount = crate::math::sub(self.amount, from_active)?;
+        self.unbonding = crate::math::sub(self.unbonding, crate::math::sub(taken, from_active)?)?;
         self.reweight(pool)?;
         pool.total_staked = crate::math::sub(pool.total_staked, taken)?;
         Ok(taken)
