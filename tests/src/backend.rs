@@ -47,6 +47,18 @@ pub trait Chain {
     fn record_events(&mut self, _on: bool) -> bool {
         false
     }
+    /// Every live account, or None where the chain cannot list them (program-test).
+    fn all_accounts(&mut self) -> Option<Vec<(Pubkey, Account)>> {
+        None
+    }
+    /// Remembers the whole chain state (accounts and sysvars) for `restore`; false where the
+    /// chain cannot (program-test). Property tests set a world up once and restore it per case.
+    fn save(&mut self) -> bool {
+        false
+    }
+    fn restore(&mut self) {
+        panic!("this chain cannot restore a saved state")
+    }
 }
 
 // --- native -----------------------------------------------------------------------------
@@ -248,7 +260,15 @@ fn from4(a: Account4) -> Account {
 pub struct SbfChain {
     ctx: mollusk_svm::MolluskContext<std::collections::HashMap<Key4, Account4>>,
     logs: std::rc::Rc<std::cell::RefCell<solana_svm_log_collector_v4::LogCollector>>,
+    saved: Option<SbfState>,
 }
+
+/// The accounts and the sysvars tests change (clock, slot hashes).
+type SbfState = (
+    std::collections::HashMap<Key4, Account4>,
+    Clock,
+    Vec<(u64, solana_sdk::hash::Hash)>,
+);
 
 impl SbfChain {
     pub fn new(genesis_accounts: Vec<(Pubkey, Account)>) -> Self {
@@ -276,6 +296,7 @@ impl SbfChain {
         Self {
             ctx: mollusk.with_context(store),
             logs,
+            saved: None,
         }
     }
 
@@ -338,6 +359,36 @@ impl Chain for SbfChain {
 
     fn is_sbf(&self) -> bool {
         true
+    }
+
+    fn all_accounts(&mut self) -> Option<Vec<(Pubkey, Account)>> {
+        let store = self.ctx.account_store.borrow();
+        Some(
+            store
+                .iter()
+                .filter(|(_, a)| a.lamports > 0)
+                .map(|(k, a)| (Pubkey::new_from_array(k.to_bytes()), from4(a.clone())))
+                .collect(),
+        )
+    }
+
+    fn save(&mut self) -> bool {
+        let store = self.ctx.account_store.borrow().clone();
+        let sysvars = &self.ctx.mollusk.sysvars;
+        let hashes = sysvars
+            .slot_hashes
+            .iter()
+            .map(|(s, h)| (*s, solana_sdk::hash::Hash::new_from_array(h.to_bytes())))
+            .collect();
+        self.saved = Some((store, sysvars.clock.clone(), hashes));
+        true
+    }
+
+    fn restore(&mut self) {
+        let (store, clock, hashes) = self.saved.clone().expect("save() first");
+        *self.ctx.account_store.borrow_mut() = store;
+        self.ctx.mollusk.sysvars.clock = clock;
+        self.ctx.mollusk.sysvars.slot_hashes = solana_slot_hashes::SlotHashes::new(&hashes);
     }
 
     fn set_slot_hashes(&mut self, entries: &[(u64, [u8; 32])]) {

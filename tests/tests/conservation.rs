@@ -1,12 +1,27 @@
-//! Property: whatever sequence of job instructions runs (including ones the program refuses),
-//! every token is accounted for to the base unit, a refused instruction changes nothing, and
-//! each settlement pays exactly `math::settlement_for`. Runs on the SBF build (Mollusk), where
-//! a case costs milliseconds; the native build runs the same instructions in `escrow.rs`.
+//! Property: whatever sequence of instructions runs — jobs, attestation, staking, rewards,
+//! slashing, buyback and burn — including ones the program refuses:
+//! - every payment token is accounted for to the base unit, and every protocol token is either
+//!   in an account or counted as burned (supply + total_burned is constant);
+//! - a refused instruction changes nothing; each settlement pays exactly the settlement math;
+//! - no vault holds less than it owes: job vaults hold their escrow, the stake vault holds
+//!   every position's stake, the reward vault covers every position's unclaimed rewards, the
+//!   market pool covers unswept fees; no staker is paid more than was deposited.
+//! Runs on the SBF build (Mollusk): the world is set up once and restored for each case, so a
+//! case costs milliseconds. `CINDER_PROPTEST_CASES` sets the number of cases (CI: 10 000; a
+//! longer run: `CINDER_PROPTEST_CASES=200000 cargo test --release -p cinder-tests --test
+//! conservation`).
 
-use cinder::state::JobState;
-use cinder_tests::{ix, ix::JobKeys, World};
+use cinder::state::{Config, JobState, StakePool, StakePosition};
+use cinder_tests::{
+    ix,
+    ix::JobKeys,
+    tokens,
+    world::{default_auction_params, LOCK_30D},
+    World,
+};
 use proptest::prelude::*;
-use solana_sdk::signer::Signer;
+use solana_sdk::{pubkey::Pubkey, signature::Keypair, signer::Signer};
+use std::cell::RefCell;
 
 #[derive(Clone, Debug)]
 enum Op {
@@ -31,6 +46,17 @@ enum Op {
     ExpireVerification(usize),
     Resolve(usize, u8),
     Dispute(usize),
+    // staking: staker 0..2 (the provider and the verifier are positions 2 and 3)
+    Stake(usize, u64, bool),
+    Unstake(usize, u64),
+    Restake(usize),
+    Withdraw(usize),
+    ClaimRewards(usize),
+    Deposit(u64),
+    // buyback and burn
+    Buy(bool),
+    ProtocolFees(u64),
+    Distribute,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -52,6 +78,15 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0usize..6).prop_map(Op::ExpireVerification),
         1 => (0usize..6, 1u8..=3).prop_map(|(i, d)| Op::Resolve(i, d)),
         1 => (0usize..6).prop_map(Op::Dispute),
+        1 => (0usize..2, 1u64..3_000_000_000_000, any::<bool>()).prop_map(|(i, a, l)| Op::Stake(i, a, l)),
+        1 => (0usize..4, 1u64..3_000_000_000_000).prop_map(|(i, a)| Op::Unstake(i, a)),
+        1 => (0usize..4).prop_map(Op::Restake),
+        1 => (0usize..4).prop_map(Op::Withdraw),
+        1 => (0usize..4).prop_map(Op::ClaimRewards),
+        1 => (1u64..50_000_000_000).prop_map(Op::Deposit),
+        1 => any::<bool>().prop_map(Op::Buy),
+        1 => (1u64..50_000_000_000).prop_map(Op::ProtocolFees),
+        1 => Just(Op::Distribute),
     ]
 }
 
@@ -59,22 +94,30 @@ fn ceil_bps(x: u64, bps: u64) -> u64 {
     ((x as u128 * bps as u128).div_ceil(10_000)) as u64
 }
 
+fn set_rate(w: &mut World, rate_bps: u16) {
+    let (a, market) = (w.admin.pubkey(), w.market);
+    let mut mp = cinder_tests::world::default_market_params(a);
+    mp.verify_rate_bps = cinder::state::Bps(rate_bps);
+    w.send(&[ix::update_market(&a, &market, mp, false)], &[])
+        .unwrap();
+}
+
 struct Run {
     w: World,
     jobs: Vec<JobKeys>,
-    verifier: solana_sdk::signature::Keypair,
-    verifier_token: solana_sdk::pubkey::Pubkey,
+    verifier: Keypair,
+    verifier_token: Pubkey,
+    /// Two stakers, then the provider and the verifier: (wallet, protocol-token account).
+    stakers: Vec<(Keypair, Pubkey)>,
+    /// Buys fee vaults, deposits rewards, pays protocol-mint fees.
+    whale: (Keypair, Pubkey, Pubkey),
 }
 
 impl Run {
     /// A world whose market samples `rate_bps` of jobs, with a second provider as verifier.
     fn new(mut w: World, rate_bps: u16) -> Self {
         let a = w.admin.pubkey();
-        let market = w.market;
-        let mut mp = cinder_tests::world::default_market_params(a);
-        mp.verify_rate_bps = cinder::state::Bps(rate_bps);
-        w.send(&[ix::update_market(&a, &market, mp, false)], &[])
-            .unwrap();
+        set_rate(&mut w, rate_bps);
         let verifier = solana_sdk::signature::Keypair::new();
         w.fund(&verifier.pubkey());
         w.make_provider(&verifier);
@@ -86,11 +129,27 @@ impl Run {
             &verifier.pubkey(),
             &tp,
         );
+        let p = w.protocol();
+        let pm = p.mint;
+        let init = ix::init_auction(&a, &pm, &tokens::LEGACY, default_auction_params(), false);
+        w.send(&[init], &[]).unwrap();
+        let mut stakers: Vec<(Keypair, Pubkey)> =
+            (0..2).map(|_| w.staker(10_000_000_000_000)).collect();
+        let provider = w.provider.insecure_clone();
+        let provider_ptoken = w.provider_ptoken;
+        stakers.push((provider, provider_ptoken));
+        let vptoken = w.protocol_account(&verifier.pubkey());
+        stakers.push((verifier.insecure_clone(), vptoken));
+        let (whale, whale_ptoken) = w.staker(1_000_000_000_000_000);
+        let whale_pay =
+            tokens::create_token_account(w.chain.as_mut(), &admin, &mint, &whale.pubkey(), &tp);
         Self {
             w,
             jobs: Vec::new(),
             verifier,
             verifier_token,
+            stakers,
+            whale: (whale, whale_ptoken, whale_pay),
         }
     }
 }
@@ -114,7 +173,206 @@ fn job_at(jobs: &[JobKeys], i: usize) -> Option<JobKeys> {
     (!jobs.is_empty()).then(|| jobs[i % jobs.len()])
 }
 
-fn apply(run: &mut Run, op: &Op) -> Result<(), TestCaseError> {
+/// The staking and buyback ops; None for job ops.
+fn apply_economics(run: &mut Run, op: &Op) -> Option<bool> {
+    let p = run.w.protocol();
+    let tr = run.w.treasury_ptoken;
+    let (whale, wpt, wpay) = (run.whale.0.insecure_clone(), run.whale.1, run.whale.2);
+    let staker = |i: usize| (run.stakers[i].0.insecure_clone(), run.stakers[i].1);
+    let (payment_mint, payment_tp) = (run.w.mint, run.w.token_program);
+    let (ixn, signer) = match *op {
+        Op::Stake(i, amount, long) => {
+            let (k, t) = staker(i);
+            let lock = if long { 365 * 86_400 } else { LOCK_30D };
+            (ix::stake(&k.pubkey(), &t, &p, amount, lock), k)
+        }
+        Op::Unstake(i, amount) => {
+            let (k, _) = staker(i);
+            (ix::request_unstake(&k.pubkey(), amount), k)
+        }
+        Op::Restake(i) => {
+            let (k, _) = staker(i);
+            (ix::restake(&k.pubkey()), k)
+        }
+        Op::Withdraw(i) => {
+            let (k, t) = staker(i);
+            (ix::withdraw_stake(&k.pubkey(), &t, &p), k)
+        }
+        Op::ClaimRewards(i) => {
+            let (k, t) = staker(i);
+            (ix::claim_rewards(&k.pubkey(), &t, &p), k)
+        }
+        Op::Deposit(amount) => (
+            ix::deposit_rewards(&whale.pubkey(), &wpt, &tr, &p, amount),
+            whale,
+        ),
+        Op::Buy(take_all) => {
+            let vault = run.w.fee_vault();
+            let min_out = if take_all {
+                0
+            } else {
+                run.w.balance(&vault) + 1
+            };
+            let side = ix::PaymentSide {
+                payment_mint,
+                payment_token_program: payment_tp,
+            };
+            (
+                ix::buy(
+                    &whale.pubkey(),
+                    &side,
+                    &wpay,
+                    &wpt,
+                    &tr,
+                    &p,
+                    u64::MAX,
+                    min_out,
+                ),
+                whale,
+            )
+        }
+        Op::ProtocolFees(amount) => (
+            spl_token_interface::instruction::transfer_checked(
+                &tokens::LEGACY,
+                &wpt,
+                &p.mint,
+                &ix::fee_vault_pda(&p.mint),
+                &whale.pubkey(),
+                &[],
+                amount,
+                9,
+            )
+            .unwrap(),
+            whale,
+        ),
+        Op::Distribute => {
+            return Some(run.w.send(&[ix::distribute_fees(&tr, &p)], &[]).is_ok());
+        }
+        _ => return None,
+    };
+    Some(run.w.send(&[ixn], &[&signer]).is_ok())
+}
+
+/// Every token account's balance, and the stake positions, read off the whole chain.
+struct Books {
+    balances: std::collections::BTreeMap<Pubkey, u64>,
+    payment_total: u128,
+    protocol_total: u128,
+    supply: u64,
+    burned: u64,
+    positions: Vec<StakePosition>,
+}
+
+fn books(w: &mut World) -> Books {
+    let (payment, protocol) = (w.mint, w.protocol_mint);
+    let mut b = Books {
+        balances: Default::default(),
+        payment_total: 0,
+        protocol_total: 0,
+        supply: w.protocol_supply(),
+        burned: w.read::<Config>(&ix::config_pda()).total_burned,
+        positions: Vec::new(),
+    };
+    for (key, a) in w
+        .chain
+        .all_accounts()
+        .expect("the SBF chain lists its accounts")
+    {
+        let d = &a.data;
+        let token_account = (a.owner == tokens::LEGACY && d.len() == 165)
+            || (a.owner == tokens::TOKEN_2022 && d.len() > 165 && d[165] == 2);
+        if token_account {
+            let mint = Pubkey::try_from(&d[..32]).unwrap();
+            let amount = u64::from_le_bytes(d[64..72].try_into().unwrap());
+            if mint == payment {
+                b.payment_total += amount as u128;
+            } else if mint == protocol {
+                b.protocol_total += amount as u128;
+            }
+            b.balances.insert(key, amount);
+        } else if a.owner == cinder::ID
+            && d.starts_with(<StakePosition as anchor_lang::Discriminator>::DISCRIMINATOR)
+        {
+            let pos: StakePosition = w.read(&key);
+            b.positions.push(pos);
+        }
+    }
+    b
+}
+
+/// Invariants over the whole chain after every op; `start` is the case's first snapshot.
+fn check_books(
+    run: &mut Run,
+    start: &Books,
+    before: &Books,
+    ok: bool,
+    op: &Op,
+) -> Result<(), TestCaseError> {
+    let now = books(&mut run.w);
+    prop_assert_eq!(
+        now.payment_total,
+        start.payment_total,
+        "payment tokens after {:?}",
+        op
+    );
+    prop_assert_eq!(
+        now.protocol_total,
+        now.supply as u128,
+        "protocol tokens outside accounts after {:?}",
+        op
+    );
+    prop_assert_eq!(
+        now.supply as u128 + now.burned as u128,
+        start.supply as u128 + start.burned as u128,
+        "supply + burned after {:?}",
+        op
+    );
+    prop_assert!(now.burned >= before.burned);
+    if !ok {
+        // (A test step may have opened a new, empty account before sending.)
+        for (key, amount) in &now.balances {
+            let was = before.balances.get(key).copied().unwrap_or(0);
+            prop_assert_eq!(*amount, was, "refused {:?} moved tokens of {}", op, key);
+        }
+        prop_assert!(before.balances.keys().all(|k| now.balances.contains_key(k)));
+    }
+    let pool: StakePool = run.w.read(&ix::stake_pool_pda());
+    let stake_vault = run.w.balance(&ix::stake_vault_pda());
+    let staked: u64 = now.positions.iter().map(|p| p.amount + p.unbonding).sum();
+    let weight: u64 = now.positions.iter().map(|p| p.weight).sum();
+    prop_assert_eq!(stake_vault, pool.total_staked, "stake vault after {:?}", op);
+    prop_assert_eq!(staked, pool.total_staked);
+    prop_assert_eq!(weight, pool.total_weight);
+    let acc = pool.acc_reward_per_weight.get();
+    let mut owed = 0u128;
+    for p in &now.positions {
+        let earned = cinder::math::earned(p.weight, acc, p.reward_debt.get())
+            .map_err(|e| TestCaseError::fail(format!("earned: {e:?}")))?;
+        owed += p.pending_rewards as u128 + earned as u128;
+    }
+    let reward_vault = run.w.balance(&ix::reward_vault_pda());
+    prop_assert!(
+        owed <= reward_vault as u128,
+        "reward vault {} owes {} after {:?}",
+        reward_vault,
+        owed,
+        op
+    );
+    prop_assert!(pool.total_rewards_claimed <= pool.total_rewards_deposited);
+    Ok(())
+}
+
+/// Applies `op` and checks the job invariants, and with `start` (the SBF chain, which can
+/// list every account) the whole-chain invariants too.
+fn apply(run: &mut Run, start: Option<&Books>, op: &Op) -> Result<(), TestCaseError> {
+    let global_before = start.map(|_| books(&mut run.w));
+    let check = |run: &mut Run, ok: bool| match (start, &global_before) {
+        (Some(start), Some(before)) => check_books(run, start, before, ok, op),
+        _ => Ok(()),
+    };
+    if let Some(ok) = apply_economics(run, op) {
+        return check(run, ok);
+    }
     let before = run.balances();
     let accrued_before = run.w.market_account().protocol_fees_accrued;
     let w = &mut run.w;
@@ -282,46 +540,85 @@ fn apply(run: &mut Run, op: &Op) -> Result<(), TestCaseError> {
     }
     let pool = run.w.balance(&run.w.verify_pool());
     prop_assert!(run.w.market_account().protocol_fees_accrued <= pool);
+    check(run, ok)
+}
+
+fn cases() -> u32 {
+    std::env::var("CINDER_PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000)
+}
+
+thread_local! {
+    /// The world every case starts from, set up once per test thread (≈ 40 transactions).
+    static BASE: RefCell<Option<Run>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` on the saved world, restored, with the market sampling `rate_bps` of jobs.
+fn with_base_run<R>(rate_bps: u16, f: impl FnOnce(&mut Run) -> R) -> R {
+    BASE.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let run = slot.get_or_insert_with(|| {
+            let mut run = Run::new(World::sbf(), 0);
+            assert!(run.w.chain.save());
+            run
+        });
+        run.w.chain.restore();
+        run.jobs.clear();
+        set_rate(&mut run.w, rate_bps);
+        f(run)
+    })
+}
+
+fn run_ops(run: &mut Run, ops: &[Op]) -> Result<(), TestCaseError> {
+    let start = books(&mut run.w);
+    for op in ops {
+        apply(run, Some(&start), op)?;
+    }
+    // Active-job counters match the jobs each provider holds: the provider every claimed
+    // job until it settles, the verifier the ones it is verifying or disputing.
+    let (mut held, mut verifying) = (0, 0);
+    for k in run.jobs.clone() {
+        if !run.w.exists(&k.job) {
+            continue;
+        }
+        let job = run.w.job(&k.job);
+        if job.state != JobState::Open {
+            held += 1;
+        }
+        if matches!(job.state, JobState::Verifying | JobState::Disputed) {
+            verifying += 1;
+        }
+    }
+    prop_assert_eq!(run.w.provider_account().active_jobs as usize, held);
+    let vp: cinder::state::Provider = run.w.read(&ix::provider_pda(&run.verifier.pubkey()));
+    prop_assert_eq!(vp.active_jobs as usize, verifying);
     Ok(())
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
-
-    #[test]
-    fn every_token_is_accounted_for(
-        ops in prop::collection::vec(op(), 1..40),
-        rate in prop_oneof![Just(0u16), Just(5_000u16), Just(10_000u16)],
-    ) {
-        let mut run = Run::new(World::sbf(), rate);
-        for op in &ops {
-            apply(&mut run, op)?;
-        }
-        // Active-job counters match the jobs each provider holds: the provider every claimed
-        // job until it settles, the verifier the ones it is verifying or disputing.
-        let (mut held, mut verifying) = (0, 0);
-        for k in run.jobs.clone() {
-            if !run.w.exists(&k.job) {
-                continue;
-            }
-            let job = run.w.job(&k.job);
-            if job.state != JobState::Open {
-                held += 1;
-            }
-            if matches!(job.state, JobState::Verifying | JobState::Disputed) {
-                verifying += 1;
-            }
-        }
-        prop_assert_eq!(run.w.provider_account().active_jobs as usize, held);
-        let vp: cinder::state::Provider = run.w.read(&ix::provider_pda(&run.verifier.pubkey()));
-        prop_assert_eq!(vp.active_jobs as usize, verifying);
-    }
+#[test]
+fn every_token_is_accounted_for() {
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases: cases(),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    });
+    let strategy = (
+        prop::collection::vec(op(), 1..40),
+        prop_oneof![Just(0u16), Just(5_000u16), Just(10_000u16)],
+    );
+    runner
+        .run(&strategy, |(ops, rate)| {
+            with_base_run(rate, |run| run_ops(run, &ops))
+        })
+        .unwrap();
 }
 
-/// The same property, a few cases, on the host build (program-test), so a host-only
-/// divergence in the money paths cannot hide.
+/// The job part of the property, a few cases, on the host build (program-test), so a
+/// host-only divergence in the money paths cannot hide.
 #[test]
-fn every_token_is_accounted_for_native() {
+fn job_tokens_are_accounted_for_native() {
     let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
         cases: 4,
         ..ProptestConfig::default()
@@ -330,7 +627,7 @@ fn every_token_is_accounted_for_native() {
         .run(&prop::collection::vec(op(), 1..25), |ops| {
             let mut run = Run::new(World::native(), 5_000);
             for op in &ops {
-                apply(&mut run, op)?;
+                apply(&mut run, None, op)?;
             }
             Ok(())
         })
