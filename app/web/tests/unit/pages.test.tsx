@@ -1,0 +1,203 @@
+// @vitest-environment jsdom
+/**
+ * Component tests of the pages over a fake RPC transport (tests/unit/support/fakeRpc.ts): the
+ * empty chain, an unreachable one, and a small protocol state; actions go through the real
+ * transaction path (simulate → wallet → confirm) with scripted chain answers.
+ */
+import { cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import App from '../../src/App';
+import { PROGRAM_ERRORS, auctionPriceAt, findConfigPda, findFeeVaultPda, getAuctionCodec, weightFor, type EventData } from '../../src/client';
+import type { AppConfig } from '../../src/config';
+import { associatedTokenAddress } from '../../src/chain/tokens';
+import { FakeChain } from './support/fakeRpc';
+import { installTestWallet } from './support/wallet';
+import { addJob, addr, PROTOCOL_MINT, protocolWorld, USDC } from './support/world';
+import { TOKEN_PROGRAM_ADDRESS } from '../../src/client';
+import type { TestWallet } from '../e2e/support/testWallet';
+
+const config: AppConfig = { rpcUrl: 'fake://chain', wsUrl: 'ws://unused', chain: 'solana:localnet', mintLabels: {}, pollMs: 250 };
+
+function show(chain: FakeChain, page: string) {
+  window.location.hash = `#/${page}`;
+  return render(<App config={config} connection={chain.connection()} />);
+}
+
+let wallet: TestWallet;
+const walletChain = new FakeChain();
+beforeAll(async () => {
+  wallet = await installTestWallet(walletChain.connection().rpc);
+});
+afterEach(() => {
+  cleanup();
+  localStorage.clear();
+});
+
+async function connect() {
+  fireEvent.click(await screen.findByTestId('connect-wallet'));
+  await waitFor(() => expect(screen.getByTestId('wallet-address').getAttribute('data-address')).toBe(wallet.address));
+}
+
+describe('on an empty chain (no program state)', () => {
+  const empty: Record<string, RegExp> = {
+    jobs: /No markets on this chain yet/,
+    provider: /not set up on this chain yet/,
+    markets: /No markets on this chain yet/,
+    economics: /nothing has been burned/,
+  };
+  for (const [page, text] of Object.entries(empty)) {
+    it(`${page} says there is nothing yet`, async () => {
+      show(new FakeChain(), page);
+      const root = await screen.findByTestId(`page-${page}`);
+      await waitFor(() => expect(root.textContent).toMatch(text), { timeout: 5000 });
+      expect(root.textContent).not.toMatch(/This page failed|Cannot read the chain/);
+      expect(screen.getByTestId('chain-status').getAttribute('data-state')).toBe('up');
+    });
+  }
+});
+
+describe('on an unreachable chain', () => {
+  for (const page of ['jobs', 'provider', 'markets', 'economics']) {
+    it(`${page} says the chain cannot be reached`, async () => {
+      const chain = new FakeChain();
+      chain.down = true;
+      show(chain, page);
+      const root = await screen.findByTestId(`page-${page}`);
+      await waitFor(() => expect(root.textContent).toMatch(/Cannot read the chain: The chain cannot be reached/), { timeout: 5000 });
+      await waitFor(() => expect(screen.getByTestId('chain-status').getAttribute('data-state')).toBe('down'));
+    });
+  }
+});
+
+describe('markets', () => {
+  it('lists GPU classes, prices, open jobs, and my queue position (best price first, then oldest)', async () => {
+    const chain = new FakeChain();
+    const w = await protocolWorld(chain);
+    await addJob(chain, w.market, addr(1), 1n, { pricePerSec: 5_000n });
+    await addJob(chain, w.market, wallet.address, 2n, { pricePerSec: 2_000n, postedAt: BigInt(chain.unixTime - 100) });
+    await addJob(chain, w.market, addr(2), 3n, { pricePerSec: 2_000n, postedAt: BigInt(chain.unixTime) });
+    await addJob(chain, w.market, addr(3), 4n, { pricePerSec: 9_000n, state: 1, provider: addr(9) });
+    show(chain, 'markets');
+    await connect();
+    const row = await screen.findByTestId('market-row');
+    expect(within(row).getByTestId('market-gpu').textContent).toMatch(/NVIDIA H100 80GB HBM3.*≥ 24 GiB/);
+    expect(within(row).getByTestId('market-price').textContent).toBe(`0.001 tokens of ${USDC.slice(0, 4)}…${USDC.slice(-4)}`);
+    await waitFor(() => expect(within(row).getByTestId('market-open-count').textContent).toBe('3'));
+    const entry = await screen.findByTestId('queue-entry');
+    expect(within(entry).getByTestId('queue-position').textContent).toBe('2');
+    expect(entry.textContent).toMatch(/of 3/);
+  });
+});
+
+describe('jobs', () => {
+  it('posts a job: simulate, wallet signs and sends, confirmed', async () => {
+    const chain = new FakeChain();
+    const w = await protocolWorld(chain);
+    // The wallet sends through its own RPC: share the fake chain's state with it.
+    walletChain.statuses = chain.statuses;
+    chain.setTokenAccount(await associatedTokenAddress(wallet.address, USDC, TOKEN_PROGRAM_ADDRESS), USDC, wallet.address, 10_000_000n);
+    show(chain, 'jobs');
+    await connect();
+    fireEvent.change(await screen.findByTestId('post-spec-uri'), { target: { value: 'https://specs.example/a.json' } });
+    fireEvent.change(screen.getByTestId('post-spec-hash'), { target: { value: 'ab'.repeat(32) } });
+    fireEvent.change(screen.getByTestId('post-price'), { target: { value: '0.002' } });
+    fireEvent.change(screen.getByTestId('post-duration'), { target: { value: '300' } });
+    // 0.002 × 300 = 0.6 compute + 6% = 0.036 verification fee.
+    expect(screen.getByTestId('post-escrow').textContent).toMatch(/^Escrow: 0\.636 /);
+    const before = wallet.requests.length;
+    fireEvent.click(screen.getByTestId('post-submit'));
+    await waitFor(() => expect(screen.getByTestId('tx-status').getAttribute('data-phase')).toBe('confirmed'), { timeout: 5000 });
+    expect(wallet.requests.slice(before).map((r) => r.method)).toEqual(['signAndSendTransaction']);
+    expect(chain.calls).toContain('simulateTransaction');
+    void w;
+  });
+
+  it('shows the program error in plain words when the simulation fails, without asking the wallet', async () => {
+    const chain = new FakeChain();
+    await protocolWorld(chain);
+    chain.setTokenAccount(await associatedTokenAddress(wallet.address, USDC, TOKEN_PROGRAM_ADDRESS), USDC, wallet.address, 10_000_000n);
+    const err = PROGRAM_ERRORS.find((e) => e.name === 'PriceBelowMarketMinimum')!;
+    chain.simulationErr = { InstructionError: [0, { Custom: err.code }] };
+    show(chain, 'jobs');
+    await connect();
+    fireEvent.change(await screen.findByTestId('post-spec-uri'), { target: { value: 'https://specs.example/a.json' } });
+    fireEvent.change(screen.getByTestId('post-spec-hash'), { target: { value: '00'.repeat(32) } });
+    const before = wallet.requests.length;
+    fireEvent.click(screen.getByTestId('post-submit'));
+    await waitFor(() => expect(screen.getByTestId('tx-status').getAttribute('data-phase')).toBe('failed'));
+    expect(screen.getByTestId('tx-error').textContent).toContain(err.message);
+    expect(screen.getByTestId('tx-error').getAttribute('data-error-name')).toBe('PriceBelowMarketMinimum');
+    expect(wallet.requests.length).toBe(before);
+  });
+
+  it('refuses to post without enough tokens, saying how much is needed', async () => {
+    const chain = new FakeChain();
+    await protocolWorld(chain);
+    show(chain, 'jobs');
+    await connect();
+    fireEvent.change(await screen.findByTestId('post-spec-uri'), { target: { value: 'https://specs.example/a.json' } });
+    fireEvent.change(screen.getByTestId('post-spec-hash'), { target: { value: '00'.repeat(32) } });
+    fireEvent.click(screen.getByTestId('post-submit'));
+    await waitFor(() => expect(screen.getByTestId('tx-error').textContent).toMatch(/holds no tokens of/));
+  });
+
+  it('lists my jobs with their state and shows a settled job from its JobSettled event', async () => {
+    const chain = new FakeChain();
+    const w = await protocolWorld(chain);
+    await addJob(chain, w.market, wallet.address, 7n, { state: 2, provider: addr(9), submittedAt: BigInt(chain.unixTime), billedSecs: 42 });
+    const settledJob = addr(77);
+    localStorage.setItem(`cinder.jobs.${wallet.address}`, JSON.stringify([{ job: settledJob, market: w.market, postedAt: 1 }]));
+    const settled: EventData['JobSettled'] = {
+      job: settledJob, provider: addr(9), billedSecs: 30, providerAmount: 28_500n, protocolFee: 1_500n, verificationFee: 1_800n, refund: 604_200n, accepted: true,
+    };
+    chain.addTransaction([settledJob], [{ name: 'JobSettled', data: settled }]);
+    show(chain, 'jobs');
+    await connect();
+    await waitFor(() => expect(screen.getAllByTestId('job-row').length).toBe(2), { timeout: 5000 });
+    const [live, closed] = screen.getAllByTestId('job-row');
+    expect(live.getAttribute('data-state')).toBe('Submitted');
+    expect(within(live).getByTestId('job-accept')).toBeTruthy();
+    expect(within(live).getByTestId('job-dispute')).toBeTruthy();
+    await waitFor(() => expect(closed.getAttribute('data-state')).toBe('Settled'));
+    expect(within(closed).getByTestId('job-outcome').textContent).toMatch(/accepted.*30 s billed.*provider got 0\.0285.*refund 0\.6042/);
+  });
+});
+
+describe('provider', () => {
+  it('shows the weight each lock gives the amount typed', async () => {
+    const chain = new FakeChain();
+    await protocolWorld(chain);
+    show(chain, 'provider');
+    await connect();
+    fireEvent.change(await screen.findByTestId('stake-input'), { target: { value: '100' } });
+    const locks = screen.getByTestId('stake-locks');
+    for (const days of [14, 30, 90, 180, 365]) {
+      const w = weightFor(100_000_000n, days * 86_400).toString();
+      expect(within(locks).getByTestId(`lock-${days}`).parentElement!.textContent).toContain(`weight ${w}`);
+    }
+    fireEvent.click(within(locks).getByTestId('lock-365'));
+    expect(screen.getByTestId('stake-preview').textContent).toContain(`weight ${weightFor(100_000_000n, 365 * 86_400)}`);
+    expect(screen.getByTestId('stake-preview').textContent).toContain('weight 400000000');
+  });
+});
+
+describe('economics', () => {
+  it('shows total burned with its history, the vault, and the live auction price', async () => {
+    const chain = new FakeChain();
+    const w = await protocolWorld(chain, { totalBurned: 7_000_000n });
+    const config = await findConfigPda();
+    chain.addTransaction([config], [{ name: 'Burned', data: { amount: 3_000_000n, totalBurned: 3_000_000n, reason: 1 } }], chain.unixTime - 600);
+    chain.addTransaction([config], [{ name: 'Burned', data: { amount: 4_000_000n, totalBurned: 7_000_000n, reason: 1 } }], chain.unixTime - 60);
+    show(chain, 'economics');
+    await waitFor(() => expect(screen.getByTestId('total-burned').textContent).toBe(`7 tokens of ${PROTOCOL_MINT.slice(0, 4)}…${PROTOCOL_MINT.slice(-4)}`), { timeout: 5000 });
+    await waitFor(() => expect(screen.getByTestId('burn-chart').getAttribute('data-points')).toBe('3'));
+    const auction = (await screen.findAllByTestId('auction'))[0];
+    expect(within(auction).getByTestId('vault-balance').textContent).toMatch(/^2\.5 /);
+    const a = getAuctionCodec().decode(chain.accounts.get(w.auction)!.data);
+    const expected = auctionPriceAt(a, BigInt(chain.unixTime));
+    // Half way through the epoch: (1000 + 1) / 2 ≈ 500.5 tokens, falling.
+    const shown = within(auction).getByTestId('auction-price').textContent!;
+    expect(Number(shown.split(' ')[0].replace(/,/g, ''))).toBeCloseTo(Number(expected) / 1e6, 0);
+    expect(await findFeeVaultPda(USDC)).toBe(w.feeVault);
+  });
+});
