@@ -11,7 +11,10 @@ import { queuePosition } from './JobsPage';
 export default function MarketsPage() {
   const { connection, config } = useChain();
   const { owner } = useWallet();
-  const { markets } = useProtocol();
+  const { markets, stakePool, config: protocolConfig } = useProtocol();
+  const stakeDecimals = stakePool.data?.data.decimals ?? 0;
+  const protocolMint = protocolConfig.data?.data.protocolMint ?? null;
+  const fmtStake = (v: bigint) => amountText(v, stakeDecimals, protocolMint, config.mintLabels);
   const open = useLiveQuery('open-jobs', () => fetchOpenJobs(connection.rpc), { program: true });
   const list = markets.data ?? [];
   const openJobs = open.data ?? [];
@@ -60,7 +63,7 @@ export default function MarketsPage() {
                     <td>{durationText(p.maxDurationSecs)}</td>
                     <td>
                       <small>
-                        min {p.minProviderStake.toString()}, {p.stakePerJob.toString()} locked per job
+                        min {fmtStake(p.minProviderStake)}, {fmtStake(p.stakePerJob)} locked per job
                       </small>
                     </td>
                     <td>

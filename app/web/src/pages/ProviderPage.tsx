@@ -115,7 +115,7 @@ function ProviderView({
       <Section title="Provider" testId="provider">
         {provider.error && !provider.data && <Notice kind="error">Cannot read the chain: {provider.error}</Notice>}
         {provider.data ? (
-          <ProviderDetails owner={owner} provider={provider.data.data} />
+          <ProviderDetails owner={owner} provider={provider.data.data} fmtStake={fmt} />
         ) : position.data ? (
           <RegisterForm owner={owner} markets={markets} />
         ) : (
@@ -331,7 +331,7 @@ function RegisterForm({ owner, markets }: { owner: Address; markets: Decoded<Mar
   );
 }
 
-function ProviderDetails({ owner, provider }: { owner: Address; provider: Provider }) {
+function ProviderDetails({ owner, provider, fmtStake }: { owner: Address; provider: Provider; fmtStake: (v: bigint) => string }) {
   const { status, run, busy } = useTx();
   const active = provider.status === ProviderStatus.Active;
   const toggle = () =>
@@ -356,7 +356,7 @@ function ProviderDetails({ owner, provider }: { owner: Address; provider: Provid
         <Stat label="Endpoint" value={providerEndpoint(provider)} />
         <Stat label="Running jobs" value={provider.activeJobs} />
         <Stat label="Jobs done / quit / expired" value={`${provider.jobsDone} / ${provider.jobsQuit} / ${provider.jobsExpired}`} testId="provider-counters" />
-        <Stat label="Stake locked by jobs" value={provider.lockedStake.toString()} />
+        <Stat label="Stake locked by jobs" value={fmtStake(provider.lockedStake)} />
         <Stat label="Registered" value={timeText(provider.registeredAt)} />
       </div>
       <button onClick={() => void toggle()} disabled={busy || !owner} data-testid="provider-toggle">

@@ -61,11 +61,11 @@ describe('result downloads', () => {
     expect(headers['X-Cinder-Timestamp']).toBe('1700000123');
     expect(wallet.requests.at(-1)?.message).toBe(`cinder-results:v1:${job}:1700000123`);
     // The provider's check: ed25519 over the message with the client's key.
-    const pub = await crypto.subtle.importKey('raw', getAddressEncoder().encode(wallet.address) as Uint8Array, 'Ed25519', false, ['verify']);
-    const sig = getBase58Encoder().encode(headers['X-Cinder-Signature']) as Uint8Array;
-    const ok = await crypto.subtle.verify('Ed25519', pub, sig, new TextEncoder().encode(resultsMessage(job, 1_700_000_123)));
+    const pub = await crypto.subtle.importKey('raw', new Uint8Array(getAddressEncoder().encode(wallet.address)), 'Ed25519', false, ['verify']);
+    const sig = new Uint8Array(getBase58Encoder().encode(headers['X-Cinder-Signature']));
+    const ok = await crypto.subtle.verify('Ed25519', pub, sig, new Uint8Array(new TextEncoder().encode(resultsMessage(job, 1_700_000_123))));
     expect(ok).toBe(true);
-    const bad = await crypto.subtle.verify('Ed25519', pub, sig, new TextEncoder().encode(resultsMessage(job, 1_700_000_124)));
+    const bad = await crypto.subtle.verify('Ed25519', pub, sig, new Uint8Array(new TextEncoder().encode(resultsMessage(job, 1_700_000_124))));
     expect(bad).toBe(false);
   });
   it('builds the provider URLs and reads manifests of either naming', () => {

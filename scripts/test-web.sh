@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Tests the dApp (app/web), installing what is missing first (idempotent):
+#   1. Debian's chromium (apt) and the npm packages (npm ci, from app/web/package-lock.json)
+#   2. test vectors from the Rust builders and program types
+#      (cargo run -p cinder-client --example vectors) and the generated client tables
+#   3. typecheck, then the unit and component tests (vitest run)
+#   4. the dApp build (vite) and what the browser tests run: target/deploy/cinder.so
+#      (scripts/build-sbf.sh) and the `cinder` binary (cargo build -p cinder-worker)
+#   5. the browser tests (playwright-core driving headless Chromium) against `cinder localnet`,
+#      the real local chain with the SBF program; screenshots in app/web/test-results/screenshots
+# Exits non-zero on any failure. First run on a fresh 2-core machine: ≈ 3 min for chromium and
+# npm, plus the Rust builds of steps 2 and 4 when nothing is built yet (the local validator is
+# the long one, ≈ 20 min; scripts/test.sh builds the same crates, so after it they are warm).
+# A warm run takes ≈ 2-3 min, most of it the browser tests.
+# Env: CARGO_TARGET_DIR (as for cargo), CINDER_BIN (a prebuilt `cinder`), CINDER_WEB_SKIP_E2E=1
+# (steps 1-3 only).
+set -euo pipefail
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+WEB="$REPO/app/web"
+cd "$REPO"
+t0=$SECONDS
+say() { printf '[test-web] %s\n' "$*"; }
+step() { printf '\n[test-web] == %s (%s s so far)\n' "$*" "$((SECONDS - t0))"; }
+die() { printf '[test-web] error: %s\n' "$*" >&2; exit 1; }
+as_root() {
+  if [[ $(id -u) -eq 0 ]]; then "$@"
+  elif command -v sudo >/dev/null 2>&1; then sudo "$@"
+  else die "need root (or sudo) to run: $*"; fi
+}
+
+step "1/5 chromium and npm packages"
+if [[ -x /usr/bin/chromium ]]; then
+  say "chromium: $(/usr/bin/chromium --version 2>/dev/null | head -1)"
+else
+  say "apt: installing chromium (≈ 1-2 min)"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+command -v node >/dev/null 2>&1 || die "no node on PATH: the dApp needs Node ≥ 20.19 with npm"
+node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' \
+  || die "Node $(node --version) is too old: the dApp needs ≥ 20.19"
+stamp="$WEB/node_modules/.package-lock.json"
+if [[ ! -f $stamp || "$WEB/package-lock.json" -nt $stamp ]]; then
+  say "npm ci in app/web (≈ 30 s)"
+  (cd "$WEB" && npm ci --no-audit --no-fund --loglevel=error)
+else
+  say "npm: app/web/node_modules up to date"
+fi
+
+step "2/5 test vectors (Rust builders and program types) and generated client tables"
+cargo run -q --locked -p cinder-client --example vectors -- "$WEB/tests/vectors/vectors.json"
+(cd "$WEB" && node scripts/gen-client.mjs)
+
+step "3/5 typecheck, unit and component tests"
+(cd "$WEB" && npx tsc --noEmit && npx vitest run)
+
+if [[ ${CINDER_WEB_SKIP_E2E:-0} == 1 ]]; then
+  say "CINDER_WEB_SKIP_E2E=1: browser tests skipped"
+  printf '\n[test-web] unit tests passed in %s s (browser tests skipped)\n' "$((SECONDS - t0))"
+  exit 0
+fi
+
+step "4/5 dApp build, cinder.so and the cinder binary"
+(cd "$WEB" && npx vite build --logLevel warn)
+bash scripts/build-sbf.sh
+if [[ -n ${CINDER_BIN:-} ]]; then
+  [[ -x $CINDER_BIN ]] || die "CINDER_BIN=$CINDER_BIN is not an executable"
+  say "cinder binary: $CINDER_BIN (given)"
+else
+  say "cargo build -p cinder-worker --bin cinder (the local validator: ≈ 20 min when cold)"
+  cargo build -q --locked -p cinder-worker --bin cinder
+  export CINDER_BIN="${CARGO_TARGET_DIR:-$REPO/target}/debug/cinder"
+fi
+
+step "5/5 browser tests against cinder localnet (Chromium headless)"
+rm -rf "$WEB/test-results/screenshots"
+(cd "$WEB" && npx vitest run --config vitest.e2e.config.ts)
+shots=$(find "$WEB/test-results/screenshots" -name '*.png' 2>/dev/null | wc -l)
+say "$shots screenshots in app/web/test-results/screenshots"
+
+printf '\n[test-web] all passed in %s s\n' "$((SECONDS - t0))"
