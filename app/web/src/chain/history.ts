@@ -21,3 +21,7 @@ export function trackJob(owner: string, job: TrackedJob, storage: Storage | unde
   all.unshift(job);
   storage?.setItem(key(owner), JSON.stringify(all.slice(0, 200)));
 }
+
+export function untrackJob(owner: string, job: string, storage: Storage | undefined = globalThis.localStorage) {
+  storage?.setItem(key(owner), JSON.stringify(trackedJobs(owner, storage).filter((j) => j.job !== job)));
+}

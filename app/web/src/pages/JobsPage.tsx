@@ -1,7 +1,7 @@
 import { address, type Address } from '@solana/kit';
 import { useMemo, useState } from 'react';
 import { useChain } from '../chain/ChainContext';
-import { trackedJobs, trackJob } from '../chain/history';
+import { trackedJobs, trackJob, untrackJob } from '../chain/history';
 import { useLiveQuery } from '../chain/hooks';
 import { useProtocol } from '../chain/protocol';
 import { fetchEventsOf, fetchJobsOfClient, fetchJobsOfMarket, fetchProvider, fetchTokenBalance, type Decoded } from '../chain/queries';
@@ -128,8 +128,9 @@ function PostJobForm({ markets }: { markets: Decoded<Market>[] }) {
     }
   };
 
-  const post = () =>
-    run('Post job', async (client) => {
+  const post = async () => {
+    let posted: { client: Address; job: Address } | null = null;
+    const ok = await run('Post job', async (client) => {
       if (priceUnits === null) throw new Error(`Price must be an amount with at most ${decimals} decimals`);
       if (!escrow) throw new Error('Duration must be a whole number of seconds');
       const hash = fromHex(specHash);
@@ -157,9 +158,15 @@ function PostJobForm({ markets }: { markets: Decoded<Market>[] }) {
         assignedProvider: assigned.trim() ? address(assigned.trim()) : null,
         openUntil: openFor.trim() ? BigInt(now + Math.round(Number(openFor) * 60)) : 0n,
       });
+      // Tracked before sending, so the row survives a settlement that closes the account
+      // even if this page misses the moment; dropped again if the post fails.
       trackJob(client, { job, market: market.address, postedAt: now });
+      posted = { client, job };
       return [instruction];
     });
+    const p = posted as { client: Address; job: Address } | null;
+    if (!ok && p) untrackJob(p.client, p.job);
+  };
 
   return (
     <form
@@ -235,7 +242,7 @@ function MyJobs({ owner, markets }: { owner: Address; markets: Decoded<Market>[]
   const { connection, refreshToken } = useChain();
   const rpc = connection.rpc;
   const jobs = useLiveQuery(`jobs:${owner}`, () => fetchJobsOfClient(rpc, owner), { program: true });
-  const tracked = useMemo(() => trackedJobs(owner), [owner, refreshToken]); // eslint-disable-line react-hooks/exhaustive-deps
+  const tracked = useMemo(() => trackedJobs(owner), [owner, refreshToken, jobs.data]); // eslint-disable-line react-hooks/exhaustive-deps
   const live = jobs.data ?? [];
   const closed = tracked.filter((t) => !live.some((j) => j.address === t.job));
   const closedKey = closed.map((c) => c.job).join(',');
