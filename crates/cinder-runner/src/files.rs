@@ -1,0 +1,160 @@
+//! A small static file server (GET and HEAD) for hosting specs and inputs on loopback in the
+//! demo and in tests, with faults to inject: a path can be made to answer an error status or
+//! other bytes than the file's.
+
+use axum::{
+    body::Body,
+    extract::{Path as UrlPath, State},
+    http::{header, HeaderValue, Method, StatusCode},
+    response::{IntoResponse, Response},
+    routing::get,
+    Router,
+};
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    path::PathBuf,
+    sync::{Arc, Mutex},
+};
+use tokio_util::sync::CancellationToken;
+
+/// What a path answers instead of its file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// This status, empty body.
+    Status(u16),
+    /// These bytes, with status 200.
+    Bytes(Vec<u8>),
+}
+
+type Faults = Arc<Mutex<HashMap<String, Fault>>>;
+
+#[derive(Clone)]
+struct Shared {
+    root: Arc<PathBuf>,
+    faults: Faults,
+}
+
+/// A running file server; stops when dropped (or on [`StaticServer::shutdown`]).
+#[derive(Debug)]
+pub struct StaticServer {
+    addr: SocketAddr,
+    faults: Faults,
+    stop: CancellationToken,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl StaticServer {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://<addr>/<path>`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}/{}", self.addr, path.trim_start_matches('/'))
+    }
+
+    /// From now on `path` (relative to the root, as in the URL) answers `fault`.
+    pub fn set_fault(&self, path: &str, fault: Fault) {
+        lock(&self.faults).insert(path.trim_start_matches('/').to_string(), fault);
+    }
+
+    pub fn clear_fault(&self, path: &str) {
+        lock(&self.faults).remove(path.trim_start_matches('/'));
+    }
+
+    /// Stops serving and waits for the server task to end.
+    pub async fn shutdown(mut self) {
+        self.stop.cancel();
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for StaticServer {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+fn lock(faults: &Faults) -> std::sync::MutexGuard<'_, HashMap<String, Fault>> {
+    faults.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Serves the files under `root` on `addr` (port 0 picks a free one: see
+/// [`StaticServer::addr`]). Paths with `..` or that leave `root` through a link are 404.
+pub async fn serve_dir(root: PathBuf, addr: SocketAddr) -> std::io::Result<StaticServer> {
+    let root = std::fs::canonicalize(&root)?;
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let faults: Faults = Arc::default();
+    let app = Router::new()
+        .route("/{*path}", get(serve_file))
+        .with_state(Shared {
+            root: Arc::new(root),
+            faults: faults.clone(),
+        });
+    let stop = CancellationToken::new();
+    let stopped = stop.clone();
+    let task = tokio::spawn(async move {
+        let server = axum::serve(listener, app).with_graceful_shutdown(stopped.cancelled_owned());
+        if let Err(e) = server.await {
+            tracing::warn!(error = %e, "static file server stopped");
+        }
+    });
+    Ok(StaticServer {
+        addr,
+        faults,
+        stop,
+        task: Some(task),
+    })
+}
+
+async fn serve_file(
+    State(shared): State<Shared>,
+    method: Method,
+    UrlPath(path): UrlPath<String>,
+) -> Response {
+    let fault = lock(&shared.faults).get(&path).cloned();
+    match fault {
+        Some(Fault::Status(code)) => {
+            return StatusCode::from_u16(code)
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+                .into_response()
+        }
+        Some(Fault::Bytes(bytes)) => return bytes.into_response(),
+        None => {}
+    }
+    if path.split('/').any(|c| c == ".." || c.is_empty()) {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let Ok(full) = tokio::fs::canonicalize(shared.root.join(&path)).await else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    if !full.starts_with(&*shared.root) {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let Ok(file) = tokio::fs::File::open(&full).await else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let Ok(meta) = file.metadata().await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    if !meta.is_file() {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let body = if method == Method::HEAD {
+        Body::empty()
+    } else {
+        Body::from_stream(tokio_util::io::ReaderStream::new(file))
+    };
+    let mut response = Response::new(body);
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(meta.len()));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    response
+}

@@ -1,0 +1,26 @@
+//! What a cinder provider does with a job off chain, independent of the chain:
+//!
+//! - [`spec`]: the job spec (JSON, its sha256 is the on-chain spec hash), validated, and the
+//!   [`spec::Fetcher`] that downloads specs and inputs and checks their hashes;
+//! - [`runtime`]: runs a job in a container ([`runtime::ContainerRuntime`], Docker Engine API
+//!   against Podman or Docker) or as an operator allow-listed program
+//!   ([`runtime::ProcessRuntime`]), on the GPUs it was assigned, under its time limit;
+//! - [`gpu`]: NVML inventory and the allocator that hands whole GPUs to jobs;
+//! - [`results`]: the result hash of an output directory, the manifest, the crash-safe
+//!   result store and the upload to an object store;
+//! - [`server`]: serves stored results to the job's client only (signed requests), and the
+//!   client side that downloads and checks them;
+//! - [`files`]: a small static file server for specs and inputs (demo and tests).
+//!
+//! Every function that reads or writes files is synchronous unless it is `async`; call the
+//! synchronous ones that hash or store large outputs from `spawn_blocking` in async code.
+
+pub mod files;
+pub mod gpu;
+pub mod results;
+pub mod runtime;
+pub mod server;
+pub mod spec;
+
+mod hexser;
+mod relpath;

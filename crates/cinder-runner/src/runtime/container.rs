@@ -1,0 +1,640 @@
+//! Jobs run in a container through the Docker Engine API (Podman's `podman system service`
+//! or Docker's daemon): the image must be the one the spec pins, inputs are mounted
+//! read-only and outputs read-write, assigned GPUs are passed as CDI devices, there is no
+//! network unless the operator allows it, and the container is always removed.
+
+use super::{
+    discard_outputs, logs, prepare_dirs, unix_ms, visible_devices, Exit, RunOutcome, RunReport,
+    RunRequest, Runtime, RuntimeError,
+};
+use crate::{
+    gpu::Gpu,
+    spec::{ImagePin, SpecKind},
+};
+use bollard::{
+    errors::Error as DockerError,
+    models::{ContainerCreateBody, DeviceRequest, HostConfig, ImageInspect, Mount, MountType},
+    query_parameters::{
+        CreateContainerOptions, CreateImageOptions, ListContainersOptions, LogsOptions,
+        RemoveContainerOptions, StopContainerOptions, WaitContainerOptions,
+    },
+    ClientVersion, Docker,
+};
+use futures::StreamExt;
+use std::{
+    collections::HashMap,
+    sync::atomic::{AtomicU64, Ordering},
+    time::{Duration, SystemTime},
+};
+use tokio_util::sync::CancellationToken;
+
+/// Where a container sees its inputs (read-only); `CINDER_INPUT_DIR`.
+pub const CONTAINER_INPUT_DIR: &str = "/cinder/in";
+/// Label on every container this runtime creates; its value is the job key.
+pub const JOB_LABEL: &str = "io.cinder.job";
+
+/// Docker Engine API 1.41: Podman 4's compatibility API and Docker ≥ 20.10 both speak it,
+/// and it has everything used here (mounts, device requests).
+const API_VERSION: ClientVersion = ClientVersion {
+    major_version: 1,
+    minor_version: 41,
+};
+
+/// Settings of the container runtime.
+#[derive(Debug, Clone)]
+pub struct ContainerConfig {
+    /// `unix:///run/podman/podman.sock`, `/var/run/docker.sock`, `tcp://host:2375`, …
+    pub socket: String,
+    /// Give containers the engine's default network instead of none.
+    pub allow_network: bool,
+    /// Between SIGTERM and SIGKILL when a job is stopped.
+    pub kill_grace: Duration,
+    /// Most processes a job may have at once (fork bombs).
+    pub pids_limit: i64,
+    /// Each engine API request but the wait for the job to end.
+    pub request_timeout: Duration,
+}
+
+impl ContainerConfig {
+    pub fn new(socket: &str, allow_network: bool) -> ContainerConfig {
+        ContainerConfig {
+            socket: socket.to_string(),
+            allow_network,
+            kill_grace: Duration::from_secs(5),
+            pids_limit: 4096,
+            request_timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ContainerRuntime {
+    docker: Docker,
+    cfg: ContainerConfig,
+}
+
+/// The CDI device requests that give a container exactly these GPUs
+/// (`nvidia.com/gpu=<uuid>`); none for none.
+pub fn cdi_device_requests(gpus: &[Gpu]) -> Vec<DeviceRequest> {
+    if gpus.is_empty() {
+        return Vec::new();
+    }
+    vec![DeviceRequest {
+        driver: Some("cdi".into()),
+        device_ids: Some(
+            gpus.iter()
+                .map(|g| format!("nvidia.com/gpu={}", g.uuid))
+                .collect(),
+        ),
+        ..Default::default()
+    }]
+}
+
+/// Removes the container if the run is dropped before it removed it itself.
+struct ContainerGuard {
+    docker: Docker,
+    id: Option<String>,
+}
+
+impl Drop for ContainerGuard {
+    fn drop(&mut self) {
+        if let (Some(id), Ok(handle)) = (self.id.take(), tokio::runtime::Handle::try_current()) {
+            let docker = self.docker.clone();
+            handle.spawn(async move {
+                let _ = docker.remove_container(&id, Some(force_remove())).await;
+            });
+        }
+    }
+}
+
+fn force_remove() -> RemoveContainerOptions {
+    RemoveContainerOptions {
+        force: true,
+        v: true,
+        ..Default::default()
+    }
+}
+
+fn engine(op: &str) -> impl FnOnce(DockerError) -> RuntimeError + '_ {
+    move |e| RuntimeError::Engine {
+        op: op.to_string(),
+        reason: e.to_string(),
+    }
+}
+
+fn is_not_found(e: &DockerError) -> bool {
+    matches!(
+        e,
+        DockerError::DockerResponseServerError {
+            status_code: 404,
+            ..
+        }
+    )
+}
+
+enum Ending {
+    Exited,
+    TimedOut,
+    Cancelled,
+}
+
+impl ContainerRuntime {
+    /// A runtime on the engine at `socket`. Fails when no socket file is there (nothing
+    /// listens); [`Runtime::check`] says whether the engine answers.
+    pub fn connect(socket: &str, allow_network: bool) -> Result<ContainerRuntime, RuntimeError> {
+        ContainerRuntime::with_config(ContainerConfig::new(socket, allow_network))
+    }
+
+    pub fn with_config(cfg: ContainerConfig) -> Result<ContainerRuntime, RuntimeError> {
+        let unreachable = |reason: String| RuntimeError::EngineUnreachable {
+            socket: cfg.socket.clone(),
+            reason,
+        };
+        let timeout = cfg.request_timeout.as_secs().max(1);
+        let socket = cfg.socket.as_str();
+        let docker = if let Some(addr) = socket
+            .strip_prefix("tcp://")
+            .or_else(|| socket.strip_prefix("http://"))
+        {
+            Docker::connect_with_http(&format!("http://{addr}"), timeout, &API_VERSION)
+        } else {
+            let path = socket.strip_prefix("unix://").unwrap_or(socket);
+            Docker::connect_with_unix(path, timeout, &API_VERSION)
+        }
+        .map_err(|e| match e {
+            DockerError::SocketNotFoundError(path) => unreachable(format!("no socket at {path}")),
+            e => unreachable(e.to_string()),
+        })?;
+        Ok(ContainerRuntime { docker, cfg })
+    }
+
+    pub fn socket(&self) -> &str {
+        &self.cfg.socket
+    }
+
+    /// The engine client, for what this runtime does not wrap.
+    pub fn docker(&self) -> &Docker {
+        &self.docker
+    }
+
+    /// The pinned reference (`name@sha256:<image id>`) of a local image given by any
+    /// reference (`localhost/cinder-busybox:latest`): what a spec's `image` should say.
+    pub async fn pinned(&self, image: &str) -> Result<String, RuntimeError> {
+        let found =
+            self.docker
+                .inspect_image(image)
+                .await
+                .map_err(|e| RuntimeError::ImageUnavailable {
+                    image: image.to_string(),
+                    reason: e.to_string(),
+                })?;
+        let id = found.id.unwrap_or_default();
+        let hex = id.strip_prefix("sha256:").unwrap_or(&id);
+        let name = match image.rsplit_once('@') {
+            Some((name, _)) => name,
+            // Strip a tag (a ':' after the last '/'), keep a registry port.
+            None => match image.rsplit_once(':') {
+                Some((name, tag)) if !tag.contains('/') => name,
+                _ => image,
+            },
+        };
+        let pinned = format!("{name}@sha256:{hex}");
+        ImagePin::parse(&pinned)
+            .map(|_| pinned)
+            .ok_or_else(|| RuntimeError::ImageUnavailable {
+                image: image.to_string(),
+                reason: format!("the engine reports image id {id:?}"),
+            })
+    }
+
+    /// The id of the local image that is `pin`, pulling it when it is absent. Refuses a
+    /// local image of the pinned name with other content.
+    pub async fn resolve(&self, pin: &ImagePin) -> Result<String, RuntimeError> {
+        if let Some(id) = self.find_pinned(pin).await? {
+            return Ok(id);
+        }
+        if let Some(name) = &pin.name {
+            if let Ok(local) = self.docker.inspect_image(name).await {
+                return Err(RuntimeError::ImagePinMismatch {
+                    pinned: pin.to_string(),
+                    name: name.clone(),
+                    local: local.id.unwrap_or_default(),
+                });
+            }
+        }
+        let pull = CreateImageOptions {
+            from_image: Some(pin.to_string()),
+            ..Default::default()
+        };
+        let mut progress = self.docker.create_image(Some(pull), None, None);
+        while let Some(step) = progress.next().await {
+            step.map_err(|e| RuntimeError::ImageUnavailable {
+                image: pin.to_string(),
+                reason: e.to_string(),
+            })?;
+        }
+        self.find_pinned(pin)
+            .await?
+            .ok_or_else(|| RuntimeError::ImageUnavailable {
+                image: pin.to_string(),
+                reason: "pulled, but no local image has that id or digest".into(),
+            })
+    }
+
+    /// A local image whose id or a repo digest is the pin's.
+    async fn find_pinned(&self, pin: &ImagePin) -> Result<Option<String>, RuntimeError> {
+        for reference in [pin.to_string(), pin.digest()] {
+            match self.docker.inspect_image(&reference).await {
+                Ok(found) if matches_pin(&found, pin) => return Ok(found.id),
+                Ok(found) => {
+                    return Err(RuntimeError::ImagePinMismatch {
+                        pinned: pin.to_string(),
+                        name: reference,
+                        local: found.id.unwrap_or_default(),
+                    })
+                }
+                Err(e) if is_not_found(&e) => continue,
+                Err(e) => return Err(engine("inspect image")(e)),
+            }
+        }
+        Ok(None)
+    }
+
+    /// Containers of `job` that exist now (running or not): none once its run returned.
+    pub async fn containers_of(&self, job: &str) -> Result<Vec<String>, RuntimeError> {
+        let filters = HashMap::from([("label".to_string(), vec![format!("{JOB_LABEL}={job}")])]);
+        let list = self
+            .docker
+            .list_containers(Some(ListContainersOptions {
+                all: true,
+                filters: Some(filters),
+                ..Default::default()
+            }))
+            .await
+            .map_err(engine("list containers"))?;
+        Ok(list.into_iter().filter_map(|c| c.id).collect())
+    }
+
+    fn create_body(
+        &self,
+        req: &RunRequest,
+        image_id: &str,
+    ) -> Result<ContainerCreateBody, RuntimeError> {
+        let outputs = req.spec.outputs.trim_end_matches('/').to_string();
+        let mut env: Vec<String> = req
+            .spec
+            .env
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        env.push(format!("CINDER_JOB={}", req.job));
+        env.push(format!("CINDER_INPUT_DIR={CONTAINER_INPUT_DIR}"));
+        env.push(format!("CINDER_OUTPUT_DIR={outputs}"));
+        // "void" (not empty) so an image's NVIDIA_VISIBLE_DEVICES=all cannot grant GPUs
+        // through a legacy nvidia runtime hook.
+        let visible = if req.gpus.is_empty() {
+            "void".to_string()
+        } else {
+            visible_devices(&req.gpus)
+        };
+        env.push(format!("NVIDIA_VISIBLE_DEVICES={visible}"));
+        let bind = |source: &std::path::Path,
+                    target: &str,
+                    read_only: bool|
+         -> Result<Mount, RuntimeError> {
+            let source = std::fs::canonicalize(source).map_err(super::io_err(source))?;
+            Ok(Mount {
+                target: Some(target.to_string()),
+                source: Some(source.to_string_lossy().into_owned()),
+                typ: Some(MountType::BIND),
+                read_only: Some(read_only),
+                ..Default::default()
+            })
+        };
+        let memory = req
+            .spec
+            .memory_limit_mib
+            .map(|mib| mib.saturating_mul(1024 * 1024).min(i64::MAX as u64) as i64);
+        let devices = cdi_device_requests(&req.gpus);
+        Ok(ContainerCreateBody {
+            image: Some(image_id.to_string()),
+            entrypoint: Some(vec![req.spec.command[0].clone()]),
+            cmd: Some(req.spec.command[1..].to_vec()),
+            env: Some(env),
+            labels: Some(HashMap::from([(JOB_LABEL.to_string(), req.job.clone())])),
+            network_disabled: Some(!self.cfg.allow_network),
+            attach_stdout: Some(false),
+            attach_stderr: Some(false),
+            tty: Some(false),
+            host_config: Some(HostConfig {
+                mounts: Some(vec![
+                    bind(&req.input_dir, CONTAINER_INPUT_DIR, true)?,
+                    bind(&req.output_dir, &outputs, false)?,
+                ]),
+                memory,
+                memory_swap: memory,
+                pids_limit: Some(self.cfg.pids_limit),
+                network_mode: (!self.cfg.allow_network).then(|| "none".to_string()),
+                security_opt: Some(vec!["no-new-privileges".into()]),
+                device_requests: (!devices.is_empty()).then_some(devices),
+                auto_remove: Some(false),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+    }
+
+    async fn run_container(
+        &self,
+        req: &RunRequest,
+        cancel: CancellationToken,
+    ) -> Result<RunOutcome, RuntimeError> {
+        if req.spec.kind != SpecKind::Container {
+            return Err(RuntimeError::WrongKind {
+                expected: SpecKind::Container,
+                got: req.spec.kind,
+            });
+        }
+        let image = req.spec.image.clone().unwrap_or_default();
+        let pin = ImagePin::parse(&image).ok_or(RuntimeError::ImageNotPinned { image })?;
+        prepare_dirs(req)?;
+        let image_id = self.resolve(&pin).await?;
+        let body = self.create_body(req, &image_id)?;
+        let created = self
+            .docker
+            .create_container(
+                Some(CreateContainerOptions {
+                    name: Some(container_name(&req.job)),
+                    ..Default::default()
+                }),
+                body,
+            )
+            .await
+            .map_err(engine("create container"))?;
+        let mut guard = ContainerGuard {
+            docker: self.docker.clone(),
+            id: Some(created.id.clone()),
+        };
+        tracing::debug!(job = %req.job, container = %created.id, image = %image_id, "container created");
+        let outcome = self.drive(req, &created.id, cancel).await;
+        let removed = self
+            .docker
+            .remove_container(&created.id, Some(force_remove()))
+            .await;
+        guard.id = None;
+        let outcome = match (outcome, removed) {
+            (Ok(outcome), Ok(())) => outcome,
+            (Err(e), _) => {
+                discard_outputs(&req.output_dir)?;
+                return Err(e);
+            }
+            (Ok(_), Err(e)) => {
+                // It may still run and write: its outputs cannot be trusted.
+                discard_outputs(&req.output_dir)?;
+                return Err(engine("remove container")(e));
+            }
+        };
+        if !matches!(outcome, RunOutcome::Completed { .. }) {
+            discard_outputs(&req.output_dir)?;
+        }
+        Ok(outcome)
+    }
+
+    /// Starts the container and sees it to its end; the caller removes it.
+    async fn drive(
+        &self,
+        req: &RunRequest,
+        id: &str,
+        cancel: CancellationToken,
+    ) -> Result<RunOutcome, RuntimeError> {
+        let started = SystemTime::now();
+        self.docker
+            .start_container(id, None)
+            .await
+            .map_err(engine("start container"))?;
+        // The wait lasts as long as the job: it gets its own request timeout.
+        let waiter = self
+            .docker
+            .clone()
+            .with_timeout(req.time_limit + self.cfg.kill_grace + Duration::from_secs(60));
+        let mut wait = waiter.wait_container(id, Some(WaitContainerOptions::default()));
+        let ending = tokio::select! {
+            // Ok for exit 0; an error (bollard's for a non-zero code, or a broken wait) is
+            // sorted out by the inspection below.
+            _ = wait.next() => Ending::Exited,
+            _ = tokio::time::sleep(req.time_limit) => Ending::TimedOut,
+            _ = cancel.cancelled() => Ending::Cancelled,
+        };
+        drop(wait);
+        if !matches!(ending, Ending::Exited) {
+            let grace = self.cfg.kill_grace.as_secs().clamp(1, i32::MAX as u64) as i32;
+            let stop = StopContainerOptions {
+                t: Some(grace),
+                ..Default::default()
+            };
+            let stopper = self
+                .docker
+                .clone()
+                .with_timeout(self.cfg.kill_grace + self.cfg.request_timeout);
+            if let Err(e) = stopper.stop_container(id, Some(stop)).await {
+                tracing::warn!(job = %req.job, container = %id, error = %e, "stop failed; the forced remove kills it");
+            }
+        }
+        let finished = SystemTime::now();
+        let state = self
+            .docker
+            .inspect_container(id, None)
+            .await
+            .map_err(engine("inspect container"))?
+            .state
+            .unwrap_or_default();
+        if state.running == Some(true) && matches!(ending, Ending::Exited) {
+            return Err(RuntimeError::Engine {
+                op: "wait for container".into(),
+                reason: "the engine ended the wait while the container still runs".into(),
+            });
+        }
+        let (stdout, stderr) = self.collect_logs(id).await;
+        logs::write_logs(&req.log_dir, &stdout, &stderr).map_err(super::io_err(&req.log_dir))?;
+        Ok(match ending {
+            Ending::TimedOut => RunOutcome::TimedOut,
+            Ending::Cancelled => RunOutcome::Cancelled,
+            Ending::Exited => match (
+                state.exit_code.unwrap_or(-1),
+                state.oom_killed == Some(true),
+            ) {
+                (_, true) => RunOutcome::Failed {
+                    exit: Exit::OutOfMemory,
+                    log_tail: logs::failure_tail(&stdout, &stderr),
+                },
+                (0, false) => RunOutcome::Completed {
+                    report: RunReport {
+                        runtime: "container".into(),
+                        exit_code: 0,
+                        started_unix_ms: unix_ms(started),
+                        finished_unix_ms: unix_ms(finished),
+                        stdout_log: req.stdout_log(),
+                        stderr_log: req.stderr_log(),
+                    },
+                },
+                (code, false) => RunOutcome::Failed {
+                    exit: Exit::Code(code),
+                    log_tail: logs::failure_tail(&stdout, &stderr),
+                },
+            },
+        })
+    }
+
+    /// The stopped container's stdout and stderr (the last lines), as tails.
+    async fn collect_logs(&self, id: &str) -> (logs::SharedTail, logs::SharedTail) {
+        let stdout = logs::Tail::shared(logs::LOG_CAP);
+        let stderr = logs::Tail::shared(logs::LOG_CAP);
+        let opts = LogsOptions {
+            stdout: true,
+            stderr: true,
+            tail: "10000".into(),
+            ..Default::default()
+        };
+        let mut stream = self.docker.logs(id, Some(opts));
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(bollard::container::LogOutput::StdErr { message }) => {
+                    logs::lock(&stderr).push(&message)
+                }
+                Ok(out) => logs::lock(&stdout).push(&out.into_bytes()),
+                Err(e) => {
+                    let note = format!("[cinder: reading the container log failed: {e}]\n");
+                    logs::lock(&stderr).push(note.as_bytes());
+                    break;
+                }
+            }
+        }
+        (stdout, stderr)
+    }
+}
+
+fn matches_pin(image: &ImageInspect, pin: &ImagePin) -> bool {
+    let digest = pin.digest();
+    let id_matches = image.id.as_deref() == Some(digest.as_str());
+    let digest_matches = image
+        .repo_digests
+        .iter()
+        .flatten()
+        .any(|d| match d.rsplit_once('@') {
+            Some((name, d)) => d == digest && pin.name.as_deref().is_none_or(|n| n == name),
+            None => false,
+        });
+    id_matches || digest_matches
+}
+
+/// `cinder-<job>-<n>`: readable in `podman ps`, unique per run (a verifier's re-run of the
+/// same job may run beside the original).
+fn container_name(job: &str) -> String {
+    static RUNS: AtomicU64 = AtomicU64::new(0);
+    let clean: String = job
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .take(44)
+        .collect();
+    format!(
+        "cinder-{clean}-{}-{}",
+        std::process::id(),
+        RUNS.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+impl Runtime for ContainerRuntime {
+    async fn run(
+        &self,
+        req: &RunRequest,
+        cancel: CancellationToken,
+    ) -> Result<RunOutcome, RuntimeError> {
+        self.run_container(req, cancel).await
+    }
+
+    /// The engine answers a ping and its version.
+    async fn check(&self) -> Result<(), RuntimeError> {
+        let unreachable = |e: DockerError| RuntimeError::EngineUnreachable {
+            socket: self.cfg.socket.clone(),
+            reason: e.to_string(),
+        };
+        self.docker.ping().await.map_err(unreachable)?;
+        let version = self.docker.version().await.map_err(unreachable)?;
+        tracing::debug!(socket = %self.cfg.socket, version = ?version.version, api = ?version.api_version, "container engine answers");
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gpu(index: u32) -> Gpu {
+        Gpu {
+            index,
+            uuid: format!("GPU-{index}a2b3c4d-0000-1111-2222-333344445555"),
+            name: "NVIDIA H200".into(),
+            memory_mib: 143771,
+        }
+    }
+
+    #[test]
+    fn no_gpus_means_no_device_requests() {
+        assert!(cdi_device_requests(&[]).is_empty());
+    }
+
+    #[test]
+    fn assigned_gpus_become_one_cdi_request_naming_each_uuid() {
+        let reqs = cdi_device_requests(&[gpu(3), gpu(5)]);
+        assert_eq!(reqs.len(), 1);
+        assert_eq!(reqs[0].driver.as_deref(), Some("cdi"));
+        assert_eq!(
+            reqs[0].device_ids.as_deref().unwrap(),
+            [
+                "nvidia.com/gpu=GPU-3a2b3c4d-0000-1111-2222-333344445555",
+                "nvidia.com/gpu=GPU-5a2b3c4d-0000-1111-2222-333344445555"
+            ]
+        );
+        assert_eq!((reqs[0].count, &reqs[0].capabilities), (None, &None));
+        // As the engine receives it.
+        let json = serde_json::to_value(&reqs[0]).unwrap();
+        assert_eq!(json["Driver"], "cdi");
+        assert_eq!(
+            json["DeviceIDs"][1],
+            "nvidia.com/gpu=GPU-5a2b3c4d-0000-1111-2222-333344445555"
+        );
+    }
+
+    #[test]
+    fn a_pin_matches_by_image_id_or_by_digest_of_the_same_name() {
+        let hex = "ab".repeat(32);
+        let other = "cd".repeat(32);
+        let image = |id: &str, digests: Vec<String>| ImageInspect {
+            id: Some(format!("sha256:{id}")),
+            repo_digests: Some(digests),
+            ..Default::default()
+        };
+        let pin = ImagePin::parse(&format!("localhost/x@sha256:{hex}")).unwrap();
+        assert!(matches_pin(&image(&hex, vec![]), &pin));
+        assert!(matches_pin(
+            &image(&other, vec![format!("localhost/x@sha256:{hex}")]),
+            &pin
+        ));
+        assert!(!matches_pin(
+            &image(&other, vec![format!("localhost/y@sha256:{hex}")]),
+            &pin
+        ));
+        assert!(!matches_pin(
+            &image(&other, vec![format!("localhost/x@sha256:{other}")]),
+            &pin
+        ));
+    }
+
+    #[test]
+    fn container_names_are_unique_and_clean() {
+        let a = container_name("Job/../Key");
+        let b = container_name("Job/../Key");
+        assert_ne!(a, b);
+        assert!(a.starts_with("cinder-JobKey-"), "{a}");
+    }
+}

@@ -1,0 +1,333 @@
+//! Real containers through Podman's Docker-compatible API (scripts/podman-setup.sh starts it
+//! and creates the busybox test image): the same job gives the same result hash as the
+//! process runtime, timeouts kill and remove, the image pin is enforced, nothing is left.
+
+mod common;
+
+use cinder_runner::{
+    results::hash_outputs,
+    runtime::{
+        ContainerConfig, ContainerRuntime, Exit, ProcessRuntime, RunOutcome, Runtime, RuntimeError,
+    },
+};
+use common::{container_spec, process_spec, JobDirs, TEST_IMAGE};
+use std::{
+    collections::BTreeMap,
+    fs,
+    path::PathBuf,
+    time::{Duration, Instant},
+};
+use tokio_util::sync::CancellationToken;
+
+/// The runtime and the test image pinned by id, or `None` when container tests are skipped.
+async fn setup(test: &str) -> Option<(ContainerRuntime, String)> {
+    let socket = common::podman_socket(test)?;
+    let mut cfg = ContainerConfig::new(&socket, false);
+    cfg.kill_grace = Duration::from_secs(1);
+    let rt = ContainerRuntime::with_config(cfg).unwrap_or_else(|e| panic!("{test}: {e}"));
+    rt.check().await.unwrap_or_else(|e| panic!("{test}: {e}"));
+    let image = rt.pinned(TEST_IMAGE).await.unwrap_or_else(|e| {
+        panic!("{test}: {e}: run `sudo scripts/podman-setup.sh` to create {TEST_IMAGE}")
+    });
+    Some((rt, image))
+}
+
+async fn assert_no_container_left(rt: &ContainerRuntime, job: &str) {
+    let left = rt.containers_of(job).await.unwrap();
+    assert!(left.is_empty(), "containers of {job} left: {left:?}");
+}
+
+#[tokio::test]
+async fn a_container_job_gives_the_same_result_hash_as_the_process_runtime() {
+    let Some((rt, image)) =
+        setup("a_container_job_gives_the_same_result_hash_as_the_process_runtime").await
+    else {
+        return;
+    };
+    let job = "ContainerSameHash1";
+    let run = |dirs: &JobDirs, mut spec: cinder_runner::spec::JobSpec| {
+        fs::create_dir_all(dirs.path("in")).unwrap();
+        fs::write(dirs.path("in/in.txt"), b"container input\n").unwrap();
+        spec.env.insert("GREETING".into(), "same everywhere".into());
+        dirs.request(job, spec)
+    };
+    let in_container = JobDirs::new();
+    let req = run(
+        &in_container,
+        container_spec(&image, &["sh", "-c", common::SCRIPT], 60),
+    );
+    let outcome = rt.run(&req, CancellationToken::new()).await.unwrap();
+    let RunOutcome::Completed { report } = &outcome else {
+        panic!("expected Completed, got {outcome:?}");
+    };
+    assert_eq!(report.runtime, "container");
+    assert_eq!(
+        fs::read_to_string(&report.stdout_log).unwrap(),
+        "to stdout\n"
+    );
+    assert_eq!(
+        fs::read_to_string(&report.stderr_log).unwrap(),
+        "to stderr\n"
+    );
+    assert_no_container_left(&rt, job).await;
+
+    let as_process = JobDirs::new();
+    let process = ProcessRuntime::new(BTreeMap::from([(
+        "sh".to_string(),
+        PathBuf::from("/bin/sh"),
+    )]));
+    let preq = run(&as_process, process_spec(&["sh", "-c", common::SCRIPT], 60));
+    let poutcome = process.run(&preq, CancellationToken::new()).await.unwrap();
+    assert!(
+        matches!(poutcome, RunOutcome::Completed { .. }),
+        "{poutcome:?}"
+    );
+
+    let (container_hash, files) = hash_outputs(&req.output_dir).unwrap();
+    let (process_hash, _) = hash_outputs(&preq.output_dir).unwrap();
+    assert_eq!(files.len(), 3, "{files:?}");
+    assert_eq!(container_hash, process_hash);
+    assert_eq!(
+        container_hash,
+        common::expected_result_hash(&[
+            ("a.txt", b"hello\n"),
+            ("greeting.txt", b"same everywhere\n"),
+            ("sub/upper.txt", b"CONTAINER INPUT\n"),
+        ])
+    );
+}
+
+#[tokio::test]
+async fn a_container_sees_its_inputs_read_only_the_job_variables_and_no_network() {
+    let Some((rt, image)) =
+        setup("a_container_sees_its_inputs_read_only_the_job_variables_and_no_network").await
+    else {
+        return;
+    };
+    let job = "ContainerEnv1";
+    let dirs = JobDirs::new();
+    fs::create_dir_all(dirs.path("in")).unwrap();
+    fs::write(dirs.path("in/x"), b"x").unwrap();
+    let script = r#"
+        if echo y > "$CINDER_INPUT_DIR/x" 2>/dev/null; then echo writable; else echo read-only; fi > /out/inputs
+        env | grep -E '^(CINDER_|NVIDIA_)' | sort > /out/env
+        ls /sys/class/net | sort | tr '\n' ' ' > /out/net
+    "#;
+    let req = dirs.request(job, container_spec(&image, &["sh", "-c", script], 60));
+    let outcome = rt.run(&req, CancellationToken::new()).await.unwrap();
+    assert!(
+        matches!(outcome, RunOutcome::Completed { .. }),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        fs::read_to_string(dirs.path("out/inputs")).unwrap(),
+        "read-only\n"
+    );
+    assert_eq!(fs::read(dirs.path("in/x")).unwrap(), b"x");
+    assert_eq!(
+        fs::read_to_string(dirs.path("out/env")).unwrap(),
+        format!("CINDER_INPUT_DIR=/cinder/in\nCINDER_JOB={job}\nCINDER_OUTPUT_DIR=/out\nNVIDIA_VISIBLE_DEVICES=void\n")
+    );
+    assert_eq!(
+        fs::read_to_string(dirs.path("out/net")).unwrap().trim(),
+        "lo",
+        "only loopback"
+    );
+    assert_no_container_left(&rt, job).await;
+}
+
+#[tokio::test]
+async fn a_container_over_its_time_limit_is_killed_and_removed() {
+    let Some((rt, image)) = setup("a_container_over_its_time_limit_is_killed_and_removed").await
+    else {
+        return;
+    };
+    let job = "ContainerTimeout1";
+    let dirs = JobDirs::new();
+    let mut req = dirs.request(
+        job,
+        container_spec(&image, &["sh", "-c", "echo partial > /out/p; sleep 300"], 2),
+    );
+    req.time_limit = Duration::from_secs(2);
+    let started = Instant::now();
+    let outcome = rt.run(&req, CancellationToken::new()).await.unwrap();
+    assert_eq!(outcome, RunOutcome::TimedOut);
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        common::dir_is_empty(&req.output_dir),
+        "partial outputs are discarded"
+    );
+    assert_no_container_left(&rt, job).await;
+}
+
+#[tokio::test]
+async fn cancelling_a_container_run_removes_the_container() {
+    let Some((rt, image)) = setup("cancelling_a_container_run_removes_the_container").await else {
+        return;
+    };
+    let job = "ContainerCancel1";
+    let dirs = JobDirs::new();
+    let req = dirs.request(job, container_spec(&image, &["sleep", "300"], 600));
+    let cancel = CancellationToken::new();
+    let trigger = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        trigger.cancel();
+    });
+    assert_eq!(rt.run(&req, cancel).await.unwrap(), RunOutcome::Cancelled);
+    assert_no_container_left(&rt, job).await;
+}
+
+#[tokio::test]
+async fn a_failing_container_reports_its_exit_code_and_stderr() {
+    let Some((rt, image)) = setup("a_failing_container_reports_its_exit_code_and_stderr").await
+    else {
+        return;
+    };
+    let job = "ContainerFails1";
+    let dirs = JobDirs::new();
+    let req = dirs.request(
+        job,
+        container_spec(
+            &image,
+            &["sh", "-c", "echo x > /out/x; echo bad input >&2; exit 7"],
+            60,
+        ),
+    );
+    let outcome = rt.run(&req, CancellationToken::new()).await.unwrap();
+    assert_eq!(
+        outcome,
+        RunOutcome::Failed {
+            exit: Exit::Code(7),
+            log_tail: "bad input\n".into()
+        }
+    );
+    assert!(common::dir_is_empty(&req.output_dir));
+    assert_no_container_left(&rt, job).await;
+}
+
+#[tokio::test]
+async fn an_image_whose_content_does_not_match_the_pin_is_refused() {
+    let Some((rt, image)) = setup("an_image_whose_content_does_not_match_the_pin_is_refused").await
+    else {
+        return;
+    };
+    let job = "ContainerPin1";
+    let name = image.rsplit_once('@').unwrap().0;
+    let wrong = format!("{name}@sha256:{}", "0".repeat(64));
+    let dirs = JobDirs::new();
+    let req = dirs.request(
+        job,
+        container_spec(&wrong, &["sh", "-c", "touch /out/ran"], 60),
+    );
+    let e = rt.run(&req, CancellationToken::new()).await.unwrap_err();
+    match &e {
+        RuntimeError::ImagePinMismatch {
+            pinned,
+            name: n,
+            local,
+        } => {
+            assert_eq!(pinned, &wrong);
+            assert_eq!(n, name);
+            assert_eq!(
+                local,
+                &format!("sha256:{}", image.rsplit_once("sha256:").unwrap().1)
+            );
+        }
+        e => panic!("expected ImagePinMismatch, got {e}"),
+    }
+    assert!(common::dir_is_empty(&req.output_dir), "nothing ran");
+    assert_no_container_left(&rt, job).await;
+
+    // An image that is nowhere (no local name, no registry) is unavailable, not run.
+    let absent = format!("localhost/cinder-absent@sha256:{}", "1".repeat(64));
+    let req = dirs.request(job, container_spec(&absent, &["true"], 60));
+    let e = rt.run(&req, CancellationToken::new()).await.unwrap_err();
+    assert!(matches!(e, RuntimeError::ImageUnavailable { .. }), "{e}");
+}
+
+#[tokio::test]
+async fn an_image_pinned_by_manifest_digest_runs() {
+    let Some((rt, _)) = setup("an_image_pinned_by_manifest_digest_runs").await else {
+        return;
+    };
+    let inspect = rt.docker().inspect_image(TEST_IMAGE).await.unwrap();
+    let Some(by_digest) = inspect.repo_digests.unwrap_or_default().into_iter().next() else {
+        eprintln!("the engine reports no repo digest for {TEST_IMAGE}: nothing to test");
+        return;
+    };
+    let job = "ContainerDigest1";
+    let dirs = JobDirs::new();
+    let req = dirs.request(
+        job,
+        container_spec(&by_digest, &["sh", "-c", "echo ok > /out/ok"], 60),
+    );
+    let outcome = rt.run(&req, CancellationToken::new()).await.unwrap();
+    assert!(
+        matches!(outcome, RunOutcome::Completed { .. }),
+        "{outcome:?}"
+    );
+    assert_eq!(fs::read_to_string(dirs.path("out/ok")).unwrap(), "ok\n");
+}
+
+#[tokio::test]
+async fn a_container_over_its_memory_limit_is_killed_and_within_it_completes() {
+    let Some((rt, image)) =
+        setup("a_container_over_its_memory_limit_is_killed_and_within_it_completes").await
+    else {
+        return;
+    };
+    let job = "ContainerMemory1";
+    let command = ["dd", "if=/dev/zero", "of=/dev/null", "bs=128M", "count=1"];
+    let dirs = JobDirs::new();
+    let mut spec = container_spec(&image, &command, 60);
+    spec.memory_limit_mib = Some(32);
+    let outcome = rt
+        .run(&dirs.request(job, spec), CancellationToken::new())
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            outcome,
+            RunOutcome::Failed {
+                exit: Exit::OutOfMemory | Exit::Code(137),
+                ..
+            }
+        ),
+        "expected an OOM kill under 32 MiB, got {outcome:?}"
+    );
+    let dirs = JobDirs::new();
+    let mut spec = container_spec(&image, &command, 60);
+    spec.memory_limit_mib = Some(512);
+    let outcome = rt
+        .run(&dirs.request(job, spec), CancellationToken::new())
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, RunOutcome::Completed { .. }),
+        "{outcome:?}"
+    );
+    assert_no_container_left(&rt, job).await;
+}
+
+#[tokio::test]
+async fn an_engine_that_is_not_there_is_unreachable_with_the_fix() {
+    let e = ContainerRuntime::connect("unix:///nonexistent/podman.sock", false).unwrap_err();
+    let text = e.to_string();
+    assert!(matches!(e, RuntimeError::EngineUnreachable { .. }), "{e}");
+    assert!(
+        text.contains("/nonexistent/podman.sock") && text.contains("scripts/podman-setup.sh"),
+        "{text}"
+    );
+    // A socket file that nothing answers on.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dead.sock");
+    drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
+    let rt = ContainerRuntime::connect(path.to_str().unwrap(), false).unwrap();
+    let e = rt.check().await.unwrap_err();
+    assert!(matches!(e, RuntimeError::EngineUnreachable { .. }), "{e}");
+}

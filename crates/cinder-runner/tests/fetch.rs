@@ -1,0 +1,328 @@
+//! Specs and inputs fetched from a real HTTP server on loopback, with the faults a provider
+//! must survive: the server down, other bytes than hashed, errors, file:// when disallowed.
+
+mod common;
+
+use cinder_runner::{
+    files::{serve_dir, Fault},
+    spec::{spec_hash, FetchError, Fetcher, JobSpec, SpecError},
+};
+use common::sha256_hex;
+use serde_json::json;
+use std::{fs, net::SocketAddr};
+
+fn loopback() -> SocketAddr {
+    "127.0.0.1:0".parse().unwrap()
+}
+
+fn spec_bytes(inputs: serde_json::Value) -> Vec<u8> {
+    serde_json::to_vec_pretty(&json!({
+        "version": 1,
+        "kind": "process",
+        "command": ["sh", "-c", "true"],
+        "inputs": inputs,
+        "time_limit_secs": 60
+    }))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_spec_whose_bytes_match_its_hash_is_returned_with_those_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = spec_bytes(json!([]));
+    fs::write(dir.path().join("spec.json"), &bytes).unwrap();
+    let host = serve_dir(dir.path().to_path_buf(), loopback())
+        .await
+        .unwrap();
+    let (spec, got) = Fetcher::new(false)
+        .fetch_spec(&host.url("spec.json"), &spec_hash(&bytes))
+        .await
+        .unwrap();
+    assert_eq!(got, bytes);
+    assert_eq!(spec, JobSpec::parse(&bytes).unwrap());
+}
+
+#[tokio::test]
+async fn a_spec_not_matching_its_hash_is_a_hash_mismatch() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = spec_bytes(json!([]));
+    fs::write(dir.path().join("spec.json"), &bytes).unwrap();
+    let host = serve_dir(dir.path().to_path_buf(), loopback())
+        .await
+        .unwrap();
+    let mut other = bytes.clone();
+    other.push(b'\n');
+    let e = Fetcher::new(false)
+        .fetch_spec(&host.url("spec.json"), &spec_hash(&other))
+        .await
+        .unwrap_err();
+    match e {
+        FetchError::SpecHashMismatch { expected, got } => {
+            assert_eq!(expected, hex::encode(spec_hash(&other)));
+            assert_eq!(got, sha256_hex(&bytes));
+        }
+        e => panic!("expected SpecHashMismatch, got {e}"),
+    }
+    // The server swapping the bytes is caught the same way.
+    host.set_fault("spec.json", Fault::Bytes(b"{}".to_vec()));
+    let e = Fetcher::new(false)
+        .fetch_spec(&host.url("spec.json"), &spec_hash(&bytes))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, FetchError::SpecHashMismatch { .. }), "{e}");
+}
+
+#[tokio::test]
+async fn a_spec_on_a_closed_port_is_unreachable() {
+    // Bind, learn the port, close: nothing listens there now.
+    let port = std::net::TcpListener::bind(loopback())
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let uri = format!("http://127.0.0.1:{port}/spec.json");
+    let e = Fetcher::new(false)
+        .fetch_spec(&uri, &[0; 32])
+        .await
+        .unwrap_err();
+    match e {
+        FetchError::SpecUnreachable { uri: u, reason } => {
+            assert_eq!(u, uri);
+            assert!(reason.to_lowercase().contains("connect"), "{reason}");
+        }
+        e => panic!("expected SpecUnreachable, got {e}"),
+    }
+}
+
+#[tokio::test]
+async fn a_spec_answering_500_or_404_is_unreachable() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = serve_dir(dir.path().to_path_buf(), loopback())
+        .await
+        .unwrap();
+    host.set_fault("spec.json", Fault::Status(500));
+    let e = Fetcher::new(false)
+        .fetch_spec(&host.url("spec.json"), &[0; 32])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, FetchError::SpecUnreachable { reason, .. } if reason.contains("500")),
+        "{e}"
+    );
+    let e = Fetcher::new(false)
+        .fetch_spec(&host.url("missing.json"), &[0; 32])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, FetchError::SpecUnreachable { reason, .. } if reason.contains("404")),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn a_spec_matching_its_hash_but_invalid_is_malformed() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = br#"{"version": 1, "kind": "process", "command": [], "time_limit_secs": 5}"#;
+    fs::write(dir.path().join("spec.json"), bytes).unwrap();
+    let host = serve_dir(dir.path().to_path_buf(), loopback())
+        .await
+        .unwrap();
+    let e = Fetcher::new(false)
+        .fetch_spec(&host.url("spec.json"), &spec_hash(bytes))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, FetchError::SpecMalformed(SpecError::EmptyCommand)),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn a_spec_over_64_kib_is_refused_before_it_is_all_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = vec![b' '; 200 * 1024];
+    fs::write(dir.path().join("spec.json"), &big).unwrap();
+    let host = serve_dir(dir.path().to_path_buf(), loopback())
+        .await
+        .unwrap();
+    let e = Fetcher::new(false)
+        .fetch_spec(&host.url("spec.json"), &spec_hash(&big))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, FetchError::SpecMalformed(SpecError::TooLarge { .. })),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn file_uris_are_read_only_when_the_operator_allows_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = spec_bytes(json!([]));
+    let path = dir.path().join("spec.json");
+    fs::write(&path, &bytes).unwrap();
+    let uri = format!("file://{}", path.display());
+    let e = Fetcher::new(false)
+        .fetch_spec(&uri, &spec_hash(&bytes))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, FetchError::FileUriNotAllowed { .. }), "{e}");
+    let (_, got) = Fetcher::new(true)
+        .fetch_spec(&uri, &spec_hash(&bytes))
+        .await
+        .unwrap();
+    assert_eq!(got, bytes);
+    let e = Fetcher::new(true)
+        .fetch_spec("ftp://x/spec", &[0; 32])
+        .await
+        .unwrap_err();
+    assert!(matches!(e, FetchError::UnsupportedUri { .. }), "{e}");
+}
+
+#[tokio::test]
+async fn inputs_land_at_their_paths_with_their_hashes() {
+    let files = tempfile::tempdir().unwrap();
+    fs::write(files.path().join("a.bin"), b"alpha").unwrap();
+    fs::write(files.path().join("b.bin"), vec![7u8; 3 << 20]).unwrap();
+    let host = serve_dir(files.path().to_path_buf(), loopback())
+        .await
+        .unwrap();
+    let local = files.path().join("a.bin");
+    let spec = JobSpec::parse(&spec_bytes(json!([
+        {"uri": host.url("a.bin"), "sha256": sha256_hex(b"alpha"), "path": "a.txt"},
+        {"uri": host.url("b.bin"), "sha256": sha256_hex(&vec![7u8; 3 << 20]), "path": "deep/dir/b.bin"},
+        {"uri": format!("file://{}", local.display()), "sha256": sha256_hex(b"alpha"), "path": "local/a"},
+    ])))
+    .unwrap();
+    let dest = tempfile::tempdir().unwrap();
+    Fetcher::new(true)
+        .fetch_inputs(&spec, dest.path())
+        .await
+        .unwrap();
+    assert_eq!(fs::read(dest.path().join("a.txt")).unwrap(), b"alpha");
+    assert_eq!(
+        fs::read(dest.path().join("deep/dir/b.bin")).unwrap().len(),
+        3 << 20
+    );
+    assert_eq!(fs::read(dest.path().join("local/a")).unwrap(), b"alpha");
+    let names: Vec<_> = fs::read_dir(dest.path().join("deep/dir"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["b.bin"], "no partial file left beside it");
+}
+
+#[tokio::test]
+async fn an_input_with_wrong_bytes_is_a_mismatch_and_its_partial_file_is_removed() {
+    let files = tempfile::tempdir().unwrap();
+    fs::write(files.path().join("data.bin"), b"the real data").unwrap();
+    let host = serve_dir(files.path().to_path_buf(), loopback())
+        .await
+        .unwrap();
+    host.set_fault("data.bin", Fault::Bytes(vec![0xAB; 1 << 20]));
+    let spec = JobSpec::parse(&spec_bytes(json!([
+        {"uri": host.url("data.bin"), "sha256": sha256_hex(b"the real data"), "path": "in/data.bin"}
+    ])))
+    .unwrap();
+    let dest = tempfile::tempdir().unwrap();
+    let e = Fetcher::new(false)
+        .fetch_inputs(&spec, dest.path())
+        .await
+        .unwrap_err();
+    match e {
+        FetchError::InputHashMismatch {
+            path,
+            expected,
+            got,
+        } => {
+            assert_eq!(path, "in/data.bin");
+            assert_eq!(expected, sha256_hex(b"the real data"));
+            assert_eq!(got, sha256_hex(&vec![0xAB; 1 << 20]));
+        }
+        e => panic!("expected InputHashMismatch, got {e}"),
+    }
+    assert!(
+        common::dir_is_empty(&dest.path().join("in")),
+        "the mismatching download is removed"
+    );
+}
+
+#[tokio::test]
+async fn an_input_that_errors_is_unreachable_and_leaves_nothing() {
+    let files = tempfile::tempdir().unwrap();
+    let host = serve_dir(files.path().to_path_buf(), loopback())
+        .await
+        .unwrap();
+    host.set_fault("x", Fault::Status(503));
+    let spec = JobSpec::parse(&spec_bytes(json!([
+        {"uri": host.url("x"), "sha256": sha256_hex(b""), "path": "x"}
+    ])))
+    .unwrap();
+    let dest = tempfile::tempdir().unwrap();
+    let e = Fetcher::new(false)
+        .fetch_inputs(&spec, dest.path())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, FetchError::InputUnreachable { path, reason, .. } if path == "x" && reason.contains("503")),
+        "{e}"
+    );
+    assert!(common::dir_is_empty(dest.path()));
+}
+
+#[tokio::test]
+async fn an_input_over_the_size_limit_is_refused() {
+    let files = tempfile::tempdir().unwrap();
+    fs::write(files.path().join("big"), vec![1u8; 4096]).unwrap();
+    let host = serve_dir(files.path().to_path_buf(), loopback())
+        .await
+        .unwrap();
+    let spec = JobSpec::parse(&spec_bytes(json!([
+        {"uri": host.url("big"), "sha256": sha256_hex(&[1u8; 4096]), "path": "big"}
+    ])))
+    .unwrap();
+    let fetcher = Fetcher::with_config(cinder_runner::spec::FetcherConfig {
+        max_input_bytes: 1000,
+        ..Default::default()
+    });
+    let dest = tempfile::tempdir().unwrap();
+    let e = fetcher.fetch_inputs(&spec, dest.path()).await.unwrap_err();
+    assert!(
+        matches!(e, FetchError::InputTooLarge { max: 1000, .. }),
+        "{e}"
+    );
+    assert!(common::dir_is_empty(dest.path()));
+}
+
+#[tokio::test]
+async fn the_file_server_answers_head_and_refuses_escapes() {
+    let files = tempfile::tempdir().unwrap();
+    fs::write(files.path().join("f"), b"12345").unwrap();
+    let host = serve_dir(files.path().to_path_buf(), loopback())
+        .await
+        .unwrap();
+    let http = reqwest::Client::new();
+    let head = http.head(host.url("f")).send().await.unwrap();
+    assert_eq!(head.status(), 200);
+    assert_eq!(head.headers()["content-length"], "5");
+    let escape = http
+        .get(format!("http://{}/%2e%2e/etc/passwd", host.addr()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(escape.status(), 404);
+    host.set_fault("f", Fault::Status(500));
+    assert_eq!(http.get(host.url("f")).send().await.unwrap().status(), 500);
+    host.clear_fault("f");
+    assert_eq!(
+        http.get(host.url("f"))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap(),
+        &b"12345"[..]
+    );
+    host.shutdown().await;
+}
