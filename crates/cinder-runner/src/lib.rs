@@ -14,6 +14,11 @@
 //!
 //! Every function that reads or writes files is synchronous unless it is `async`; call the
 //! synchronous ones that hash or store large outputs from `spawn_blocking` in async code.
+//!
+//! Tests run real programs and real containers: `sudo scripts/podman-setup.sh` once per
+//! machine (Podman's API socket and the busybox test image), then
+//! `cargo test -p cinder-runner`. `CINDER_PODMAN_SOCKET` points the container tests at
+//! another socket; `CINDER_SKIP_CONTAINER_TESTS=1` skips them (they say so).
 
 pub mod files;
 pub mod gpu;

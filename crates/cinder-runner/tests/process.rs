@@ -334,3 +334,104 @@ async fn a_container_spec_is_not_run_as_a_process() {
         .unwrap_err();
     assert!(matches!(e, RuntimeError::WrongKind { .. }), "{e}");
 }
+
+/// The `/proc/self/limits` value of a limit, as the job saw it.
+fn limit_of(limits: &str, name: &str) -> String {
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with(name))
+        .unwrap_or_else(|| panic!("no {name} in {limits}"));
+    line[name.len()..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn the_memory_limit_is_on_address_space_without_gpus_and_on_data_with_them() {
+    let command = [
+        "sh",
+        "-c",
+        "cat /proc/self/limits > \"$CINDER_OUTPUT_DIR/limits\"",
+    ];
+    let dirs = JobDirs::new();
+    let mut spec = process_spec(&command, 30);
+    spec.memory_limit_mib = Some(100);
+    let req = dirs.request("LimitsCpu", spec.clone());
+    assert!(matches!(
+        runtime().run(&req, CancellationToken::new()).await.unwrap(),
+        RunOutcome::Completed { .. }
+    ));
+    let limits = fs::read_to_string(dirs.path("out/limits")).unwrap();
+    assert_eq!(
+        limit_of(&limits, "Max address space"),
+        (100u64 << 20).to_string()
+    );
+    assert_eq!(limit_of(&limits, "Max data size"), "unlimited");
+
+    let dirs = JobDirs::new();
+    let mut req = dirs.request("LimitsGpu", spec);
+    req.gpus = vec![Gpu {
+        index: 0,
+        uuid: "GPU-x".into(),
+        name: "X".into(),
+        memory_mib: 1,
+    }];
+    assert!(matches!(
+        runtime().run(&req, CancellationToken::new()).await.unwrap(),
+        RunOutcome::Completed { .. }
+    ));
+    let limits = fs::read_to_string(dirs.path("out/limits")).unwrap();
+    assert_eq!(limit_of(&limits, "Max address space"), "unlimited");
+    assert_eq!(
+        limit_of(&limits, "Max data size"),
+        (100u64 << 20).to_string()
+    );
+}
+
+#[tokio::test]
+async fn relative_job_directories_are_resolved_before_the_job_changes_directory() {
+    let dirs = JobDirs::new();
+    let cwd = std::env::current_dir().unwrap();
+    let up = "../".repeat(cwd.components().count() - 1);
+    let relative = |name: &str| {
+        PathBuf::from(format!(
+            "{up}{}",
+            dirs.path(name)
+                .display()
+                .to_string()
+                .trim_start_matches('/')
+        ))
+    };
+    let mut req = dirs.request(
+        "Relative",
+        process_spec(&["sh", "-c", "echo here > \"$CINDER_OUTPUT_DIR/x\""], 30),
+    );
+    req.input_dir = relative("in");
+    req.output_dir = relative("out");
+    req.work_dir = relative("work");
+    req.log_dir = relative("logs");
+    assert!(req.output_dir.is_relative());
+    let outcome = runtime().run(&req, CancellationToken::new()).await.unwrap();
+    assert!(
+        matches!(outcome, RunOutcome::Completed { .. }),
+        "{outcome:?}"
+    );
+    assert_eq!(fs::read_to_string(dirs.path("out/x")).unwrap(), "here\n");
+}
+
+#[tokio::test]
+async fn a_spec_built_in_code_is_still_validated() {
+    let dirs = JobDirs::new();
+    let mut spec = process_spec(&["sh", "-c", "true"], 30);
+    spec.env.insert("CINDER_OUTPUT_DIR".into(), "/etc".into());
+    let e = runtime()
+        .run(&dirs.request("Invalid", spec), CancellationToken::new())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, RuntimeError::InvalidSpec(cinder_runner::spec::SpecError::EnvReserved { key }) if key == "CINDER_OUTPUT_DIR"),
+        "{e}"
+    );
+}

@@ -4,7 +4,7 @@
 //! network unless the operator allows it, and the container is always removed.
 
 use super::{
-    discard_outputs, logs, prepare_dirs, unix_ms, visible_devices, Exit, RunOutcome, RunReport,
+    discard_outputs, logs, prepare, unix_ms, visible_devices, Exit, RunOutcome, RunReport,
     RunRequest, Runtime, RuntimeError,
 };
 use crate::{
@@ -275,11 +275,7 @@ impl ContainerRuntime {
         Ok(list.into_iter().filter_map(|c| c.id).collect())
     }
 
-    fn create_body(
-        &self,
-        req: &RunRequest,
-        image_id: &str,
-    ) -> Result<ContainerCreateBody, RuntimeError> {
+    fn create_body(&self, req: &RunRequest, image_id: &str) -> ContainerCreateBody {
         let outputs = req.spec.outputs.trim_end_matches('/').to_string();
         let mut env: Vec<String> = req
             .spec
@@ -298,25 +294,19 @@ impl ContainerRuntime {
             visible_devices(&req.gpus)
         };
         env.push(format!("NVIDIA_VISIBLE_DEVICES={visible}"));
-        let bind = |source: &std::path::Path,
-                    target: &str,
-                    read_only: bool|
-         -> Result<Mount, RuntimeError> {
-            let source = std::fs::canonicalize(source).map_err(super::io_err(source))?;
-            Ok(Mount {
-                target: Some(target.to_string()),
-                source: Some(source.to_string_lossy().into_owned()),
-                typ: Some(MountType::BIND),
-                read_only: Some(read_only),
-                ..Default::default()
-            })
+        let bind = |source: &std::path::Path, target: &str, read_only: bool| Mount {
+            target: Some(target.to_string()),
+            source: Some(source.to_string_lossy().into_owned()),
+            typ: Some(MountType::BIND),
+            read_only: Some(read_only),
+            ..Default::default()
         };
         let memory = req
             .spec
             .memory_limit_mib
             .map(|mib| mib.saturating_mul(1024 * 1024).min(i64::MAX as u64) as i64);
         let devices = cdi_device_requests(&req.gpus);
-        Ok(ContainerCreateBody {
+        ContainerCreateBody {
             image: Some(image_id.to_string()),
             entrypoint: Some(vec![req.spec.command[0].clone()]),
             cmd: Some(req.spec.command[1..].to_vec()),
@@ -328,8 +318,8 @@ impl ContainerRuntime {
             tty: Some(false),
             host_config: Some(HostConfig {
                 mounts: Some(vec![
-                    bind(&req.input_dir, CONTAINER_INPUT_DIR, true)?,
-                    bind(&req.output_dir, &outputs, false)?,
+                    bind(&req.input_dir, CONTAINER_INPUT_DIR, true),
+                    bind(&req.output_dir, &outputs, false),
                 ]),
                 memory,
                 memory_swap: memory,
@@ -341,7 +331,7 @@ impl ContainerRuntime {
                 ..Default::default()
             }),
             ..Default::default()
-        })
+        }
     }
 
     async fn run_container(
@@ -349,17 +339,11 @@ impl ContainerRuntime {
         req: &RunRequest,
         cancel: CancellationToken,
     ) -> Result<RunOutcome, RuntimeError> {
-        if req.spec.kind != SpecKind::Container {
-            return Err(RuntimeError::WrongKind {
-                expected: SpecKind::Container,
-                got: req.spec.kind,
-            });
-        }
+        let req = &prepare(req, SpecKind::Container)?;
         let image = req.spec.image.clone().unwrap_or_default();
         let pin = ImagePin::parse(&image).ok_or(RuntimeError::ImageNotPinned { image })?;
-        prepare_dirs(req)?;
         let image_id = self.resolve(&pin).await?;
-        let body = self.create_body(req, &image_id)?;
+        let body = self.create_body(req, &image_id);
         let created = self
             .docker
             .create_container(

@@ -13,7 +13,7 @@ pub use process::{ProcessConfig, ProcessRuntime};
 
 use crate::{
     gpu::Gpu,
-    spec::{JobSpec, SpecKind},
+    spec::{JobSpec, SpecError, SpecKind},
 };
 use serde::{Deserialize, Serialize};
 use std::{
@@ -102,6 +102,8 @@ pub enum RunOutcome {
 
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
+    #[error("invalid spec: {0}")]
+    InvalidSpec(#[from] SpecError),
     #[error("this runtime runs {expected:?} jobs; the spec is a {got:?} job")]
     WrongKind { expected: SpecKind, got: SpecKind },
     #[error("program {name:?} is not on this worker's allow-list (process_allow)")]
@@ -160,12 +162,28 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> RuntimeError + '_ {
     }
 }
 
-/// Makes sure the request's directories exist.
-fn prepare_dirs(req: &RunRequest) -> Result<(), RuntimeError> {
-    for dir in [&req.input_dir, &req.output_dir, &req.work_dir, &req.log_dir] {
-        std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+/// The request as a runtime runs it: of the runtime's kind, its spec valid (even when the
+/// caller built it in code), its directories created and made absolute (a process's working
+/// directory is not the worker's, and engines want absolute bind sources).
+fn prepare(req: &RunRequest, kind: SpecKind) -> Result<RunRequest, RuntimeError> {
+    if req.spec.kind != kind {
+        return Err(RuntimeError::WrongKind {
+            expected: kind,
+            got: req.spec.kind,
+        });
     }
-    Ok(())
+    req.spec.validate()?;
+    let absolute = |dir: &PathBuf| -> Result<PathBuf, RuntimeError> {
+        std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+        std::fs::canonicalize(dir).map_err(io_err(dir))
+    };
+    Ok(RunRequest {
+        input_dir: absolute(&req.input_dir)?,
+        output_dir: absolute(&req.output_dir)?,
+        work_dir: absolute(&req.work_dir)?,
+        log_dir: absolute(&req.log_dir)?,
+        ..req.clone()
+    })
 }
 
 /// Empties the output dir of a run that did not complete: partial outputs are never stored.

@@ -3,7 +3,7 @@
 //! with an optional address-space limit.
 
 use super::{
-    discard_outputs, logs, prepare_dirs, unix_ms, visible_devices, Exit, RunOutcome, RunReport,
+    discard_outputs, logs, prepare, unix_ms, visible_devices, Exit, RunOutcome, RunReport,
     RunRequest, Runtime, RuntimeError,
 };
 use crate::spec::SpecKind;
@@ -135,16 +135,10 @@ impl ProcessRuntime {
         req: &RunRequest,
         cancel: CancellationToken,
     ) -> Result<RunOutcome, RuntimeError> {
-        if req.spec.kind != SpecKind::Process {
-            return Err(RuntimeError::WrongKind {
-                expected: SpecKind::Process,
-                got: req.spec.kind,
-            });
-        }
+        let req = &prepare(req, SpecKind::Process)?;
         let name = req.spec.command.first().map(String::as_str).unwrap_or("");
         let program = self.program(name)?;
         Self::check_program(name, program)?;
-        prepare_dirs(req)?;
 
         let mut cmd = Command::new(program);
         cmd.args(&req.spec.command[1..])
@@ -162,6 +156,15 @@ impl ProcessRuntime {
             .kill_on_drop(true);
         if let Some(mib) = req.spec.memory_limit_mib {
             let bytes = mib.saturating_mul(1024 * 1024) as libc::rlim_t;
+            // The address space (RLIMIT_AS); for a job with GPUs the data segment
+            // (RLIMIT_DATA: private writable memory) instead, because the CUDA driver
+            // reserves far more address space than it uses and would not start under an
+            // address-space limit of any useful size.
+            let resource = if req.gpus.is_empty() {
+                libc::RLIMIT_AS
+            } else {
+                libc::RLIMIT_DATA
+            };
             // SAFETY: runs in the forked child before exec; setrlimit is async-signal-safe
             // and touches no memory of the parent.
             unsafe {
@@ -170,7 +173,7 @@ impl ProcessRuntime {
                         rlim_cur: bytes,
                         rlim_max: bytes,
                     };
-                    if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                    if libc::setrlimit(resource, &limit) != 0 {
                         return Err(std::io::Error::last_os_error());
                     }
                     Ok(())
