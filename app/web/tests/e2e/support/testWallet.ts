@@ -7,6 +7,7 @@
  */
 import {
   createKeyPairFromPrivateKeyBytes,
+  createKeyPairSignerFromBytes,
   getAddressFromPublicKey,
   getBase58Encoder,
   getBase64EncodedWireTransaction,
@@ -33,14 +34,25 @@ export class TestWallet {
     private readonly publicKey: Uint8Array,
     private readonly rpc: Rpc<SolanaRpcApi>,
     readonly chain: `solana:${string}`,
+    private readonly seed: Uint8Array,
   ) {}
+
+  /** The 64-byte Solana CLI secret key (seed ‖ public key), for a process such as the worker. */
+  secretKey(): Uint8Array {
+    return new Uint8Array([...this.seed, ...this.publicKey]);
+  }
+
+  /** A kit signer with the same key, for setting things up from Node. */
+  signer() {
+    return createKeyPairSignerFromBytes(this.secretKey());
+  }
 
   /** From a 32-byte seed (the first half of a Solana CLI keypair file). */
   static async fromSeed(seed: Uint8Array, rpc: Rpc<SolanaRpcApi>, chain: `solana:${string}` = 'solana:localnet') {
     const keyPair = await createKeyPairFromPrivateKeyBytes(seed.slice(0, 32), true);
     const address = await getAddressFromPublicKey(keyPair.publicKey);
     const publicKey = new Uint8Array(await crypto.subtle.exportKey('raw', keyPair.publicKey));
-    return new TestWallet(address, keyPair, publicKey, rpc, chain);
+    return new TestWallet(address, keyPair, publicKey, rpc, chain, seed.slice(0, 32));
   }
 
   static async generate(rpc: Rpc<SolanaRpcApi>, chain?: `solana:${string}`) {
