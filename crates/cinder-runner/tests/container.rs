@@ -331,3 +331,40 @@ async fn an_engine_that_is_not_there_is_unreachable_with_the_fix() {
     let e = rt.check().await.unwrap_err();
     assert!(matches!(e, RuntimeError::EngineUnreachable { .. }), "{e}");
 }
+
+#[tokio::test]
+async fn containers_a_killed_worker_left_behind_are_found_and_removed() {
+    let Some((rt, image)) =
+        setup("containers_a_killed_worker_left_behind_are_found_and_removed").await
+    else {
+        return;
+    };
+    let job = "ContainerLeftover1";
+    // What a run dropped mid-way leaves: a labelled container, here one that runs.
+    let image_id = rt
+        .resolve(&cinder_runner::spec::ImagePin::parse(&image).unwrap())
+        .await
+        .unwrap();
+    let body = bollard::models::ContainerCreateBody {
+        image: Some(image_id),
+        cmd: Some(vec!["sleep".into(), "300".into()]),
+        labels: Some(std::collections::HashMap::from([(
+            cinder_runner::runtime::JOB_LABEL.to_string(),
+            job.to_string(),
+        )])),
+        ..Default::default()
+    };
+    let created = rt.docker().create_container(None, body).await.unwrap();
+    rt.docker()
+        .start_container(&created.id, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        rt.containers_of(job).await.unwrap(),
+        std::slice::from_ref(&created.id)
+    );
+    assert!(rt.containers_of("SomeOtherJob").await.unwrap().is_empty());
+    assert_eq!(rt.remove_containers_of(job).await.unwrap(), 1);
+    assert_no_container_left(&rt, job).await;
+    assert_eq!(rt.remove_containers_of(job).await.unwrap(), 0);
+}

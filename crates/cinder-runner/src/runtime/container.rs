@@ -179,6 +179,8 @@ impl ContainerRuntime {
 
     /// The pinned reference (`name@sha256:<image id>`) of a local image given by any
     /// reference (`localhost/cinder-busybox:latest`): what a spec's `image` should say.
+    /// This runtime resolves such a pin by image id; an engine's own CLI may accept only a
+    /// manifest digest after the `@`.
     pub async fn pinned(&self, image: &str) -> Result<String, RuntimeError> {
         let found =
             self.docker
@@ -273,6 +275,20 @@ impl ContainerRuntime {
             .await
             .map_err(engine("list containers"))?;
         Ok(list.into_iter().filter_map(|c| c.id).collect())
+    }
+
+    /// Force-removes every container of `job` (what a worker killed mid-run left behind);
+    /// returns how many there were.
+    pub async fn remove_containers_of(&self, job: &str) -> Result<usize, RuntimeError> {
+        let ids = self.containers_of(job).await?;
+        for id in &ids {
+            match self.docker.remove_container(id, Some(force_remove())).await {
+                Ok(()) => {}
+                Err(e) if is_not_found(&e) => {}
+                Err(e) => return Err(engine("remove container")(e)),
+            }
+        }
+        Ok(ids.len())
     }
 
     fn create_body(&self, req: &RunRequest, image_id: &str) -> ContainerCreateBody {
