@@ -80,7 +80,11 @@ export default function EconomicsPage() {
                 <Stat label="Revenue split" value={`${bpsText(c.params.burnBps)} burned · ${bpsText(c.params.stakersBps)} stakers · ${bpsText(c.params.treasuryBps)} treasury`} />
               </div>
               <LineChart
-                points={series.length ? [...series, { t: Math.floor(Date.now() / 1000), v: Number(c.totalBurned) }] : []}
+                points={
+                  // Events reach the RPC's history a little after confirmation: the config's
+                  // live total is always the last point.
+                  series.length || c.totalBurned > 0n ? [...series, { t: Math.floor(Date.now() / 1000), v: Number(c.totalBurned) }] : []
+                }
                 label="Total burned over time"
                 testId="burn-chart"
                 formatValue={(v) => formatUnits(BigInt(Math.round(v)), decimals, 2)}

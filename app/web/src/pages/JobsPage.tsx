@@ -239,7 +239,7 @@ function PostJobForm({ markets }: { markets: Decoded<Market>[] }) {
 }
 
 function MyJobs({ owner, markets }: { owner: Address; markets: Decoded<Market>[] }) {
-  const { connection, refreshToken } = useChain();
+  const { connection, refreshToken, config } = useChain();
   const rpc = connection.rpc;
   const jobs = useLiveQuery(`jobs:${owner}`, () => fetchJobsOfClient(rpc, owner), { program: true });
   const tracked = useMemo(() => trackedJobs(owner), [owner, refreshToken, jobs.data]); // eslint-disable-line react-hooks/exhaustive-deps
@@ -275,7 +275,7 @@ function MyJobs({ owner, markets }: { owner: Address; markets: Decoded<Market>[]
             const settled = events.find((e) => e.event.name === 'JobSettled');
             const cancelled = events.find((e) => e.event.name === 'JobCancelled');
             const m = byMarket.get(c.market);
-            const fmt = (v: bigint) => (m ? amountText(v, m.paymentDecimals, m.paymentMint, {}) : v.toString());
+            const fmt = (v: bigint) => (m ? amountText(v, m.paymentDecimals, m.paymentMint, config.mintLabels) : v.toString());
             let outcome = outcomes.loading ? 'Closed (reading its history…)' : 'Closed';
             if (settled && settled.event.name === 'JobSettled') {
               const d = settled.event.data;

@@ -101,7 +101,7 @@ export default function MarketsPage() {
         )}
       </Section>
       <Section title="Open jobs" testId="open-jobs">
-        <QueryState loading={open.loading} error={open.error} empty={openJobs.length === 0} emptyText="No open jobs: every posted job has been claimed.">
+        <QueryState loading={open.loading} error={open.error} empty={openJobs.length === 0} emptyText="No open jobs right now.">
           <table className="table">
             <thead>
               <tr>
