@@ -131,15 +131,16 @@ export const fetchJobsOfMarket = (rpc: CinderRpc, market: Address, state?: numbe
 export const fetchOpenJobs = (rpc: CinderRpc) =>
   fetchProgramAccounts(rpc, 'Job', decodeJob, [{ offset: JOB_OFFSETS.state, bytes: new Uint8Array([0]) }], JOB_SIZE);
 
-/** A token account's balance in base units; null when it does not exist. */
+/**
+ * A token account's balance in base units; null when it does not exist. Read from the account
+ * bytes (amount at offset 64, the same in SPL Token and Token-2022) rather than
+ * getTokenAccountBalance, whose "not found" is an error that RPCs word differently.
+ */
 export async function fetchTokenBalance(rpc: CinderRpc, tokenAccount: Address): Promise<bigint | null> {
-  try {
-    const { value } = await rpc.getTokenAccountBalance(tokenAccount, { commitment: COMMITMENT }).send();
-    return BigInt(value.amount);
-  } catch (e) {
-    if (/could not find account|invalid param|not a token account/i.test(String((e as Error).message))) return null;
-    throw e;
-  }
+  const { value } = await rpc.getAccountInfo(tokenAccount, { encoding: 'base64', commitment: COMMITMENT }).send();
+  const bytes = bytesOf(value as RawAccount);
+  if (!bytes || bytes.length < 72) return null;
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(64, true);
 }
 
 export async function accountExists(rpc: CinderRpc, address: Address): Promise<boolean> {
