@@ -12,7 +12,8 @@
 # npm, plus the Rust builds of steps 2 and 4 when nothing is built yet (the local validator is
 # the long one, ≈ 20 min; scripts/test.sh builds the same crates, so after it they are warm).
 # A warm run takes ≈ 2-3 min, most of it the browser tests.
-# Env: CARGO_TARGET_DIR (as for cargo), CINDER_BIN (a prebuilt `cinder`), CINDER_WEB_SKIP_E2E=1
+# Env: CARGO_TARGET_DIR (as for cargo); CINDER_BIN=path (use this `cinder`, do not build it);
+# CINDER_WEB_SKIP_SBF_BUILD=1 (use the target/deploy/cinder.so there is); CINDER_WEB_SKIP_E2E=1
 # (steps 1-3 only).
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -22,6 +23,16 @@ t0=$SECONDS
 say() { printf '[test-web] %s\n' "$*"; }
 step() { printf '\n[test-web] == %s (%s s so far)\n' "$*" "$((SECONDS - t0))"; }
 die() { printf '[test-web] error: %s\n' "$*" >&2; exit 1; }
+# The closing line CI reads ("N passed, N failed"), from vitest's JSON reports.
+summary() {
+  (cd "$WEB" && node -e '
+    let p = 0, f = 0;
+    for (const file of process.argv.slice(1)) {
+      const r = JSON.parse(require("fs").readFileSync(file, "utf8"));
+      p += r.numPassedTests; f += r.numFailedTests;
+    }
+    console.log(`web: ${p} passed, ${f} failed`);' "$@")
+}
 as_root() {
   if [[ $(id -u) -eq 0 ]]; then "$@"
   elif command -v sudo >/dev/null 2>&1; then sudo "$@"
@@ -52,30 +63,41 @@ cargo run -q --locked -p cinder-client --example vectors -- "$WEB/tests/vectors/
 (cd "$WEB" && node scripts/gen-client.mjs)
 
 step "3/5 typecheck, unit and component tests"
-(cd "$WEB" && npx tsc --noEmit && npx vitest run)
+mkdir -p "$WEB/test-results"
+(cd "$WEB" && npx tsc --noEmit && npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/unit.json)
 
 if [[ ${CINDER_WEB_SKIP_E2E:-0} == 1 ]]; then
   say "CINDER_WEB_SKIP_E2E=1: browser tests skipped"
   printf '\n[test-web] unit tests passed in %s s (browser tests skipped)\n' "$((SECONDS - t0))"
+  summary test-results/unit.json
   exit 0
 fi
 
 step "4/5 dApp build, cinder.so and the cinder binary"
 (cd "$WEB" && npx vite build --logLevel warn)
-bash scripts/build-sbf.sh
+if [[ ${CINDER_WEB_SKIP_SBF_BUILD:-0} == 1 ]]; then
+  [[ -f target/deploy/cinder.so ]] || die "CINDER_WEB_SKIP_SBF_BUILD=1 but target/deploy/cinder.so is missing"
+  say "cinder.so: target/deploy/cinder.so (not rebuilt)"
+else
+  bash scripts/build-sbf.sh
+fi
 if [[ -n ${CINDER_BIN:-} ]]; then
   [[ -x $CINDER_BIN ]] || die "CINDER_BIN=$CINDER_BIN is not an executable"
   say "cinder binary: $CINDER_BIN (given)"
 else
   say "cargo build -p cinder-worker --bin cinder (the local validator: ≈ 20 min when cold)"
   cargo build -q --locked -p cinder-worker --bin cinder
-  export CINDER_BIN="${CARGO_TARGET_DIR:-$REPO/target}/debug/cinder"
+  target_dir=$(cargo metadata --locked --format-version 1 --no-deps \
+    | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).target_directory))')
+  export CINDER_BIN="$target_dir/debug/cinder"
+  say "cinder binary: $CINDER_BIN"
 fi
 
 step "5/5 browser tests against cinder localnet (Chromium headless)"
 rm -rf "$WEB/test-results/screenshots"
-(cd "$WEB" && npx vitest run --config vitest.e2e.config.ts)
+(cd "$WEB" && npx vitest run --config vitest.e2e.config.ts --reporter=default --reporter=json --outputFile.json=test-results/e2e.json)
 shots=$(find "$WEB/test-results/screenshots" -name '*.png' 2>/dev/null | wc -l)
 say "$shots screenshots in app/web/test-results/screenshots"
 
 printf '\n[test-web] all passed in %s s\n' "$((SECONDS - t0))"
+summary test-results/unit.json test-results/e2e.json

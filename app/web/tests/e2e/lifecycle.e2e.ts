@@ -177,6 +177,7 @@ describe('the dApp on the local chain', () => {
     // The worker claims, runs and submits; the market's window is short and the worker's
     // keeper settles (or the client accepts first): either way the job ends Settled.
     let accepted = false;
+    let acceptOutcome = '';
     await eventually(
       'the job to settle',
       async () => {
@@ -191,7 +192,24 @@ describe('the dApp on the local chain', () => {
           expect(await r.getByTestId('results-file').allInnerTexts()).toContain('hello.txt');
           expect(client.requests.some((q) => q.method === 'signMessage' && q.message?.startsWith(`cinder-results:v1:${job}:`))).toBe(true);
           accepted = true;
-          if (await r.getByTestId('job-accept').count()) await r.getByTestId('job-accept').click();
+          if (await r.getByTestId('job-accept').count()) {
+            // Market 1 samples half of its jobs: an unsampled job settles at once on accept;
+            // a sampled one must wait for a verifier (or the lapse), and the page says so in
+            // the program's words. The worker's keeper may also settle it first.
+            await r.getByTestId('job-accept').click();
+            const outcome = await eventually('the accept to finish', async () => {
+              if ((await r.count()) === 0 || (await r.getAttribute('data-state')) === 'Settled') return 'settled-by-keeper';
+              const phase = await r.getByTestId('tx-status').getAttribute('data-phase').catch(() => null);
+              if (phase === 'confirmed') return 'accepted';
+              if (phase === 'failed') return `failed:${await r.getByTestId('tx-error').getAttribute('data-error-name')}:${await r.getByTestId('tx-error').innerText()}`;
+              return undefined;
+            });
+            acceptOutcome = outcome;
+            if (outcome.startsWith('failed:')) {
+              expect(outcome).toMatch(/^failed:(VerificationPending:.*awaits verification|JobNotSubmitted:|anchor:3012:|anchor:3001:)/);
+              await screenshot(page, 'jobs-accept-refused');
+            }
+          }
         }
         return state === 'Settled' ? state : undefined;
       },
@@ -199,6 +217,7 @@ describe('the dApp on the local chain', () => {
       500,
     );
     expect(seen.has('Open') || seen.has('Running') || seen.has('Submitted')).toBe(true);
+    console.log(`job ${job}: states seen ${[...seen].join(' → ')}; accept: ${acceptOutcome || 'not clicked'}`);
     const outcome = await page.locator(`[data-testid="job-row"][data-job="${job}"]`).getByTestId('job-outcome').innerText();
     const billed = /^Settled(?: \(accepted\))?: (\d+) s billed, provider got ([\d.,]+) USDC, refund ([\d.,]+) USDC$/.exec(outcome);
     expect(billed, outcome).not.toBeNull();
