@@ -1,10 +1,10 @@
-import { address, type Address } from '@solana/kit';
+import { address, type Address, type ReadonlyUint8Array } from '@solana/kit';
 import { useMemo, useState } from 'react';
 import { useChain } from '../chain/ChainContext';
 import { trackedJobs, trackJob, untrackJob } from '../chain/history';
 import { useLiveQuery } from '../chain/hooks';
 import { useProtocol } from '../chain/protocol';
-import { fetchEventsOf, fetchJobsOfClient, fetchJobsOfMarket, fetchProvider, fetchTokenBalance, type Decoded } from '../chain/queries';
+import { fetchEventsOf, fetchJobsOfClient, fetchJobsOfMarket, fetchProvider, fetchTokenBalance, type Decoded, type TimedEvent } from '../chain/queries';
 import { fetchManifest, fetchResultFile, signResultsRequest, type Manifest } from '../chain/results';
 import { associatedTokenAddress, ensureAssociatedToken } from '../chain/tokens';
 import {
@@ -65,6 +65,12 @@ export function queuePosition(open: Decoded<Job>[], job: Address): { position: n
   );
   const i = sorted.findIndex((j) => j.address === job);
   return i < 0 ? null : { position: i + 1, of: sorted.length };
+}
+
+/** The commitment of the job's last ResultSubmitted event (a closed job has no account). */
+function submittedCommitment(events: TimedEvent[]): ReadonlyUint8Array | null {
+  for (const e of events) if (e.event.name === 'ResultSubmitted') return e.event.data.resultCommitment;
+  return null;
 }
 
 export default function JobsPage() {
@@ -276,7 +282,9 @@ function MyJobs({ owner, markets }: { owner: Address; markets: Decoded<Market>[]
             const cancelled = events.find((e) => e.event.name === 'JobCancelled');
             const m = byMarket.get(c.market);
             const fmt = (v: bigint) => (m ? amountText(v, m.paymentDecimals, m.paymentMint, config.mintLabels) : v.toString());
-            let outcome = outcomes.loading ? 'Closed (reading its history…)' : 'Closed';
+            // Tracked just before its post is sent: until the account shows up it is posting.
+            const posting = !settled && !cancelled && Date.now() / 1000 - c.postedAt < 120;
+            let outcome = posting ? 'Posting…' : outcomes.loading ? 'Closed (reading its history…)' : 'Closed';
             if (settled && settled.event.name === 'JobSettled') {
               const d = settled.event.data;
               outcome = `Settled${d.accepted ? ' (accepted)' : ''}: ${d.billedSecs} s billed, provider got ${fmt(d.providerAmount)}, refund ${fmt(d.refund)}`;
@@ -284,16 +292,26 @@ function MyJobs({ owner, markets }: { owner: Address; markets: Decoded<Market>[]
               outcome = `Cancelled: refund ${fmt(cancelled.event.data.refund)}`;
             }
             return (
-              <tr key={c.job} data-testid="job-row" data-job={c.job} data-state={settled ? 'Settled' : cancelled ? 'Cancelled' : 'Closed'}>
+              <tr key={c.job} data-testid="job-row" data-job={c.job} data-state={settled ? 'Settled' : cancelled ? 'Cancelled' : posting ? 'Posting' : 'Closed'}>
                 <td>
                   <Addr value={c.job} />
                 </td>
                 <td>{m ? `#${m.marketId}` : <Addr value={c.market} />}</td>
-                <td colSpan={6}>
+                <td colSpan={5}>
                   <span className={`badge badge-${settled ? 'settled' : 'closed'}`} data-testid="job-state">
-                    {settled ? 'Settled' : cancelled ? 'Cancelled' : 'Closed'}
+                    {settled ? 'Settled' : cancelled ? 'Cancelled' : posting ? 'Posting' : 'Closed'}
                   </span>{' '}
                   <span data-testid="job-outcome">{outcome}</span>
+                </td>
+                <td className="actions">
+                  {settled && settled.event.name === 'JobSettled' && (
+                    <ResultsDownload
+                      job={c.job}
+                      client={owner}
+                      provider={settled.event.data.provider}
+                      commitment={submittedCommitment(events)}
+                    />
+                  )}
                 </td>
               </tr>
             );
@@ -306,10 +324,8 @@ function MyJobs({ owner, markets }: { owner: Address; markets: Decoded<Market>[]
 
 function JobRow({ job, market }: { job: Decoded<Job>; market: Market }) {
   const { connection, config, now } = useChain();
-  const { wallet, account } = useWallet();
   const { status, run, busy } = useTx();
   const [extendSecs, setExtendSecs] = useState('600');
-  const [results, setResults] = useState<{ manifest?: Manifest; error?: string; checked?: string; busy?: boolean }>({});
   const d = job.data;
   const state = jobStateName(d.state);
   const decimals = market.paymentDecimals;
@@ -352,45 +368,6 @@ function JobRow({ job, market }: { job: Decoded<Job>; market: Market }) {
       return [...p.create, await ix.settleJob(keys, p.payees)];
     });
   const dispute = () => run('Dispute', async () => [await ix.disputeJob(keys, await associatedTokenAddress(d.client, keys.mint, keys.tokenProgram))]);
-
-  const download = async () => {
-    setResults({ busy: true });
-    try {
-      if (!wallet || !account) throw new Error('Connect the wallet that posted the job');
-      if (!canSignMessage(wallet)) throw new Error(`${wallet.name} cannot sign messages; results need a signed request`);
-      const provider = await fetchProvider(connection.rpc, d.provider);
-      if (!provider) throw new Error('The provider has no Provider account (it cannot serve results)');
-      const endpoint = providerEndpoint(provider.data);
-      const headers = await signResultsRequest((m) => walletSignMessage(wallet, account, m), d.client, job.address);
-      const manifest = await fetchManifest(endpoint, job.address, headers);
-      let checked: string | undefined;
-      if (manifest.resultHash && /^[0-9a-f]{64}$/i.test(manifest.resultHash)) {
-        const c = await resultCommitment(job.address, d.provider, fromHex(manifest.resultHash));
-        checked = toHex(c) === toHex(d.resultCommitment) ? 'matches the on-chain commitment' : 'does NOT match the on-chain commitment';
-      }
-      setResults({ manifest, checked });
-    } catch (e) {
-      setResults({ error: (e as Error).message });
-    }
-  };
-
-  const saveFile = async (path: string) => {
-    if (!wallet || !account) return;
-    try {
-      const provider = await fetchProvider(connection.rpc, d.provider);
-      if (!provider) throw new Error('The provider has no Provider account');
-      const headers = await signResultsRequest((m) => walletSignMessage(wallet, account, m), d.client, job.address);
-      const blob = await fetchResultFile(providerEndpoint(provider.data), job.address, path, headers);
-      const url = URL.createObjectURL(blob);
-      const a = document.createElement('a');
-      a.href = url;
-      a.download = path.split('/').pop() || 'result';
-      a.click();
-      setTimeout(() => URL.revokeObjectURL(url), 10_000);
-    } catch (e) {
-      setResults((r) => ({ ...r, error: (e as Error).message }));
-    }
-  };
 
   let timing = `posted ${timeText(d.postedAt)}`;
   if (d.state === JobState.Running) timing = `deadline in ${durationText(d.deadline - t)}`;
@@ -468,30 +445,84 @@ function JobRow({ job, market }: { job: Decoded<Job>; market: Market }) {
             Settle
           </button>
         )}
-        {submitted && hasProvider && (
-          <button onClick={() => void download()} disabled={results.busy} data-testid="job-download">
-            Download results
-          </button>
-        )}
         <TxStatusView status={status} />
-        {results.error && <Notice kind="error" testId="results-error">{results.error}</Notice>}
-        {results.manifest && (
-          <div className="results" data-testid="results">
-            {results.checked && <p data-testid="results-check">Result hash {results.checked}</p>}
-            {results.manifest.files.length === 0 && <pre>{JSON.stringify(results.manifest.raw, null, 2)}</pre>}
-            <ul>
-              {results.manifest.files.map((f) => (
-                <li key={f.path}>
-                  <button className="link" onClick={() => void saveFile(f.path)} data-testid="results-file">
-                    {f.path}
-                  </button>
-                  {f.size !== undefined && <small> {f.size} bytes</small>}
-                </li>
-              ))}
-            </ul>
-          </div>
-        )}
+        {submitted && hasProvider && <ResultsDownload job={job.address} client={d.client} provider={d.provider} commitment={d.resultCommitment} />}
       </td>
     </tr>
+  );
+}
+
+/**
+ * Download results from the job's provider with a signed request, and check the manifest's
+ * result hash against the on-chain commitment. Works for settled jobs too (the provider keeps
+ * results for its retention period; provider and commitment then come from the job's events).
+ */
+function ResultsDownload({ job, client, provider, commitment }: { job: Address; client: Address; provider: Address; commitment: ReadonlyUint8Array | null }) {
+  const { connection } = useChain();
+  const { wallet, account } = useWallet();
+  const [results, setResults] = useState<{ manifest?: Manifest; error?: string; checked?: string; busy?: boolean }>({});
+
+  const headers = async () => {
+    if (!wallet || !account) throw new Error('Connect the wallet that posted the job');
+    if (!canSignMessage(wallet)) throw new Error(`${wallet.name} cannot sign messages; results need a signed request`);
+    const p = await fetchProvider(connection.rpc, provider);
+    if (!p) throw new Error('The provider has no Provider account (it cannot serve results)');
+    return { endpoint: providerEndpoint(p.data), headers: await signResultsRequest((m) => walletSignMessage(wallet, account, m), client, job) };
+  };
+
+  const download = async () => {
+    setResults({ busy: true });
+    try {
+      const h = await headers();
+      const manifest = await fetchManifest(h.endpoint, job, h.headers);
+      let checked: string | undefined;
+      if (commitment && manifest.resultHash && /^[0-9a-f]{64}$/i.test(manifest.resultHash)) {
+        const c = await resultCommitment(job, provider, fromHex(manifest.resultHash));
+        checked = toHex(c) === toHex(commitment) ? 'matches the on-chain commitment' : 'does NOT match the on-chain commitment';
+      }
+      setResults({ manifest, checked });
+    } catch (e) {
+      setResults({ error: (e as Error).message });
+    }
+  };
+
+  const saveFile = async (path: string) => {
+    try {
+      const h = await headers();
+      const blob = await fetchResultFile(h.endpoint, job, path, h.headers);
+      const url = URL.createObjectURL(blob);
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = path.split('/').pop() || 'result';
+      a.click();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    } catch (e) {
+      setResults((r) => ({ ...r, error: (e as Error).message }));
+    }
+  };
+
+  return (
+    <div className="results-box">
+      <button onClick={() => void download()} disabled={results.busy} data-testid="job-download">
+        Download results
+      </button>
+      {results.error && <Notice kind="error" testId="results-error">{results.error}</Notice>}
+      {results.manifest && (
+        <div className="results" data-testid="results">
+          {results.checked && <p data-testid="results-check">Result hash {results.checked}</p>}
+          {results.manifest.files.length === 0 && <pre>{JSON.stringify(results.manifest.raw, null, 2)}</pre>}
+          <ul>
+            {results.manifest.files.map((f) => (
+              <li key={f.path}>
+                <button className="link" onClick={() => void saveFile(f.path)} data-testid="results-file">
+                  {f.path}
+                </button>
+                {f.size !== undefined && <small> {f.size} bytes</small>}
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
+    </div>
   );
 }
