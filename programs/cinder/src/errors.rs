@@ -199,4 +199,7 @@ pub enum CinderError {
     ProtocolMintNotAuctioned,
     #[msg("Only the protocol mint's fee vault can be distributed; buy the others at auction")]
     NotProtocolMintAuction,
+    // --- appended after the first audit (codes above are unchanged) ---------------------
+    #[msg("The job and its vault must be new program addresses that no key signs for; derive them with the job's seeds")]
+    JobAddressSigned,
 }

@@ -11,7 +11,10 @@ use anchor_lang::{
 };
 use anchor_spl::token_2022::spl_token_2022::{
     self,
-    extension::{BaseStateWithExtensions, ExtensionType, StateWithExtensions},
+    extension::{
+        mint_close_authority::MintCloseAuthority, BaseStateWithExtensions, ExtensionType,
+        StateWithExtensions,
+    },
     state::Mint,
 };
 
@@ -229,9 +232,11 @@ pub fn create_pda_token_account<'info>(
     invoke(ix, &[account.clone(), mint.clone()], &[])
 }
 
-/// Mint extensions that cannot take funds out of escrow or block its payout.
+/// Mint extensions that cannot take funds out of escrow or block its payout. A mint close
+/// authority is not among them: it can close the mint once its supply is zero and create a new
+/// mint at the same address with any extensions (a permanent delegate, say), which every
+/// market of the old mint would then accept. It is allowed only when unset (checked below).
 const SAFE_MINT_EXTENSIONS: &[ExtensionType] = &[
-    ExtensionType::MintCloseAuthority,
     ExtensionType::InterestBearingConfig,
     ExtensionType::MetadataPointer,
     ExtensionType::TokenMetadata,
@@ -259,10 +264,13 @@ pub fn check_payment_mint(mint: &AccountInfo, allow_freeze_authority: bool) -> R
         let extensions = state
             .get_extension_types()
             .map_err(|_| error!(CinderError::MintExtensionNotAllowed))?;
-        if let Some(bad) = extensions
-            .iter()
-            .find(|e| !SAFE_MINT_EXTENSIONS.contains(e))
-        {
+        let hazardous = |e: &&ExtensionType| match **e {
+            ExtensionType::MintCloseAuthority => state
+                .get_extension::<MintCloseAuthority>()
+                .map_or(true, |ext| ext.close_authority.0 != Default::default()),
+            other => !SAFE_MINT_EXTENSIONS.contains(&other),
+        };
+        if let Some(bad) = extensions.iter().find(hazardous) {
             msg!("payment mint has extension {:?}", bad);
             return err!(CinderError::MintExtensionNotAllowed);
         }

@@ -3,7 +3,7 @@ use crate::{
     events::VerificationClaimed,
     instructions::eligible,
     math,
-    state::{Config, Job, JobState, Market, Provider, SampleStatus, StakePosition},
+    state::{Config, Job, JobState, Market, Provider, StakePosition},
 };
 use anchor_lang::prelude::*;
 
@@ -55,7 +55,8 @@ pub fn claim_verification(ctx: Context<ClaimVerification>) -> Result<()> {
         .active_jobs
         .checked_add(1)
         .ok_or_else(|| error!(CinderError::MathOverflow))?;
-    job.sample_status = SampleStatus::Sampled;
+    // `sample_status` is left as it is: `Sampled` only ever means the draw (or the client's
+    // dispute) chose this job, which decides who pays the verifier (`verifier_pay`).
     job.state = JobState::Verifying;
     job.verifier = owner;
     job.verifier_claimed_at = clock.unix_timestamp;

@@ -3,7 +3,7 @@ use crate::{
     events::{Slashed, VerificationExpired, SLASH_REASON_TIMEOUT},
     instructions::slashing,
     math,
-    state::{Config, Job, JobState, Market, Provider, SampleStatus, StakePool, StakePosition},
+    state::{Config, Job, JobState, Market, Provider, StakePool, StakePosition},
 };
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::TokenInterface;
@@ -65,8 +65,8 @@ pub fn expire_verification(ctx: Context<ExpireVerification>) -> Result<()> {
         provider.release_job(job.verifier_stake_locked)?;
         provider.jobs_expired = provider.jobs_expired.saturating_add(1);
         let verifier = job.verifier;
+        // Back to Submitted: it still must be verified (sampled, disputed or never revealed).
         job.state = JobState::Submitted;
-        job.sample_status = SampleStatus::Sampled;
         job.verifier = Pubkey::default();
         job.verifier_claimed_at = 0;
         job.verify_deadline = 0;

@@ -36,8 +36,9 @@ pub struct PostJob<'info> {
     pub config: AccountLoader<'info, Config>,
     #[account(has_one = payment_mint @ CinderError::MintMismatch)]
     pub market: AccountLoader<'info, Market>,
-    /// CHECK: created here at `["job", market, client, nonce]`; the signed CPI
-    /// that creates it fails unless the address matches the seeds.
+    /// CHECK: created here at `["job", market, client, nonce]`: not a signer (checked in
+    /// `validate`), so the PDA-signed CPI that creates it fails unless the address matches the
+    /// seeds.
     #[account(mut)]
     pub job: UncheckedAccount<'info>,
     /// CHECK: token account created here at `["job_vault", job]`, likewise.
@@ -56,6 +57,14 @@ pub struct PostJob<'info> {
 
 impl PostJob<'_> {
     fn validate(&self, market: &Market, args: &PostJobArgs, now: i64) -> Result<[u8; URI_LEN]> {
+        // The CPIs that create job and vault are signed with their seeds, which proves the
+        // addresses only if no key of the transaction signs for them too: a job at an address
+        // whose key the client holds would let it sign for the vault's authority and take the
+        // escrow back while a provider works (SECURITY.md #23).
+        require!(
+            !self.job.is_signer && !self.vault.is_signer,
+            CinderError::JobAddressSigned
+        );
         let params = &market.params;
         require!(!market.paused.get(), CinderError::MarketPaused);
         require!(

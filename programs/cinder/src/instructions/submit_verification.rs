@@ -4,7 +4,7 @@ use crate::{
     events::{BondPaid, VerificationSubmitted},
     instructions::result_commitment,
     math,
-    state::{Job, JobState, Market, Provider},
+    state::{Job, JobState, Market, Provider, SampleStatus},
     utils,
 };
 use anchor_lang::prelude::*;
@@ -13,8 +13,9 @@ use anchor_spl::token_interface::TokenInterface;
 /// The verifier submits its re-run's result hash in the clear. It matches iff it opens the
 /// provider's commitment (sha256(job ‖ provider ‖ hash)): a verifier who only knows the public
 /// commitment cannot match. Match → Verified, and the verifier is paid price × its billed
-/// seconds from the market pool (as far as the pool's verification funds go). Mismatch →
-/// Disputed, for the arbiter.
+/// seconds, at most the seconds the provider billed (one more run of the same job), from the
+/// market pool as far as the pool's verification funds go — in full only for a run the
+/// slot-hash draw decided; see [`verifier_pay`]. Mismatch → Disputed, for the arbiter.
 #[event_cpi]
 #[derive(Accounts)]
 pub struct SubmitVerification<'info> {
@@ -45,6 +46,25 @@ pub struct SubmitVerification<'info> {
     pub payment_mint: UncheckedAccount<'info>,
     #[account(address = market.load()?.payment_token_program @ CinderError::TokenProgramMismatch)]
     pub token_program: Interface<'info, TokenInterface>,
+}
+
+/// What the market pool owes a matching verifier that billed `billed_secs` (before the pool's
+/// free funds cap it). The pool is funded by every settled job's verification fee and is
+/// solvent in expectation because a drawn job costs it one more run (DESIGN: fee ≥ rate).
+/// Two things keep a verifier (with a colluding client and provider) from draining it:
+/// - the run is paid for at most the seconds the provider billed: a 0-second job pays nothing;
+/// - a run the draw did not decide — forced by the client's dispute (its bond pays the
+///   verifier and the provider instead), or by nobody revealing the draw in time — is paid at
+///   most the verification fee this job itself pays into the pool at settlement.
+pub fn verifier_pay(job: &Job, billed_secs: u32) -> Result<u64> {
+    let run = math::mul(job.price_per_sec, billed_secs.min(job.billed_secs) as u64)?;
+    let drawn = job.sample_status == SampleStatus::Sampled && job.client_bond() == 0;
+    if drawn {
+        return Ok(run);
+    }
+    let pay = math::mul(job.price_per_sec, job.billed_secs as u64)?;
+    let own_fee = math::bps_of_ceil(pay, job.verification_fee_bps)?;
+    Ok(run.min(own_fee))
 }
 
 pub fn submit_verification(
@@ -84,7 +104,7 @@ pub fn submit_verification(
             job.disputed_at = now;
         }
         let pay = if matched {
-            math::mul(job.price_per_sec, billed_secs as u64)?
+            verifier_pay(&job, billed_secs)?
         } else {
             0
         };
