@@ -6,10 +6,11 @@
 //! - no vault holds less than it owes: job vaults hold their escrow, the stake vault holds
 //!   every position's stake, the reward vault covers every position's unclaimed rewards, the
 //!   market pool covers unswept fees; no staker is paid more than was deposited.
+//!
 //! Runs on the SBF build (Mollusk): the world is set up once and restored for each case, so a
 //! case costs milliseconds. `CINDER_PROPTEST_CASES` sets the number of cases (CI: 10 000; a
-//! longer run: `CINDER_PROPTEST_CASES=200000 cargo test --release -p cinder-tests --test
-//! conservation`).
+//! longer run: `CINDER_PROPTEST_CASES=200000 cargo test -p cinder-tests --test conservation
+//! every_token_is_accounted_for`, see SECURITY.md).
 
 use cinder::state::{Config, JobState, StakePool, StakePosition};
 use cinder_tests::{
