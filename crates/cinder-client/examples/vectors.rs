@@ -1611,6 +1611,7 @@ fn errors() -> J {
         NothingToBuy,
         ProtocolMintNotAuctioned,
         NotProtocolMintAuction,
+        JobAddressSigned,
     ];
     J::Arr(
         all.into_iter()

@@ -4,7 +4,7 @@
  * empty chain, an unreachable one, and a small protocol state; actions go through the real
  * transaction path (simulate → wallet → confirm) with scripted chain answers.
  */
-import { cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { cleanup, configure, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import App from '../../src/App';
 import { PROGRAM_ERRORS, auctionPriceAt, findConfigPda, findFeeVaultPda, getAuctionCodec, weightFor, type EventData } from '../../src/client';
@@ -15,6 +15,9 @@ import { installTestWallet } from './support/wallet';
 import { addJob, addr, PROTOCOL_MINT, protocolWorld, USDC } from './support/world';
 import { TOKEN_PROGRAM_ADDRESS } from '../../src/client';
 import type { TestWallet } from '../e2e/support/testWallet';
+
+// Generous waits: CI machines are small and often busy.
+configure({ asyncUtilTimeout: 8000 });
 
 const config: AppConfig = { rpcUrl: 'fake://chain', wsUrl: 'ws://unused', chain: 'solana:localnet', mintLabels: {}, pollMs: 250 };
 

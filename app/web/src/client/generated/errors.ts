@@ -92,6 +92,7 @@ export const PROGRAM_ERRORS = [
   { code: 6088, name: "NothingToBuy", message: "The fee vault is empty: nothing to buy or distribute" },
   { code: 6089, name: "ProtocolMintNotAuctioned", message: "The protocol mint's fee vault is not auctioned; call distribute_fees to split it" },
   { code: 6090, name: "NotProtocolMintAuction", message: "Only the protocol mint's fee vault can be distributed; buy the others at auction" },
+  { code: 6091, name: "JobAddressSigned", message: "The job and its vault must be new program addresses that no key signs for; derive them with the job's seeds" },
 ] as const;
 
 export type ProgramErrorName = (typeof PROGRAM_ERRORS)[number]['name'];
