@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the host build and the tests need, skipping whatever is already there:
-#   apt:    pkg-config libssl-dev libudev-dev (C libraries some Solana crates link)
+#   apt:    pkg-config libssl-dev libudev-dev (C libraries some Solana crates link);
+#           clang libclang-dev cmake protobuf-compiler (the local validator: RocksDB is built
+#           from C++ with bindgen, its RPC types from protobuf);
+#           podman runc busybox-static (the worker's container runtime, and the test image)
 #   rustup: rustfmt, clippy
 # The SBF toolchain is installed by scripts/sbf-toolchain.sh (run by scripts/build-sbf.sh).
 set -euo pipefail
@@ -12,13 +15,14 @@ as_root() {
   else die "need root (or sudo) to run: $*"; fi
 }
 
-APT_PACKAGES=(pkg-config libssl-dev libudev-dev)
+APT_PACKAGES=(pkg-config libssl-dev libudev-dev clang libclang-dev cmake protobuf-compiler
+  podman runc busybox-static)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if [[ ${#missing[@]} -gt 0 ]]; then
-  say "apt: installing ${missing[*]} (≈ 30 s)"
+  say "apt: installing ${missing[*]} (≈ 1-2 min)"
   as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 else

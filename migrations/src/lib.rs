@@ -10,9 +10,7 @@
 use anchor_lang::prelude::Pubkey;
 use cinder::{
     constants::DAY_SECS,
-    state::{
-        Auction, AuctionParams, Bps, Config, ConfigParams, Market, MarketParams, StakePool,
-    },
+    state::{Auction, AuctionParams, Bps, Config, ConfigParams, Market, MarketParams, StakePool},
 };
 use cinder_client::{
     accounts::fixed,
@@ -44,7 +42,9 @@ pub enum Error {
     Invalid(String),
     #[error("mint {0} does not exist on this cluster: create it first, or list it under [[dev_mints]] on a local chain")]
     MintMissing(Pubkey),
-    #[error("the config exists and its admin is {admin}, not the payer {payer}: run with the admin key")]
+    #[error(
+        "the config exists and its admin is {admin}, not the payer {payer}: run with the admin key"
+    )]
     NotAdmin { admin: Pubkey, payer: Pubkey },
     #[error("the config's protocol mint is {on_chain}, not {given}")]
     ProtocolMintMismatch { on_chain: Pubkey, given: Pubkey },
@@ -361,8 +361,15 @@ pub async fn bootstrap(
         let action = match token::mint_info(chain, &key.pubkey()).await? {
             Some(_) => Action::Unchanged,
             None => {
-                token::create_mint(chain, admin, &key, &authority.pubkey(), m.decimals, &program)
-                    .await?;
+                token::create_mint(
+                    chain,
+                    admin,
+                    &key,
+                    &authority.pubkey(),
+                    m.decimals,
+                    &program,
+                )
+                .await?;
                 Action::Created
             }
         };
@@ -441,7 +448,12 @@ pub async fn bootstrap(
         Action::Created
     };
     report.treasury_token = treasury_token;
-    report.push("treasury token account", treasury_token, action, String::new());
+    report.push(
+        "treasury token account",
+        treasury_token,
+        action,
+        String::new(),
+    );
 
     for a in &plan.auctions {
         let mint = resolve_mint(&a.mint, &report)?;
@@ -460,7 +472,11 @@ pub async fn bootstrap(
             Some(have) if have.params == want => (Action::Unchanged, String::new()),
             Some(have) => {
                 chain
-                    .send(&[ix::update_auction(&admin.pubkey(), &mint, want)], admin, &[])
+                    .send(
+                        &[ix::update_auction(&admin.pubkey(), &mint, want)],
+                        admin,
+                        &[],
+                    )
                     .await?;
                 (Action::Updated, diff(&have.params, &want))
             }
@@ -729,7 +745,11 @@ stake_per_job = 100000000
         assert_eq!(plan.config.burn_bps, 5_000);
         let m = &plan.markets[0];
         assert_eq!(
-            (m.challenge_window_secs, m.verify_rate_bps, m.verification_fee_bps),
+            (
+                m.challenge_window_secs,
+                m.verify_rate_bps,
+                m.verification_fee_bps
+            ),
             (600, 500, 600)
         );
         let admin = Pubkey::new_from_array([1; 32]);
@@ -737,7 +757,10 @@ stake_per_job = 100000000
         assert_eq!(p.arbiter, admin);
         assert_eq!(&p.gpu_model[..4], b"NVID");
         assert!(p.validate().is_ok());
-        assert!(config_params(&plan.config, &admin).unwrap().validate().is_ok());
+        assert!(config_params(&plan.config, &admin)
+            .unwrap()
+            .validate()
+            .is_ok());
     }
 
     #[test]
@@ -745,7 +768,10 @@ stake_per_job = 100000000
         let no_auction = SAMPLE.replace("mint = \"usdc\"\ninit", "mint = \"protocol\"\ninit");
         let e = Plan::parse(&no_auction).unwrap_err();
         assert!(e.to_string().contains("no [[auctions]]"), "{e}");
-        let dup = format!("{SAMPLE}\n{}", &SAMPLE[SAMPLE.find("[[markets]]").unwrap()..]);
+        let dup = format!(
+            "{SAMPLE}\n{}",
+            &SAMPLE[SAMPLE.find("[[markets]]").unwrap()..]
+        );
         assert!(Plan::parse(&dup)
             .unwrap_err()
             .to_string()

@@ -5,13 +5,16 @@
 //!       --protocol-mint <MINT> --plan migrations/devnet.toml
 
 use anyhow::Context;
-use clap::Parser;
 use cinder_client::rpc::{Chain, SendConfig};
 use cinder_migrations::{bootstrap, Plan, Signers};
+use clap::Parser;
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(version, about = "Bootstrap a cinder cluster from a TOML plan (idempotent)")]
+#[command(
+    version,
+    about = "Bootstrap a cinder cluster from a TOML plan (idempotent)"
+)]
 struct Args {
     /// JSON-RPC URL of the cluster.
     #[arg(long, env = "CINDER_RPC_URL", default_value = "http://127.0.0.1:8899")]

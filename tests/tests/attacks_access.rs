@@ -987,7 +987,8 @@ on_both!(a_closed_job_is_not_revived_in_the_same_transaction, |w| {
         gone,
     );
     let before = w.ledger(&k);
-    w.send(std::slice::from_ref(&settle), &[]).expect("settle once");
+    w.send(std::slice::from_ref(&settle), &[])
+        .expect("settle once");
     assert_settled_exactly(&mut w, &k, before);
     w.refused(&[settle], &[], gone);
 });

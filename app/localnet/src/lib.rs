@@ -21,6 +21,14 @@ use std::{
     time::Duration,
 };
 
+/// SPL Token, Token-2022, Associated Token Account and Memo (v3), in genesis.
+const SPL_PROGRAMS: [&str; 4] = [
+    "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA",
+    "TokenzQdBNbLqP5VEhdkAS6EFDFNgRygD6Y3pVY1kFH",
+    "ATokenGPvbdGVxr1b2hvZbsiqW5xWbwiWJ8ZtqrcFJv",
+    "MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr",
+];
+
 /// Lamports the faucet hands out per `requestAirdrop`, at most.
 pub const FAUCET_PER_REQUEST_CAP: u64 = 1_000 * solana_native_token::LAMPORTS_PER_SOL;
 
@@ -111,7 +119,9 @@ impl Localnet {
         let program_ids: Vec<Pubkey> = opts.programs.iter().map(|p| p.0).collect();
 
         let faucet_addr = if opts.faucet {
-            Some(start_faucet(Keypair::try_from(&mint_bytes[..]).expect("keypair bytes"))?)
+            Some(start_faucet(
+                Keypair::try_from(&mint_bytes[..]).expect("keypair bytes"),
+            )?)
         } else {
             None
         };
@@ -123,7 +133,14 @@ impl Localnet {
             .name("cinder-localnet".into())
             .spawn(move || {
                 let mut genesis = TestValidatorGenesis::default();
-                genesis.ledger_path(&ledger).rpc_port(rpc_port);
+                // A port range of its own, so validators started at once (parallel tests, a
+                // dApp run beside a demo) do not race for the same gossip and TPU ports.
+                let base = port_range_base();
+                genesis
+                    .ledger_path(&ledger)
+                    .rpc_port(rpc_port)
+                    .gossip_port(base)
+                    .port_range((base + 1, base + PORT_RANGE_WIDTH));
                 let mut rpc = solana_rpc::rpc::JsonRpcConfig::default_for_test();
                 // History, so explorers, the dApp and tests can read past transactions.
                 rpc.enable_rpc_transaction_history = true;
@@ -188,29 +205,64 @@ impl Localnet {
             thread: Some(thread),
         };
         net.wait_for_programs(&program_ids)?;
+        deprioritize_spinning_threads();
         Ok(net)
     }
 
-    /// The validator answers `getAccountInfo` for a program from the first slot, but runs it
-    /// only once the program cache has it: wait until each program is executable on chain.
+    /// The validator lists a genesis program from the first slot but may not run it yet (the
+    /// program cache fills as slots pass): wait until each of our programs, and the token,
+    /// token-2022, associated-token and memo programs, is invocable, by simulating an empty
+    /// instruction to it until the error is the program's own, not "not deployed" or
+    /// "unsupported program id".
     fn wait_for_programs(&self, ids: &[Pubkey]) -> Result<(), Error> {
+        use solana_signer::Signer;
         let client = solana_rpc_client::rpc_client::RpcClient::new_with_commitment(
             self.rpc_url.clone(),
             solana_commitment_config::CommitmentConfig::processed(),
         );
-        for id in ids {
+        let mut all: Vec<Pubkey> = ids.to_vec();
+        all.extend(
+            SPL_PROGRAMS
+                .iter()
+                .map(|s| s.parse::<Pubkey>().expect("static key")),
+        );
+        for id in all {
             let mut tries = 0;
             loop {
-                match client.get_account(id) {
-                    Ok(acc) if acc.executable => break,
-                    _ if tries >= 100 => {
-                        return Err(Error::Start(format!("program {id} is not live after 10 s")))
-                    }
-                    _ => {
-                        tries += 1;
-                        std::thread::sleep(Duration::from_millis(100));
-                    }
+                let ready = client.get_latest_blockhash().ok().and_then(|bh| {
+                    let ix = solana_instruction::Instruction {
+                        program_id: id,
+                        accounts: vec![],
+                        data: vec![],
+                    };
+                    let tx = solana_transaction::Transaction::new_signed_with_payer(
+                        &[ix],
+                        Some(&self.mint.pubkey()),
+                        &[&self.mint],
+                        bh,
+                    );
+                    client
+                        .simulate_transaction(&tx)
+                        .ok()
+                        .map(|r| match r.value.err {
+                            None => true,
+                            Some(e) => {
+                                let text = format!("{e:?}");
+                                !(text.contains("not deployed")
+                                    || text.contains("UnsupportedProgramId"))
+                            }
+                        })
+                });
+                if ready == Some(true) {
+                    break;
                 }
+                tries += 1;
+                if tries >= 200 {
+                    return Err(Error::Start(format!(
+                        "program {id} is not invocable after 20 s"
+                    )));
+                }
+                std::thread::sleep(Duration::from_millis(100));
             }
         }
         Ok(())
@@ -234,6 +286,39 @@ impl Localnet {
 impl Drop for Localnet {
     fn drop(&mut self) {
         self.stop_now();
+    }
+}
+
+/// A single-node validator is always the leader, and a leader's banking-stage scheduler
+/// (`solBnkTxSched`) spins without sleeping, by design, for the lowest latency: on a 2-core
+/// machine it would take a core from the tests, workers and builds beside it. Nice it to 19:
+/// it still runs whenever a core is idle, and yields to everything else.
+fn deprioritize_spinning_threads() {
+    #[cfg(target_os = "linux")]
+    {
+        let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+            return;
+        };
+        for t in tasks.flatten() {
+            let comm = std::fs::read_to_string(t.path().join("comm")).unwrap_or_default();
+            if !comm.starts_with("solBnkTxSched") {
+                continue;
+            }
+            if let Some(tid) = t
+                .file_name()
+                .to_str()
+                .and_then(|s| s.parse::<libc::id_t>().ok())
+            {
+                // SAFETY: setpriority on a thread id of this process; no memory is touched.
+                let rc = unsafe { libc::setpriority(libc::PRIO_PROCESS, tid, 19) };
+                if rc != 0 {
+                    log::debug!(
+                        "setpriority({tid}) failed: {}",
+                        std::io::Error::last_os_error()
+                    );
+                }
+            }
+        }
     }
 }
 
@@ -277,6 +362,26 @@ fn start_faucet(keypair: Keypair) -> Result<SocketAddr, Error> {
     rx.recv_timeout(Duration::from_secs(10))
         .map_err(|e| Error::Faucet(e.to_string()))?
         .map_err(Error::Faucet)
+}
+
+const PORT_RANGE_WIDTH: u16 = 200;
+
+/// A random multiple of the range width in 20000..60000, probed for a free first port.
+fn port_range_base() -> u16 {
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() ^ (std::process::id() << 8))
+        .unwrap_or(0);
+    let slots = (60_000 - 20_000) / PORT_RANGE_WIDTH as u32;
+    for i in 0..slots {
+        let base = 20_000 + ((seed.wrapping_add(i * 7919)) % slots) as u16 * PORT_RANGE_WIDTH;
+        if UdpSocket::bind((Ipv4Addr::LOCALHOST, base)).is_ok()
+            && TcpListener::bind((Ipv4Addr::LOCALHOST, base)).is_ok()
+        {
+            return base;
+        }
+    }
+    20_000
 }
 
 /// A free TCP port whose successor is free too (JSON-RPC and pubsub), checked for UDP as well.

@@ -230,7 +230,11 @@ mod tests {
             NotProtocolMintAuction,
             JobAddressSigned,
         ];
-        assert_eq!(all().len(), every.len(), "table and enum list the same variants");
+        assert_eq!(
+            all().len(),
+            every.len(),
+            "table and enum list the same variants"
+        );
         for e in every {
             let code: u32 = e.into();
             let info = lookup(code).expect("code in table");

@@ -77,7 +77,11 @@ pub enum PriorityFee {
     Fixed(u64),
     /// A percentile of the non-zero fees paid recently for the accounts this transaction
     /// writes (`getRecentPrioritizationFees`), clamped to `[min, max]`.
-    Recent { percentile: u8, min: u64, max: u64 },
+    Recent {
+        percentile: u8,
+        min: u64,
+        max: u64,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -419,7 +423,12 @@ impl Chain {
         };
         let mut writable: Vec<Pubkey> = ixs
             .iter()
-            .flat_map(|ix| ix.accounts.iter().filter(|m| m.is_writable).map(|m| m.pubkey))
+            .flat_map(|ix| {
+                ix.accounts
+                    .iter()
+                    .filter(|m| m.is_writable)
+                    .map(|m| m.pubkey)
+            })
             .collect();
         writable.sort_unstable();
         writable.dedup();
@@ -457,7 +466,8 @@ impl Chain {
     pub async fn account_data(&self, key: &Pubkey) -> Result<Option<Vec<u8>>, ChainError> {
         let res = self
             .retry("getAccountInfo", || {
-                self.rpc.get_account_with_commitment(key, self.cfg.commitment)
+                self.rpc
+                    .get_account_with_commitment(key, self.cfg.commitment)
             })
             .await?;
         Ok(res.value.map(|a| a.data))
@@ -466,7 +476,8 @@ impl Chain {
     pub async fn lamports(&self, key: &Pubkey) -> Result<u64, ChainError> {
         let res = self
             .retry("getAccountInfo", || {
-                self.rpc.get_account_with_commitment(key, self.cfg.commitment)
+                self.rpc
+                    .get_account_with_commitment(key, self.cfg.commitment)
             })
             .await?;
         Ok(res.value.map(|a| a.lamports).unwrap_or(0))
@@ -539,9 +550,7 @@ impl Chain {
     /// A token account's balance (0 when it does not exist).
     pub async fn token_balance(&self, key: &Pubkey) -> Result<u64, ChainError> {
         Ok(match self.account_data(key).await? {
-            Some(d) if d.len() >= 72 => {
-                u64::from_le_bytes(d[64..72].try_into().expect("8 bytes"))
-            }
+            Some(d) if d.len() >= 72 => u64::from_le_bytes(d[64..72].try_into().expect("8 bytes")),
             _ => 0,
         })
     }
@@ -549,19 +558,14 @@ impl Chain {
     /// A mint's supply (0 when it does not exist).
     pub async fn mint_supply(&self, key: &Pubkey) -> Result<u64, ChainError> {
         Ok(match self.account_data(key).await? {
-            Some(d) if d.len() >= 44 => {
-                u64::from_le_bytes(d[36..44].try_into().expect("8 bytes"))
-            }
+            Some(d) if d.len() >= 44 => u64::from_le_bytes(d[36..44].try_into().expect("8 bytes")),
             _ => 0,
         })
     }
 
     /// The cluster's unix time (the Clock sysvar, as the program sees it).
     pub async fn unix_time(&self) -> Result<i64, ChainError> {
-        let data = self
-            .account_data(&CLOCK_SYSVAR)
-            .await?
-            .unwrap_or_default();
+        let data = self.account_data(&CLOCK_SYSVAR).await?.unwrap_or_default();
         Ok(data
             .get(32..40)
             .map(|b| i64::from_le_bytes(b.try_into().expect("8 bytes")))
@@ -592,7 +596,10 @@ impl Landed {
     where
         T: anchor_lang::AnchorDeserialize + Discriminator,
     {
-        self.events.iter().filter_map(|d| decode_event::<T>(d)).collect()
+        self.events
+            .iter()
+            .filter_map(|d| decode_event::<T>(d))
+            .collect()
     }
 }
 
@@ -613,29 +620,25 @@ impl Chain {
     /// its inner instructions to the program: Anchor's event tag ‖ discriminator ‖ borsh).
     pub async fn landed(&self, sig: &Signature) -> Result<Option<Landed>, ChainError> {
         use solana_transaction_status_client_types::{
-            EncodedTransaction, UiInstruction, UiMessage, UiTransactionEncoding,
+            EncodedConfirmedTransactionWithStatusMeta, EncodedTransaction, UiInstruction,
+            UiMessage, UiTransactionEncoding,
         };
         let cfg = solana_rpc_client_api::config::RpcTransactionConfig {
             encoding: Some(UiTransactionEncoding::Json),
             commitment: Some(CommitmentConfig::confirmed()),
             max_supported_transaction_version: Some(0),
         };
-        let got = self
-            .rpc
-            .get_transaction_with_config(sig, cfg)
-            .await;
-        let tx = match got {
-            Ok(tx) => tx,
-            Err(e) if is_transient(&e) => {
-                return Err(ChainError::Rpc {
-                    url: self.url.clone(),
-                    attempts: 1,
-                    last: e.to_string(),
-                })
-            }
-            // "not found" (not confirmed yet, or pruned) is an answer, not a failure.
-            Err(_) => return Ok(None),
-        };
+        // `null` (not confirmed yet, or pruned) is an answer, not a failure.
+        let params = serde_json::json!([sig.to_string(), cfg]);
+        let got: Option<EncodedConfirmedTransactionWithStatusMeta> = self
+            .retry("getTransaction", || {
+                self.rpc.send(
+                    solana_rpc_client_api::request::RpcRequest::GetTransaction,
+                    params.clone(),
+                )
+            })
+            .await?;
+        let Some(tx) = got else { return Ok(None) };
         let keys: Vec<String> = match &tx.transaction.transaction {
             EncodedTransaction::Json(ui) => match &ui.message {
                 UiMessage::Raw(raw) => raw.account_keys.clone(),
@@ -651,17 +654,23 @@ impl Chain {
         };
         if let Some(meta) = tx.transaction.meta {
             out.fee = meta.fee;
-            out.error = meta.err.map(|e| solana_transaction_error::TransactionError::from(e).to_string());
+            out.error = meta
+                .err
+                .map(|e| solana_transaction_error::TransactionError::from(e).to_string());
             out.compute_units = meta.compute_units_consumed.into();
             out.logs = Option::<Vec<String>>::from(meta.log_messages).unwrap_or_default();
             let inner = Option::<Vec<_>>::from(meta.inner_instructions).unwrap_or_default();
             for set in inner {
                 for ix in set.instructions {
-                    let UiInstruction::Compiled(c) = ix else { continue };
+                    let UiInstruction::Compiled(c) = ix else {
+                        continue;
+                    };
                     if keys.get(c.program_id_index as usize) != Some(&program) {
                         continue;
                     }
-                    let Ok(data) = bs58::decode(&c.data).into_vec() else { continue };
+                    let Ok(data) = bs58::decode(&c.data).into_vec() else {
+                        continue;
+                    };
                     if let Some(rest) = data.strip_prefix(anchor_lang::event::EVENT_IX_TAG_LE) {
                         out.events.push(rest.to_vec());
                     }
@@ -669,6 +678,19 @@ impl Chain {
             }
         }
         Ok(Some(out))
+    }
+
+    /// [`Chain::landed`] for a signature the node already listed (in getSignaturesForAddress
+    /// or a status): its transaction can lag behind (the node writes statuses
+    /// asynchronously); wait up to ~15 s for it.
+    pub async fn landed_listed(&self, sig: &Signature) -> Result<Option<Landed>, ChainError> {
+        for _ in 0..60 {
+            if let Some(l) = self.landed(sig).await? {
+                return Ok(Some(l));
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        Ok(None)
     }
 
     /// Signatures that touched `address`, newest first (up to `limit`).
@@ -684,7 +706,8 @@ impl Chain {
         };
         let list = self
             .retry("getSignaturesForAddress", || {
-                self.rpc.get_signatures_for_address_with_config(address, cfg())
+                self.rpc
+                    .get_signatures_for_address_with_config(address, cfg())
             })
             .await?;
         Ok(list
@@ -727,10 +750,7 @@ fn sign(
 }
 
 /// Program errors by name and message; everything else as the runtime put it.
-pub fn classify(
-    err: solana_transaction_error::TransactionError,
-    logs: Vec<String>,
-) -> ChainError {
+pub fn classify(err: solana_transaction_error::TransactionError, logs: Vec<String>) -> ChainError {
     use solana_instruction_error::InstructionError;
     use solana_transaction_error::TransactionError;
     if let TransactionError::InstructionError(_, InstructionError::Custom(code)) = &err {
@@ -768,18 +788,35 @@ fn anchor_message(logs: &[String]) -> Option<String> {
 }
 
 fn is_transient(e: &ClientError) -> bool {
-    match e.kind() {
+    let by_kind = match e.kind() {
         ErrorKind::Io(_) | ErrorKind::Reqwest(_) | ErrorKind::Middleware(_) => true,
         ErrorKind::RpcError(RpcError::RpcRequestError(_)) => true,
-        // -32005 node behind, -32004 block not available, -32603 internal, 429 in text
+        // -32005 node behind, -32004 block not available, -32603 internal, -32000 server
         ErrorKind::RpcError(RpcError::RpcResponseError { code, .. }) => {
             matches!(*code, -32005 | -32004 | -32603 | -32000 | 429)
         }
         ErrorKind::RpcError(RpcError::ParseError(_)) => true,
         ErrorKind::SerdeJson(_) => true,
-        ErrorKind::Custom(m) => m.contains("429") || m.contains("Too Many Requests"),
         _ => false,
-    }
+    };
+    // Some client calls wrap a transport failure into a message (`ForUser`, `Custom`):
+    // recognise those by the transport's own words.
+    by_kind || is_transient_text(&e.to_string())
+}
+
+fn is_transient_text(text: &str) -> bool {
+    const MARKERS: &[&str] = &[
+        "HTTP status server error",
+        "Too Many Requests",
+        "429",
+        "error sending request",
+        "connection closed",
+        "Connection refused",
+        "connection reset",
+        "operation timed out",
+        "timed out",
+    ];
+    MARKERS.iter().any(|m| text.contains(m))
 }
 
 fn jitter(d: Duration) -> Duration {
@@ -827,6 +864,18 @@ mod tests {
             "limit first"
         );
         assert_eq!(with_compute_budget(&[], 5_000, 0).len(), 1);
+    }
+
+    #[test]
+    fn wrapped_transport_failures_are_retried_and_answers_are_not() {
+        assert!(is_transient_text("AccountNotFound: pubkey=x: HTTP status server error (500 Internal Server Error) for url"));
+        assert!(is_transient_text(
+            "HTTP status client error (429 Too Many Requests)"
+        ));
+        assert!(!is_transient_text("AccountNotFound: pubkey=x"));
+        assert!(!is_transient_text(
+            "Transaction simulation failed: Error processing Instruction 0"
+        ));
     }
 
     #[test]

@@ -113,7 +113,13 @@ pub async fn mint_to_owner(
     let account = ata(owner, mint, token_program);
     let ixs = [
         create_ata_ix(&payer.pubkey(), owner, mint, token_program),
-        mint_to_ix(mint, &account, &mint_authority.pubkey(), amount, token_program),
+        mint_to_ix(
+            mint,
+            &account,
+            &mint_authority.pubkey(),
+            amount,
+            token_program,
+        ),
     ];
     chain.send(&ixs, payer, &[mint_authority]).await?;
     Ok(account)

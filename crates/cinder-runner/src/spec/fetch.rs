@@ -176,8 +176,14 @@ impl Fetcher {
     /// download; inputs completed before a failure stay.
     pub async fn fetch_inputs(&self, spec: &JobSpec, dest_dir: &Path) -> Result<(), FetchError> {
         spec.validate()?;
-        futures::stream::iter(spec.inputs.iter())
+        // The futures are built eagerly: a stream that maps with a borrowing closure is not
+        // provably `Send` for every lifetime, which a spawned worker task requires.
+        let downloads: Vec<_> = spec
+            .inputs
+            .iter()
             .map(|input| self.fetch_input(input, dest_dir))
+            .collect();
+        futures::stream::iter(downloads)
             .buffer_unordered(self.cfg.input_concurrency.max(1))
             .try_collect::<Vec<()>>()
             .await?;

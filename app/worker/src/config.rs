@@ -1,0 +1,274 @@
+//! Worker settings: defaults, then a TOML file, then `CINDER_*` environment variables, then
+//! command-line flags (each overriding the one before).
+
+use figment::{
+    providers::{Env, Format, Serialized, Toml},
+    Figment,
+};
+use serde::{Deserialize, Serialize};
+use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerConfig {
+    /// JSON-RPC URL of the cluster.
+    pub rpc_url: String,
+    /// Websocket URL; empty: derived from `rpc_url` (http→ws, port + 1).
+    pub ws_url: String,
+    /// The provider's keypair (Solana CLI JSON format).
+    pub keypair: PathBuf,
+    /// Journal, results and job work directories.
+    pub data_dir: PathBuf,
+    /// Market ids this worker serves (all must share its GPU class).
+    pub markets: Vec<u64>,
+    /// Public URL of the results server, registered on chain (≤ 128 bytes).
+    pub endpoint: String,
+    /// Where the results server listens.
+    pub listen: SocketAddr,
+    /// Where Prometheus metrics are served (`/metrics`); unset: not served.
+    pub metrics_listen: Option<SocketAddr>,
+    /// `auto` (containers when a container engine answers, else processes), `container`, or
+    /// `process`.
+    pub runtime: RuntimeKind,
+    /// Docker Engine API socket (Podman's `podman system service` or Docker's).
+    pub container_socket: String,
+    /// Give containers network access (off by default: jobs get their inputs from the worker).
+    pub container_network: bool,
+    /// Operator allow-list for process jobs: name in the spec → absolute path.
+    pub process_allow: BTreeMap<String, PathBuf>,
+    /// Jobs at once in a market without GPUs (`gpu_model = "cpu"`).
+    pub cpu_slots: u32,
+    /// Accept `file://` spec and input URIs (local testing only).
+    pub allow_file_uris: bool,
+    /// Ignore jobs paying less than this per second (base units), on top of the market minimum.
+    pub min_price_per_sec: u64,
+    /// Re-run other providers' sampled jobs.
+    pub verify: bool,
+    /// Run the permissionless cranks (reveal, settle, expire) for every job, not only our own.
+    pub keeper: bool,
+    /// Full rescan of open jobs this often, besides the websocket subscription.
+    pub rescan_secs: u64,
+    /// On shutdown, wait this long for running jobs before quitting them.
+    pub shutdown_grace_secs: u64,
+    /// Keep stored results this many days after settlement.
+    pub retention_days: u64,
+    /// Optional object store for results (`s3://bucket/prefix`, `file:///dir`).
+    pub object_store: Option<String>,
+    pub priority_fee: PriorityFeeConfig,
+    /// Log format: `pretty` or `json`.
+    pub log_format: String,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum RuntimeKind {
+    Auto,
+    Container,
+    Process,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PriorityFeeConfig {
+    /// Percentile of recent non-zero fees for the written accounts.
+    pub percentile: u8,
+    pub min_micro_lamports: u64,
+    pub max_micro_lamports: u64,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        Self {
+            rpc_url: "http://127.0.0.1:8899".into(),
+            ws_url: String::new(),
+            keypair: PathBuf::from("provider-keypair.json"),
+            data_dir: PathBuf::from(".cinder/worker"),
+            markets: vec![1],
+            endpoint: "http://127.0.0.1:8950".into(),
+            listen: "127.0.0.1:8950".parse().expect("literal"),
+            metrics_listen: None,
+            runtime: RuntimeKind::Auto,
+            container_socket: "unix:///run/podman/podman.sock".into(),
+            container_network: false,
+            process_allow: BTreeMap::new(),
+            cpu_slots: 1,
+            allow_file_uris: false,
+            min_price_per_sec: 0,
+            verify: true,
+            keeper: true,
+            rescan_secs: 15,
+            shutdown_grace_secs: 30,
+            retention_days: 7,
+            object_store: None,
+            priority_fee: PriorityFeeConfig {
+                percentile: 75,
+                min_micro_lamports: 0,
+                max_micro_lamports: 1_000_000,
+            },
+            log_format: "pretty".into(),
+        }
+    }
+}
+
+/// Flag values that override the file and the environment (unset: not overridden).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rpc_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keypair: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub markets: Option<Vec<u64>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(#[from] Box<figment::Error>),
+    #[error("configuration file {0} does not exist")]
+    Missing(PathBuf),
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+impl WorkerConfig {
+    /// Defaults ← `file` (if given) ← `CINDER_*` env (e.g. `CINDER_RPC_URL`,
+    /// `CINDER_PRIORITY_FEE__PERCENTILE`) ← flags.
+    pub fn load(file: Option<&std::path::Path>, flags: &Overrides) -> Result<Self, ConfigError> {
+        let mut fig = Figment::from(Serialized::defaults(WorkerConfig::default()));
+        if let Some(f) = file {
+            if !f.exists() {
+                return Err(ConfigError::Missing(f.to_path_buf()));
+            }
+            fig = fig.merge(Toml::file(f));
+        }
+        let fig = fig
+            .merge(
+                // Only the settings' own keys: other CINDER_* variables (CINDER_CACHE, test
+                // switches) are not settings.
+                Env::prefixed("CINDER_").split("__").filter(|k| {
+                    let key = k.as_str().to_ascii_lowercase();
+                    let top = key.split('.').next().unwrap_or("");
+                    setting_keys().iter().any(|s| s == top)
+                }),
+            )
+            .merge(Serialized::defaults(flags));
+        let cfg: WorkerConfig = fig.extract().map_err(Box::new)?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.markets.is_empty() {
+            return Err(ConfigError::Invalid(
+                "markets is empty: list the market ids to serve".into(),
+            ));
+        }
+        if self.endpoint.len() > cinder::constants::URI_LEN {
+            return Err(ConfigError::Invalid(format!(
+                "endpoint is {} bytes; at most {} fit on chain",
+                self.endpoint.len(),
+                cinder::constants::URI_LEN
+            )));
+        }
+        for (name, path) in &self.process_allow {
+            if !path.is_absolute() {
+                return Err(ConfigError::Invalid(format!(
+                    "process_allow.{name} = {}: use an absolute path",
+                    path.display()
+                )));
+            }
+        }
+        if self.cpu_slots == 0 {
+            return Err(ConfigError::Invalid("cpu_slots must be at least 1".into()));
+        }
+        if !matches!(self.log_format.as_str(), "pretty" | "json") {
+            return Err(ConfigError::Invalid(
+                "log_format must be pretty or json".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The websocket URL: as configured, or the RPC URL's scheme swapped and port + 1 (the
+    /// validator's convention).
+    pub fn ws_url(&self) -> String {
+        if !self.ws_url.is_empty() {
+            return self.ws_url.clone();
+        }
+        ws_from_rpc(&self.rpc_url)
+    }
+}
+
+fn setting_keys() -> Vec<String> {
+    match serde_json::to_value(WorkerConfig::default()) {
+        Ok(serde_json::Value::Object(m)) => m.keys().cloned().collect(),
+        _ => Vec::new(),
+    }
+}
+
+pub fn ws_from_rpc(rpc: &str) -> String {
+    let Ok(mut u) = url::Url::parse(rpc) else {
+        return rpc.replacen("http", "ws", 1);
+    };
+    let scheme = if u.scheme() == "https" { "wss" } else { "ws" };
+    let _ = u.set_scheme(scheme);
+    if let Some(p) = u.port() {
+        let _ = u.set_port(Some(p.saturating_add(1)));
+    }
+    u.to_string().trim_end_matches('/').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    // figment's Jail closure returns figment's own (large) error type.
+    #[allow(clippy::result_large_err)]
+    fn layers_override_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("w.toml");
+        std::fs::write(
+            &f,
+            "rpc_url = \"http://10.0.0.1:8899\"\nmarkets = [3, 4]\ncpu_slots = 2\n[process_allow]\nsh = \"/bin/sh\"\n",
+        )
+        .unwrap();
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("CINDER_CPU_SLOTS", "5");
+            jail.set_env("CINDER_CACHE", "/not/a/setting");
+            let c = WorkerConfig::load(
+                Some(&f),
+                &Overrides {
+                    markets: Some(vec![9]),
+                    ..Default::default()
+                },
+            )
+            .map_err(|e| e.to_string())?;
+            assert_eq!(c.rpc_url, "http://10.0.0.1:8899");
+            assert_eq!(c.cpu_slots, 5, "env over file");
+            assert_eq!(c.markets, vec![9], "flags over env and file");
+            assert_eq!(c.process_allow["sh"], PathBuf::from("/bin/sh"));
+            assert_eq!(c.ws_url(), "ws://10.0.0.1:8900");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn invalid_settings_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("w.toml");
+        std::fs::write(&f, "[process_allow]\nsh = \"sh\"\n").unwrap();
+        let e = WorkerConfig::load(Some(&f), &Overrides::default()).unwrap_err();
+        assert!(e.to_string().contains("absolute path"), "{e}");
+        std::fs::write(&f, "no_such_key = 1\n").unwrap();
+        assert!(WorkerConfig::load(Some(&f), &Overrides::default()).is_err());
+        let missing = dir.path().join("nope.toml");
+        assert!(matches!(
+            WorkerConfig::load(Some(&missing), &Overrides::default()),
+            Err(ConfigError::Missing(_))
+        ));
+    }
+}

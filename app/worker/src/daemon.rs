@@ -1,0 +1,1296 @@
+//! The provider daemon: one supervisor loop (discover → claim → run → submit → reveal →
+//! settle), one task per job, verification duty for other providers' sampled jobs, the
+//! keeper cranks, the results server and metrics; recovery from the journal and the chain at
+//! start; graceful shutdown.
+
+use crate::{
+    config::WorkerConfig,
+    cranks::{self, Crank, Keeper},
+    exec::{ExecError, Executed, Executor, Prepared},
+    fault,
+    journal::{JobEntry, Journal, Role, Step},
+    market::{self, MarketInfo},
+};
+use anchor_lang::prelude::Pubkey;
+use cinder::state::{Job, JobState, Provider};
+use cinder_client::{
+    accounts, ix,
+    rpc::{Chain, ChainError, TxObserver},
+    token,
+};
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+use tokio::{sync::Semaphore, task::JoinSet};
+use tokio_util::sync::CancellationToken;
+
+/// Seconds kept free before a job's deadline for hashing, storing and the submit transaction.
+const SUBMIT_MARGIN_SECS: i64 = 15;
+/// How long a job whose spec was refused is left alone.
+const REFUSE_FOR: Duration = Duration::from_secs(300);
+/// Memo program (v3): a quit carries its reason in the same transaction, for the client.
+const MEMO_PROGRAM: Pubkey = anchor_lang::pubkey!("MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr");
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("market {0} does not exist on {1}")]
+    NoMarket(u64, String),
+    #[error("markets {0} and {1} ask for different GPU classes ({2:?} vs {3:?}): run one worker per class")]
+    MixedClasses(u64, u64, String, String),
+    #[error("provider {0} has no stake: stake first (`cinder provider stake --amount N`), then start the worker; it registers itself")]
+    NoStake(Pubkey),
+    #[error("no config on chain at {0}: bootstrap the cluster first (cinder-bootstrap)")]
+    NoConfig(String),
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    #[error(transparent)]
+    Exec(#[from] ExecError),
+    #[error(transparent)]
+    Journal(#[from] crate::journal::JournalError),
+}
+
+/// What every job task shares.
+pub struct Shared {
+    pub cfg: WorkerConfig,
+    pub chain: Arc<Chain>,
+    pub me: Arc<Keypair>,
+    pub journal: Journal,
+    pub exec: Arc<Executor>,
+    pub markets: HashMap<Pubkey, MarketInfo>,
+    pub protocol: ix::Protocol,
+    /// Whole GPUs (or CPU slots) free for new work.
+    pub capacity: Arc<Semaphore>,
+    /// Jobs with a task in flight (either role).
+    active: Mutex<HashSet<(Pubkey, bool)>>,
+    /// Jobs refused before claiming (bad spec, unreachable spec): not looked at again until
+    /// `REFUSE_FOR` has passed (a host that was down may come back).
+    refused: Mutex<HashMap<Pubkey, Instant>>,
+    pub cancel: CancellationToken,
+}
+
+impl Shared {
+    fn try_activate(&self, job: &Pubkey, verifier: bool) -> bool {
+        self.active
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert((*job, verifier))
+    }
+    fn deactivate(&self, job: &Pubkey, verifier: bool) {
+        self.active
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&(*job, verifier));
+    }
+    fn refuse(&self, job: &Pubkey) {
+        self.refused
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(*job, Instant::now());
+    }
+    fn is_refused(&self, job: &Pubkey) -> bool {
+        let mut r = self.refused.lock().unwrap_or_else(|p| p.into_inner());
+        r.retain(|_, at| at.elapsed() < REFUSE_FOR);
+        r.contains_key(job)
+    }
+    fn keeper(&self) -> Keeper<'_> {
+        Keeper {
+            chain: &self.chain,
+            me: &self.me,
+            protocol: self.protocol,
+        }
+    }
+    fn me(&self) -> Pubkey {
+        self.me.pubkey()
+    }
+}
+
+/// Records every signature in the journal before it is sent.
+struct Journaled<'a> {
+    journal: &'a Journal,
+    job: String,
+    kind: &'static str,
+    pause: Option<&'static str>,
+}
+
+impl TxObserver for Journaled<'_> {
+    fn signed(&self, signature: &solana_signature::Signature, last_valid: u64) {
+        if let Err(e) = self.journal.record_tx(
+            &signature.to_string(),
+            Some(&self.job),
+            self.kind,
+            last_valid,
+        ) {
+            tracing::error!(error = %e, "journal write failed");
+        }
+        if let Some(p) = self.pause {
+            fault::point_blocking(p);
+        }
+    }
+}
+
+/// Loads everything the worker needs from chain and checks it can serve its markets.
+pub async fn start(
+    cfg: WorkerConfig,
+    me: Keypair,
+    exec: Executor,
+) -> Result<Arc<Shared>, StartError> {
+    let chain = Arc::new(Chain::new(&cfg.rpc_url, send_config(&cfg)));
+    let config = chain
+        .zero_copy::<cinder::state::Config>(&ix::config_pda())
+        .await?
+        .ok_or_else(|| StartError::NoConfig(cfg.rpc_url.clone()))?;
+    let (protocol_program, _) = token::mint_info(&chain, &config.protocol_mint)
+        .await?
+        .unwrap_or((token::TOKEN_PROGRAM, 9));
+    let protocol = ix::Protocol {
+        mint: config.protocol_mint,
+        token_program: protocol_program,
+    };
+    let mut markets = HashMap::new();
+    let mut first: Option<MarketInfo> = None;
+    for id in &cfg.markets {
+        let m = MarketInfo::load(&chain, *id)
+            .await?
+            .ok_or_else(|| StartError::NoMarket(*id, cfg.rpc_url.clone()))?;
+        if let Some(f) = &first {
+            if f.gpu_model() != m.gpu_model() {
+                return Err(StartError::MixedClasses(
+                    f.id,
+                    m.id,
+                    f.gpu_model(),
+                    m.gpu_model(),
+                ));
+            }
+        }
+        first.get_or_insert(m);
+        markets.insert(m.key, m);
+    }
+    let first = first.expect("validated: markets is not empty");
+    // GPU markets need the GPUs (NVML) and the class; CPU markets need neither.
+    let capacity = exec.capacity(&first)?;
+    exec.check_runtime().await?;
+    register(&chain, &me, &exec, &first, &cfg.endpoint).await?;
+    let journal = Journal::open(&cfg.data_dir.join("journal.db"))?;
+    tracing::info!(
+        provider = %me.pubkey(),
+        class = %first.gpu_model(),
+        capacity,
+        runtime = exec.runtime_name(),
+        markets = ?cfg.markets,
+        "worker ready"
+    );
+    metrics::gauge!("cinder_capacity").set(capacity as f64);
+    Ok(Arc::new(Shared {
+        chain,
+        me: Arc::new(me),
+        journal,
+        exec: Arc::new(exec),
+        markets,
+        protocol,
+        capacity: Arc::new(Semaphore::new(capacity)),
+        active: Mutex::new(HashSet::new()),
+        refused: Mutex::new(HashMap::new()),
+        cancel: CancellationToken::new(),
+        cfg,
+    }))
+}
+
+/// Registers this provider for the market's class, or updates its registration when the
+/// machine (GPUs, slots) or the endpoint changed; nothing when it is up to date.
+async fn register(
+    chain: &Chain,
+    me: &Keypair,
+    exec: &Executor,
+    m: &MarketInfo,
+    endpoint: &str,
+) -> Result<(), StartError> {
+    let owner = me.pubkey();
+    if chain.account_data(&ix::stake_pda(&owner)).await?.is_none() {
+        return Err(StartError::NoStake(owner));
+    }
+    let info = exec.provider_info(m, endpoint)?;
+    let have: Option<Provider> = chain.zero_copy(&ix::provider_pda(&owner)).await?;
+    let ixs = match have {
+        None => vec![ix::register_provider(&owner, info)],
+        Some(p) => {
+            let same = p.gpu_model == info.gpu_model
+                && p.vram_gib == info.vram_gib
+                && p.gpu_count == info.gpu_count
+                && p.inventory_hash == info.inventory_hash
+                && accounts::endpoint(&p) == info.endpoint
+                && p.status == cinder::state::ProviderStatus::Active;
+            if same {
+                return Ok(());
+            }
+            vec![ix::update_provider(&owner, info, true)]
+        }
+    };
+    let sent = chain.send(&ixs, me, &[]).await?;
+    tracing::info!(sig = %sent.signature, class = %m.gpu_model(), endpoint, "provider registration brought up to date");
+    Ok(())
+}
+
+pub fn send_config(cfg: &WorkerConfig) -> cinder_client::rpc::SendConfig {
+    cinder_client::rpc::SendConfig {
+        priority_fee: cinder_client::rpc::PriorityFee::Recent {
+            percentile: cfg.priority_fee.percentile,
+            min: cfg.priority_fee.min_micro_lamports,
+            max: cfg.priority_fee.max_micro_lamports,
+        },
+        ..Default::default()
+    }
+}
+
+/// Runs until `shared.cancel` fires, then shuts down gracefully.
+pub async fn run(shared: Arc<Shared>) -> anyhow::Result<()> {
+    let mut tasks = JoinSet::new();
+    recover(&shared, &mut tasks).await?;
+
+    let market_keys: Vec<Pubkey> = shared.markets.keys().copied().collect();
+    let mut feed = market::subscribe_open_jobs(
+        shared.cfg.ws_url(),
+        market_keys,
+        shared.cancel.child_token(),
+    );
+    let mut rescan = tokio::time::interval(Duration::from_secs(shared.cfg.rescan_secs.max(1)));
+    let mut crank = tokio::time::interval(Duration::from_millis(1_000));
+    crank.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut ticks: u64 = 0;
+    loop {
+        tokio::select! {
+            _ = shared.cancel.cancelled() => break,
+            Some((key, job)) = feed.recv() => {
+                metrics::counter!("cinder_jobs_seen_total", "via" => "websocket").increment(1);
+                consider(&shared, &mut tasks, key, job, Instant::now());
+            }
+            _ = rescan.tick() => {
+                for m in shared.markets.values() {
+                    match market::jobs_in_state(&shared.chain, &m.key, JobState::Open).await {
+                        Ok(mut open) => {
+                            market::rank(&mut open);
+                            for (key, job) in open {
+                                consider(&shared, &mut tasks, key, job, Instant::now());
+                            }
+                        }
+                        Err(e) => tracing::warn!(error = %e, market = m.id, "scan of open jobs failed"),
+                    }
+                }
+            }
+            _ = crank.tick() => {
+                ticks += 1;
+                own_cranks(&shared).await;
+                if shared.cfg.verify && ticks.is_multiple_of(3) {
+                    verification_duty(&shared, &mut tasks).await;
+                }
+                if ticks.is_multiple_of(60) {
+                    claim_rewards(&shared).await;
+                }
+                if shared.cfg.keeper && ticks.is_multiple_of(5) {
+                    let markets: Vec<MarketInfo> = shared.markets.values().copied().collect();
+                    let me = shared.me();
+                    shared.keeper().pass(&markets, Some(&me)).await;
+                    if ticks.is_multiple_of(60) {
+                        for m in refreshed_markets(&shared).await {
+                            if let Err(e) = shared.keeper().sweep(&m).await {
+                                tracing::debug!(error = %e, market = m.id, "sweep not applied");
+                            }
+                        }
+                    }
+                }
+            }
+            Some(done) = tasks.join_next(), if !tasks.is_empty() => {
+                if let Err(e) = done {
+                    tracing::error!(error = %e, "a job task panicked");
+                }
+            }
+        }
+    }
+    shutdown(&shared, tasks).await;
+    Ok(())
+}
+
+async fn refreshed_markets(shared: &Shared) -> Vec<MarketInfo> {
+    let mut out = Vec::new();
+    for m in shared.markets.values() {
+        if let Ok(Some(fresh)) = MarketInfo::load(&shared.chain, m.id).await {
+            out.push(fresh);
+        }
+    }
+    out
+}
+
+/// Graceful shutdown: no new claims (the loop stopped); running jobs get
+/// `shutdown_grace_secs` to finish, then their runs are cancelled and the jobs quit on chain,
+/// so no client waits for a worker that is gone.
+async fn shutdown(shared: &Arc<Shared>, mut tasks: JoinSet<()>) {
+    let grace = Duration::from_secs(shared.cfg.shutdown_grace_secs);
+    tracing::info!(
+        running = tasks.len(),
+        grace_secs = grace.as_secs(),
+        "shutting down"
+    );
+    let deadline = tokio::time::sleep(grace);
+    tokio::pin!(deadline);
+    loop {
+        tokio::select! {
+            _ = &mut deadline => break,
+            next = tasks.join_next() => if next.is_none() { break },
+        }
+    }
+    if !tasks.is_empty() {
+        tracing::warn!(running = tasks.len(), "grace period over: cancelling runs");
+        shared.exec.cancel_all();
+        while tasks.join_next().await.is_some() {}
+    }
+    tracing::info!("stopped");
+}
+
+/// A job seen open: claim it if it is eligible, not already ours and capacity is free.
+fn consider(shared: &Arc<Shared>, tasks: &mut JoinSet<()>, key: Pubkey, job: Job, seen: Instant) {
+    if shared.cancel.is_cancelled() || shared.is_refused(&key) {
+        return;
+    }
+    let Some(m) = shared.markets.get(&job.market).copied() else {
+        return;
+    };
+    let now = unix_now();
+    if let Err(why) = market::eligible(&job, &shared.me(), now, shared.cfg.min_price_per_sec) {
+        tracing::trace!(job = %key, why, "not eligible");
+        return;
+    }
+    let Ok(permit) = shared.capacity.clone().try_acquire_owned() else {
+        return;
+    };
+    if !shared.try_activate(&key, false) {
+        return;
+    }
+    let shared = shared.clone();
+    tasks.spawn(async move {
+        provider_job(&shared, key, job, m, permit, seen).await;
+        shared.deactivate(&key, false);
+    });
+}
+
+/// A provider job from first sight to submitted.
+async fn provider_job(
+    shared: &Arc<Shared>,
+    key: Pubkey,
+    job: Job,
+    m: MarketInfo,
+    first_permit: tokio::sync::OwnedSemaphorePermit,
+    seen: Instant,
+) {
+    // The spec is fetched and checked before claiming: a bad spec is never claimed.
+    let spec_uri = accounts::spec_uri(&job);
+    let prepared = match shared
+        .exec
+        .prepare(&key, &spec_uri, &job.spec_hash, &m)
+        .await
+    {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(job = %key, uri = %spec_uri, error = %e, "not claiming: {e}");
+            metrics::counter!("cinder_jobs_refused_total", "reason" => e.kind()).increment(1);
+            shared.refuse(&key);
+            return;
+        }
+    };
+    let mut permits = vec![first_permit];
+    for _ in 1..prepared.slots() {
+        match shared.capacity.clone().try_acquire_owned() {
+            Ok(p) => permits.push(p),
+            Err(_) => {
+                tracing::debug!(job = %key, "needs {} GPUs; not enough free now", prepared.slots());
+                return;
+            }
+        }
+    }
+    let entry = JobEntry {
+        job: key.to_string(),
+        role: Role::Provider,
+        step: Step::Claiming,
+        market: m.key.to_string(),
+        client: job.client.to_string(),
+        spec_hash: hex::encode(job.spec_hash),
+        spec_uri,
+        result_hash: None,
+        billed_secs: None,
+        error: None,
+        updated_at: 0,
+    };
+    match shared.journal.begin(&entry) {
+        Ok(true) => {}
+        Ok(false) => return, // already journaled: recovery owns it
+        Err(e) => {
+            tracing::error!(job = %key, error = %e, "journal unavailable; not claiming");
+            return;
+        }
+    }
+    let keys = market::job_keys(&key, &job, &m.market);
+    let observer = Journaled {
+        journal: &shared.journal,
+        job: key.to_string(),
+        kind: "claim",
+        pause: Some("claim_signed"),
+    };
+    let claim = shared
+        .chain
+        .send_observed(
+            &[ix::claim_job(&keys, &shared.me())],
+            &shared.me,
+            &[],
+            &observer,
+        )
+        .await;
+    match claim {
+        Ok(sent) => {
+            let latency = seen.elapsed();
+            metrics::histogram!("cinder_claim_latency_seconds").record(latency.as_secs_f64());
+            metrics::counter!("cinder_jobs_claimed_total").increment(1);
+            tracing::info!(job = %key, sig = %sent.signature, cu = sent.compute_units, latency_ms = latency.as_millis() as u64, "claimed");
+            let _ = shared.journal.advance(
+                &entry.job,
+                Role::Provider,
+                Step::Claimed,
+                &sent.signature.to_string(),
+            );
+        }
+        Err(e) => {
+            // Lost the race, or unsure: the chain decides.
+            match chain_job(shared, &key).await {
+                Some(j) if j.state == JobState::Running && j.provider == shared.me() => {
+                    let _ = shared.journal.advance(
+                        &entry.job,
+                        Role::Provider,
+                        Step::Claimed,
+                        "claim landed despite an error",
+                    );
+                }
+                _ => {
+                    tracing::info!(job = %key, error = %e, "claim failed: {e}");
+                    let _ = shared.journal.fail(
+                        &entry.job,
+                        Role::Provider,
+                        Step::Quit,
+                        &format!("claim failed: {e}"),
+                    );
+                    return;
+                }
+            }
+        }
+    }
+    fault::point("claimed").await;
+    run_and_submit(shared, key, m, Some(prepared), permits).await;
+}
+
+/// From Claimed (or a resumed Running) to Submitted.
+async fn run_and_submit(
+    shared: &Arc<Shared>,
+    key: Pubkey,
+    m: MarketInfo,
+    prepared: Option<Prepared>,
+    permits: Vec<tokio::sync::OwnedSemaphorePermit>,
+) {
+    let id = key.to_string();
+    let Some(job) = chain_job(shared, &key).await else {
+        let _ = shared.journal.fail(
+            &id,
+            Role::Provider,
+            Step::Quit,
+            "job vanished before it ran",
+        );
+        return;
+    };
+    let prepared = match prepared {
+        Some(p) => p,
+        None => match shared
+            .exec
+            .prepare(&key, &accounts::spec_uri(&job), &job.spec_hash, &m)
+            .await
+        {
+            Ok(p) => p,
+            Err(e) => {
+                quit(
+                    shared,
+                    &key,
+                    &job,
+                    &m,
+                    &format!("spec no longer valid: {e}"),
+                )
+                .await;
+                return;
+            }
+        },
+    };
+    let chain_now = shared
+        .chain
+        .unix_time()
+        .await
+        .unwrap_or_else(|_| unix_now());
+    let left = job.deadline - chain_now - SUBMIT_MARGIN_SECS;
+    if left <= 0 {
+        quit(shared, &key, &job, &m, "too close to the deadline to run").await;
+        return;
+    }
+    let _ = shared
+        .journal
+        .advance(&id, Role::Provider, Step::Running, "run started");
+    fault::point("run_started").await;
+    metrics::gauge!("cinder_jobs_running").increment(1.0);
+    let outcome = shared
+        .exec
+        .run(&key, &prepared, Duration::from_secs(left as u64))
+        .await;
+    metrics::gauge!("cinder_jobs_running").decrement(1.0);
+    drop(permits);
+    let executed = match outcome {
+        Ok(x) => x,
+        Err(e) => {
+            metrics::counter!("cinder_jobs_failed_total", "reason" => e.kind()).increment(1);
+            quit(shared, &key, &job, &m, &e.to_string()).await;
+            return;
+        }
+    };
+    let billed = billed_secs(shared, &job, &executed).await;
+    let hash_hex = hex::encode(executed.result_hash);
+    if let Err(e) = shared
+        .journal
+        .record_result(&id, Role::Provider, &hash_hex, billed)
+    {
+        tracing::error!(job = %key, error = %e, "journal write failed after the run");
+    }
+    tracing::info!(job = %key, result = %hash_hex, billed, elapsed_ms = executed.elapsed.as_millis() as u64, "ran");
+    fault::point("result_stored").await;
+    submit(shared, &key, &job, &m, executed.result_hash, billed).await;
+}
+
+/// Seconds to bill: the run's own time, rounded up (at least one), never more than the chain
+/// allows (its clock since the claim, the job's maximum). When the chain's clock lags the
+/// run (a job shorter than a slot's clock tick), wait for it rather than under-bill, but never
+/// past the deadline margin.
+async fn billed_secs(shared: &Shared, job: &Job, x: &Executed) -> u32 {
+    let ran = x.elapsed.as_secs() + u64::from(x.elapsed.subsec_nanos() > 0);
+    let want = ran.max(1).min(job.max_duration_secs as u64);
+    let mut chain_now = shared
+        .chain
+        .unix_time()
+        .await
+        .unwrap_or_else(|_| unix_now());
+    let end = Instant::now() + Duration::from_secs(want + 5);
+    while ((chain_now - job.claimed_at).max(0) as u64) < want
+        && chain_now + SUBMIT_MARGIN_SECS < job.deadline
+        && Instant::now() < end
+    {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        chain_now = shared.chain.unix_time().await.unwrap_or(chain_now);
+    }
+    let allowed = (chain_now - job.claimed_at).max(0) as u64;
+    want.min(allowed) as u32
+}
+
+async fn submit(
+    shared: &Arc<Shared>,
+    key: &Pubkey,
+    job: &Job,
+    m: &MarketInfo,
+    result_hash: [u8; 32],
+    billed: u32,
+) {
+    let id = key.to_string();
+    let _ = shared
+        .journal
+        .advance(&id, Role::Provider, Step::Submitting, "submit signed next");
+    let keys = market::job_keys(key, job, &m.market);
+    let uri = format!(
+        "{}/v1/jobs/{}",
+        shared.cfg.endpoint.trim_end_matches('/'),
+        key
+    );
+    let uri = if uri.len() <= cinder::constants::URI_LEN {
+        uri
+    } else {
+        shared.cfg.endpoint.clone()
+    };
+    let observer = Journaled {
+        journal: &shared.journal,
+        job: id.clone(),
+        kind: "submit",
+        pause: Some("submit_signed"),
+    };
+    let ixs = [ix::submit_result(
+        &keys,
+        &shared.me(),
+        result_hash,
+        billed,
+        &uri,
+    )];
+    match shared
+        .chain
+        .send_observed(&ixs, &shared.me, &[], &observer)
+        .await
+    {
+        Ok(sent) => {
+            tracing::info!(job = %key, sig = %sent.signature, cu = sent.compute_units, "submitted");
+            metrics::counter!("cinder_jobs_submitted_total").increment(1);
+            fault::point("submitted").await;
+            let _ = shared.journal.advance(
+                &id,
+                Role::Provider,
+                Step::Submitted,
+                &sent.signature.to_string(),
+            );
+        }
+        Err(e) => match chain_job(shared, key).await {
+            Some(j) if j.state != JobState::Running && j.provider == shared.me() => {
+                let _ = shared.journal.advance(
+                    &id,
+                    Role::Provider,
+                    Step::Submitted,
+                    "submit had landed",
+                );
+            }
+            Some(j) if j.state == JobState::Running && j.provider == shared.me() => {
+                tracing::error!(job = %key, error = %e, "submit failed; will retry on the next restart or crank");
+            }
+            _ => {
+                let _ = shared.journal.fail(
+                    &id,
+                    Role::Provider,
+                    Step::Quit,
+                    &format!("submit refused: {e}"),
+                );
+            }
+        },
+    }
+}
+
+/// Gives a Running job back with the reason in a memo (visible to the client in the
+/// transaction), and journals it.
+async fn quit(shared: &Arc<Shared>, key: &Pubkey, job: &Job, m: &MarketInfo, reason: &str) {
+    let id = key.to_string();
+    tracing::warn!(job = %key, reason, "quitting job");
+    let keys = market::job_keys(key, job, &m.market);
+    let memo = anchor_lang::solana_program::instruction::Instruction {
+        program_id: MEMO_PROGRAM,
+        accounts: vec![],
+        data: format!("cinder quit {key}: {}", truncate(reason, 400)).into_bytes(),
+    };
+    let ixs = [ix::quit_job(&keys, &shared.me(), &shared.protocol), memo];
+    match shared.chain.send(&ixs, &shared.me, &[]).await {
+        Ok(sent) => {
+            metrics::counter!("cinder_jobs_quit_total").increment(1);
+            let _ = shared.journal.fail(
+                &id,
+                Role::Provider,
+                Step::Quit,
+                &format!("{reason} (quit {})", sent.signature),
+            );
+        }
+        Err(e) => {
+            tracing::error!(job = %key, error = %e, "quit failed");
+            let _ = shared.journal.fail(
+                &id,
+                Role::Provider,
+                Step::Quit,
+                &format!("{reason}; quit failed: {e}"),
+            );
+        }
+    }
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+async fn chain_job(shared: &Shared, key: &Pubkey) -> Option<Job> {
+    shared.chain.zero_copy::<Job>(key).await.ok().flatten()
+}
+
+/// Our submitted jobs: reveal and settle them as soon as the program allows.
+async fn own_cranks(shared: &Arc<Shared>) {
+    let Ok(open) = shared.journal.open_jobs() else {
+        return;
+    };
+    let submitted: Vec<JobEntry> = open
+        .into_iter()
+        .filter(|e| e.step == Step::Submitted)
+        .collect();
+    if submitted.is_empty() {
+        return;
+    }
+    let (Ok(now), Ok(slot)) = (shared.chain.unix_time().await, shared.chain.slot().await) else {
+        return;
+    };
+    for e in submitted {
+        let Ok(key) = e.job.parse::<Pubkey>() else {
+            continue;
+        };
+        let job = match shared.chain.zero_copy::<Job>(&key).await {
+            Ok(Some(j)) => j,
+            Ok(None) => {
+                // Settled (by us, a keeper or the client's accept) and closed.
+                let _ = shared
+                    .journal
+                    .advance(&e.job, e.role, Step::Done, "closed on chain");
+                metrics::counter!("cinder_jobs_done_total").increment(1);
+                continue;
+            }
+            Err(_) => continue,
+        };
+        if e.role == Role::Verifier
+            && (job.state != JobState::Verifying || job.verifier != shared.me())
+        {
+            let _ = shared
+                .journal
+                .advance(&e.job, e.role, Step::Done, "verification recorded");
+            continue;
+        }
+        if e.role == Role::Verifier {
+            continue;
+        }
+        let Some(m) = shared.markets.get(&job.market) else {
+            continue;
+        };
+        if let Some(c) = cranks::due(&job, m, now, slot) {
+            if matches!(c, Crank::Reveal | Crank::Settle) {
+                match shared.keeper().run(c, &key, &job, m).await {
+                    Ok(sent) => {
+                        tracing::info!(job = %key, crank = c.name(), sig = %sent.signature, cu = sent.compute_units, "crank")
+                    }
+                    Err(err) => {
+                        tracing::debug!(job = %key, crank = c.name(), error = %err, "crank not applied")
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The provider is a staker too: claim its staking rewards when there are any.
+async fn claim_rewards(shared: &Shared) {
+    let me = shared.me();
+    let (Ok(Some(pos)), Ok(Some(pool))) = (
+        shared
+            .chain
+            .zero_copy::<cinder::state::StakePosition>(&ix::stake_pda(&me))
+            .await,
+        shared
+            .chain
+            .zero_copy::<cinder::state::StakePool>(&ix::stake_pool_pda())
+            .await,
+    ) else {
+        return;
+    };
+    let pending = pos.pending_rewards.saturating_add(
+        cinder::math::earned(
+            pos.weight,
+            pool.acc_reward_per_weight.get(),
+            pos.reward_debt.get(),
+        )
+        .unwrap_or(0),
+    );
+    if pending == 0 {
+        return;
+    }
+    let p = shared.protocol;
+    let to = token::ata(&me, &p.mint, &p.token_program);
+    let ixs = [
+        token::create_ata_ix(&me, &me, &p.mint, &p.token_program),
+        ix::claim_rewards(&me, &to, &p),
+    ];
+    match shared.chain.send(&ixs, &shared.me, &[]).await {
+        Ok(s) => tracing::info!(amount = pending, sig = %s.signature, "staking rewards claimed"),
+        Err(e) => tracing::debug!(error = %e, "claim_rewards not applied"),
+    }
+}
+
+/// Other providers' sampled jobs: claim one and re-run it.
+async fn verification_duty(shared: &Arc<Shared>, tasks: &mut JoinSet<()>) {
+    for m in shared.markets.values().copied() {
+        let mut jobs = match market::sampled_jobs(&shared.chain, &m.key).await {
+            Ok(j) => j,
+            Err(e) => {
+                tracing::warn!(error = %e, market = m.id, "scan of sampled jobs failed");
+                continue;
+            }
+        };
+        if let Ok(slot) = shared.chain.slot().await {
+            if let Ok(overdue) = market::unrevealed_overdue(&shared.chain, &m, slot).await {
+                jobs.extend(overdue);
+            }
+        }
+        if !jobs.is_empty() {
+            tracing::debug!(
+                market = m.id,
+                sampled = jobs.len(),
+                "sampled jobs awaiting a verifier"
+            );
+        }
+        for (key, job) in jobs {
+            if job.provider == shared.me()
+                || job.verifier != Pubkey::default()
+                || shared.is_refused(&key)
+            {
+                continue;
+            }
+            let Ok(permit) = shared.capacity.clone().try_acquire_owned() else {
+                return;
+            };
+            if !shared.try_activate(&key, true) {
+                continue;
+            }
+            let shared = shared.clone();
+            tasks.spawn(async move {
+                verifier_job(&shared, key, job, m, permit).await;
+                shared.deactivate(&key, true);
+            });
+        }
+    }
+}
+
+async fn verifier_job(
+    shared: &Arc<Shared>,
+    key: Pubkey,
+    job: Job,
+    m: MarketInfo,
+    permit: tokio::sync::OwnedSemaphorePermit,
+) {
+    let spec_uri = accounts::spec_uri(&job);
+    let prepared = match shared
+        .exec
+        .prepare(&key, &spec_uri, &job.spec_hash, &m)
+        .await
+    {
+        Ok(p) if p.slots() <= 1 + shared.capacity.available_permits() => p,
+        Ok(_) => return,
+        Err(e) => {
+            tracing::warn!(job = %key, error = %e, "not verifying: {e}");
+            shared.refuse(&key);
+            return;
+        }
+    };
+    let id = key.to_string();
+    let entry = JobEntry {
+        job: id.clone(),
+        role: Role::Verifier,
+        step: Step::Claiming,
+        market: m.key.to_string(),
+        client: job.client.to_string(),
+        spec_hash: hex::encode(job.spec_hash),
+        spec_uri,
+        result_hash: None,
+        billed_secs: None,
+        error: None,
+        updated_at: 0,
+    };
+    if !matches!(shared.journal.begin(&entry), Ok(true)) {
+        return;
+    }
+    let keys = market::job_keys(&key, &job, &m.market);
+    let observer = Journaled {
+        journal: &shared.journal,
+        job: id.clone(),
+        kind: "claim_verification",
+        pause: None,
+    };
+    if let Err(e) = shared
+        .chain
+        .send_observed(
+            &[ix::claim_verification(&keys, &shared.me())],
+            &shared.me,
+            &[],
+            &observer,
+        )
+        .await
+    {
+        let ours = matches!(chain_job(shared, &key).await, Some(j) if j.state == JobState::Verifying && j.verifier == shared.me());
+        if !ours {
+            tracing::info!(job = %key, error = %e, "verification claim failed");
+            let _ = shared.journal.fail(
+                &id,
+                Role::Verifier,
+                Step::Quit,
+                &format!("claim_verification failed: {e}"),
+            );
+            return;
+        }
+    }
+    let _ = shared
+        .journal
+        .advance(&id, Role::Verifier, Step::Claimed, "verifying");
+    tracing::info!(job = %key, provider = %job.provider, "verifying another provider's result");
+    verify_and_submit(shared, key, m, Some(prepared), vec![permit]).await;
+}
+
+async fn verify_and_submit(
+    shared: &Arc<Shared>,
+    key: Pubkey,
+    m: MarketInfo,
+    prepared: Option<Prepared>,
+    permits: Vec<tokio::sync::OwnedSemaphorePermit>,
+) {
+    let id = key.to_string();
+    let Some(job) = chain_job(shared, &key).await else {
+        let _ = shared.journal.fail(
+            &id,
+            Role::Verifier,
+            Step::Quit,
+            "job closed before verification",
+        );
+        return;
+    };
+    let prepared = match prepared {
+        Some(p) => p,
+        None => match shared
+            .exec
+            .prepare(&key, &accounts::spec_uri(&job), &job.spec_hash, &m)
+            .await
+        {
+            Ok(p) => p,
+            Err(e) => {
+                let _ = shared
+                    .journal
+                    .fail(&id, Role::Verifier, Step::Quit, &format!("spec: {e}"));
+                return;
+            }
+        },
+    };
+    let chain_now = shared
+        .chain
+        .unix_time()
+        .await
+        .unwrap_or_else(|_| unix_now());
+    let left = (job.verify_deadline - chain_now - SUBMIT_MARGIN_SECS).max(1);
+    let _ = shared
+        .journal
+        .advance(&id, Role::Verifier, Step::Running, "re-run started");
+    let outcome = shared
+        .exec
+        .run_as(&key, &prepared, Duration::from_secs(left as u64), true)
+        .await;
+    drop(permits);
+    let executed = match outcome {
+        Ok(x) => x,
+        Err(e) => {
+            // A verifier that cannot run the job stays silent; it is expired and slashed
+            // like a provider would be, so say so loudly.
+            tracing::error!(job = %key, error = %e, "verification run failed; the verification will expire");
+            let _ =
+                shared
+                    .journal
+                    .fail(&id, Role::Verifier, Step::Quit, &format!("run failed: {e}"));
+            return;
+        }
+    };
+    let billed = {
+        let ran = executed.elapsed.as_secs() + u64::from(executed.elapsed.subsec_nanos() > 0);
+        let allowed = (shared.chain.unix_time().await.unwrap_or(chain_now)
+            - job.verifier_claimed_at)
+            .max(0) as u64;
+        ran.max(1).min(allowed).min(job.max_duration_secs as u64) as u32
+    };
+    let _ = shared.journal.record_result(
+        &id,
+        Role::Verifier,
+        &hex::encode(executed.result_hash),
+        billed,
+    );
+    submit_verification(shared, &key, &job, &m, executed.result_hash, billed).await;
+}
+
+async fn submit_verification(
+    shared: &Arc<Shared>,
+    key: &Pubkey,
+    job: &Job,
+    m: &MarketInfo,
+    hash: [u8; 32],
+    billed: u32,
+) {
+    let id = key.to_string();
+    let _ = shared.journal.advance(
+        &id,
+        Role::Verifier,
+        Step::Submitting,
+        "submit_verification next",
+    );
+    let keys = market::job_keys(key, job, &m.market);
+    let (mint, tp) = (m.market.payment_mint, m.market.payment_token_program);
+    let my_token = token::ata(&shared.me(), &mint, &tp);
+    let provider_token = token::ata(&job.provider, &mint, &tp);
+    let ixs = [
+        token::create_ata_ix(&shared.me(), &shared.me(), &mint, &tp),
+        token::create_ata_ix(&shared.me(), &job.provider, &mint, &tp),
+        ix::submit_verification(
+            &keys,
+            &shared.me(),
+            &my_token,
+            &provider_token,
+            hash,
+            billed,
+        ),
+    ];
+    let observer = Journaled {
+        journal: &shared.journal,
+        job: id.clone(),
+        kind: "submit_verification",
+        pause: None,
+    };
+    match shared
+        .chain
+        .send_observed(&ixs, &shared.me, &[], &observer)
+        .await
+    {
+        Ok(sent) => {
+            tracing::info!(job = %key, sig = %sent.signature, "verification submitted");
+            metrics::counter!("cinder_verifications_total").increment(1);
+            let _ = shared.journal.advance(
+                &id,
+                Role::Verifier,
+                Step::Submitted,
+                &sent.signature.to_string(),
+            );
+        }
+        Err(e) => {
+            let landed =
+                matches!(chain_job(shared, key).await, Some(j) if j.state != JobState::Verifying);
+            if landed {
+                let _ = shared.journal.advance(
+                    &id,
+                    Role::Verifier,
+                    Step::Submitted,
+                    "verification had landed",
+                );
+            } else {
+                tracing::error!(job = %key, error = %e, "submit_verification failed");
+                let _ = shared.journal.fail(
+                    &id,
+                    Role::Verifier,
+                    Step::Quit,
+                    &format!("submit_verification failed: {e}"),
+                );
+            }
+        }
+    }
+}
+
+/// At start: every journaled job not done is reconciled with the chain and resumed or
+/// closed, exactly once; a job the chain says is ours but the journal lost is quit.
+async fn recover(shared: &Arc<Shared>, tasks: &mut JoinSet<()>) -> anyhow::Result<()> {
+    let open = shared.journal.open_jobs()?;
+    let mut known = HashSet::new();
+    for e in open {
+        let Ok(key) = e.job.parse::<Pubkey>() else {
+            continue;
+        };
+        known.insert(key);
+        // Each job recovers on its own task: waiting out one in-flight transaction (up to a
+        // blockhash lifetime) must not hold the worker back from new jobs.
+        let verifier = e.role == Role::Verifier;
+        if !shared.try_activate(&key, verifier) {
+            continue;
+        }
+        let shared = shared.clone();
+        tasks.spawn(async move {
+            recover_one(&shared, key, e).await;
+            shared.deactivate(&key, verifier);
+        });
+    }
+    // Jobs the chain gives us that the journal does not know (journal lost): quit them.
+    if let Ok(mine) = market::jobs_of_provider(&shared.chain, &shared.me()).await {
+        for (key, j) in mine {
+            if j.state == JobState::Running && !known.contains(&key) {
+                if let Some(m) = shared.markets.get(&j.market).copied() {
+                    tracing::warn!(job = %key, "running on chain but unknown to the journal; quitting it");
+                    let entry = JobEntry {
+                        job: key.to_string(),
+                        role: Role::Provider,
+                        step: Step::Claiming,
+                        market: m.key.to_string(),
+                        client: j.client.to_string(),
+                        spec_hash: hex::encode(j.spec_hash),
+                        spec_uri: accounts::spec_uri(&j),
+                        result_hash: None,
+                        billed_secs: None,
+                        error: None,
+                        updated_at: 0,
+                    };
+                    let _ = shared.journal.begin(&entry);
+                    quit(shared, &key, &j, &m, "worker lost its journal for this job").await;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reconciles one journaled job with the chain and resumes or closes it, exactly once.
+async fn recover_one(shared: &Arc<Shared>, key: Pubkey, e: JobEntry) {
+    // A signed claim or submit may still land: wait until its blockhash is spent.
+    settle_in_flight(shared, &e).await;
+    let job = chain_job(shared, &key).await;
+    let mine = |j: &Job| match e.role {
+        Role::Provider => j.provider == shared.me(),
+        Role::Verifier => j.verifier == shared.me(),
+    };
+    let action = match (&job, e.role) {
+        (None, _) if e.step >= Step::Submitting => {
+            Recovery::Done("closed on chain after our submit")
+        }
+        (None, _) => Recovery::Abandon(
+            "job closed on chain (cancelled, or settled after another provider ran it)",
+        ),
+        (Some(j), Role::Provider) if !mine(j) => Recovery::Abandon(
+            "the chain does not give this job to us (claim did not land, or it expired)",
+        ),
+        (Some(j), Role::Provider) if j.state == JobState::Running && e.step >= Step::Ran => {
+            Recovery::Submit
+        }
+        (Some(j), Role::Provider) if j.state == JobState::Running => Recovery::Rerun,
+        (Some(_), Role::Provider) => Recovery::Submitted,
+        (Some(j), Role::Verifier) if !(j.state == JobState::Verifying && mine(j)) => {
+            if e.step >= Step::Submitting {
+                Recovery::Done("verification recorded")
+            } else {
+                Recovery::Abandon("not our verification any more")
+            }
+        }
+        (Some(_), Role::Verifier) if e.step >= Step::Ran => Recovery::Submit,
+        (Some(_), Role::Verifier) => Recovery::Rerun,
+    };
+    tracing::info!(job = %key, role = e.role.as_str(), step = e.step.as_str(), action = ?action, "recovering");
+    let Some(j) = job else {
+        let (step, why) = match action {
+            Recovery::Done(w) => (Step::Done, w),
+            Recovery::Abandon(w) => (Step::Quit, w),
+            _ => (Step::Quit, "gone"),
+        };
+        let _ = shared.journal.fail(&e.job, e.role, step, why);
+        return;
+    };
+    let Some(m) = shared.markets.get(&j.market).copied() else {
+        let _ = shared.journal.fail(
+            &e.job,
+            e.role,
+            Step::Quit,
+            "market no longer served by this worker",
+        );
+        return;
+    };
+    let permits = || -> Vec<tokio::sync::OwnedSemaphorePermit> {
+        shared
+            .capacity
+            .clone()
+            .try_acquire_owned()
+            .ok()
+            .into_iter()
+            .collect()
+    };
+    match action {
+        Recovery::Done(why) => {
+            let _ = shared.journal.advance(&e.job, e.role, Step::Done, why);
+        }
+        Recovery::Abandon(why) => {
+            let _ = shared.journal.fail(&e.job, e.role, Step::Quit, why);
+        }
+        Recovery::Submitted => {
+            let _ =
+                shared
+                    .journal
+                    .advance(&e.job, e.role, Step::Submitted, "found submitted on chain");
+        }
+        Recovery::Submit => {
+            let hash = e
+                .result_hash
+                .as_deref()
+                .and_then(|h| hex::decode(h).ok())
+                .and_then(|v| <[u8; 32]>::try_from(v).ok());
+            let stored = shared.exec.stored(&key, e.role == Role::Verifier);
+            match (hash, e.billed_secs, stored) {
+                (Some(h), Some(b), Some(s)) if s == h => {
+                    if e.role == Role::Provider {
+                        submit(shared, &key, &j, &m, h, b).await;
+                    } else {
+                        submit_verification(shared, &key, &j, &m, h, b).await;
+                    }
+                }
+                _ => {
+                    tracing::error!(job = %key, "journal says the result was stored but the store has no matching result; re-running");
+                    rerun(shared, key, m, e.role, permits()).await;
+                }
+            }
+        }
+        Recovery::Rerun => rerun(shared, key, m, e.role, permits()).await,
+    }
+}
+
+#[derive(Debug)]
+enum Recovery {
+    Done(&'static str),
+    Abandon(&'static str),
+    Submitted,
+    Submit,
+    Rerun,
+}
+
+async fn rerun(
+    shared: &Arc<Shared>,
+    key: Pubkey,
+    m: MarketInfo,
+    role: Role,
+    permits: Vec<tokio::sync::OwnedSemaphorePermit>,
+) {
+    if role == Role::Verifier {
+        verify_and_submit(shared, key, m, None, permits).await;
+    } else {
+        run_and_submit(shared, key, m, None, permits).await;
+    }
+}
+
+/// Waits until every transaction journaled for this job has landed or can no longer land
+/// (its blockhash expired), so recovery reads a chain that will not change under it.
+async fn settle_in_flight(shared: &Shared, e: &JobEntry) {
+    for kind in [
+        "claim",
+        "submit",
+        "claim_verification",
+        "submit_verification",
+    ] {
+        let Ok(sigs) = shared.journal.txs(&e.job, kind) else {
+            continue;
+        };
+        for s in sigs {
+            let Ok(sig) = s.parse() else { continue };
+            for _ in 0..300 {
+                match shared.chain.status(&sig).await {
+                    Ok(cinder_client::rpc::TxStatus::Unknown) => {}
+                    _ => break,
+                }
+                let lvh = shared.journal.last_valid_height(&s).unwrap_or(0);
+                let height = shared
+                    .chain
+                    .rpc()
+                    .get_block_height()
+                    .await
+                    .unwrap_or(u64::MAX);
+                if height > lvh {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(400)).await;
+            }
+        }
+    }
+}
+
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,498 @@
+//! The worker's side of running a job, on top of `cinder-runner`: fetch and check the spec
+//! (before claiming), decide whether this machine can run it (runtime, GPUs), fetch and
+//! check the inputs, run it in a container or an allow-listed process on assigned GPUs,
+//! hash and store the outputs, and serve them to the job's client.
+
+use crate::{
+    config::{RuntimeKind, WorkerConfig},
+    daemon::Shared,
+    market::MarketInfo,
+};
+use anchor_lang::prelude::Pubkey;
+use cinder_runner::{
+    gpu::{self, Gpu, GpuPool},
+    results::ResultStore,
+    runtime::{ContainerRuntime, ProcessRuntime, RunOutcome, RunRequest, Runtime},
+    spec::{Fetcher, JobSpec, SpecKind},
+};
+use sha2::Digest;
+use std::{
+    path::PathBuf,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+use tokio_util::sync::CancellationToken;
+
+/// Why a job cannot be (or was not) run. `kind()` labels metrics.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    #[error("spec: {0}")]
+    Spec(String),
+    #[error("this worker cannot run it: {0}")]
+    Unsupported(String),
+    #[error("inputs: {0}")]
+    Input(String),
+    #[error("run failed: {0}")]
+    Failed(String),
+    #[error("run exceeded its time limit of {0} s and was killed")]
+    Timeout(u64),
+    #[error("run cancelled (worker shutting down)")]
+    Cancelled,
+    #[error("runtime: {0}")]
+    Runtime(String),
+    #[error("GPUs: {0}")]
+    Gpu(String),
+    #[error("result store: {0}")]
+    Store(String),
+}
+
+impl ExecError {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ExecError::Spec(_) => "spec",
+            ExecError::Unsupported(_) => "unsupported",
+            ExecError::Input(_) => "input",
+            ExecError::Failed(_) => "failed",
+            ExecError::Timeout(_) => "timeout",
+            ExecError::Cancelled => "cancelled",
+            ExecError::Runtime(_) => "runtime",
+            ExecError::Gpu(_) => "gpu",
+            ExecError::Store(_) => "store",
+        }
+    }
+}
+
+/// A spec fetched, hash-checked and found runnable here.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub spec: JobSpec,
+}
+
+impl Prepared {
+    /// Capacity units the job takes: its GPUs, or one CPU slot.
+    pub fn slots(&self) -> usize {
+        (self.spec.gpus as usize).max(1)
+    }
+}
+
+/// A finished, stored run.
+#[derive(Debug, Clone)]
+pub struct Executed {
+    pub result_hash: [u8; 32],
+    pub elapsed: Duration,
+}
+
+pub struct Executor {
+    fetcher: Fetcher,
+    container: Option<ContainerRuntime>,
+    process: ProcessRuntime,
+    cpu_slots: usize,
+    gpus: Vec<Gpu>,
+    gpu_error: Option<String>,
+    pool: Mutex<GpuPool>,
+    store: ResultStore,
+    /// Also push stored results here (`s3://bucket/prefix`, `file:///dir`).
+    object_store: Option<String>,
+    work: PathBuf,
+    cancel: CancellationToken,
+}
+
+impl Executor {
+    pub async fn new(cfg: &WorkerConfig) -> Result<Self, ExecError> {
+        let fetcher = Fetcher::new(cfg.allow_file_uris);
+        let container = match cfg.runtime {
+            RuntimeKind::Process => None,
+            kind => {
+                let probe =
+                    match ContainerRuntime::connect(&cfg.container_socket, cfg.container_network) {
+                        Ok(c) => c.check().await.map(|()| c),
+                        Err(e) => Err(e),
+                    };
+                match probe {
+                    Ok(c) => Some(c),
+                    Err(e) if kind == RuntimeKind::Auto => {
+                        tracing::info!(error = %e, "no container engine; process jobs only");
+                        None
+                    }
+                    Err(e) => return Err(ExecError::Runtime(e.to_string())),
+                }
+            }
+        };
+        let process = ProcessRuntime::new(cfg.process_allow.clone());
+        let (gpus, gpu_error) = match gpu::inventory() {
+            Ok(g) => (g, None),
+            Err(e) => (Vec::new(), Some(e.to_string())),
+        };
+        let pool = Mutex::new(GpuPool::new(gpus.clone()));
+        let store = ResultStore::open(cfg.data_dir.join("results"))
+            .map_err(|e| ExecError::Store(e.to_string()))?;
+        let work = cfg.data_dir.join("work");
+        std::fs::create_dir_all(&work).map_err(|e| ExecError::Store(e.to_string()))?;
+        Ok(Self {
+            fetcher,
+            container,
+            process,
+            cpu_slots: cfg.cpu_slots as usize,
+            gpus,
+            gpu_error,
+            pool,
+            store,
+            object_store: cfg.object_store.clone(),
+            work,
+            cancel: CancellationToken::new(),
+        })
+    }
+
+    pub fn runtime_name(&self) -> &'static str {
+        if self.container.is_some() {
+            "container+process"
+        } else {
+            "process"
+        }
+    }
+
+    /// How many jobs (GPUs, or CPU slots) this machine runs at once in market `m`; fails with
+    /// the reason when it cannot serve the market at all.
+    pub fn capacity(&self, m: &MarketInfo) -> Result<usize, ExecError> {
+        if m.is_cpu() {
+            return Ok(self.cpu_slots());
+        }
+        if let Some(e) = &self.gpu_error {
+            return Err(ExecError::Gpu(format!(
+                "market {} needs {} GPUs but NVML is unavailable: {e}. Install the NVIDIA driver (libnvidia-ml.so) or serve a CPU market",
+                m.id,
+                m.gpu_model()
+            )));
+        }
+        let p = &m.market.params;
+        let fit: Vec<&Gpu> = self
+            .gpus
+            .iter()
+            .filter(|g| g.name == m.gpu_model() && g.memory_mib / 1024 >= p.min_vram_gib as u64)
+            .collect();
+        if fit.len() < p.min_gpus_per_job as usize {
+            return Err(ExecError::Gpu(format!(
+                "market {} needs at least {} × {} with {} GiB; NVML found {}",
+                m.id,
+                p.min_gpus_per_job,
+                m.gpu_model(),
+                p.min_vram_gib,
+                describe(&self.gpus)
+            )));
+        }
+        Ok(fit.len())
+    }
+
+    /// What to register on chain for market `m`: the class, the fitting GPUs' count and
+    /// smallest memory, and the inventory hash (CPU markets: the slots).
+    pub fn provider_info(
+        &self,
+        m: &MarketInfo,
+        endpoint: &str,
+    ) -> Result<cinder::instructions::ProviderInfo, ExecError> {
+        let cap = self.capacity(m)?;
+        let (vram, inventory) = if m.is_cpu() {
+            let h: [u8; 32] = sha2::Sha256::digest(format!("cpu slots {cap}")).into();
+            (0u16, h)
+        } else {
+            let fit: Vec<Gpu> = self
+                .gpus
+                .iter()
+                .filter(|g| g.name == m.gpu_model())
+                .cloned()
+                .collect();
+            let min_gib = fit.iter().map(|g| g.memory_mib / 1024).min().unwrap_or(0);
+            (
+                min_gib.min(u16::MAX as u64) as u16,
+                gpu::inventory_hash(&self.gpus),
+            )
+        };
+        Ok(cinder::instructions::ProviderInfo {
+            gpu_model: m.market.params.gpu_model,
+            vram_gib: vram,
+            gpu_count: cap.min(255) as u8,
+            inventory_hash: inventory,
+            endpoint: endpoint.to_string(),
+        })
+    }
+
+    fn cpu_slots(&self) -> usize {
+        self.cpu_slots.max(1)
+    }
+
+    /// The container engine answers (when configured), or processes are allowed.
+    pub async fn check_runtime(&self) -> Result<(), ExecError> {
+        if let Some(c) = &self.container {
+            c.check()
+                .await
+                .map_err(|e| ExecError::Runtime(e.to_string()))?;
+        }
+        if self.container.is_none() && self.process.is_empty() {
+            return Err(ExecError::Runtime(
+                "no container engine and no allow-listed programs: configure container_socket (Podman/Docker) or process_allow".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Fetches the spec, checks its hash and that this machine can run it.
+    pub async fn prepare(
+        &self,
+        job: &Pubkey,
+        uri: &str,
+        hash: &[u8; 32],
+        m: &MarketInfo,
+    ) -> Result<Prepared, ExecError> {
+        let (spec, _) = self
+            .fetcher
+            .fetch_spec(uri, hash)
+            .await
+            .map_err(|e| ExecError::Spec(e.to_string()))?;
+        let p = &m.market.params;
+        match spec.kind {
+            SpecKind::Container if self.container.is_none() => {
+                return Err(ExecError::Unsupported(
+                    "a container job, and no container engine answers here".into(),
+                ))
+            }
+            SpecKind::Process
+                if !self
+                    .process
+                    .allows(spec.command.first().map(String::as_str).unwrap_or("")) =>
+            {
+                return Err(ExecError::Unsupported(format!(
+                    "process {:?} is not on this worker's allow-list",
+                    spec.command.first()
+                )))
+            }
+            _ => {}
+        }
+        if !m.is_cpu() {
+            if (spec.gpus as u64) < p.min_gpus_per_job as u64 {
+                return Err(ExecError::Spec(format!(
+                    "asks for {} GPUs; the market's minimum is {}",
+                    spec.gpus, p.min_gpus_per_job
+                )));
+            }
+            if spec.gpus as usize > self.gpus.len() {
+                return Err(ExecError::Unsupported(format!(
+                    "asks for {} GPUs; this machine has {}",
+                    spec.gpus,
+                    self.gpus.len()
+                )));
+            }
+        } else if spec.gpus > 0 {
+            return Err(ExecError::Spec(format!(
+                "asks for {} GPUs in a CPU market",
+                spec.gpus
+            )));
+        }
+        tracing::debug!(job = %job, "spec ok");
+        Ok(Prepared { spec })
+    }
+
+    /// Fetches the inputs, runs the job within `limit` (and the spec's own limit), hashes and
+    /// stores the outputs.
+    pub async fn run(
+        &self,
+        job: &Pubkey,
+        p: &Prepared,
+        limit: Duration,
+    ) -> Result<Executed, ExecError> {
+        self.run_as(job, p, limit, false).await
+    }
+
+    pub async fn run_as(
+        &self,
+        job: &Pubkey,
+        p: &Prepared,
+        limit: Duration,
+        verifier: bool,
+    ) -> Result<Executed, ExecError> {
+        let id = store_id(job, verifier);
+        let dir = self.work.join(&id);
+        let _ = std::fs::remove_dir_all(&dir);
+        // A worker killed mid-run may have left its container running: remove it first.
+        if let Some(c) = &self.container {
+            match c.remove_containers_of(&job.to_string()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::warn!(job = %job, n, "removed containers a previous run left"),
+                Err(e) => {
+                    tracing::warn!(job = %job, error = %e, "could not list leftover containers")
+                }
+            }
+        }
+        let input = dir.join("in");
+        let output = dir.join("out");
+        let scratch = dir.join("work");
+        for d in [&input, &output, &scratch] {
+            std::fs::create_dir_all(d).map_err(|e| ExecError::Store(e.to_string()))?;
+        }
+        self.fetcher
+            .fetch_inputs(&p.spec, &input)
+            .await
+            .map_err(|e| ExecError::Input(e.to_string()))?;
+        let lease = if p.spec.gpus > 0 {
+            let min_mib = (p.spec.min_vram_gib as u64).saturating_mul(1024);
+            Some(
+                self.pool
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .take(p.spec.gpus as usize, min_mib)
+                    .ok_or_else(|| {
+                        ExecError::Gpu(format!(
+                            "{} free GPUs with {} GiB wanted; not enough free now",
+                            p.spec.gpus, p.spec.min_vram_gib
+                        ))
+                    })?,
+            )
+        } else {
+            None
+        };
+        let assigned: Vec<Gpu> = lease
+            .as_ref()
+            .map(|l| l.gpus().to_vec())
+            .unwrap_or_default();
+        let limit = limit.min(Duration::from_secs(p.spec.time_limit_secs as u64));
+        let req = RunRequest {
+            job: job.to_string(),
+            spec: p.spec.clone(),
+            input_dir: input.clone(),
+            output_dir: output.clone(),
+            work_dir: scratch.clone(),
+            log_dir: dir.clone(),
+            gpus: assigned,
+            time_limit: limit,
+        };
+        let started = Instant::now();
+        let cancel = self.cancel.child_token();
+        let outcome = match p.spec.kind {
+            SpecKind::Container => match &self.container {
+                Some(c) => c.run(&req, cancel).await,
+                None => unreachable!("prepare refused container jobs without an engine"),
+            },
+            SpecKind::Process => self.process.run(&req, cancel).await,
+        };
+        if let Some(lease) = lease {
+            self.pool
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .give_back(lease);
+        }
+        let elapsed = started.elapsed();
+        let report = match outcome.map_err(|e| ExecError::Runtime(e.to_string()))? {
+            RunOutcome::Completed { report } => report,
+            RunOutcome::Failed { exit, log_tail } => {
+                return Err(ExecError::Failed(format!("{exit}: {}", log_tail.trim())))
+            }
+            RunOutcome::TimedOut => return Err(ExecError::Timeout(limit.as_secs())),
+            RunOutcome::Cancelled => return Err(ExecError::Cancelled),
+        };
+        // A re-run after a crash may find the earlier run's result stored: keep that one
+        // (it is what the journal recorded) only if the hash agrees.
+        if let Some(prev) = self
+            .store
+            .get(&id)
+            .map_err(|e| ExecError::Store(e.to_string()))?
+        {
+            let (now, _) = cinder_runner::results::hash_outputs(&output)
+                .map_err(|e| ExecError::Store(e.to_string()))?;
+            if now == prev.result_hash {
+                let _ = std::fs::remove_dir_all(&dir);
+                return Ok(Executed {
+                    result_hash: now,
+                    elapsed,
+                });
+            }
+            self.store
+                .remove(&id)
+                .map_err(|e| ExecError::Store(e.to_string()))?;
+        }
+        let stored = self
+            .store
+            .store(&id, &output, &report)
+            .map_err(|e| ExecError::Store(e.to_string()))?;
+        let _ = std::fs::remove_dir_all(&dir);
+        if let Some(url) = &self.object_store {
+            // The result is safe locally already; a failed upload is reported, not fatal.
+            match cinder_runner::results::upload_result(&self.store, &id, url).await {
+                Ok(r) => tracing::info!(job = %job, ?r, "result uploaded"),
+                Err(e) => {
+                    tracing::warn!(job = %job, error = %e, url, "result upload failed; serving it from this worker only")
+                }
+            }
+        }
+        Ok(Executed {
+            result_hash: stored.result_hash,
+            elapsed,
+        })
+    }
+
+    /// The result hash of a stored result, if the store has one.
+    pub fn stored(&self, job: &Pubkey, verifier: bool) -> Option<[u8; 32]> {
+        self.store
+            .get(&store_id(job, verifier))
+            .ok()
+            .flatten()
+            .map(|m| m.result_hash)
+    }
+
+    /// Stops every run (shutdown after the grace period).
+    pub fn cancel_all(&self) {
+        self.cancel.cancel();
+    }
+
+    pub fn store(&self) -> &ResultStore {
+        &self.store
+    }
+}
+
+/// Results of our own runs are served under the job key; a verifier's re-run is kept apart.
+fn store_id(job: &Pubkey, verifier: bool) -> String {
+    if verifier {
+        format!("{job}.verify")
+    } else {
+        job.to_string()
+    }
+}
+
+fn describe(gpus: &[Gpu]) -> String {
+    if gpus.is_empty() {
+        return "none".into();
+    }
+    gpus.iter()
+        .map(|g| format!("{} ({} MiB)", g.name, g.memory_mib))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Serves stored results to the jobs' clients (signed requests), in the background.
+pub async fn serve_results(shared: &Arc<Shared>) -> anyhow::Result<()> {
+    let lookup = JournalLookup {
+        journal: shared.journal.clone(),
+    };
+    let listener = tokio::net::TcpListener::bind(shared.cfg.listen).await?;
+    let store = shared.exec.store().clone();
+    tracing::info!(addr = %shared.cfg.listen, endpoint = %shared.cfg.endpoint, "results server");
+    tokio::spawn(async move {
+        if let Err(e) = cinder_runner::server::serve(listener, store, Arc::new(lookup)).await {
+            tracing::error!(error = %e, "results server stopped");
+        }
+    });
+    Ok(())
+}
+
+/// The client of a job, as the journal recorded it when we claimed it.
+struct JournalLookup {
+    journal: crate::journal::Journal,
+}
+
+#[async_trait::async_trait]
+impl cinder_runner::server::ClientLookup for JournalLookup {
+    async fn client_of(&self, job: &str) -> Result<Option<[u8; 32]>, String> {
+        let client = self.journal.client_of(job).map_err(|e| e.to_string())?;
+        Ok(client
+            .and_then(|c| c.parse::<Pubkey>().ok())
+            .map(|k| k.to_bytes()))
+    }
+}

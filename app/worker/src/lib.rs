@@ -1,0 +1,34 @@
+//! Cinder's off-chain provider: the daemon (`cinder worker`) and the CLI that clients,
+//! providers and keepers use. See the binary's `--help` and `DESIGN.md` (Worker).
+
+pub mod cli;
+pub mod config;
+pub mod cranks;
+pub mod daemon;
+#[cfg(feature = "localnet")]
+pub mod demo;
+pub mod exec;
+pub mod fault;
+pub mod journal;
+#[cfg(feature = "localnet")]
+pub mod localnet;
+pub mod market;
+pub mod telemetry;
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing the SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

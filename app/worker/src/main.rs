@@ -1,0 +1,428 @@
+//! `cinder`: the provider daemon and the CLI of clients, providers and keepers.
+
+use anyhow::Context;
+use cinder_client::rpc::{Chain, SendConfig};
+use cinder_worker::{
+    cli::{self, Ctx},
+    config::{Overrides, WorkerConfig},
+    daemon, exec, telemetry,
+};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "cinder",
+    version,
+    about = "Cinder: GPU compute settlement on Solana — provider daemon and CLI"
+)]
+struct Cli {
+    /// JSON-RPC URL of the cluster.
+    #[arg(
+        long,
+        global = true,
+        env = "CINDER_RPC_URL",
+        default_value = "http://127.0.0.1:8899"
+    )]
+    url: String,
+    /// Keypair file that signs (Solana CLI JSON format).
+    #[arg(
+        long,
+        global = true,
+        env = "CINDER_KEYPAIR",
+        default_value = "~/.config/solana/id.json"
+    )]
+    keypair: String,
+    /// Print machine-readable JSON lines.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the provider daemon: claim, run, attest and settle jobs of its markets.
+    Worker {
+        /// Worker settings (TOML); env CINDER_* and flags override it.
+        #[arg(long, env = "CINDER_CONFIG")]
+        config: Option<PathBuf>,
+        /// Journal, results and work directories.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Market ids to serve (comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        markets: Option<Vec<u64>>,
+    },
+    /// Jobs, as a client.
+    #[command(subcommand)]
+    Job(JobCmd),
+    /// Staking and registration, as a provider.
+    #[command(subcommand)]
+    Provider(ProviderCmd),
+    /// Permissionless cranks: settle, expire, reveal, sweep and distribute.
+    Keeper {
+        /// Market ids (default: every market on chain).
+        #[arg(long, value_delimiter = ',')]
+        markets: Vec<u64>,
+        /// One pass, then exit.
+        #[arg(long)]
+        once: bool,
+        #[arg(long, default_value_t = 2)]
+        interval_secs: u64,
+    },
+    /// Buy a payment mint's fee vault at the buyback auction (paid in protocol tokens, burned).
+    Buy {
+        /// The payment mint whose fee vault to buy.
+        #[arg(long)]
+        mint: String,
+        /// Most protocol tokens to pay (default: the current price).
+        #[arg(long)]
+        max_price: Option<String>,
+        /// Least payment tokens to receive (default: what the vault holds now).
+        #[arg(long)]
+        min_out: Option<String>,
+    },
+    /// List the GPUs NVML finds.
+    Gpus,
+    /// Run a real local chain (Agave test validator) with the SBF program, bootstrapped.
+    #[cfg(feature = "localnet")]
+    Localnet {
+        #[arg(long, default_value = ".cinder/localnet")]
+        ledger: PathBuf,
+        /// Start from an empty ledger.
+        #[arg(long)]
+        reset: bool,
+        /// JSON-RPC port (pubsub on the next); default: a free one.
+        #[arg(long)]
+        rpc_port: Option<u16>,
+        #[arg(
+            long,
+            env = "CINDER_PROGRAM_SO",
+            default_value = "target/deploy/cinder.so"
+        )]
+        program: PathBuf,
+        #[arg(long, default_value = "migrations/localnet.toml")]
+        plan: PathBuf,
+        /// Where to write the state file (default: <ledger>/localnet.json).
+        #[arg(long)]
+        state_file: Option<PathBuf>,
+    },
+    /// The whole lifecycle on a local chain: post → claim → run → attest → verify → settle →
+    /// buyback-and-burn, with progress.
+    #[cfg(feature = "localnet")]
+    Demo {
+        /// Jobs to post.
+        #[arg(long, default_value_t = 4)]
+        jobs: u32,
+        #[arg(
+            long,
+            env = "CINDER_PROGRAM_SO",
+            default_value = "target/deploy/cinder.so"
+        )]
+        program: PathBuf,
+        #[arg(long, default_value = "migrations/localnet.toml")]
+        plan: PathBuf,
+        /// Working directory (ledger, keys, worker data); wiped first.
+        #[arg(long, default_value = ".cinder/demo")]
+        dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum JobCmd {
+    /// Post a job and escrow its payment.
+    Post {
+        #[arg(long)]
+        market: u64,
+        /// The spec file (JSON); its sha256 goes on chain.
+        #[arg(long)]
+        spec: PathBuf,
+        /// Where providers fetch the spec (http(s):// or file://).
+        #[arg(long)]
+        spec_uri: String,
+        /// Price per second, in payment tokens (e.g. 0.0001).
+        #[arg(long)]
+        price: String,
+        /// Most seconds the job may run (and be billed).
+        #[arg(long)]
+        duration: u32,
+        /// Only this provider may claim it.
+        #[arg(long)]
+        provider: Option<String>,
+        /// Anyone may cancel it if unclaimed after this many seconds.
+        #[arg(long)]
+        open_for: Option<i64>,
+        #[arg(long)]
+        nonce: Option<u64>,
+        /// Do not check that the URI serves the spec file's bytes.
+        #[arg(long)]
+        no_check: bool,
+    },
+    /// A job's state (or how it ended).
+    Status { job: String },
+    /// Cancel an open job (full refund).
+    Cancel { job: String },
+    /// Buy more time for an open or running job.
+    Extend {
+        job: String,
+        #[arg(long)]
+        secs: u32,
+    },
+    /// Accept a submitted result and settle now.
+    Accept { job: String },
+    /// Dispute a submitted result within its window (posts a bond, forces re-execution).
+    Dispute { job: String },
+    /// Download a job's results from its provider and check them against the commitment.
+    Results {
+        job: String,
+        #[arg(long, default_value = "results")]
+        out: PathBuf,
+    },
+    /// List jobs.
+    List {
+        #[arg(long)]
+        market: Option<u64>,
+        /// Only jobs this key posted.
+        #[arg(long)]
+        mine: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProviderCmd {
+    /// Register (or update) this key as a provider for a market's GPU class.
+    Register {
+        #[arg(long)]
+        market: u64,
+        /// Public URL of this provider's results server.
+        #[arg(long)]
+        endpoint: String,
+        #[arg(long)]
+        gpu_model: Option<String>,
+        #[arg(long)]
+        vram_gib: Option<u16>,
+        #[arg(long)]
+        gpu_count: Option<u8>,
+        /// Jobs at once, for a CPU market.
+        #[arg(long, default_value_t = 1)]
+        cpu_slots: u8,
+    },
+    /// Stake protocol tokens (lock 14-365 days; weight = amount × (1 + 3 × lock / 365 d)).
+    Stake {
+        #[arg(long)]
+        amount: String,
+        #[arg(long, default_value_t = 30)]
+        lock_days: u32,
+    },
+    /// Start unbonding (earns nothing from now; withdrawable after the lock).
+    Unstake {
+        #[arg(long)]
+        amount: String,
+    },
+    /// Cancel unbonding.
+    Restake,
+    /// Withdraw unbonded stake after its unlock time.
+    Withdraw,
+    /// Show (and with --claim, claim) staking rewards.
+    Rewards {
+        #[arg(long)]
+        claim: bool,
+    },
+    /// This provider's registration and counters.
+    Status,
+}
+
+fn expand(path: &str) -> PathBuf {
+    match path.strip_prefix("~/") {
+        Some(rest) => std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_default()
+            .join(rest),
+        None => PathBuf::from(path),
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    if let Err(e) = run(cli).await {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let keypair_path = expand(&cli.keypair);
+    match cli.cmd {
+        Cmd::Worker {
+            config,
+            data_dir,
+            markets,
+        } => {
+            let overrides = Overrides {
+                rpc_url: None,
+                keypair: None,
+                data_dir,
+                markets,
+            };
+            let cfg = WorkerConfig::load(config.as_deref(), &overrides)?;
+            telemetry::init_logs(&cfg.log_format);
+            let me = solana_keypair::read_keypair_file(&cfg.keypair)
+                .map_err(|e| anyhow::anyhow!("provider keypair {}: {e}", cfg.keypair.display()))?;
+            std::fs::create_dir_all(&cfg.data_dir)
+                .with_context(|| format!("creating {}", cfg.data_dir.display()))?;
+            if let Some(addr) = cfg.metrics_listen {
+                let _ = telemetry::metrics_handle();
+                tokio::spawn(async move {
+                    if let Err(e) = telemetry::serve_metrics(addr).await {
+                        tracing::error!(error = %e, "metrics server stopped");
+                    }
+                });
+            } else {
+                let _ = telemetry::metrics_handle();
+            }
+            let executor = exec::Executor::new(&cfg).await?;
+            let shared = daemon::start(cfg, me, executor).await?;
+            exec::serve_results(&shared).await?;
+            let cancel = shared.cancel.clone();
+            tokio::spawn(async move {
+                cinder_worker::shutdown_signal().await;
+                tracing::info!("signal received: stopping (no new claims)");
+                cancel.cancel();
+            });
+            daemon::run(shared).await
+        }
+        #[cfg(feature = "localnet")]
+        Cmd::Localnet {
+            ledger,
+            reset,
+            rpc_port,
+            program,
+            plan,
+            state_file,
+        } => {
+            cinder_worker::localnet::main(cinder_worker::localnet::LocalnetArgs {
+                ledger,
+                reset,
+                rpc_port,
+                program,
+                plan,
+                state_file,
+            })
+            .await
+        }
+        #[cfg(feature = "localnet")]
+        Cmd::Demo {
+            jobs,
+            program,
+            plan,
+            dir,
+        } => {
+            cinder_worker::demo::run(cinder_worker::demo::DemoArgs {
+                jobs,
+                program,
+                plan,
+                dir,
+            })
+            .await
+        }
+        Cmd::Gpus => cli::gpus(cli.json),
+        cmd => {
+            let me = solana_keypair::read_keypair_file(&keypair_path).map_err(|e| {
+                anyhow::anyhow!("keypair {}: {e} (pass --keypair)", keypair_path.display())
+            })?;
+            let ctx = Ctx {
+                chain: Chain::new(&cli.url, SendConfig::default()),
+                me,
+                json: cli.json,
+                quiet: false,
+            };
+            client(&ctx, cmd).await
+        }
+    }
+}
+
+async fn client(ctx: &Ctx, cmd: Cmd) -> anyhow::Result<()> {
+    match cmd {
+        Cmd::Job(j) => match j {
+            JobCmd::Post {
+                market,
+                spec,
+                spec_uri,
+                price,
+                duration,
+                provider,
+                open_for,
+                nonce,
+                no_check,
+            } => cli::job_post(
+                ctx,
+                cli::PostArgs {
+                    market,
+                    spec,
+                    spec_uri,
+                    price,
+                    duration_secs: duration,
+                    provider,
+                    open_for_secs: open_for,
+                    nonce,
+                    check_uri: !no_check,
+                },
+            )
+            .await
+            .map(|_| ()),
+            JobCmd::Status { job } => cli::job_status(ctx, &job).await,
+            JobCmd::Cancel { job } => cli::job_cancel(ctx, &job).await,
+            JobCmd::Extend { job, secs } => cli::job_extend(ctx, &job, secs).await,
+            JobCmd::Accept { job } => cli::job_accept(ctx, &job).await,
+            JobCmd::Dispute { job } => cli::job_dispute(ctx, &job).await,
+            JobCmd::Results { job, out } => cli::job_results(ctx, &job, &out).await.map(|_| ()),
+            JobCmd::List { market, mine } => cli::job_list(ctx, market, mine).await,
+        },
+        Cmd::Provider(p) => match p {
+            ProviderCmd::Register {
+                market,
+                endpoint,
+                gpu_model,
+                vram_gib,
+                gpu_count,
+                cpu_slots,
+            } => {
+                cli::provider_register(
+                    ctx,
+                    cli::RegisterArgs {
+                        market,
+                        endpoint,
+                        gpu_model,
+                        vram_gib,
+                        gpu_count,
+                        cpu_slots,
+                    },
+                )
+                .await
+            }
+            ProviderCmd::Stake { amount, lock_days } => {
+                cli::provider_stake(ctx, &amount, lock_days).await
+            }
+            ProviderCmd::Unstake { amount } => cli::provider_unstake(ctx, &amount).await,
+            ProviderCmd::Restake => cli::provider_restake(ctx).await,
+            ProviderCmd::Withdraw => cli::provider_withdraw(ctx).await,
+            ProviderCmd::Rewards { claim } => cli::provider_rewards(ctx, claim).await,
+            ProviderCmd::Status => cli::provider_status(ctx).await,
+        },
+        Cmd::Keeper {
+            markets,
+            once,
+            interval_secs,
+        } => cli::keeper(ctx, markets, once, interval_secs).await,
+        Cmd::Buy {
+            mint,
+            max_price,
+            min_out,
+        } => cli::buy(ctx, &mint, max_price.as_deref(), min_out.as_deref())
+            .await
+            .map(|_| ()),
+        _ => unreachable!("handled above"),
+    }
+}

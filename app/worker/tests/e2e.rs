@@ -1,0 +1,168 @@
+//! The worker against a real local chain running the SBF program: jobs posted by a client are
+//! claimed, run, attested, verified and settled by `cinder worker` processes; money is
+//! conserved to the base unit; results are served only to the job's client.
+
+mod common;
+
+use cinder::{
+    events::{JobClaimed, JobSettled, ResultSubmitted, VerificationSubmitted},
+    state::JobState,
+};
+use cinder_client::token;
+use cinder_worker::cli;
+use common::*;
+use solana_signer::Signer;
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_posted_job_is_claimed_run_attested_settled_and_its_results_served_to_the_client() {
+    let f = fixture(MarketOpts::default(), 1).await;
+    let net = net();
+    let c = chain();
+    let client_usdc = token::ata(&f.client.pubkey(), &net.usdc, &net.usdc_program);
+    let provider_usdc = token::ata(&f.providers[0].pubkey(), &net.usdc, &net.usdc_program);
+    let before = c.token_balance(&client_usdc).await.unwrap();
+
+    let _w = f.worker(0, &[]);
+    let spec = f.process_spec("settle", DETERMINISTIC, 60);
+    let job = f.post(&spec).await;
+    let escrowed = before - c.token_balance(&client_usdc).await.unwrap();
+    assert!(escrowed > 0);
+
+    let running = wait_state(&job, Some(JobState::Submitted), Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(running.provider, f.providers[0].pubkey());
+    wait_state(&job, None, Duration::from_secs(60)).await;
+
+    // Conservation: the escrow went to the provider, the fee vault/pool and back to the client.
+    let settled = settled_event(&job).await;
+    assert_eq!(
+        settled.provider_amount + settled.protocol_fee + settled.verification_fee + settled.refund,
+        escrowed,
+        "escrow in = provider + fee + verification fee + refund"
+    );
+    assert_eq!(
+        c.token_balance(&provider_usdc).await.unwrap(),
+        settled.provider_amount
+    );
+    assert_eq!(
+        c.token_balance(&client_usdc).await.unwrap(),
+        before - escrowed + settled.refund
+    );
+    assert!(settled.billed_secs >= 1);
+    assert_eq!(count_events::<JobClaimed>(&job).await, 1);
+    assert_eq!(count_events::<ResultSubmitted>(&job).await, 1);
+
+    // The client downloads the results with a signed request; they open the commitment.
+    let out = f.dir.path().join("results");
+    let hash = cli::job_results(&ctx(&f.client), &job.to_string(), &out)
+        .await
+        .unwrap_or_else(|e| panic!("results: {e:#}"));
+    let digest = std::fs::read_to_string(out.join("digest.txt")).unwrap();
+    assert_eq!(
+        digest.trim().len(),
+        64,
+        "sha256 of the input, computed by the job"
+    );
+    // The CLI will not sign for a job of another client, and the provider's server refuses a
+    // request signed by anyone but the job's client.
+    let stranger = solana_keypair::Keypair::new();
+    let err = cli::job_results(&ctx(&stranger), &job.to_string(), &f.dir.path().join("x"))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("belongs to client"), "{err}");
+    let endpoint = format!("http://127.0.0.1:{}", _w.port);
+    let refused = cinder_runner::server::download_results(
+        &endpoint,
+        &job.to_string(),
+        &stranger.pubkey().to_bytes(),
+        |m| stranger.sign_message(m).into(),
+        &f.dir.path().join("y"),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        refused.to_string().contains("403")
+            || refused
+                .to_string()
+                .to_lowercase()
+                .contains("not the job's client"),
+        "{refused}"
+    );
+    assert_ne!(hash, [0; 32]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_sampled_job_is_re_executed_by_another_worker_and_then_settles() {
+    let f = fixture(
+        MarketOpts {
+            verify_rate_bps: 10_000,
+            ..Default::default()
+        },
+        2,
+    )
+    .await;
+    let _a = f.worker(0, &[]);
+    let spec = f.process_spec("verify", DETERMINISTIC, 60);
+    let job = f.post(&spec).await;
+    // Only worker 0 runs: it claims. Then worker 1 starts and verifies.
+    let j = wait_state(&job, Some(JobState::Submitted), Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(j.provider, f.providers[0].pubkey());
+    let _b = f.worker(1, &[]);
+    wait_state(&job, None, Duration::from_secs(120)).await;
+    let matched = events::<VerificationSubmitted>(&job).await;
+    assert_eq!(matched.len(), 1, "one verification");
+    assert!(
+        matched[0].matched,
+        "the honest re-run matches the commitment"
+    );
+    assert_eq!(matched[0].verifier, f.providers[1].pubkey());
+    let s = settled_event(&job).await;
+    assert!(s.provider_amount > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_gpu_market_without_nvml_refuses_to_start_and_says_why() {
+    let f = fixture(
+        MarketOpts {
+            gpu_model: "NVIDIA H100 80GB HBM3".into(),
+            ..Default::default()
+        },
+        1,
+    )
+    .await;
+    // Registered by hand (no NVML here to find the GPUs).
+    cli::provider_register(
+        &ctx(&f.providers[0]),
+        cli::RegisterArgs {
+            market: f.market_id,
+            endpoint: "http://127.0.0.1:1".into(),
+            gpu_model: Some("NVIDIA H100 80GB HBM3".into()),
+            vram_gib: Some(80),
+            gpu_count: Some(8),
+            cpu_slots: 1,
+        },
+    )
+    .await
+    .expect("register with explicit GPUs");
+    let mut w = f.worker(0, &[]);
+    let status = w
+        .wait_exit(Duration::from_secs(30))
+        .await
+        .expect("the worker exits");
+    assert!(!status.success());
+    let logs = w.logs();
+    assert!(logs.contains("NVML"), "{logs}");
+    assert!(logs.contains("NVIDIA H100 80GB HBM3"), "{logs}");
+}
+
+async fn settled_event(job: &anchor_lang::prelude::Pubkey) -> JobSettled {
+    events::<JobSettled>(job)
+        .await
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| panic!("no JobSettled event for {job}"))
+}

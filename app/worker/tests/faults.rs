@@ -1,0 +1,280 @@
+//! The worker fault table of SECURITY.md, for real: bad specs are never claimed, bad inputs
+//! and runaway jobs are quit with a reason, a worker killed with SIGKILL at each step of a
+//! job resumes it exactly once after a restart, and a flaky RPC node is retried through.
+
+mod common;
+
+use cinder::{
+    events::{JobClaimed, JobQuit, ResultSubmitted},
+    state::JobState,
+};
+use cinder_worker::fault;
+use common::*;
+use sha2::{Digest, Sha256};
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_spec_whose_bytes_do_not_match_its_hash_is_never_claimed() {
+    let f = fixture(MarketOpts::default(), 1).await;
+    let w = f.worker(0, &[]);
+    let spec = f.process_spec("tampered", DETERMINISTIC, 60);
+    let job = f.post(&spec).await;
+    // The host now serves other bytes than the ones hashed on chain.
+    f.publish("tampered.json", b"{\"version\": 1, \"kind\": \"process\"}");
+    assert!(
+        w.wait_log("not claiming", Duration::from_secs(30)).await,
+        "{}",
+        w.logs()
+    );
+    assert!(w.logs().contains("hash"), "{}", w.logs());
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let j = job_state(&job).await;
+    assert_eq!(j, Some(JobState::Open), "still open, never claimed");
+    assert_eq!(count_events::<JobClaimed>(&job).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_spec_that_cannot_be_fetched_is_never_claimed() {
+    let f = fixture(MarketOpts::default(), 1).await;
+    let w = f.worker(0, &[]);
+    let mut spec = f.process_spec("unreachable", DETERMINISTIC, 60);
+    spec.uri = "http://127.0.0.1:9/nothing.json".into();
+    let job = f.post(&spec).await;
+    assert!(
+        w.wait_log("not claiming", Duration::from_secs(30)).await,
+        "{}",
+        w.logs()
+    );
+    assert_eq!(job_state(&job).await, Some(JobState::Open));
+    assert_eq!(count_events::<JobClaimed>(&job).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_input_that_does_not_match_its_hash_quits_the_job_with_the_reason_on_chain() {
+    let f = fixture(MarketOpts::default(), 1).await;
+    let w = f.worker(0, &[]);
+    let uri = f.publish("bad.in", b"the bytes the client meant");
+    let spec = f.spec_from(
+        "badinput",
+        &serde_json::json!({
+            "version": 1, "kind": "process", "command": ["sh", "-c", DETERMINISTIC], "env": {},
+            "inputs": [{"uri": uri, "sha256": hex::encode(Sha256::digest(b"other bytes")), "path": "input.txt"}],
+            "outputs": "/out", "gpus": 0, "min_vram_gib": 0, "time_limit_secs": 60, "deterministic": true
+        }),
+    );
+    let job = f.post(&spec).await;
+    assert!(
+        w.wait_log("quitting job", Duration::from_secs(60)).await,
+        "{}",
+        w.logs()
+    );
+    wait_state(&job, Some(JobState::Open), Duration::from_secs(30)).await;
+    assert_eq!(count_events::<JobQuit>(&job).await, 1);
+    assert_eq!(count_events::<ResultSubmitted>(&job).await, 0);
+    let memo = quit_memo(&job).await;
+    assert!(memo.contains("input"), "the client sees why: {memo}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_job_over_its_time_limit_is_killed_with_its_children_and_quit() {
+    let f = fixture(MarketOpts::default(), 1).await;
+    let w = f.worker(0, &[]);
+    let marker = f.dir.path().join("grandchild-alive");
+    let script = format!("(sleep 30; touch {}) & sleep 30", marker.display());
+    let spec = f.process_spec("slow", &script, 2);
+    let job = f.post(&spec).await;
+    assert!(
+        w.wait_log("quitting job", Duration::from_secs(60)).await,
+        "{}",
+        w.logs()
+    );
+    wait_state(&job, Some(JobState::Open), Duration::from_secs(30)).await;
+    let memo = quit_memo(&job).await;
+    assert!(memo.contains("time limit"), "{memo}");
+    // Nothing of the job survives the kill.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let ps = std::process::Command::new("sh")
+        .args([
+            "-c",
+            &format!(
+                "ps -eo args | grep -c '[t]ouch {}' || true",
+                marker.display()
+            ),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&ps.stdout).trim(),
+        "0",
+        "the grandchild was killed too"
+    );
+}
+
+/// kill -9 at each step of a job's life, then restart: the job is claimed once, submitted
+/// once, settles, and its result is still served.
+async fn killed_at(point: &'static str) {
+    let f = fixture(MarketOpts::default(), 1).await;
+    let mut w = f.worker(0, &[("CINDER_FAULT_PAUSE_AT", point)]);
+    let spec = f.process_spec(point, DETERMINISTIC, 60);
+    let job = f.post(&spec).await;
+    assert!(
+        w.wait_log(&format!("paused at {point}"), Duration::from_secs(90))
+            .await,
+        "never reached {point}: {}",
+        w.logs()
+    );
+    w.kill9();
+    w.restart();
+    wait_state(&job, None, Duration::from_secs(240)).await;
+    assert_eq!(
+        count_events::<JobClaimed>(&job).await,
+        1,
+        "claimed once: {}",
+        w.logs()
+    );
+    assert_eq!(
+        count_events::<ResultSubmitted>(&job).await,
+        1,
+        "submitted once: {}",
+        w.logs()
+    );
+    assert_eq!(
+        count_events::<JobQuit>(&job).await,
+        0,
+        "resumed, not quit: {}",
+        w.logs()
+    );
+    let out = f.dir.path().join("results");
+    cinder_worker::cli::job_results(&ctx(&f.client), &job.to_string(), &out)
+        .await
+        .expect("the result survived the crash");
+}
+
+macro_rules! kill_tests {
+    ($($name:ident => $point:literal),* $(,)?) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn $name() {
+            assert!(fault::POINTS.contains(&$point));
+            killed_at($point).await;
+        }
+    )*};
+}
+
+kill_tests! {
+    killed_after_signing_the_claim_resumes_exactly_once => "claim_signed",
+    killed_after_the_claim_landed_resumes_exactly_once => "claimed",
+    killed_mid_run_resumes_exactly_once => "run_started",
+    killed_after_storing_the_result_resumes_exactly_once => "result_stored",
+    killed_after_signing_the_submit_resumes_exactly_once => "submit_signed",
+    killed_after_the_submit_landed_resumes_exactly_once => "submitted",
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_flaky_rpc_node_is_retried_with_backoff_and_the_job_still_settles() {
+    let f = fixture(MarketOpts::default(), 1).await;
+    let proxy = flaky::start(&net().state.rpc_url).await;
+    let mut w = f.worker(0, &[("CINDER_RPC_URL", &proxy.url)]);
+    let spec = f.process_spec("flaky", DETERMINISTIC, 60);
+    let job = f.post(&spec).await;
+    wait_state(&job, None, Duration::from_secs(120)).await;
+    assert!(proxy.faults() > 0, "the proxy injected faults");
+    assert_eq!(count_events::<JobClaimed>(&job).await, 1);
+    assert_eq!(count_events::<ResultSubmitted>(&job).await, 1);
+    w.kill9();
+}
+
+async fn job_state(job: &anchor_lang::prelude::Pubkey) -> Option<JobState> {
+    common::job(job).await.map(|j| j.state)
+}
+
+/// The memo of the job's quit transaction.
+async fn quit_memo(job: &anchor_lang::prelude::Pubkey) -> String {
+    let h = history(job, |h| {
+        h.iter().any(|l| !l.events_of::<JobQuit>().is_empty())
+    })
+    .await;
+    h.iter()
+        .filter(|l| !l.events_of::<JobQuit>().is_empty())
+        .flat_map(|l| l.logs.iter().filter(|m| m.contains("Memo")).cloned())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A JSON-RPC proxy on loopback that answers every third request with an HTTP 500, every
+/// seventh with a 429, and stalls every eleventh for a second before a 503.
+mod flaky {
+    use std::sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    };
+
+    pub struct Proxy {
+        pub url: String,
+        count: Arc<AtomicUsize>,
+        faults: Arc<AtomicUsize>,
+    }
+
+    impl Proxy {
+        pub fn faults(&self) -> usize {
+            let _ = self.count.load(Ordering::SeqCst);
+            self.faults.load(Ordering::SeqCst)
+        }
+    }
+
+    pub async fn start(upstream: &str) -> Proxy {
+        let count = Arc::new(AtomicUsize::new(0));
+        let faults = Arc::new(AtomicUsize::new(0));
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (c, f, up) = (count.clone(), faults.clone(), upstream.to_string());
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let http = reqwest::Client::new();
+                let app = axum::Router::new().route(
+                    "/",
+                    axum::routing::post(move |body: axum::body::Bytes| {
+                        let (c, f, up, http) = (c.clone(), f.clone(), up.clone(), http.clone());
+                        async move {
+                            let n = c.fetch_add(1, Ordering::SeqCst) + 1;
+                            use axum::http::StatusCode;
+                            if n % 11 == 0 {
+                                f.fetch_add(1, Ordering::SeqCst);
+                                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                                return Err(StatusCode::SERVICE_UNAVAILABLE);
+                            }
+                            if n % 3 == 0 {
+                                f.fetch_add(1, Ordering::SeqCst);
+                                return Err(StatusCode::INTERNAL_SERVER_ERROR);
+                            }
+                            if n % 7 == 0 {
+                                f.fetch_add(1, Ordering::SeqCst);
+                                return Err(StatusCode::TOO_MANY_REQUESTS);
+                            }
+                            let r = http
+                                .post(&up)
+                                .header("content-type", "application/json")
+                                .body(body)
+                                .send()
+                                .await
+                                .map_err(|_| StatusCode::BAD_GATEWAY)?;
+                            let b = r.bytes().await.map_err(|_| StatusCode::BAD_GATEWAY)?;
+                            Ok(([("content-type", "application/json")], b))
+                        }
+                    }),
+                );
+                let l = tokio::net::TcpListener::from_std(listener).unwrap();
+                axum::serve(l, app).await.unwrap();
+            });
+        });
+        Proxy {
+            url: format!("http://{addr}"),
+            count,
+            faults,
+        }
+    }
+}
