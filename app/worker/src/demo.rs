@@ -294,6 +294,7 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
             (*j, pb, 0usize, false)
         })
         .collect();
+    let tty = std::io::IsTerminal::is_terminal(&std::io::stdout());
     let deadline = Instant::now() + Duration::from_secs(240);
     while tracked.iter().any(|t| !t.3) {
         if Instant::now() > deadline {
@@ -308,9 +309,18 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
                 None => (STAGES.len() - 1, "settled".to_string()),
                 Some(j) => stage_of(&j),
             };
-            if stage > t.2 || stage == STAGES.len() - 1 {
+            if stage > t.2 || (stage == STAGES.len() - 1 && !t.3) {
                 t.2 = stage.max(t.2);
                 t.1.set_position(t.2 as u64);
+                if !tty {
+                    // No terminal (CI logs): one line per step instead of bars.
+                    say(format!(
+                        "    {} [{}/{}] {msg}",
+                        short(&t.0),
+                        t.2,
+                        STAGES.len() - 1
+                    ));
+                }
                 t.1.set_message(msg);
             }
             if stage == STAGES.len() - 1 {
@@ -365,6 +375,7 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
     let mut vfees = 0u64;
     let mut refunds = 0u64;
     let mut verified = 0u32;
+    let mut verifier_paid = 0u64;
     let mut cu: BTreeMap<&'static str, (u64, u32)> = BTreeMap::new();
     for job in &jobs {
         for (sig, _, ok) in chain.signatures_for(job, 50).await? {
@@ -375,7 +386,7 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
                 continue;
             };
             let name = instruction_of(&l.events);
-            if let Some(units) = l.compute_units {
+            if let Some(units) = cinder_client::rpc::program_units(&l.logs) {
                 let e = cu.entry(name).or_default();
                 e.0 += units;
                 e.1 += 1;
@@ -386,18 +397,19 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
                 vfees += s.verification_fee;
                 refunds += s.refund;
             }
-            verified += l
-                .events_of::<VerificationSubmitted>()
-                .iter()
-                .filter(|v| v.matched)
-                .count() as u32;
+            for v in l.events_of::<VerificationSubmitted>() {
+                verified += u32::from(v.matched);
+                verifier_paid += v.verifier_paid;
+            }
         }
     }
     if let Some(l) = chain.landed_listed(&bought.signature).await? {
         let burned: u64 = l.events_of::<Burned>().iter().map(|b| b.amount).sum();
-        let e = cu.entry("buy").or_default();
-        e.0 += l.compute_units.unwrap_or(0);
-        e.1 += 1;
+        if let Some(units) = cinder_client::rpc::program_units(&l.logs) {
+            let e = cu.entry("buy").or_default();
+            e.0 += units;
+            e.1 += 1;
+        }
         for b in l.events_of::<AuctionBought>() {
             say(format!(
                 "    bought {} usdc of fees for {} protocol tokens (next epoch starts at {})",
@@ -448,7 +460,7 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
         format_amount(config.total_burned, 9)
     );
     println!("  ────────────────────────────────────────────────────────");
-    println!("  compute units (real runtime, this repo's SBF build):");
+    println!("  compute units of the cinder instruction (real runtime, this repo's SBF build):");
     for (name, (units, n)) in &cu {
         println!(
             "    {:<22} {:>4} tx   {:>8} CU avg",

@@ -590,6 +590,35 @@ pub struct Landed {
     pub error: Option<String>,
 }
 
+/// Compute units the cinder program's top-level instructions consumed, from the runtime's
+/// "Program <id> consumed N of M compute units" log lines (other programs' instructions in
+/// the same transaction, such as an associated-account creation, are not counted).
+pub fn program_units(logs: &[String]) -> Option<u64> {
+    let id = cinder::ID.to_string();
+    let mut depth_of_ours: Vec<bool> = Vec::new();
+    let mut total = None;
+    for l in logs {
+        let Some(rest) = l.strip_prefix("Program ") else {
+            continue;
+        };
+        if rest.contains(" invoke [") {
+            depth_of_ours.push(rest.starts_with(&id) && rest.ends_with(" invoke [1]"));
+        } else if rest.ends_with(" success") || rest.contains(" failed") {
+            depth_of_ours.pop();
+        } else if let Some(n) = rest
+            .strip_prefix(&id)
+            .and_then(|r| r.strip_prefix(" consumed "))
+            .and_then(|r| r.split(' ').next())
+            .and_then(|n| n.parse::<u64>().ok())
+        {
+            if depth_of_ours.last() == Some(&true) {
+                total = Some(total.unwrap_or(0) + n);
+            }
+        }
+    }
+    total
+}
+
 impl Landed {
     /// Every event of type `T` in the transaction.
     pub fn events_of<T>(&self) -> Vec<T>
@@ -876,6 +905,27 @@ mod tests {
         assert!(!is_transient_text(
             "Transaction simulation failed: Error processing Instruction 0"
         ));
+    }
+
+    #[test]
+    fn program_units_counts_only_cinder_top_level_instructions() {
+        let id = cinder::ID.to_string();
+        let logs: Vec<String> = [
+            "Program ComputeBudget111111111111111111111111111111 invoke [1]".to_string(),
+            "Program ComputeBudget111111111111111111111111111111 success".into(),
+            "Program ATokenGPvbdGVxr1b2hvZbsiqW5xWbwiWJ8ZtqrcFJv invoke [1]".into(),
+            "Program ATokenGPvbdGVxr1b2hvZbsiqW5xWbwiWJ8ZtqrcFJv consumed 3000 of 200000 compute units".into(),
+            "Program ATokenGPvbdGVxr1b2hvZbsiqW5xWbwiWJ8ZtqrcFJv success".into(),
+            format!("Program {id} invoke [1]"),
+            format!("Program {id} invoke [2]"),
+            format!("Program {id} consumed 900 of 190000 compute units"),
+            format!("Program {id} success"),
+            format!("Program {id} consumed 14000 of 197000 compute units"),
+            format!("Program {id} success"),
+        ]
+        .into();
+        assert_eq!(program_units(&logs), Some(14_000));
+        assert_eq!(program_units(&logs[..5]), None);
     }
 
     #[test]
