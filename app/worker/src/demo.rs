@@ -451,6 +451,10 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
         format_amount(vfees, 6)
     );
     println!(
+        "  paid to verifiers (pool)    {:>14} usdc",
+        format_amount(verifier_paid, 6)
+    );
+    println!(
         "  refunded to the client      {:>14} usdc",
         format_amount(refunds, 6)
     );
