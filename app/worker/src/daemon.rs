@@ -30,7 +30,7 @@ use tokio_util::sync::CancellationToken;
 
 /// Seconds kept free before a job's deadline for hashing, storing and the submit transaction.
 const SUBMIT_MARGIN_SECS: i64 = 15;
-/// How long a job whose spec was refused is left alone.
+/// How long a job whose spec was refused, or that we quit, is left alone.
 const REFUSE_FOR: Duration = Duration::from_secs(300);
 /// Memo program (v3): a quit carries its reason in the same transaction, for the client.
 const MEMO_PROGRAM: Pubkey = anchor_lang::pubkey!("MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr");
@@ -66,8 +66,9 @@ pub struct Shared {
     pub capacity: Arc<Semaphore>,
     /// Jobs with a task in flight (either role).
     active: Mutex<HashSet<(Pubkey, bool)>>,
-    /// Jobs refused before claiming (bad spec, unreachable spec): not looked at again until
-    /// `REFUSE_FOR` has passed (a host that was down may come back).
+    /// Jobs refused before claiming (bad spec, unreachable spec) or quit (bad input, over its
+    /// time limit, failed): not looked at again until `REFUSE_FOR` has passed (a host that
+    /// was down may come back); other providers may take them meanwhile.
     refused: Mutex<HashMap<Pubkey, Instant>>,
     pub cancel: CancellationToken,
 }
@@ -673,6 +674,8 @@ async fn submit(
 async fn quit(shared: &Arc<Shared>, key: &Pubkey, job: &Job, m: &MarketInfo, reason: &str) {
     let id = key.to_string();
     tracing::warn!(job = %key, reason, "quitting job");
+    // What made us quit would make us quit again: leave the job to other providers.
+    shared.refuse(key);
     let keys = market::job_keys(key, job, &m.market);
     let memo = anchor_lang::solana_program::instruction::Instruction {
         program_id: MEMO_PROGRAM,

@@ -17,10 +17,14 @@ use std::time::Duration;
 async fn a_spec_whose_bytes_do_not_match_its_hash_is_never_claimed() {
     let f = fixture(MarketOpts::default(), 1).await;
     let w = f.worker(0, &[]);
-    let spec = f.process_spec("tampered", DETERMINISTIC, 60);
-    let job = f.post(&spec).await;
-    // The host now serves other bytes than the ones hashed on chain.
+    let mut spec = f.process_spec("tampered", DETERMINISTIC, 60);
+    // The client hashes its own copy; the host serves other bytes from the start, so the
+    // worker can never have seen the true ones.
+    let hashed = f.dir.path().join("tampered-original.json");
+    std::fs::copy(&spec.path, &hashed).unwrap();
+    spec.path = hashed;
     f.publish("tampered.json", b"{\"version\": 1, \"kind\": \"process\"}");
+    let job = f.post(&spec).await;
     assert!(
         w.wait_log("not claiming", Duration::from_secs(30)).await,
         "{}",
@@ -69,10 +73,10 @@ async fn an_input_that_does_not_match_its_hash_quits_the_job_with_the_reason_on_
         w.logs()
     );
     wait_state(&job, Some(JobState::Open), Duration::from_secs(30)).await;
+    let memo = quit_memo(&job).await; // waits for the quit in the history
+    assert!(memo.contains("input"), "the client sees why: {memo}");
     assert_eq!(count_events::<JobQuit>(&job).await, 1);
     assert_eq!(count_events::<ResultSubmitted>(&job).await, 0);
-    let memo = quit_memo(&job).await;
-    assert!(memo.contains("input"), "the client sees why: {memo}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -108,6 +112,8 @@ async fn a_job_over_its_time_limit_is_killed_with_its_children_and_quit() {
         "0",
         "the grandchild was killed too"
     );
+    // And the worker does not take back the job it just gave up on.
+    assert_eq!(count_events::<JobClaimed>(&job).await, 1);
 }
 
 /// kill -9 at each step of a job's life, then restart: the job is claimed once, submitted
