@@ -13,7 +13,8 @@ fn podman_socket() -> Option<String> {
         eprintln!("skipped: CINDER_SKIP_CONTAINER_TESTS is set");
         return None;
     }
-    let s = std::env::var("CINDER_PODMAN_SOCKET").unwrap_or_else(|_| "/run/podman/podman.sock".into());
+    let s =
+        std::env::var("CINDER_PODMAN_SOCKET").unwrap_or_else(|_| "/run/podman/podman.sock".into());
     let path = s.trim_start_matches("unix://").to_string();
     assert!(
         std::path::Path::new(&path).exists(),
@@ -24,7 +25,9 @@ fn podman_socket() -> Option<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_container_job_runs_in_podman_and_settles_with_the_hash_a_process_run_gives() {
-    let Some(socket) = podman_socket() else { return };
+    let Some(socket) = podman_socket() else {
+        return;
+    };
     let image = {
         use cinder_runner::runtime::Runtime;
         let rt = cinder_runner::runtime::ContainerRuntime::connect(&socket, false).unwrap();
@@ -34,7 +37,13 @@ async fn a_container_job_runs_in_podman_and_settles_with_the_hash_a_process_run_
             .expect("the test image exists (scripts/podman-setup.sh creates it)")
     };
     let f = fixture(MarketOpts::default(), 1).await;
-    let _w = f.worker(0, &[("CINDER_RUNTIME", "container"), ("CINDER_CONTAINER_SOCKET", &socket)]);
+    let _w = f.worker(
+        0,
+        &[
+            ("CINDER_RUNTIME", "container"),
+            ("CINDER_CONTAINER_SOCKET", &socket),
+        ],
+    );
     let input = b"container input\n".repeat(50);
     let uri = f.publish("c.in", &input);
     let spec = f.spec_from(
@@ -54,7 +63,10 @@ async fn a_container_job_runs_in_podman_and_settles_with_the_hash_a_process_run_
         .unwrap_or_else(|e| panic!("results: {e:#}"));
     // The same outputs computed here give the same result hash (deterministic job).
     let digest = format!("{}\n", hex::encode(Sha256::digest(&input)));
-    assert_eq!(std::fs::read_to_string(out.join("digest.txt")).unwrap(), digest);
+    assert_eq!(
+        std::fs::read_to_string(out.join("digest.txt")).unwrap(),
+        digest
+    );
     let expected = cinder_runner::results::result_hash_of(&[
         cinder_runner::results::FileEntry {
             path: "digest.txt".into(),
@@ -75,9 +87,15 @@ async fn a_container_worker_without_an_engine_refuses_to_start_and_says_why() {
     let f = fixture(MarketOpts::default(), 1).await;
     let mut w = f.worker(
         0,
-        &[("CINDER_RUNTIME", "container"), ("CINDER_CONTAINER_SOCKET", "unix:///nonexistent/podman.sock")],
+        &[
+            ("CINDER_RUNTIME", "container"),
+            ("CINDER_CONTAINER_SOCKET", "unix:///nonexistent/podman.sock"),
+        ],
     );
-    let status = w.wait_exit(Duration::from_secs(60)).await.expect("the worker exits");
+    let status = w
+        .wait_exit(Duration::from_secs(60))
+        .await
+        .expect("the worker exits");
     assert!(!status.success());
     let logs = w.logs();
     assert!(logs.contains("/nonexistent/podman.sock"), "{logs}");
@@ -86,15 +104,27 @@ async fn a_container_worker_without_an_engine_refuses_to_start_and_says_why() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn metrics_count_claims_and_a_graceful_shutdown_gives_running_jobs_back() {
     let f = fixture(MarketOpts::default(), 1).await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let listen = format!("127.0.0.1:{port}");
     let mut w = f.worker(0, &[("CINDER_METRICS_LISTEN", &listen)]);
     let spec = f.process_spec("long", "sleep 60", 120);
     let job = f.post(&spec).await;
     wait_state(&job, Some(JobState::Running), Duration::from_secs(60)).await;
-    assert!(w.wait_log("run started", Duration::from_secs(30)).await || w.wait_log("claimed", Duration::from_secs(1)).await);
+    assert!(
+        w.wait_log("run started", Duration::from_secs(30)).await
+            || w.wait_log("claimed", Duration::from_secs(1)).await
+    );
 
-    let text = reqwest::get(format!("http://{listen}/metrics")).await.unwrap().text().await.unwrap();
+    let text = reqwest::get(format!("http://{listen}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(text.contains("cinder_jobs_claimed_total 1"), "{text}");
     assert!(text.contains("cinder_claim_latency_seconds"), "{text}");
     assert!(text.contains("cinder_jobs_running 1"), "{text}");
@@ -102,12 +132,21 @@ async fn metrics_count_claims_and_a_graceful_shutdown_gives_running_jobs_back() 
     // SIGTERM: no new claims, the running job gets the grace period (2 s here), then its run
     // is cancelled and the job quit on chain; the worker exits cleanly.
     let pid = w.child.as_ref().unwrap().id();
-    let sent = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
     assert!(sent.success());
-    let status = w.wait_exit(Duration::from_secs(60)).await.expect("the worker stops");
+    let status = w
+        .wait_exit(Duration::from_secs(60))
+        .await
+        .expect("the worker stops");
     assert!(status.success(), "{}", w.logs());
     wait_state(&job, Some(JobState::Open), Duration::from_secs(30)).await;
-    let h = history(&job, |h| h.iter().any(|l| !l.events_of::<JobQuit>().is_empty())).await;
+    let h = history(&job, |h| {
+        h.iter().any(|l| !l.events_of::<JobQuit>().is_empty())
+    })
+    .await;
     let quits: usize = h.iter().map(|l| l.events_of::<JobQuit>().len()).sum();
     assert_eq!(quits, 1, "{}", w.logs());
 }
