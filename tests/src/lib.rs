@@ -11,6 +11,31 @@ pub mod world;
 pub use backend::{Chain, NativeChain, SbfChain, TxMeta};
 pub use world::{MintKind, World};
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// 0: random keys; otherwise the next seed of the deterministic sequence.
+static KEY_SEQUENCE: AtomicU64 = AtomicU64::new(0);
+
+/// From now on `keypair()` returns the same sequence of keys in every run, so the PDAs (and
+/// the bump searches of the instructions that create them) are the same: the benchmark's
+/// figures are then reproducible. Tests keep random keys.
+pub fn deterministic_keys() {
+    KEY_SEQUENCE.store(1, Ordering::SeqCst);
+}
+
+/// A new keypair: random, or the next of the deterministic sequence.
+pub fn keypair() -> solana_sdk::signature::Keypair {
+    match KEY_SEQUENCE.load(Ordering::SeqCst) {
+        0 => solana_sdk::signature::Keypair::new(),
+        _ => {
+            let n = KEY_SEQUENCE.fetch_add(1, Ordering::SeqCst);
+            let mut secret = [0x5a_u8; 32];
+            secret[..8].copy_from_slice(&n.to_le_bytes());
+            solana_sdk::signature::Keypair::new_from_array(secret)
+        }
+    }
+}
+
 use anchor_lang::error::ERROR_CODE_OFFSET;
 use cinder::errors::CinderError;
 use solana_sdk::{instruction::InstructionError, transaction::TransactionError};

@@ -101,7 +101,7 @@ pub fn create_mint(
     program: &Pubkey,
     extensions: &[MintExt],
 ) -> Pubkey {
-    let mint = Keypair::new();
+    let mint = crate::keypair();
     let kinds: Vec<ExtensionType> = extensions.iter().map(|e| e.kind()).collect();
     let space = if kinds.is_empty() {
         82
@@ -139,7 +139,7 @@ pub fn create_token_account(
     owner: &Pubkey,
     program: &Pubkey,
 ) -> Pubkey {
-    let account = Keypair::new();
+    let account = crate::keypair();
     let ixs = [
         create_account_ix(&payer.pubkey(), &account.pubkey(), 165, program),
         spl_token_2022::instruction::initialize_account3(program, &account.pubkey(), mint, owner)

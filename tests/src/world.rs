@@ -138,9 +138,9 @@ impl World {
     /// A chain with funded admin, client and provider and the program's
     /// ProgramData naming `admin` as upgrade authority, but no config yet.
     pub fn bare(sbf: bool) -> (Box<dyn Chain>, Keypair, Keypair, Keypair) {
-        let admin = Keypair::new();
-        let client = Keypair::new();
-        let provider = Keypair::new();
+        let admin = crate::keypair();
+        let client = crate::keypair();
+        let provider = crate::keypair();
         let genesis: Vec<(Pubkey, Account)> = [&admin, &client, &provider]
             .iter()
             .map(|k| (k.pubkey(), funded(1_000_000_000_000)))
@@ -159,7 +159,7 @@ impl World {
 
     fn build(sbf: bool, kind: MintKind) -> Self {
         let (mut chain, admin, client, provider) = Self::bare(sbf);
-        let mint_authority = Keypair::new();
+        let mint_authority = crate::keypair();
         let c = chain.as_mut();
         let protocol_mint = tokens::create_mint(
             c,
@@ -373,7 +373,7 @@ impl World {
 
     /// A funded wallet with a protocol-token account holding `amount`.
     pub fn staker(&mut self, amount: u64) -> (Keypair, Pubkey) {
-        let k = Keypair::new();
+        let k = crate::keypair();
         self.fund(&k.pubkey());
         let token = self.protocol_account(&k.pubkey());
         let (admin, auth, mint) = (

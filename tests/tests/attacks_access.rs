@@ -18,7 +18,7 @@ use cinder_tests::{
     on_both, tokens,
     world::{
         default_auction_params, default_config_params, default_market_params,
-        default_provider_info, PROVIDER_STAKE,
+        default_provider_info, LOCK_30D, PROVIDER_STAKE,
     },
     World,
 };
@@ -336,6 +336,46 @@ on_both!(
             &[&thief],
             CinderError::NoStakePosition,
         );
+    }
+);
+
+on_both!(
+    stake_and_unstake_check_positions_and_providers_without_a_pda_search,
+    |w| {
+        // `stake` and `request_unstake` take the position and the provider account unchecked
+        // by seeds (a top-up and a provider's unstake search no PDA): what they check instead.
+        let provider = w.provider.insecure_clone();
+        let pk = provider.pubkey();
+        let k = w.post(10, 3_600);
+        w.claim(&k);
+        let free = PROVIDER_STAKE - w.provider_account().locked_stake;
+        // A provider with a running job passes an empty address for its provider account, or
+        // an account of cinder of another type, to unlock the stake the job holds.
+        let mut dodge = ix::request_unstake(&pk, free + 1);
+        dodge.accounts[3].pubkey = Pubkey::new_unique();
+        w.refused(&[dodge.clone()], &[&provider], Anchor::ConstraintSeeds);
+        dodge.accounts[3].pubkey = ix::config_pda();
+        w.refused(&[dodge], &[&provider], Anchor::AccountDiscriminatorMismatch);
+        // Another owner's provider account (registered): refused by its stored owner.
+        let (s, st) = w.staker(1_000_000_000_000);
+        let p = w.protocol();
+        w.send(
+            &[ix::stake(&s.pubkey(), &st, &p, 10_000_000_000, LOCK_30D)],
+            &[&s],
+        )
+        .expect("stake");
+        let mut borrowed = ix::request_unstake(&s.pubkey(), 1);
+        borrowed.accounts[3].pubkey = ix::provider_pda(&pk);
+        w.refused(&[borrowed], &[&s], CinderError::NotProviderOwner);
+        // A first stake into an address that is not `["stake", owner]`; a top-up into someone
+        // else's position.
+        let (t, tt) = w.staker(1_000_000_000_000);
+        let mut elsewhere = ix::stake(&t.pubkey(), &tt, &p, 10_000_000_000, LOCK_30D);
+        elsewhere.accounts[3].pubkey = Pubkey::new_unique();
+        w.refused(&[elsewhere], &[&t], Anchor::ConstraintSeeds);
+        let mut into_theirs = ix::stake(&t.pubkey(), &tt, &p, 10_000_000_000, LOCK_30D);
+        into_theirs.accounts[3].pubkey = ix::stake_pda(&pk);
+        w.refused(&[into_theirs], &[&t], CinderError::StakeMismatch);
     }
 );
 

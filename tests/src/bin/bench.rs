@@ -81,7 +81,7 @@ fn measure(kind: MintKind) -> Vec<Row> {
             )
             .unwrap();
         row("update_config", cu.compute_units, "admin");
-        let next = Keypair::new();
+        let next = cinder_tests::keypair();
         let cu = c
             .send(&[ix::propose_admin(&a, next.pubkey())], &admin, &[])
             .unwrap();
@@ -145,7 +145,7 @@ fn measure(kind: MintKind) -> Vec<Row> {
             &[],
         );
         row("update_market", cu, "admin");
-        let p = Keypair::new();
+        let p = cinder_tests::keypair();
         w.fund(&p.pubkey());
         let pt = w.protocol_account(&p.pubkey());
         let (admin, auth, pm) = (
@@ -314,7 +314,7 @@ fn measure(kind: MintKind) -> Vec<Row> {
     let k = w.post(10, 100);
     w.claim(&k);
     w.warp(401);
-    let anyone = Keypair::new();
+    let anyone = cinder_tests::keypair();
     let anyone_token = w.protocol_account(&anyone.pubkey());
     let p = w.protocol();
     let expire = ix::expire_job(&k, &anyone.pubkey(), &provider.pubkey(), &anyone_token, &p);
@@ -358,7 +358,11 @@ fn measure(kind: MintKind) -> Vec<Row> {
         let cu = run(&mut w, &[ix::claim_rewards(&sk, &st, &p)], &[&s]);
         row("claim_rewards", cu, "staker");
         let cu = run(&mut w, &[ix::request_unstake(&sk, 100_000_000_000)], &[&s]);
-        row("request_unstake", cu, "staker");
+        row(
+            "request_unstake",
+            cu,
+            "plain staker: derives its `[\"provider\", owner]` to prove it has none",
+        );
         let cu = run(&mut w, &[ix::restake(&sk)], &[&s]);
         row("restake", cu, "staker");
         w.send(&[ix::request_unstake(&sk, 100_000_000_000)], &[&s])
@@ -386,7 +390,7 @@ fn measure(kind: MintKind) -> Vec<Row> {
             1_000_000,
             &tp,
         );
-        let v = Keypair::new();
+        let v = cinder_tests::keypair();
         w.fund(&v.pubkey());
         w.make_provider(&v);
         let vt = tokens::create_token_account(w.chain.as_mut(), &admin, &mint, &v.pubkey(), &tp);
@@ -427,7 +431,7 @@ fn measure(kind: MintKind) -> Vec<Row> {
         w.send(&[ix::claim_verification(&k, &v.pubkey())], &[&v])
             .unwrap();
         w.warp(3_901);
-        let c = Keypair::new();
+        let c = cinder_tests::keypair();
         let ct = w.protocol_account(&c.pubkey());
         let p = w.protocol();
         let cu = run(
@@ -501,6 +505,8 @@ fn main() {
         // SAFETY: single-threaded at this point.
         unsafe { std::env::set_var("RUST_LOG", "error") };
     }
+    // The same keys every run: PDA bumps, and so the figures, do not change between runs.
+    cinder_tests::deterministic_keys();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let check = args.iter().any(|a| a == "--check");
     let out = args
@@ -552,7 +558,11 @@ build-std, LLVM 23 BPF backend via `sbpf-linker` 0.2.6), not by Solana's platfor
 these are this toolchain's figures, and a platform-tools build of the same source may differ somewhat. \
 The reference figures are the best open GPU-market program built the same way here. \
 Token-2022 rows cost more because the Token-2022 program itself does (its transfer is ≈ 2k CU against \
-≈ 100 CU for the SPL Token build Mollusk 0.15 ships, p-token).\n\n\
+≈ 100 CU for the SPL Token build Mollusk 0.15 ships, p-token). The keys are the same in every run, so the \
+figures are reproducible: an instruction that creates a PDA whose bump is not passed in (first `stake`, \
+`register_provider`, `init_auction`, `create_market`, ...) searches for it once, ≈ 1.5k CU per bump tried, \
+so with other keys it costs a multiple of that more or less; the hot path takes its bumps as arguments \
+or from the accounts and searches none.\n\n\
 ## Hot path against the reference\n\n{}\n\
 ## Every instruction\n\n{}",
         elf.len(),

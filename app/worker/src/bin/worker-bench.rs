@@ -253,7 +253,7 @@ machine: indicative, not a budget check.\n\n\
             }
             None => doc,
         };
-        std::fs::write(&path, format!("{}\n{section}", doc.trim_end()))?;
+        std::fs::write(&path, format!("{}\n\n{section}", doc.trim_end()))?;
         eprintln!("[worker-bench] wrote {}", path.display());
     }
     print!("{section}");

@@ -19,24 +19,36 @@ pub struct RequestUnstake<'info> {
     #[account(mut, seeds = [STAKE_SEED, owner.key().as_ref()], bump = position.load()?.bump)]
     pub position: AccountLoader<'info, StakePosition>,
     /// CHECK: the owner's provider account `["provider", owner]`, which may not exist (a plain
-    /// staker); read only for the stake its running jobs lock.
-    #[account(seeds = [PROVIDER_SEED, owner.key().as_ref()], bump)]
+    /// staker); read only for the stake its running jobs lock. Checked in `locked_by_jobs`:
+    /// a registered provider by its stored owner (no PDA search), an unregistered address by
+    /// its derivation.
     pub provider: UncheckedAccount<'info>,
 }
 
 /// Stake of `owner`'s position locked by its running jobs (0 if it is not a provider).
-pub fn locked_by_jobs(provider: &AccountInfo) -> Result<u64> {
-    if provider.owner != &crate::ID || provider.data_is_empty() {
-        return Ok(0);
+pub fn locked_by_jobs(provider: &AccountInfo, owner: &Pubkey) -> Result<u64> {
+    if provider.owner == &crate::ID && !provider.data_is_empty() {
+        // Provider accounts are only ever created at `["provider", owner]`, so one that
+        // names this owner is that address.
+        let p = crate::utils::load_zero_copy_mut::<Provider>(provider)?;
+        require_keys_eq!(p.owner, *owner, CinderError::NotProviderOwner);
+        return Ok(p.locked_stake);
     }
-    let provider = crate::utils::load_zero_copy_mut::<Provider>(provider)?;
-    Ok(provider.locked_stake)
+    // Not registered: the address must still be the owner's, or a provider with running jobs
+    // could pass any empty account and unstake the stake they lock.
+    let (expected, _) = Pubkey::find_program_address(&[PROVIDER_SEED, owner.as_ref()], &crate::ID);
+    require_keys_eq!(
+        provider.key(),
+        expected,
+        anchor_lang::error::ErrorCode::ConstraintSeeds
+    );
+    Ok(0)
 }
 
 pub fn request_unstake(ctx: Context<RequestUnstake>, amount: u64) -> Result<()> {
     let a = &ctx.accounts;
     require!(amount > 0, CinderError::ZeroAmount);
-    let locked = locked_by_jobs(&a.provider)?;
+    let locked = locked_by_jobs(&a.provider, &a.owner.key())?;
     let now = Clock::get()?.unix_timestamp;
     let mut pool = a.stake_pool.load_mut()?;
     let mut pos = a.position.load_mut()?;

@@ -19,8 +19,10 @@ pub struct Stake<'info> {
     pub config: AccountLoader<'info, Config>,
     #[account(mut, has_one = stake_vault @ CinderError::VaultMismatch, has_one = protocol_mint @ CinderError::MintMismatch)]
     pub stake_pool: AccountLoader<'info, StakePool>,
-    /// CHECK: the owner's position; created here if empty, else loaded as `StakePosition`.
-    #[account(mut, seeds = [STAKE_SEED, owner.key().as_ref()], bump)]
+    /// CHECK: the owner's position `["stake", owner]`: created here if empty (its address
+    /// derived then, once), else loaded as `StakePosition` and checked by its stored owner
+    /// (positions are only created at that address), so a top-up searches no PDA.
+    #[account(mut)]
     pub position: UncheckedAccount<'info>,
     /// CHECK: debited by `transfer_checked`, which needs the owner's signature.
     #[account(mut)]
@@ -47,6 +49,13 @@ pub fn stake(ctx: Context<Stake>, amount: u64, lock_secs: u32) -> Result<()> {
     }
     let owner = a.owner.key();
     if a.position.data_is_empty() {
+        let (expected, bump) =
+            Pubkey::find_program_address(&[STAKE_SEED, owner.as_ref()], &crate::ID);
+        require_keys_eq!(
+            a.position.key(),
+            expected,
+            anchor_lang::error::ErrorCode::ConstraintSeeds
+        );
         let fresh = StakePosition {
             owner,
             amount: 0,
@@ -56,14 +65,14 @@ pub fn stake(ctx: Context<Stake>, amount: u64, lock_secs: u32) -> Result<()> {
             pending_rewards: 0,
             reward_debt: PodU128::default(),
             lock_secs,
-            bump: ctx.bumps.position,
+            bump,
             _reserved: [0; 35],
         };
         utils::init_zero_copy_account(
             &a.owner,
             &a.position,
             &a.system_program,
-            &[STAKE_SEED, owner.as_ref(), &[ctx.bumps.position]],
+            &[STAKE_SEED, owner.as_ref(), &[bump]],
             &fresh,
         )?;
     }
