@@ -3,7 +3,8 @@
 #   1. host dependencies (apt, rustup components)               scripts/install-deps.sh
 #   2. the SBF toolchain and target/deploy/cinder.so             scripts/build-sbf.sh
 #   3. Podman and the test image (real containers)               scripts/podman-setup.sh
-#   4. formatting and lints (cargo fmt --check, clippy -D warnings)
+#   4. formatting and lints (cargo fmt --check; clippy -D warnings on every target, while the
+#      tests are built)
 #   5. cargo test --workspace: program math and property tests, the i128 shim, the integration
 #      tests on the host build (solana-program-test) and on cinder.so (Mollusk), the runner
 #      (real processes and Podman containers), the bootstrap run twice against a real local
@@ -34,15 +35,28 @@ bash scripts/build-sbf.sh
 step "3/9 Podman and the container test image"
 bash scripts/podman-setup.sh
 
-step "4/9 cargo fmt --check, cargo clippy -D warnings"
+step "4/9 cargo fmt --check; clippy -D warnings on every target while building the tests"
 cargo fmt --all --check
-cargo clippy --workspace --all-targets --locked -- -D warnings
+# Clippy lints the workspace's own crates as they are compiled for the tests: clippy-driver as
+# the workspace wrapper, exactly what `cargo clippy --workspace --all-targets -- -D warnings`
+# does, but on the full build the tests need, so the dependencies compile once instead of
+# twice (a check build for clippy, a full one for the tests): ≈ 20 min less on a cold 2-core
+# machine. Any clippy warning fails this step, with clippy's usual message.
+clippy_driver=$(command -v clippy-driver) || {
+  echo "[test] clippy-driver not found: rustup component add clippy" >&2
+  exit 1
+}
+export RUSTC_WORKSPACE_WRAPPER=$clippy_driver
+export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
+cargo test --workspace --all-targets --locked --no-run
 
 step "5/9 cargo test --workspace (program on host and SBF, runner, bootstrap, worker on a local chain)"
 cargo test --workspace --locked
 
 step "6/9 compute-unit budget of post/claim/settle on cinder.so"
 cargo run -q --locked -p cinder-tests --bin cinder-bench -- --check | awk '/^## Hot path/{on=1; next} /^## /{on=0} on && NF'
+# The fuzz workspace and the SBF build are not linted by this wrapper.
+unset RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS
 
 step "7/9 fuzzing smoke run"
 bash scripts/fuzz.sh --smoke
