@@ -97,28 +97,6 @@ impl Shared {
         r.retain(|_, at| at.elapsed() < REFUSE_FOR);
         r.contains_key(job)
     }
-    /// The chain's clock, or this machine's when the cluster cannot be read right now.
-    async fn chain_now(&self) -> i64 {
-        self.chain.unix_time().await.unwrap_or_else(|_| unix_now())
-    }
-    /// A job's spec fetched again and checked against its hash, when a resumed run (after a
-    /// restart) no longer has the one checked before claiming.
-    async fn prepared_or_fetch(
-        &self,
-        key: &Pubkey,
-        job: &Job,
-        m: &MarketInfo,
-        prepared: Option<Prepared>,
-    ) -> Result<Prepared, ExecError> {
-        match prepared {
-            Some(p) => Ok(p),
-            None => {
-                self.exec
-                    .prepare(key, &accounts::spec_uri(job), &job.spec_hash, m)
-                    .await
-            }
-        }
-    }
     fn keeper(&self) -> Keeper<'_> {
         Keeper {
             chain: &self.chain,
@@ -528,21 +506,32 @@ async fn run_and_submit(
         );
         return;
     };
-    let prepared = match shared.prepared_or_fetch(&key, &job, &m, prepared).await {
-        Ok(p) => p,
-        Err(e) => {
-            quit(
-                shared,
-                &key,
-                &job,
-                &m,
-                &format!("spec no longer valid: {e}"),
-            )
-            .await;
-            return;
-        }
+    let prepared = match prepared {
+        Some(p) => p,
+        None => match shared
+            .exec
+            .prepare(&key, &accounts::spec_uri(&job), &job.spec_hash, &m)
+            .await
+        {
+            Ok(p) => p,
+            Err(e) => {
+                quit(
+                    shared,
+                    &key,
+                    &job,
+                    &m,
+                    &format!("spec no longer valid: {e}"),
+                )
+                .await;
+                return;
+            }
+        },
     };
-    let chain_now = shared.chain_now().await;
+    let chain_now = shared
+        .chain
+        .unix_time()
+        .await
+        .unwrap_or_else(|_| unix_now());
     let left = job.deadline - chain_now - SUBMIT_MARGIN_SECS;
     if left <= 0 {
         quit(shared, &key, &job, &m, "too close to the deadline to run").await;
@@ -587,7 +576,11 @@ async fn run_and_submit(
 async fn billed_secs(shared: &Shared, job: &Job, x: &Executed) -> u32 {
     let ran = x.elapsed.as_secs() + u64::from(x.elapsed.subsec_nanos() > 0);
     let want = ran.max(1).min(job.max_duration_secs as u64);
-    let mut chain_now = shared.chain_now().await;
+    let mut chain_now = shared
+        .chain
+        .unix_time()
+        .await
+        .unwrap_or_else(|_| unix_now());
     let end = Instant::now() + Duration::from_secs(want + 5);
     while ((chain_now - job.claimed_at).max(0) as u64) < want
         && chain_now + SUBMIT_MARGIN_SECS < job.deadline
@@ -956,16 +949,27 @@ async fn verify_and_submit(
         );
         return;
     };
-    let prepared = match shared.prepared_or_fetch(&key, &job, &m, prepared).await {
-        Ok(p) => p,
-        Err(e) => {
-            let _ = shared
-                .journal
-                .fail(&id, Role::Verifier, Step::Quit, &format!("spec: {e}"));
-            return;
-        }
+    let prepared = match prepared {
+        Some(p) => p,
+        None => match shared
+            .exec
+            .prepare(&key, &accounts::spec_uri(&job), &job.spec_hash, &m)
+            .await
+        {
+            Ok(p) => p,
+            Err(e) => {
+                let _ = shared
+                    .journal
+                    .fail(&id, Role::Verifier, Step::Quit, &format!("spec: {e}"));
+                return;
+            }
+        },
     };
-    let chain_now = shared.chain_now().await;
+    let chain_now = shared
+        .chain
+        .unix_time()
+        .await
+        .unwrap_or_else(|_| unix_now());
     let left = (job.verify_deadline - chain_now - SUBMIT_MARGIN_SECS).max(1);
     let _ = shared
         .journal
