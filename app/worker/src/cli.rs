@@ -526,7 +526,9 @@ pub async fn provider_register(ctx: &Ctx, a: RegisterArgs) -> anyhow::Result<()>
         match cinder_runner::gpu::inventory() {
             Ok(gpus) if !gpus.is_empty() => {
                 let name = a.gpu_model.clone().unwrap_or_else(|| gpus[0].name.clone());
-                let vram = a.vram_gib.unwrap_or((gpus[0].memory_mib / 1024) as u16);
+                let vram = a
+                    .vram_gib
+                    .unwrap_or(gpus[0].nominal_vram_gib().min(u16::MAX as u64) as u16);
                 let count = a.gpu_count.unwrap_or(gpus.len().min(255) as u8);
                 (name, vram, count, cinder_runner::gpu::inventory_hash(&gpus))
             }
@@ -877,12 +879,29 @@ pub fn gpus(json_out: bool) -> anyhow::Result<()> {
     match cinder_runner::gpu::inventory() {
         Ok(list) => {
             if json_out {
-                println!("{}", serde_json::to_string(&list.iter().map(|g| json!({"index": g.index, "uuid": g.uuid, "name": g.name, "memory_mib": g.memory_mib})).collect::<Vec<_>>())?);
+                let rows: Vec<_> = list
+                    .iter()
+                    .map(|g| {
+                        json!({"index": g.index, "uuid": g.uuid, "name": g.name,
+                            "memory_mib": g.memory_mib, "nominal_vram_gib": g.nominal_vram_gib(),
+                            "pci_device_id": format!("{:#010x}", g.pci_device_id),
+                            "mig_enabled": g.mig_enabled})
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string(&rows)?);
             } else if list.is_empty() {
                 println!("NVML found no GPUs");
             } else {
                 for g in &list {
-                    println!("{}  {}  {}  {} MiB", g.index, g.uuid, g.name, g.memory_mib);
+                    let mig = if g.mig_enabled { "  MIG on" } else { "" };
+                    println!(
+                        "{}  {}  {}  {} MiB ({} GiB nominal){mig}",
+                        g.index,
+                        g.uuid,
+                        g.name,
+                        g.memory_mib,
+                        g.nominal_vram_gib()
+                    );
                 }
             }
             Ok(())

@@ -57,6 +57,12 @@ pub struct WorkerConfig {
     pub priority_fee: PriorityFeeConfig,
     /// Log format: `pretty` or `json`.
     pub log_format: String,
+    /// Demos and tests only: act as a cheating provider for jobs whose spec sets the env key
+    /// `DEMO_TAMPER`, committing to fabricated outputs (every `.npy` array zeroed,
+    /// every other file replaced) instead of the real ones, so verification can be shown
+    /// catching it. Off by default; refused unless `rpc_url` is on this machine (a local
+    /// chain).
+    pub demo_tamper: bool,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -106,6 +112,7 @@ impl Default for WorkerConfig {
                 max_micro_lamports: 1_000_000,
             },
             log_format: "pretty".into(),
+            demo_tamper: false,
         }
     }
 }
@@ -184,6 +191,13 @@ impl WorkerConfig {
         if self.cpu_slots == 0 {
             return Err(ConfigError::Invalid("cpu_slots must be at least 1".into()));
         }
+        if self.demo_tamper && !is_loopback_url(&self.rpc_url) {
+            return Err(ConfigError::Invalid(format!(
+                "demo_tamper makes this worker cheat and exists for local demos and tests only; \
+                 rpc_url {} is not a local chain (127.0.0.1, ::1 or localhost): turn it off",
+                self.rpc_url
+            )));
+        }
         if !matches!(self.log_format.as_str(), "pretty" | "json") {
             return Err(ConfigError::Invalid(
                 "log_format must be pretty or json".into(),
@@ -199,6 +213,19 @@ impl WorkerConfig {
             return self.ws_url.clone();
         }
         ws_from_rpc(&self.rpc_url)
+    }
+}
+
+/// The URL's host is this machine (a loopback address or `localhost`).
+pub fn is_loopback_url(url: &str) -> bool {
+    match url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host().map(|h| h.to_owned()))
+    {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
     }
 }
 
@@ -265,6 +292,21 @@ mod tests {
         assert!(e.to_string().contains("absolute path"), "{e}");
         std::fs::write(&f, "no_such_key = 1\n").unwrap();
         assert!(WorkerConfig::load(Some(&f), &Overrides::default()).is_err());
+        for (url, ok) in [
+            ("http://127.0.0.1:8899", true),
+            ("http://localhost:8899", true),
+            ("http://[::1]:8899", true),
+            ("https://api.devnet.solana.com", false),
+            ("http://10.0.0.1:8899", false),
+            ("http://127.0.0.1.example.com:8899", false),
+        ] {
+            std::fs::write(&f, format!("rpc_url = \"{url}\"\ndemo_tamper = true\n")).unwrap();
+            let r = WorkerConfig::load(Some(&f), &Overrides::default());
+            assert_eq!(r.is_ok(), ok, "{url}: {r:?}");
+            if let Err(e) = r {
+                assert!(e.to_string().contains("demo_tamper"), "{e}");
+            }
+        }
         let missing = dir.path().join("nope.toml");
         assert!(matches!(
             WorkerConfig::load(Some(&missing), &Overrides::default()),

@@ -16,8 +16,8 @@ use crate::{
 use anchor_lang::prelude::Pubkey;
 use anyhow::{anyhow, bail, Context};
 use cinder::{
-    events::{AuctionBought, Burned, JobSettled, VerificationSubmitted},
-    state::{Config, Job, JobState, SampleStatus},
+    events::{AuctionBought, Burned, JobSettled, Slashed, VerificationSubmitted},
+    state::{resolution, Config, Job, JobState, SampleStatus},
 };
 use cinder_client::{
     ix,
@@ -40,6 +40,22 @@ pub struct DemoArgs {
     pub program: PathBuf,
     pub plan: PathBuf,
     pub dir: PathBuf,
+    /// `--gpu`: PyTorch jobs on the local NVIDIA GPU instead of the shell jobs.
+    pub gpu: Option<GpuDemo>,
+}
+
+/// The GPU demo: python3 with PyTorch (by the path it is started as: a venv's python finds
+/// its packages only so) and the folder of the job scripts (`scripts/gpu`).
+#[derive(Debug, Clone)]
+pub struct GpuDemo {
+    pub python: PathBuf,
+    pub scripts: PathBuf,
+}
+
+/// One job the demo posts, and what it shows.
+struct DemoJob {
+    label: &'static str,
+    spec: Vec<u8>,
 }
 
 const STAGES: &[&str] = &[
@@ -96,16 +112,31 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
     // GPU class: the local GPUs if NVML finds any (a market for them is created), else the
     // CPU market of the plan.
     say("2/8 looking for GPUs (NVML) and a container engine");
-    let market_id = match cinder_runner::gpu::inventory() {
+    let inventory = cinder_runner::gpu::inventory();
+    if let (Some(_), Err(e)) = (&a.gpu, &inventory) {
+        bail!("--gpu needs an NVIDIA GPU that NVML reports: {e}");
+    }
+    let mut gpu = None;
+    let market_id = match inventory {
         Ok(gpus) if !gpus.is_empty() => {
-            let id = gpu_market(&chain, &admin, &gpus[0], &usdc.address).await?;
+            let id = gpu_market(&chain, &admin, &gpus[0], &usdc.address, a.gpu.is_some()).await?;
             say(format!(
-                "    {} GPU(s): {} — jobs run on them in market {id}",
+                "    {} GPU(s): {} ({} MiB, sold as {} GB{}) — jobs run on them in market {id}{}",
                 gpus.len(),
-                gpus[0].name
+                gpus[0].name,
+                gpus[0].memory_mib,
+                gpus[0].nominal_vram_gib(),
+                if gpus[0].mig_enabled { ", MIG on" } else { "" },
+                if a.gpu.is_some() {
+                    ", which re-executes every job (verify rate 100 %)"
+                } else {
+                    ""
+                }
             ));
+            gpu = Some(gpus[0].clone());
             id
         }
+        Ok(_) if a.gpu.is_some() => bail!("--gpu: NVML found no GPU"),
         Ok(_) => {
             say("    NVML found no GPUs: running in the CPU market (1)");
             1
@@ -122,10 +153,20 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
         .ok_or_else(|| anyhow!("market {market_id} missing"))?;
     let socket = std::env::var("CINDER_PODMAN_SOCKET")
         .unwrap_or_else(|_| "unix:///run/podman/podman.sock".into());
-    let container = container_image(&socket).await;
-    match &container {
-        Ok(image) => say(format!("    container engine at {socket}: jobs run in containers ({image})")),
-        Err(why) => say(format!("    no container engine ({why}): jobs run as an allow-listed process (/bin/sh) instead")),
+    let container = match &a.gpu {
+        Some(g) => {
+            say(format!(
+                "    GPU jobs run as allow-listed processes: python3 = {} (PyTorch)",
+                g.python.display()
+            ));
+            Err("the GPU demo runs process jobs".to_string())
+        }
+        None => container_image(&socket).await,
+    };
+    match (&container, &a.gpu) {
+        (Ok(image), _) => say(format!("    container engine at {socket}: jobs run in containers ({image})")),
+        (Err(why), None) => say(format!("    no container engine ({why}): jobs run as an allow-listed process (/bin/sh) instead")),
+        (Err(_), Some(_)) => {}
     }
 
     say("3/8 funding a client, two providers and a buyer; providers stake and register");
@@ -199,6 +240,7 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
     let host = cinder_runner::files::serve_dir(files.clone(), "127.0.0.1:0".parse()?).await?;
     let base = format!("http://{}", host.addr());
     let mut workers = Vec::new();
+    let mut worker_state = Vec::new();
     for (i, p) in providers.iter().enumerate() {
         let wdir = dir.join(format!("worker{}", i + 1));
         std::fs::create_dir_all(&wdir)?;
@@ -218,47 +260,72 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
                 RuntimeKind::Process
             },
             container_socket: socket.clone(),
-            process_allow: [("sh".to_string(), PathBuf::from("/bin/sh"))]
-                .into_iter()
-                .collect(),
+            process_allow: match &a.gpu {
+                Some(g) => [("python3".to_string(), g.python.clone())].into(),
+                None => [("sh".to_string(), PathBuf::from("/bin/sh"))].into(),
+            },
             cpu_slots: 2,
             rescan_secs: 5,
             shutdown_grace_secs: 5,
+            // The GPU demo shows a cheater caught: both workers cheat on the job whose spec
+            // asks for it (DEMO_TAMPER), whichever of them claims it.
+            demo_tamper: a.gpu.is_some(),
             ..WorkerConfig::default()
         };
         let executor = Executor::new(&cfg).await?;
         let shared = daemon::start(cfg, p.insecure_clone(), executor).await?;
         exec::serve_results(&shared).await?;
+        worker_state.push(shared.clone());
         let cancel = shared.cancel.clone();
         let handle = tokio::spawn(daemon::run(shared));
         workers.push((cancel, handle));
     }
 
-    say(format!(
-        "5/8 the client posts {} jobs (sha256 of an input file, deterministic)",
-        a.jobs
-    ));
-    let input = b"Cinder demo input: GPU compute settlement on Solana.\n".repeat(64);
-    std::fs::write(files.join("input.txt"), &input)?;
-    let input_hash = hex::encode(Sha256::digest(&input));
     let client_ctx = Ctx {
         chain: Chain::new(&st.rpc_url, SendConfig::default()),
         me: client.insecure_clone(),
         json: false,
         quiet: true,
     };
+    let demo_jobs: Vec<DemoJob> = match (&a.gpu, &gpu) {
+        (Some(g), Some(card)) => {
+            let list = gpu_jobs(g, &files, &base, card, a.jobs)?;
+            say(format!(
+                "5/8 the client posts {} PyTorch jobs on the GPU: {}",
+                list.len(),
+                list.iter().map(|j| j.label).collect::<Vec<_>>().join(", ")
+            ));
+            list
+        }
+        _ => {
+            say(format!(
+                "5/8 the client posts {} jobs (sha256 of an input file, deterministic)",
+                a.jobs
+            ));
+            let input = b"Cinder demo input: GPU compute settlement on Solana.\n".repeat(64);
+            std::fs::write(files.join("input.txt"), &input)?;
+            let input_hash = hex::encode(Sha256::digest(&input));
+            let gpus = if m.is_cpu() { 0 } else { 1 };
+            (0..a.jobs)
+                .map(|i| DemoJob {
+                    label: "sha256",
+                    spec: demo_spec(
+                        i,
+                        &base,
+                        &input_hash,
+                        container.as_ref().ok().map(String::as_str),
+                        gpus,
+                    ),
+                })
+                .collect()
+        }
+    };
     let mut jobs = Vec::new();
-    for i in 0..a.jobs {
-        let gpus = if m.is_cpu() { 0 } else { 1 };
-        let spec = demo_spec(
-            i,
-            &base,
-            &input_hash,
-            container.as_ref().ok().map(String::as_str),
-            gpus,
-        );
+    let mut specs = BTreeMap::new();
+    for (i, dj) in demo_jobs.iter().enumerate() {
+        let spec = &dj.spec;
         let name = format!("spec-{i}.json");
-        std::fs::write(files.join(&name), &spec)?;
+        std::fs::write(files.join(&name), spec)?;
         let spec_path = files.join(&name);
         let job = cli::job_post(
             &client_ctx,
@@ -275,6 +342,7 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
             },
         )
         .await?;
+        specs.insert(job, (dj.label, spec.clone()));
         jobs.push(job);
     }
 
@@ -295,18 +363,39 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
         })
         .collect();
     let tty = std::io::IsTerminal::is_terminal(&std::io::stdout());
-    let deadline = Instant::now() + Duration::from_secs(240);
+    let minutes = if a.gpu.is_some() { 8 } else { 4 };
+    let deadline = Instant::now() + Duration::from_secs(60 * minutes);
+    let mut rulings: BTreeMap<Pubkey, Ruling> = BTreeMap::new();
     while tracked.iter().any(|t| !t.3) {
         if Instant::now() > deadline {
             bars.clear().ok();
             bail!(
-                "jobs did not settle within 4 minutes; see {}",
+                "jobs did not settle within {minutes} minutes; see {}",
                 dir.join("workers.log").display()
             );
         }
         for t in tracked.iter_mut().filter(|t| !t.3) {
             let (stage, msg) = match chain.zero_copy::<Job>(&t.0).await? {
                 None => (STAGES.len() - 1, "settled".to_string()),
+                Some(j) if j.state == JobState::Disputed && !rulings.contains_key(&t.0) => {
+                    // The market's arbiter (the admin here) rules on the evidence: both
+                    // runs' outputs compared under the job's own verify rule.
+                    let spec = &specs[&t.0].1;
+                    let r = arbitrate(
+                        &chain,
+                        &admin,
+                        &fresh_market(&chain, market_id).await?,
+                        &t.0,
+                        &j,
+                        spec,
+                        &worker_state,
+                        protocol_mint,
+                    )
+                    .await?;
+                    let msg = format!("disputed; arbiter: {}", r.summary);
+                    rulings.insert(t.0, r);
+                    (5, msg)
+                }
                 Some(j) => stage_of(&j),
             };
             if stage > t.2 || (stage == STAGES.len() - 1 && !t.3) {
@@ -331,6 +420,13 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     drop(bars);
+
+    for (job, r) in &rulings {
+        say(format!("    {}: {}", short(job), r.summary));
+        for line in &r.details {
+            say(format!("        {line}"));
+        }
+    }
 
     say("7/8 downloading the first job's results with a client-signed request and checking the commitment");
     let out = dir.join("results");
@@ -375,9 +471,14 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
     let mut vfees = 0u64;
     let mut refunds = 0u64;
     let mut verified = 0u32;
+    let mut mismatched = 0u32;
+    let mut slashed = 0u64;
+    let mut slashes = 0u32;
+    let mut per_job: BTreeMap<Pubkey, JobLine> = BTreeMap::new();
     let mut verifier_paid = 0u64;
     let mut cu: BTreeMap<&'static str, (u64, u32)> = BTreeMap::new();
     for job in &jobs {
+        let line = per_job.entry(*job).or_default();
         for (sig, _, ok) in chain.signatures_for(job, 50).await? {
             if !ok {
                 continue;
@@ -396,10 +497,24 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
                 fees += s.protocol_fee;
                 vfees += s.verification_fee;
                 refunds += s.refund;
+                line.paid += s.provider_amount;
+                line.refund += s.refund;
             }
             for v in l.events_of::<VerificationSubmitted>() {
                 verified += u32::from(v.matched);
+                mismatched += u32::from(!v.matched);
                 verifier_paid += v.verifier_paid;
+                line.verdict = Some(v.matched);
+            }
+            for s in l.events_of::<Slashed>() {
+                slashed += s.amount;
+                slashes += 1;
+                line.slashed += s.amount;
+            }
+            match name {
+                "claim_job" => line.claimed = l.block_time,
+                "submit_result" => line.submitted = l.block_time,
+                _ => {}
             }
         }
     }
@@ -458,12 +573,60 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
         "  refunded to the client      {:>14} usdc",
         format_amount(refunds, 6)
     );
-    println!("  results re-executed, matched{:>14}", verified);
+    println!(
+        "  results re-executed           {:>12}",
+        verified + mismatched
+    );
+    println!("    verdict: matched            {:>12}", verified);
+    println!("    verdict: mismatched         {:>12}", mismatched);
+    println!(
+        "  providers slashed (fraud)   {:>6} ({} protocol tokens)",
+        slashes,
+        format_amount(slashed, 9)
+    );
     println!(
         "  protocol tokens burned      {:>14}",
         format_amount(config.total_burned, 9)
     );
     println!("  ────────────────────────────────────────────────────────");
+    if a.gpu.is_some() {
+        println!("  per job (GPU):");
+        println!(
+            "    {:<14} {:<10} {:<11} {:>12} {:>12} {:>10}  {:>7} {:>6}  arbiter",
+            "job", "kind", "verdict", "paid usdc", "refund usdc", "slashed", "claim→submit", "run"
+        );
+        for job in &jobs {
+            let l = &per_job[job];
+            let (label, _) = &specs[job];
+            let run = run_secs(&worker_state, job);
+            let span = match (l.claimed, l.submitted) {
+                (Some(c), Some(s)) => format!("{} s", s - c),
+                _ => "-".into(),
+            };
+            println!(
+                "    {:<14} {:<10} {:<11} {:>12} {:>12} {:>10}  {:>12} {:>6}  {}",
+                short(job),
+                label,
+                match l.verdict {
+                    Some(true) => "matched",
+                    Some(false) => "mismatched",
+                    None => "-",
+                },
+                format_amount(l.paid, 6),
+                format_amount(l.refund, 6),
+                format_amount(l.slashed, 9),
+                span,
+                run.map(|r| format!("{r:.1} s"))
+                    .unwrap_or_else(|| "-".into()),
+                rulings.get(job).map(|r| r.summary.as_str()).unwrap_or("-")
+            );
+        }
+        println!(
+            "  (run: the provider's process from start to exit, python and CUDA start included;"
+        );
+        println!("   claim→submit: block times of the two transactions, whole seconds)");
+        println!("  ────────────────────────────────────────────────────────");
+    }
     println!("  compute units of the cinder instruction (real runtime, this repo's SBF build):");
     for (name, (units, n)) in &cu {
         println!(
@@ -527,6 +690,7 @@ fn instruction_of(events: &[Vec<u8>]) -> &'static str {
             (JobSettled::DISCRIMINATOR, "settle_job"),
             (JobQuit::DISCRIMINATOR, "quit_job"),
             (JobExpired::DISCRIMINATOR, "expire_job"),
+            (DisputeResolved::DISCRIMINATOR, "resolve_dispute"),
         ] {
             if is(d, disc) {
                 return name;
@@ -536,17 +700,21 @@ fn instruction_of(events: &[Vec<u8>]) -> &'static str {
     "other"
 }
 
-/// A market for the local GPU model (id 100), created by the admin.
+/// A market for the local GPU model (id 100), created by the admin: the card's NVML name as
+/// its class and its nominal memory (as sold) as the minimum. `sample_all`: every job is
+/// re-executed (the GPU demo), else half.
 async fn gpu_market(
     chain: &Chain,
     admin: &Keypair,
     gpu: &cinder_runner::gpu::Gpu,
     usdc: &str,
+    sample_all: bool,
 ) -> anyhow::Result<u64> {
     let plan = cinder_migrations::Plan::parse(&format!(
-        "[[auctions]]\nmint = \"{usdc}\"\ninit_price = 100_000_000_000\nfloor_price = 1_000_000\nepoch_period_secs = 3600\nmin_init_price = 10_000_000_000\n\n[[markets]]\nid = 100\ngpu_model = \"{}\"\npayment_mint = \"{usdc}\"\nmin_vram_gib = {}\nmin_gpus_per_job = 1\nmin_price_per_sec = 100\nmax_duration_secs = 3600\nexpire_grace_secs = 30\nchallenge_window_secs = 10\nverification_timeout_secs = 60\nmin_provider_stake = 1_000_000_000_000\nstake_per_job = 100_000_000_000\nverify_rate_bps = 5000\nverification_fee_bps = 2000\n",
+        "[[auctions]]\nmint = \"{usdc}\"\ninit_price = 100_000_000_000\nfloor_price = 1_000_000\nepoch_period_secs = 3600\nmin_init_price = 10_000_000_000\n\n[[markets]]\nid = 100\ngpu_model = \"{}\"\npayment_mint = \"{usdc}\"\nmin_vram_gib = {}\nmin_gpus_per_job = 1\nmin_price_per_sec = 100\nmax_duration_secs = 3600\nexpire_grace_secs = 30\nchallenge_window_secs = 10\nverification_timeout_secs = 120\nmin_provider_stake = 1_000_000_000_000\nstake_per_job = 100_000_000_000\nverify_rate_bps = {}\nverification_fee_bps = 2000\n",
         gpu.name.chars().take(32).collect::<String>(),
-        gpu.memory_mib / 1024
+        gpu.nominal_vram_gib(),
+        if sample_all { 10_000 } else { 5_000 }
     ))?;
     let cfg: Config = chain
         .zero_copy(&ix::config_pda())
@@ -564,6 +732,236 @@ async fn gpu_market(
     )
     .await?;
     Ok(100)
+}
+
+/// What the summary shows of one job.
+#[derive(Default)]
+struct JobLine {
+    verdict: Option<bool>,
+    paid: u64,
+    refund: u64,
+    slashed: u64,
+    claimed: Option<i64>,
+    submitted: Option<i64>,
+}
+
+/// The arbiter's ruling on a disputed job, and the evidence.
+struct Ruling {
+    summary: String,
+    details: Vec<String>,
+}
+
+async fn fresh_market(chain: &Chain, id: u64) -> anyhow::Result<MarketInfo> {
+    MarketInfo::load(chain, id)
+        .await?
+        .ok_or_else(|| anyhow!("market {id} missing"))
+}
+
+/// The market's arbiter (the admin on the local chain) rules on a disputed job from the
+/// evidence: the provider's stored outputs against the verifier's re-run, compared under the
+/// job's own verify rule. Outside the rule (fabricated, wrong): the verifier was right and the
+/// provider is slashed for fraud, the client refunded. Within it (an honest job whose GPU
+/// outputs differ in their last bits): the program's verification compares result hashes
+/// only, so the arbiter can but rule it undecidable: the client is refunded, nobody slashed.
+#[allow(clippy::too_many_arguments)]
+async fn arbitrate(
+    chain: &Chain,
+    arbiter: &Keypair,
+    m: &MarketInfo,
+    key: &Pubkey,
+    job: &Job,
+    spec_bytes: &[u8],
+    workers: &[std::sync::Arc<daemon::Shared>],
+    protocol_mint: Pubkey,
+) -> anyhow::Result<Ruling> {
+    let spec = cinder_runner::spec::JobSpec::parse(spec_bytes)?;
+    let rule = spec.verify_rule();
+    let find = |who: &Pubkey, verifier: bool| {
+        workers
+            .iter()
+            .find(|w| w.me.pubkey() == *who)
+            .and_then(|w| w.exec.stored_files(key, verifier))
+    };
+    let (Some(provider_out), Some(verifier_out)) =
+        (find(&job.provider, false), find(&job.verifier, true))
+    else {
+        bail!("the arbiter cannot find both runs' stored outputs of {key}");
+    };
+    let verdict = cinder_runner::compare::compare_dirs(
+        &provider_out,
+        &verifier_out,
+        &rule.tolerance(),
+        &rule.exclude,
+    )?;
+    let details = verdict
+        .files
+        .iter()
+        .map(|f| {
+            format!(
+                "{}: {} ({}; max abs {:.3e}, max rel {:.3e})",
+                f.path,
+                if f.matched {
+                    "within the rule"
+                } else {
+                    "OUTSIDE the rule"
+                },
+                f.detail,
+                f.max_abs,
+                f.max_rel
+            )
+        })
+        .collect();
+    let (decision, summary) = if verdict.matched {
+        (
+            resolution::UNDECIDABLE,
+            format!(
+                "outputs agree under the job's {:?} rule, but the chain compares hashes only: undecidable, client refunded, nobody slashed",
+                rule.mode
+            ),
+        )
+    } else {
+        (
+            resolution::VERIFIER_RIGHT,
+            format!(
+                "provider's outputs fail the job's {:?} rule: fraud, provider slashed, client refunded",
+                rule.mode
+            ),
+        )
+    };
+    let keys = crate::market::job_keys(key, job, &m.market);
+    let winner = token::ata(&job.verifier, &protocol_mint, &token::TOKEN_PROGRAM);
+    let protocol = ix::Protocol {
+        mint: protocol_mint,
+        token_program: token::TOKEN_PROGRAM,
+    };
+    chain
+        .send(
+            &[ix::resolve_dispute(
+                &keys,
+                &arbiter.pubkey(),
+                &job.provider,
+                &job.verifier,
+                &winner,
+                &protocol,
+                decision,
+            )],
+            arbiter,
+            &[],
+        )
+        .await?;
+    Ok(Ruling { summary, details })
+}
+
+/// Seconds the provider's process ran (from its stored manifest).
+fn run_secs(workers: &[std::sync::Arc<daemon::Shared>], job: &Pubkey) -> Option<f64> {
+    workers.iter().find_map(|w| {
+        let m = w.exec.store().get(&job.to_string()).ok().flatten()?;
+        Some(m.finished_unix_ms.saturating_sub(m.started_unix_ms) as f64 / 1000.0)
+    })
+}
+
+/// The GPU demo's jobs, each a PyTorch script (an input, pinned by its sha256) run by the
+/// allow-listed python3 on one whole GPU of the market's class:
+/// - `exact`: a deterministic chain of fp32 matrix products (fixed seeds, deterministic
+///   algorithms): the verifier's re-run is byte-identical;
+/// - `tolerance`: a float scatter-add whose atomics round differently run to run: the
+///   re-run differs in the last bits, within the job's tolerance rule;
+/// - `tampered`: the `exact` job again, on which the provider cheats (DEMO_TAMPER);
+/// - further `exact` jobs with other seeds, up to `jobs` in all.
+fn gpu_jobs(
+    g: &GpuDemo,
+    files: &std::path::Path,
+    base: &str,
+    card: &cinder_runner::gpu::Gpu,
+    jobs: u32,
+) -> anyhow::Result<Vec<DemoJob>> {
+    let input = |name: &str, bytes: &[u8]| -> anyhow::Result<serde_json::Value> {
+        std::fs::write(files.join(name), bytes)?;
+        Ok(serde_json::json!({
+            "uri": format!("{base}/{name}"),
+            "sha256": hex::encode(Sha256::digest(bytes)),
+            "path": if name.ends_with(".py") { "job.py" } else { "params.json" },
+        }))
+    };
+    let script = |name: &str| -> anyhow::Result<serde_json::Value> {
+        let path = g.scripts.join(name);
+        let bytes = std::fs::read(&path).with_context(|| format!("{}", path.display()))?;
+        input(name, &bytes)
+    };
+    let matmul = script("matmul_chain.py")?;
+    let scatter = script("scatter_add.py")?;
+    let runpy = "import os, runpy, sys; sys.argv = ['job.py']; runpy.run_path(os.path.join(os.environ['CINDER_INPUT_DIR'], 'job.py'), run_name='__main__')";
+    let spec = |job: &serde_json::Value,
+                params: serde_json::Value,
+                verify: serde_json::Value,
+                tamper: bool|
+     -> anyhow::Result<Vec<u8>> {
+        let seed = params["seed"].as_u64().unwrap_or(0);
+        let p = input(
+            &format!("params-{seed}.json"),
+            params.to_string().as_bytes(),
+        )?;
+        let mut env = serde_json::Map::new();
+        if tamper {
+            env.insert(exec::TAMPER_ENV.into(), "1".into());
+        }
+        Ok(serde_json::to_vec_pretty(&serde_json::json!({
+            "version": 1,
+            "kind": "process",
+            "command": ["python3", "-c", runpy],
+            "env": env,
+            "inputs": [job, p],
+            "gpus": 1,
+            "min_vram_gib": card.nominal_vram_gib(),
+            "time_limit_secs": 300,
+            "deterministic": verify["mode"] == "exact",
+            "verify": verify,
+        }))?)
+    };
+    let exact = serde_json::json!({"mode": "exact"});
+    let mut list = vec![
+        DemoJob {
+            label: "exact",
+            spec: spec(
+                &matmul,
+                serde_json::json!({"seed": 7, "n": 4096, "steps": 400}),
+                exact.clone(),
+                false,
+            )?,
+        },
+        DemoJob {
+            label: "tolerance",
+            spec: spec(
+                &scatter,
+                serde_json::json!({"seed": 11, "values": 50_000_000, "bins": 1024, "rounds": 20}),
+                // total.txt prints the sum of the bins, which differs with them: the bins
+                // are compared (within the tolerance), their printed sum is not.
+                serde_json::json!({"mode": "tolerance", "rtol": 1e-4, "atol": 0.2, "exclude": ["total.txt"]}),
+                false,
+            )?,
+        },
+        DemoJob {
+            label: "tampered",
+            spec: spec(
+                &matmul,
+                serde_json::json!({"seed": 8, "n": 4096, "steps": 400}),
+                exact.clone(),
+                true,
+            )?,
+        },
+    ];
+    for seed in 0..jobs.saturating_sub(3) {
+        list.push(DemoJob {
+            label: "exact",
+            spec: spec(
+                &matmul,
+                serde_json::json!({"seed": 100 + seed, "n": 4096, "steps": 400}),
+                exact.clone(),
+                false,
+            )?,
+        });
+    }
+    Ok(list)
 }
 
 /// The pinned image of the demo's container jobs, if a container engine answers.

@@ -18,7 +18,7 @@ use cinder_runner::{
 use sha2::Digest;
 use std::{
     path::PathBuf,
-    sync::{Arc, Mutex},
+    sync::Arc,
     time::{Duration, Instant},
 };
 use tokio_util::sync::CancellationToken;
@@ -89,13 +89,18 @@ pub struct Executor {
     cpu_slots: usize,
     gpus: Vec<Gpu>,
     gpu_error: Option<String>,
-    pool: Mutex<GpuPool>,
+    pool: GpuPool,
     store: ResultStore,
     /// Also push stored results here (`s3://bucket/prefix`, `file:///dir`).
     object_store: Option<String>,
     work: PathBuf,
     cancel: CancellationToken,
+    /// `demo_tamper`: fabricate the outputs of jobs that ask for it (demos and tests only).
+    tamper: bool,
 }
+
+/// The spec env key that makes a `demo_tamper` worker cheat on that job.
+pub const TAMPER_ENV: &str = "DEMO_TAMPER";
 
 impl Executor {
     pub async fn new(cfg: &WorkerConfig) -> Result<Self, ExecError> {
@@ -123,7 +128,7 @@ impl Executor {
             Ok(g) => (g, None),
             Err(e) => (Vec::new(), Some(e.to_string())),
         };
-        let pool = Mutex::new(GpuPool::new(gpus.clone()));
+        let pool = GpuPool::new(gpus.clone());
         let store = ResultStore::open(cfg.data_dir.join("results"))
             .map_err(|e| ExecError::Store(e.to_string()))?;
         let work = cfg.data_dir.join("work");
@@ -140,6 +145,7 @@ impl Executor {
             object_store: cfg.object_store.clone(),
             work,
             cancel: CancellationToken::new(),
+            tamper: cfg.demo_tamper,
         })
     }
 
@@ -165,11 +171,7 @@ impl Executor {
             )));
         }
         let p = &m.market.params;
-        let fit: Vec<&Gpu> = self
-            .gpus
-            .iter()
-            .filter(|g| g.name == m.gpu_model() && g.memory_mib / 1024 >= p.min_vram_gib as u64)
-            .collect();
+        let fit = self.fitting(m);
         if fit.len() < p.min_gpus_per_job as usize {
             return Err(ExecError::Gpu(format!(
                 "market {} needs at least {} × {} with {} GiB; NVML found {}",
@@ -181,6 +183,16 @@ impl Executor {
             )));
         }
         Ok(fit.len())
+    }
+
+    /// This machine's GPUs that serve market `m`: its model, at least its nominal memory
+    /// (as the card is sold: NVML's total is a little less), not split by MIG.
+    fn fitting(&self, m: &MarketInfo) -> Vec<&Gpu> {
+        let min = m.market.params.min_vram_gib as u64;
+        self.gpus
+            .iter()
+            .filter(|g| g.name == m.gpu_model() && g.nominal_vram_gib() >= min && !g.mig_enabled)
+            .collect()
     }
 
     /// What to register on chain for market `m`: the class, the fitting GPUs' count and
@@ -195,13 +207,12 @@ impl Executor {
             let h: [u8; 32] = sha2::Sha256::digest(format!("cpu slots {cap}")).into();
             (0u16, h)
         } else {
-            let fit: Vec<Gpu> = self
-                .gpus
+            let min_gib = self
+                .fitting(m)
                 .iter()
-                .filter(|g| g.name == m.gpu_model())
-                .cloned()
-                .collect();
-            let min_gib = fit.iter().map(|g| g.memory_mib / 1024).min().unwrap_or(0);
+                .map(|g| g.nominal_vram_gib())
+                .min()
+                .unwrap_or(0);
             (
                 min_gib.min(u16::MAX as u64) as u16,
                 gpu::inventory_hash(&self.gpus),
@@ -274,11 +285,19 @@ impl Executor {
                     spec.gpus, p.min_gpus_per_job
                 )));
             }
-            if spec.gpus as usize > self.gpus.len() {
+            // Before claiming: the GPUs the job wants must exist here with the memory it
+            // asks for (nominal, as the card is sold).
+            let fit = self
+                .fitting(m)
+                .into_iter()
+                .filter(|g| g.nominal_vram_gib() >= spec.min_vram_gib as u64)
+                .count();
+            if spec.gpus as usize > fit {
                 return Err(ExecError::Unsupported(format!(
-                    "asks for {} GPUs; this machine has {}",
+                    "asks for {} GPUs with {} GiB; this machine has {fit} such (of {})",
                     spec.gpus,
-                    self.gpus.len()
+                    spec.min_vram_gib,
+                    describe(&self.gpus)
                 )));
             }
         } else if spec.gpus > 0 {
@@ -333,12 +352,9 @@ impl Executor {
             .await
             .map_err(|e| ExecError::Input(e.to_string()))?;
         let lease = if p.spec.gpus > 0 {
-            let min_mib = (p.spec.min_vram_gib as u64).saturating_mul(1024);
             Some(
                 self.pool
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .take(p.spec.gpus as usize, min_mib)
+                    .take(p.spec.gpus as usize, p.spec.min_vram_gib as u64)
                     .ok_or_else(|| {
                         ExecError::Gpu(format!(
                             "{} free GPUs with {} GiB wanted; not enough free now",
@@ -373,12 +389,8 @@ impl Executor {
             },
             SpecKind::Process => self.process.run(&req, cancel).await,
         };
-        if let Some(lease) = lease {
-            self.pool
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .give_back(lease);
-        }
+        // The GPUs go back to the pool here (and on any early return or panic above).
+        drop(lease);
         let elapsed = started.elapsed();
         let report = match outcome.map_err(|e| ExecError::Runtime(e.to_string()))? {
             RunOutcome::Completed { report } => report,
@@ -388,6 +400,10 @@ impl Executor {
             RunOutcome::TimedOut => return Err(ExecError::Timeout(limit.as_secs())),
             RunOutcome::Cancelled => return Err(ExecError::Cancelled),
         };
+        if self.tamper && !verifier && p.spec.env.contains_key(TAMPER_ENV) {
+            tracing::warn!(job = %job, "demo_tamper: committing to fabricated outputs");
+            tamper_outputs(&output).map_err(|e| ExecError::Store(e.to_string()))?;
+        }
         // A re-run after a crash may find the earlier run's result stored: keep that one
         // (it is what the journal recorded) only if the hash agrees.
         if let Some(prev) = self
@@ -445,6 +461,33 @@ impl Executor {
     pub fn store(&self) -> &ResultStore {
         &self.store
     }
+
+    /// Where the stored outputs of our run of `job` (or our verifying re-run) are.
+    pub fn stored_files(&self, job: &Pubkey, verifier: bool) -> Option<PathBuf> {
+        let dir = self.store.dir(&store_id(job, verifier)).ok()?.join("files");
+        dir.is_dir().then_some(dir)
+    }
+}
+
+/// A cheating provider's outputs (`demo_tamper`): every `.npy` array keeps its header (shape
+/// and dtype, so it looks right) and has its data zeroed, as from a run that never computed;
+/// every other file is replaced by a line saying so.
+pub fn tamper_outputs(dir: &std::path::Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        if entry.file_type()?.is_dir() {
+            tamper_outputs(&path)?;
+            continue;
+        }
+        let mut bytes = std::fs::read(&path)?;
+        match cinder_runner::compare::parse_npy(&bytes) {
+            Ok(npy) => bytes[npy.data_offset..].fill(0),
+            Err(_) => bytes = b"fabricated by a cheating provider (demo_tamper)\n".to_vec(),
+        }
+        std::fs::write(&path, bytes)?;
+    }
+    Ok(())
 }
 
 /// Results of our own runs are served under the job key; a verifier's re-run is kept apart.
@@ -461,7 +504,15 @@ fn describe(gpus: &[Gpu]) -> String {
         return "none".into();
     }
     gpus.iter()
-        .map(|g| format!("{} ({} MiB)", g.name, g.memory_mib))
+        .map(|g| {
+            let mig = if g.mig_enabled { ", MIG on" } else { "" };
+            format!(
+                "{} ({} MiB = {} GiB nominal{mig})",
+                g.name,
+                g.memory_mib,
+                g.nominal_vram_gib()
+            )
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }

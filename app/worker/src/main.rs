@@ -126,6 +126,17 @@ enum Cmd {
         /// Working directory (ledger, keys, worker data); wiped first.
         #[arg(long, default_value = ".cinder/demo")]
         dir: PathBuf,
+        /// Run PyTorch jobs on the local NVIDIA GPU (a market of its class that re-executes
+        /// every job): a deterministic job verified exactly, one whose outputs differ in their
+        /// last bits, and one on which the provider cheats.
+        #[arg(long)]
+        gpu: bool,
+        /// python3 with PyTorch for --gpu (default: python3 on PATH, by that path).
+        #[arg(long, requires = "gpu")]
+        gpu_python: Option<PathBuf>,
+        /// The GPU job scripts for --gpu.
+        #[arg(long, default_value = "scripts/gpu", requires = "gpu")]
+        gpu_scripts: PathBuf,
     },
 }
 
@@ -318,12 +329,37 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             program,
             plan,
             dir,
+            gpu,
+            gpu_python,
+            gpu_scripts,
         } => {
+            let gpu = if gpu {
+                let python = match gpu_python {
+                    Some(p) => p,
+                    None => on_path("python3").ok_or_else(|| {
+                        anyhow::anyhow!("--gpu: no python3 on PATH; pass --gpu-python")
+                    })?,
+                };
+                anyhow::ensure!(
+                    python.is_absolute(),
+                    "--gpu-python {}: give an absolute path",
+                    python.display()
+                );
+                Some(cinder_worker::demo::GpuDemo {
+                    python,
+                    scripts: std::fs::canonicalize(&gpu_scripts).map_err(|e| {
+                        anyhow::anyhow!("--gpu-scripts {}: {e}", gpu_scripts.display())
+                    })?,
+                })
+            } else {
+                None
+            };
             cinder_worker::demo::run(cinder_worker::demo::DemoArgs {
                 jobs,
                 program,
                 plan,
                 dir,
+                gpu,
             })
             .await
         }
@@ -425,4 +461,14 @@ async fn client(ctx: &Ctx, cmd: Cmd) -> anyhow::Result<()> {
             .map(|_| ()),
         _ => unreachable!("handled above"),
     }
+}
+
+/// The first `name` on PATH, by the PATH entry's own path (not resolved through links: a
+/// venv's python finds its packages only when started by its venv path).
+fn on_path(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(name))
+            .find(|p| p.is_file() && p.is_absolute())
+    })
 }

@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 use std::{
     collections::BTreeMap,
     ffi::OsStr,
-    sync::atomic::{AtomicU64, Ordering},
+    sync::{Arc, Mutex},
 };
 
 /// The library NVML is loaded from (the driver's).
@@ -20,8 +20,64 @@ pub struct Gpu {
     /// `GPU-xxxxxxxx-...`: stable across reboots and what CDI and CUDA accept.
     pub uuid: String,
     pub name: String,
-    /// Total memory.
+    /// Total memory as NVML reports it: a little less than the card's nominal size (the
+    /// driver reserves some), e.g. 81,559 MiB on an H100 80GB; see [`nominal_vram_gib`].
     pub memory_mib: u64,
+    /// PCI device id as NVML reports it (`0x233510DE` for an H200 SXM): vendor in the low
+    /// 16 bits, device in the high 16.
+    #[serde(default)]
+    pub pci_device_id: u32,
+    /// MIG mode is on: the GPU is split into instances, and a whole-GPU lease of it would
+    /// not give a job the whole card (or any CUDA device at all).
+    #[serde(default)]
+    pub mig_enabled: bool,
+}
+
+impl Gpu {
+    /// The card's memory as it is sold (GiB, the figure markets state): see
+    /// [`nominal_vram_gib`].
+    pub fn nominal_vram_gib(&self) -> u64 {
+        nominal_vram_gib(&self.name, self.memory_mib)
+    }
+}
+
+/// Nominal memory (GB as sold) of current data-center and workstation cards, keyed by the name
+/// NVML reports, with the total NVML reports for them (MiB) as measured on real cards. NVML's
+/// total is below the nominal size because the driver reserves memory, so dividing it by 1024
+/// puts an H100 80GB at 79 and an H200 at 140, and neither would match a market that asks for
+/// 80 or 141.
+pub const NOMINAL_VRAM: &[(&str, u64, u64)] = &[
+    // (NVML name, NVML total MiB, nominal GB)
+    ("NVIDIA H200", 143_771, 141),
+    ("NVIDIA H200 NVL", 143_771, 141),
+    ("NVIDIA H100 80GB HBM3", 81_559, 80),
+    ("NVIDIA H100 PCIe", 81_559, 80),
+    ("NVIDIA H100 NVL", 95_830, 94),
+    ("NVIDIA GH200 480GB", 97_871, 96),
+    ("NVIDIA A100-SXM4-80GB", 81_920, 80),
+    ("NVIDIA A100 80GB PCIe", 81_920, 80),
+    ("NVIDIA A100-SXM4-40GB", 40_960, 40),
+    ("NVIDIA A100-PCIE-40GB", 40_960, 40),
+    ("NVIDIA L40S", 46_068, 48),
+    ("NVIDIA L40", 46_068, 48),
+    ("NVIDIA L4", 23_034, 24),
+    ("NVIDIA A10G", 23_028, 24),
+    ("NVIDIA A10", 23_028, 24),
+    ("NVIDIA RTX 6000 Ada Generation", 49_140, 48),
+    ("NVIDIA RTX A6000", 49_140, 48),
+    ("NVIDIA GeForce RTX 4090", 24_564, 24),
+    ("NVIDIA GeForce RTX 3090", 24_576, 24),
+];
+
+/// The nominal memory of a card NVML names `name` with `memory_mib` in total: the table's
+/// figure for a known card; for another, the total rounded *up* to whole GiB (the reserve is
+/// under a GiB on the cards measured, and a card never has more memory than it is sold with).
+pub fn nominal_vram_gib(name: &str, memory_mib: u64) -> u64 {
+    NOMINAL_VRAM
+        .iter()
+        .find(|(n, _, _)| *n == name)
+        .map(|&(_, _, gb)| gb)
+        .unwrap_or_else(|| memory_mib.div_ceil(1024))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -70,9 +126,62 @@ pub fn inventory_with_library(library: &OsStr) -> Result<Vec<Gpu>, GpuError> {
                 .map_err(query(format!("the memory of device {index}")))?
                 .total
                 / (1024 * 1024),
+            pci_device_id: device
+                .pci_info()
+                .map_err(query(format!("the PCI info of device {index}")))?
+                .pci_device_id,
+            // Cards without MIG answer NotSupported: MIG is off on them.
+            mig_enabled: match device.mig_mode() {
+                Ok(mode) => mode.current != 0,
+                Err(NvmlError::NotSupported) => false,
+                Err(e) => return Err(query(format!("the MIG mode of device {index}"))(e)),
+            },
         });
     }
     Ok(gpus)
+}
+
+/// Processes using each GPU for compute now, by UUID (pid, bytes of GPU memory or 0 where the
+/// driver does not say). A GPU about to be leased should have none: another tenant's process
+/// (or an orphan of a killed job) would share it with the job.
+pub fn compute_processes() -> Result<BTreeMap<String, Vec<(u32, u64)>>, GpuError> {
+    use nvml_wrapper::enums::device::UsedGpuMemory;
+    let nvml = Nvml::builder()
+        .lib_path(OsStr::new(NVML_LIBRARY))
+        .init()
+        .map_err(|e| unavailable(OsStr::new(NVML_LIBRARY), e))?;
+    let query = |what: String| {
+        move |e: NvmlError| GpuError::Query {
+            what,
+            reason: e.to_string(),
+        }
+    };
+    let count = nvml
+        .device_count()
+        .map_err(query("the device count".into()))?;
+    let mut out = BTreeMap::new();
+    for index in 0..count {
+        let device = nvml
+            .device_by_index(index)
+            .map_err(query(format!("device {index}")))?;
+        let uuid = device
+            .uuid()
+            .map_err(query(format!("the uuid of device {index}")))?;
+        let procs = device
+            .running_compute_processes()
+            .map_err(query(format!("the processes on device {index}")))?
+            .into_iter()
+            .map(|p| {
+                let bytes = match p.used_gpu_memory {
+                    UsedGpuMemory::Used(b) => b,
+                    UsedGpuMemory::Unavailable => 0,
+                };
+                (p.pid, bytes)
+            })
+            .collect();
+        out.insert(uuid, procs);
+    }
+    Ok(out)
 }
 
 fn unavailable(library: &OsStr, e: NvmlError) -> GpuError {
@@ -110,22 +219,19 @@ pub fn inventory_hash(gpus: &[Gpu]) -> [u8; 32] {
     hasher.finalize().into()
 }
 
-/// Hands out whole GPUs: a GPU is in at most one lease at a time.
-#[derive(Debug)]
+/// Hands out whole GPUs: a GPU is in at most one lease at a time, and a lease gives its GPUs
+/// back when it is dropped (also when the task holding it panics or is aborted), so a GPU is
+/// never lost to the pool. Clones share the pool.
+#[derive(Debug, Clone)]
 pub struct GpuPool {
-    /// Distinguishes this pool's leases from another pool's.
-    pool: u64,
-    free: BTreeMap<u32, Gpu>,
-    leased: BTreeMap<u64, Vec<u32>>,
-    next_lease: u64,
+    free: Arc<Mutex<BTreeMap<u32, Gpu>>>,
 }
 
-/// GPUs held by one job. Not `Clone`: giving it back consumes it, so a GPU cannot be
-/// returned twice (and then handed to two jobs).
-#[derive(Debug, PartialEq, Eq)]
+/// GPUs held by one job, until it is dropped. Not `Clone`: a GPU cannot be returned twice
+/// (and then handed to two jobs).
+#[derive(Debug)]
 pub struct GpuLease {
-    pool: u64,
-    id: u64,
+    free: Arc<Mutex<BTreeMap<u32, Gpu>>>,
     gpus: Vec<Gpu>,
 }
 
@@ -142,61 +248,67 @@ impl std::ops::Deref for GpuLease {
     }
 }
 
+impl Drop for GpuLease {
+    fn drop(&mut self) {
+        let mut free = lock(&self.free);
+        for g in self.gpus.drain(..) {
+            free.insert(g.index, g);
+        }
+    }
+}
+
+/// The pool's state stays consistent across a panic elsewhere (each change is one insert or
+/// one all-or-nothing removal), so a poisoned lock is used as it is.
+fn lock(m: &Mutex<BTreeMap<u32, Gpu>>) -> std::sync::MutexGuard<'_, BTreeMap<u32, Gpu>> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 impl GpuPool {
-    /// A pool of these GPUs, all free. Duplicate indices are kept once.
+    /// A pool of these GPUs, all free. Duplicate indices are kept once; GPUs in MIG mode are
+    /// left out (a whole-GPU lease of one would not give the job the card).
     pub fn new(gpus: Vec<Gpu>) -> GpuPool {
-        static POOLS: AtomicU64 = AtomicU64::new(0);
         GpuPool {
-            pool: POOLS.fetch_add(1, Ordering::Relaxed),
-            free: gpus.into_iter().map(|g| (g.index, g)).collect(),
-            leased: BTreeMap::new(),
-            next_lease: 0,
+            free: Arc::new(Mutex::new(
+                gpus.into_iter()
+                    .filter(|g| !g.mig_enabled)
+                    .map(|g| (g.index, g))
+                    .collect(),
+            )),
         }
     }
 
     /// Free GPUs now.
     pub fn free(&self) -> usize {
-        self.free.len()
+        lock(&self.free).len()
     }
 
-    /// Free GPUs with at least `min_memory_mib` each.
-    pub fn free_with(&self, min_memory_mib: u64) -> usize {
-        self.free
+    /// Free GPUs with at least `min_vram_gib` of nominal memory each.
+    pub fn free_with(&self, min_vram_gib: u64) -> usize {
+        lock(&self.free)
             .values()
-            .filter(|g| g.memory_mib >= min_memory_mib)
+            .filter(|g| g.nominal_vram_gib() >= min_vram_gib)
             .count()
     }
 
-    /// `count` free GPUs with at least `min_memory_mib` each (lowest indices first), or
-    /// `None` when there are not that many: all or nothing.
-    pub fn take(&mut self, count: usize, min_memory_mib: u64) -> Option<GpuLease> {
-        let picked: Vec<u32> = self
-            .free
+    /// `count` free GPUs with at least `min_vram_gib` of nominal memory each (the figure a
+    /// spec's `min_vram_gib` and a market's class state; lowest indices first), or `None`
+    /// when there are not that many: all or nothing.
+    pub fn take(&self, count: usize, min_vram_gib: u64) -> Option<GpuLease> {
+        let mut free = lock(&self.free);
+        let picked: Vec<u32> = free
             .values()
-            .filter(|g| g.memory_mib >= min_memory_mib)
+            .filter(|g| g.nominal_vram_gib() >= min_vram_gib)
             .map(|g| g.index)
             .take(count)
             .collect();
         if picked.len() < count {
             return None;
         }
-        let gpus = picked.iter().filter_map(|i| self.free.remove(i)).collect();
-        let id = self.next_lease;
-        self.next_lease += 1;
-        self.leased.insert(id, picked);
+        let gpus = picked.iter().filter_map(|i| free.remove(i)).collect();
         Some(GpuLease {
-            pool: self.pool,
-            id,
+            free: self.free.clone(),
             gpus,
         })
-    }
-
-    /// Returns a lease's GPUs to the pool. A lease of another pool is ignored.
-    pub fn give_back(&mut self, lease: GpuLease) {
-        if lease.pool == self.pool && self.leased.remove(&lease.id).is_some() {
-            self.free
-                .extend(lease.gpus.into_iter().map(|g| (g.index, g)));
-        }
     }
 }
 
@@ -210,6 +322,53 @@ mod tests {
             uuid: format!("GPU-{index:08x}-0000-0000-0000-000000000000"),
             name: "NVIDIA H100 80GB HBM3".into(),
             memory_mib,
+            pci_device_id: 0x2330_10de,
+            mig_enabled: false,
+        }
+    }
+
+    #[test]
+    fn real_cards_get_their_nominal_memory_not_nvmls_total_rounded_down() {
+        // NVML's totals as real cards report them (the H200's read on the GPU machine by
+        // scripts/gpu-check.sh: 143,771 MiB), and the memory each is sold with.
+        for (name, mib, nominal) in [
+            ("NVIDIA H100 80GB HBM3", 81_559, 80),
+            ("NVIDIA H200", 143_771, 141),
+            ("NVIDIA A100-SXM4-40GB", 40_960, 40),
+            ("NVIDIA A100-SXM4-80GB", 81_920, 80),
+            ("NVIDIA L40S", 46_068, 48),
+            ("NVIDIA GeForce RTX 4090", 24_564, 24),
+        ] {
+            assert_eq!(nominal_vram_gib(name, mib), nominal, "{name}");
+            // What the worker did before: the market for the card could never be served.
+            if name != "NVIDIA A100-SXM4-40GB" && name != "NVIDIA A100-SXM4-80GB" {
+                assert!(mib / 1024 < nominal, "{name}: the old rule already matched");
+            }
+        }
+        // A card the table does not know: its total rounded up, never down.
+        assert_eq!(nominal_vram_gib("NVIDIA Future GPU", 97_000), 95);
+        assert_eq!(nominal_vram_gib("NVIDIA Future GPU", 98_304), 96);
+        let g = Gpu {
+            memory_mib: 143_771,
+            name: "NVIDIA H200".into(),
+            ..gpu(0, 0)
+        };
+        assert_eq!(g.nominal_vram_gib(), 141);
+    }
+
+    #[test]
+    fn every_table_row_is_consistent() {
+        for (name, mib, nominal) in NOMINAL_VRAM {
+            // The driver's reserve is small: a row whose total is far from its nominal size
+            // (or above it) is a typo.
+            assert!(
+                *mib <= nominal * 1024 + 1024,
+                "{name}: {mib} MiB above {nominal} GB"
+            );
+            assert!(
+                *mib * 100 >= nominal * 1024 * 92,
+                "{name}: {mib} MiB far below {nominal} GB"
+            );
         }
     }
 
@@ -266,44 +425,67 @@ mod tests {
 
     #[test]
     fn the_pool_never_hands_one_gpu_to_two_jobs() {
-        let mut pool = GpuPool::new(vec![gpu(0, 80000), gpu(1, 80000), gpu(2, 40000)]);
+        let pool = GpuPool::new(vec![gpu(0, 80000), gpu(1, 80000), gpu(2, 40000)]);
         let a = pool.take(2, 0).unwrap();
         assert_eq!(a.iter().map(|g| g.index).collect::<Vec<_>>(), [0, 1]);
         assert!(pool.take(2, 0).is_none(), "only one left: all or nothing");
         assert_eq!(pool.free(), 1, "a refused take holds nothing");
-        let b = pool.take(1, 0).unwrap();
+        let b = pool.clone().take(1, 0).unwrap();
         assert_eq!(b[0].index, 2);
-        assert!(pool.take(1, 0).is_none());
-        pool.give_back(a);
+        assert!(pool.take(1, 0).is_none(), "a clone shares the pool");
+        drop(a);
         assert_eq!(pool.free(), 2);
         let c = pool.take(2, 0).unwrap();
         assert!(c.iter().all(|g| b.iter().all(|h| h.uuid != g.uuid)));
-        pool.give_back(b);
-        pool.give_back(c);
+        drop((b, c));
         assert_eq!(pool.free(), 3);
     }
 
     #[test]
-    fn the_pool_honours_a_memory_minimum() {
-        let mut pool = GpuPool::new(vec![gpu(0, 40000), gpu(1, 80000)]);
-        assert_eq!(pool.free_with(79_000), 1);
-        assert_eq!(pool.free_with(0), 2);
-        let big = pool.take(1, 80000).unwrap();
-        assert_eq!(big[0].index, 1);
-        assert!(pool.take(1, 80000).is_none());
-        pool.give_back(big);
+    fn a_lease_held_by_a_panicking_task_comes_back() {
+        let pool = GpuPool::new(vec![gpu(0, 81_559)]);
+        let p = pool.clone();
+        let r = std::thread::spawn(move || {
+            let _lease = p.take(1, 80).unwrap();
+            panic!("the job's task failed while it held the GPU");
+        })
+        .join();
+        assert!(r.is_err());
+        assert_eq!(pool.free(), 1, "the GPU is free again");
+        assert!(pool.take(1, 80).is_some());
     }
 
     #[test]
-    fn a_lease_from_another_pool_frees_nothing_here() {
-        let mut mine = GpuPool::new(vec![gpu(0, 1)]);
-        let mut other = GpuPool::new(vec![gpu(0, 1)]);
-        let held = mine.take(1, 0).unwrap();
-        let foreign = other.take(1, 0).unwrap();
-        // Both are lease 0 of their pool; the foreign one must not free `mine`'s GPU.
-        mine.give_back(foreign);
-        assert_eq!(mine.free(), 0);
-        mine.give_back(held);
-        assert_eq!(mine.free(), 1);
+    fn the_pool_honours_a_nominal_memory_minimum() {
+        let small = Gpu {
+            name: "NVIDIA A100-SXM4-40GB".into(),
+            ..gpu(0, 40_960)
+        };
+        // An H100 80GB as NVML reports it: 81,559 MiB, below 80 × 1024.
+        let pool = GpuPool::new(vec![small, gpu(1, 81_559)]);
+        assert_eq!(pool.free_with(80), 1);
+        assert_eq!(pool.free_with(41), 1);
+        assert_eq!(pool.free_with(0), 2);
+        let big = pool.take(1, 80).unwrap();
+        assert_eq!(big[0].index, 1);
+        assert!(pool.take(1, 80).is_none());
+        drop(big);
+        assert!(
+            pool.take(1, 81).is_none(),
+            "no card here is sold with 81 GB"
+        );
+    }
+
+    #[test]
+    fn gpus_in_mig_mode_are_never_leased_whole() {
+        let mig = Gpu {
+            mig_enabled: true,
+            ..gpu(0, 81_559)
+        };
+        let pool = GpuPool::new(vec![mig, gpu(1, 81_559)]);
+        assert_eq!(pool.free(), 1);
+        let l = pool.take(1, 80).unwrap();
+        assert_eq!(l[0].index, 1);
+        assert!(pool.take(1, 0).is_none());
     }
 }

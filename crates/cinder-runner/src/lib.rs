@@ -5,7 +5,10 @@
 //! - [`runtime`]: runs a job in a container ([`runtime::ContainerRuntime`], Docker Engine API
 //!   against Podman or Docker) or as an operator allow-listed program
 //!   ([`runtime::ProcessRuntime`]), on the GPUs it was assigned, under its time limit;
-//! - [`gpu`]: NVML inventory and the allocator that hands whole GPUs to jobs;
+//! - [`gpu`]: NVML inventory (with each card's nominal memory) and the allocator that hands
+//!   whole GPUs to jobs;
+//! - [`compare`]: two runs' outputs compared under a tolerance (.npy arrays), for GPU work
+//!   that is not bit-reproducible;
 //! - [`results`]: the result hash of an output directory, the manifest, the crash-safe
 //!   result store and the upload to an object store;
 //! - [`server`]: serves stored results to the job's client only (signed requests), and the
@@ -20,6 +23,7 @@
 //! `cargo test -p cinder-runner`. `CINDER_PODMAN_SOCKET` points the container tests at
 //! another socket; `CINDER_SKIP_CONTAINER_TESTS=1` skips them (they say so).
 
+pub mod compare;
 pub mod files;
 pub mod gpu;
 pub mod results;

@@ -80,12 +80,16 @@ async fn the_environment_is_cleared_but_for_the_spec_and_the_runtime_variables()
             uuid: "GPU-aaaa".into(),
             name: "X".into(),
             memory_mib: 1,
+            pci_device_id: 0,
+            mig_enabled: false,
         },
         Gpu {
             index: 1,
             uuid: "GPU-bbbb".into(),
             name: "X".into(),
             memory_mib: 1,
+            pci_device_id: 0,
+            mig_enabled: false,
         },
     ];
     let outcome = runtime().run(&req, CancellationToken::new()).await.unwrap();
@@ -377,6 +381,8 @@ async fn the_memory_limit_is_on_address_space_without_gpus_and_on_data_with_them
         uuid: "GPU-x".into(),
         name: "X".into(),
         memory_mib: 1,
+        pci_device_id: 0,
+        mig_enabled: false,
     }];
     assert!(matches!(
         runtime().run(&req, CancellationToken::new()).await.unwrap(),

@@ -575,6 +575,8 @@ mod tests {
             uuid: format!("GPU-{index}a2b3c4d-0000-1111-2222-333344445555"),
             name: "NVIDIA H200".into(),
             memory_mib: 143771,
+            pci_device_id: 0x2335_10de,
+            mig_enabled: false,
         }
     }
 

@@ -58,8 +58,60 @@ impl InputSpec {
     }
 }
 
+/// How a sampled job's re-execution is compared with the provider's outputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VerifyMode {
+    /// Byte-identical outputs (the default for a `deterministic` job).
+    Exact,
+    /// `.npy` float arrays element-wise within the tolerance, every other file exactly.
+    Tolerance,
+    /// Never re-executed.
+    None,
+}
+
+/// The spec's `verify` section: the client's rule for judging a re-execution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyRule {
+    pub mode: VerifyMode,
+    #[serde(default)]
+    pub rtol: f64,
+    #[serde(default)]
+    pub atol: f64,
+    #[serde(default)]
+    pub max_mismatch_fraction: f64,
+    /// NaN equals NaN (otherwise a NaN never matches).
+    #[serde(default)]
+    pub nan_equal: bool,
+    /// Output paths not compared (`*` any run of characters, `?` one): logs, timings, text
+    /// summaries of numbers that are compared in their arrays. Whatever matches is the
+    /// provider's to write as it likes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude: Vec<String>,
+}
+
+/// Most `exclude` patterns a rule may have, and the longest.
+pub const MAX_EXCLUDE_PATTERNS: usize = 64;
+pub const MAX_EXCLUDE_PATTERN_LEN: usize = 256;
+
+impl VerifyRule {
+    /// The comparison this rule makes (exact for `exact` and `none`).
+    pub fn tolerance(&self) -> crate::compare::Tolerance {
+        match self.mode {
+            VerifyMode::Tolerance => crate::compare::Tolerance {
+                rtol: self.rtol,
+                atol: self.atol,
+                max_mismatch_fraction: self.max_mismatch_fraction,
+                nan_equal: self.nan_equal,
+            },
+            _ => crate::compare::Tolerance::EXACT,
+        }
+    }
+}
+
 /// A job spec, as the client wrote it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JobSpec {
     pub version: u32,
@@ -90,6 +142,9 @@ pub struct JobSpec {
     /// The client says equal inputs give byte-equal outputs (so re-execution can check).
     #[serde(default)]
     pub deterministic: bool,
+    /// How a re-execution is judged; absent: `exact`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<VerifyRule>,
 }
 
 fn default_outputs() -> String {
@@ -139,6 +194,8 @@ pub enum SpecError {
     EnvReserved { key: String },
     #[error("env {key:?}: value contains a NUL byte")]
     EnvValueNul { key: String },
+    #[error("verify: {0}")]
+    Verify(String),
 }
 
 /// The sha256 of a spec's exact bytes: the spec hash the chain commits to.
@@ -182,7 +239,56 @@ impl JobSpec {
         self.validate_command()?;
         self.validate_image()?;
         self.validate_inputs()?;
-        self.validate_env()
+        self.validate_env()?;
+        self.validate_verify()
+    }
+
+    /// The rule a re-execution of this job is judged by.
+    pub fn verify_rule(&self) -> VerifyRule {
+        self.verify.clone().unwrap_or(VerifyRule {
+            mode: VerifyMode::Exact,
+            rtol: 0.0,
+            atol: 0.0,
+            max_mismatch_fraction: 0.0,
+            nan_equal: false,
+            exclude: Vec::new(),
+        })
+    }
+
+    fn validate_verify(&self) -> Result<(), SpecError> {
+        let Some(rule) = &self.verify else {
+            return Ok(());
+        };
+        if rule.exclude.len() > MAX_EXCLUDE_PATTERNS {
+            return Err(SpecError::Verify(format!(
+                "{} exclude patterns; at most {MAX_EXCLUDE_PATTERNS}",
+                rule.exclude.len()
+            )));
+        }
+        for p in &rule.exclude {
+            if p.is_empty() || p.len() > MAX_EXCLUDE_PATTERN_LEN || p.contains('\0') {
+                return Err(SpecError::Verify(format!(
+                    "exclude pattern {p:?}: 1-{MAX_EXCLUDE_PATTERN_LEN} bytes, no NUL"
+                )));
+            }
+            if p.chars().all(|c| c == '*') {
+                return Err(SpecError::Verify(format!(
+                    "exclude pattern {p:?} excludes every output: nothing would be verified"
+                )));
+            }
+        }
+        let tolerances = [rule.rtol, rule.atol, rule.max_mismatch_fraction];
+        match rule.mode {
+            VerifyMode::Tolerance => rule
+                .tolerance()
+                .check()
+                .map_err(|e| SpecError::Verify(e.to_string())),
+            _ if tolerances.iter().any(|t| *t != 0.0) => Err(SpecError::Verify(format!(
+                "rtol, atol and max_mismatch_fraction apply to mode \"tolerance\" only, not {:?}",
+                rule.mode
+            ))),
+            _ => Ok(()),
+        }
     }
 
     fn validate_command(&self) -> Result<(), SpecError> {

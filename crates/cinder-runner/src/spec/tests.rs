@@ -315,3 +315,53 @@ fn env_keys_are_identifiers_and_not_the_runtimes_own() {
     );
     assert!(parse(&with(process(), "env", json!({"_x1": "v", "PATH": "/bin"}))).is_ok());
 }
+
+#[test]
+fn the_verify_section_names_a_rule_and_bounds_its_tolerance() {
+    let p = parse(&process()).unwrap();
+    assert_eq!(p.verify_rule().mode, VerifyMode::Exact, "absent: exact");
+    let t = parse(&with(
+        process(),
+        "verify",
+        json!({"mode": "tolerance", "rtol": 1e-4, "atol": 0.1, "max_mismatch_fraction": 0.001}),
+    ))
+    .unwrap();
+    let tol = t.verify_rule().tolerance();
+    assert_eq!((tol.rtol, tol.atol, tol.nan_equal), (1e-4, 0.1, false));
+    assert_eq!(
+        parse(&with(process(), "verify", json!({"mode": "none"})))
+            .unwrap()
+            .verify_rule()
+            .mode,
+        VerifyMode::None
+    );
+    // A rule that accepts anything, tolerances on an exact rule, unknown modes and keys.
+    let ex = parse(&with(
+        process(),
+        "verify",
+        json!({"mode": "tolerance", "rtol": 1e-4, "exclude": ["*.txt", "logs/*"]}),
+    ))
+    .unwrap();
+    assert_eq!(ex.verify_rule().exclude, ["*.txt", "logs/*"]);
+    for bad in [
+        json!({"mode": "exact", "exclude": ["*"]}),
+        json!({"mode": "exact", "exclude": [""]}),
+        json!({"mode": "exact", "exclude": ["x".repeat(257)]}),
+        json!({"mode": "exact", "exclude": vec!["a"; 65]}),
+        json!({"mode": "tolerance", "rtol": 0.5}),
+        json!({"mode": "tolerance", "atol": 2.0}),
+        json!({"mode": "tolerance", "max_mismatch_fraction": 0.2}),
+        json!({"mode": "exact", "rtol": 1e-3}),
+    ] {
+        let e = parse(&with(process(), "verify", bad.clone())).unwrap_err();
+        assert!(matches!(e, SpecError::Verify(_)), "{bad}: {e}");
+    }
+    for bad in [
+        json!({"mode": "roughly"}),
+        json!({"mode": "exact", "slack": 1}),
+        json!({"mode": "tolerance", "rtol": "big"}),
+    ] {
+        let e = parse(&with(process(), "verify", bad.clone())).unwrap_err();
+        assert!(matches!(e, SpecError::Json(_)), "{bad}: {e}");
+    }
+}
