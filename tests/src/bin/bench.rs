@@ -499,6 +499,16 @@ fn table(rows: &[Row]) -> String {
     out
 }
 
+/// The section of `doc` under `heading`, up to the next `## ` heading or the end.
+fn kept_section<'a>(doc: &'a str, heading: &str) -> Option<&'a str> {
+    let start = doc.find(heading)?;
+    let rest = &doc[start..];
+    let end = rest[heading.len()..]
+        .find("\n## ")
+        .map_or(rest.len(), |i| heading.len() + i + 1);
+    Some(&rest[..end])
+}
+
 fn main() {
     // Mollusk installs a logger at debug level unless RUST_LOG says otherwise.
     if std::env::var_os("RUST_LOG").is_none() {
@@ -573,6 +583,13 @@ or from the accounts and searches none.\n\n\
     if check {
         print!("{doc}");
     } else {
+        // The GPU run's figures come from the GPU machine (scripts/gpu-check.sh), not from
+        // this command: keep that section as it is.
+        let old = std::fs::read_to_string(&out).unwrap_or_default();
+        let doc = match kept_section(&old, "## On a GPU") {
+            Some(gpu) => format!("{}\n\n{}", doc.trim_end(), gpu.trim_end()) + "\n",
+            None => doc,
+        };
         std::fs::write(&out, &doc).unwrap_or_else(|e| panic!("write {out}: {e}"));
         print!("{verdict}");
         println!("wrote {out}");
