@@ -1,19 +1,37 @@
 //! What an attacker can pass: foreign accounts, look-alike accounts, redirected payouts,
 //! missing signatures, prefunded addresses. Also: the hot path writes no shared account.
 
+mod attacks_support;
+
 use anchor_lang::error::ErrorCode as Anchor;
-use cinder::errors::CinderError;
+use attacks_support::{Attack, ALREADY_IN_USE};
+use cinder::{constants::JOB_SEED, errors::CinderError};
 use cinder_tests::{
     assert_anchor_error, assert_cinder_error, ix, on_both, tokens, world::default_market_params,
     World,
 };
 use solana_sdk::{
-    account::Account, instruction::Instruction, pubkey::Pubkey, signature::Keypair, signer::Signer,
+    account::Account,
+    instruction::{Instruction, InstructionError},
+    pubkey::Pubkey,
+    signature::Keypair,
+    signer::Signer,
 };
 use std::collections::HashSet;
 
 const PRICE: u64 = 10;
 const DURATION: u32 = 3_600;
+
+/// What a CPI signing for an address its seeds do not derive fails with: the runtime's
+/// `PrivilegeEscalation` on the SBF build; on the host build solana-program-test's CPI stub
+/// unwraps that error, so the builtin aborts (`ProgramFailedToComplete`).
+fn signer_escalation(w: &World) -> InstructionError {
+    if w.chain.is_sbf() {
+        InstructionError::PrivilegeEscalation
+    } else {
+        InstructionError::ProgramFailedToComplete
+    }
+}
 
 fn writable(ix: &Instruction) -> HashSet<Pubkey> {
     ix.accounts
@@ -197,11 +215,11 @@ on_both!(look_alike_accounts_are_refused, |w| {
         },
     );
     assert_anchor_error(w.try_claim(&forged), Anchor::AccountDiscriminatorMismatch);
-    // A provider account as the config.
+    // A provider account as the config: owned by cinder, but typed Provider, not Config.
     let mut claim = ix::claim_job(&k, &w.provider.pubkey());
     claim.accounts[2].pubkey = ix::provider_pda(&w.provider.pubkey());
     let p = w.provider.insecure_clone();
-    assert!(w.send(&[claim], &[&p]).is_err());
+    w.refused(&[claim], &[&p], Anchor::AccountDiscriminatorMismatch);
 });
 
 on_both!(signatures_are_required, |w| {
@@ -278,21 +296,50 @@ on_both!(wrong_bumps_or_addresses_are_refused, |w| {
     let (k, n) = w.next_job();
     let client = w.client.insecure_clone();
     let ct = w.client_token;
-    // A job address that is not the PDA of (market, client, nonce).
+    let escalation = signer_escalation(&w);
+    // A job address that is not the PDA of (market, client, nonce): the seeds of another nonce,
+    // with their own canonical bump, sign for another address than the one passed.
     let mut args = w.post_args(&k, n, PRICE, DURATION);
     args.nonce += 1000;
-    assert!(w.send(&[ix::post_job(&k, &ct, args)], &[&client]).is_err());
-    // A non-canonical or wrong bump.
+    args.job_bump = ix::job_pda(&k.market, &k.client, args.nonce).1;
+    w.refused(
+        &[ix::post_job(&k, &ct, args)],
+        &[&client],
+        escalation.clone(),
+    );
+    // A non-canonical bump: a valid bump below the canonical one gives another address.
+    let n_bytes = n.to_le_bytes();
+    let derive = |b: u8| {
+        let b = [b];
+        let seeds: [&[u8]; 5] = [JOB_SEED, k.market.as_ref(), k.client.as_ref(), &n_bytes, &b];
+        Pubkey::create_program_address(&seeds, &cinder::ID)
+    };
     let mut args = w.post_args(&k, n, PRICE, DURATION);
-    args.job_bump = args.job_bump.wrapping_sub(1);
-    assert!(w.send(&[ix::post_job(&k, &ct, args)], &[&client]).is_err());
+    args.job_bump = (0..args.job_bump)
+        .rev()
+        .find(|b| derive(*b).is_ok())
+        .expect("a non-canonical bump");
+    w.refused(&[ix::post_job(&k, &ct, args)], &[&client], escalation);
+    // A wrong bump, with which the seeds give no address at all (the hash is on the curve): the
+    // runtime aborts the program when it derives the signer (on the host, program-test's stub
+    // panics).
+    let mut args = w.post_args(&k, n, PRICE, DURATION);
+    args.job_bump = (0..=u8::MAX)
+        .rev()
+        .find(|b| derive(*b).is_err())
+        .expect("an invalid bump");
+    w.refused(
+        &[ix::post_job(&k, &ct, args)],
+        &[&client],
+        InstructionError::ProgramFailedToComplete,
+    );
     assert!(!w.exists(&k.job));
     let args = w.post_args(&k, n, PRICE, DURATION);
     w.send(&[ix::post_job(&k, &ct, args)], &[&client])
         .expect("post with the right seeds");
-    // The same nonce again.
+    // The same nonce again: its vault exists, so the System program refuses to allocate it.
     let args = w.post_args(&k, n, PRICE, DURATION);
-    assert!(w.send(&[ix::post_job(&k, &ct, args)], &[&client]).is_err());
+    w.refused(&[ix::post_job(&k, &ct, args)], &[&client], ALREADY_IN_USE);
 });
 
 on_both!(sweep_only_moves_accrued_fees_to_the_fee_vault, |w| {
@@ -353,7 +400,12 @@ on_both!(
         w.warp(600);
         let before = w.ledger(&k);
         let settle = ix::settle_job(&k, &w.payees());
-        assert!(w.send(&[settle.clone(), settle], &[]).is_err());
+        // The first settlement closed the job: the second finds it owned by the System program.
+        w.refused(
+            &[settle.clone(), settle],
+            &[],
+            Anchor::AccountOwnedByWrongProgram,
+        );
         assert_eq!(w.ledger(&k), before, "nothing moved");
         w.settle(&k);
     }

@@ -106,9 +106,14 @@ on_both!(mint_and_token_program_must_agree, |w| {
     // The mint belongs to SPL Token; naming Token-2022 is refused.
     let init = ix::init_auction(&a, &m, &tokens::TOKEN_2022, default_auction_params(), false);
     assert_cinder_error(w.send(&[init], &[]), CinderError::TokenProgramMismatch);
-    // A "mint" that is not a mint at all.
+    // A "mint" that is not a mint at all: a wallet, owned by the System program, not by the
+    // token program named.
     let fake = Pubkey::new_unique();
     w.fund(&fake);
     let init = ix::init_auction(&a, &fake, &tokens::LEGACY, default_auction_params(), false);
-    assert!(w.send(&[init], &[]).is_err());
+    assert_cinder_error(w.send(&[init], &[]), CinderError::TokenProgramMismatch);
+    // Owned by the token program named, but a token account, not a mint.
+    let (not_a_mint, tp) = (w.client_token, w.token_program);
+    let init = ix::init_auction(&a, &not_a_mint, &tp, default_auction_params(), false);
+    assert_cinder_error(w.send(&[init], &[]), CinderError::InvalidMintOwner);
 });
