@@ -300,6 +300,8 @@ pub struct Worker {
     pub config: PathBuf,
     pub data_dir: PathBuf,
     pub log: Arc<Mutex<Vec<String>>>,
+    /// Copies the worker's stderr into `log` until the pipe closes.
+    reader: Option<std::thread::JoinHandle<()>>,
     pub port: u16,
 }
 
@@ -342,6 +344,7 @@ impl Worker {
             config,
             data_dir,
             log: Arc::new(Mutex::new(Vec::new())),
+            reader: None,
             port,
         };
         w.spawn(env);
@@ -385,7 +388,7 @@ impl Worker {
             .append(true)
             .open(keep.join(name))
             .ok();
-        std::thread::spawn(move || {
+        self.reader = Some(std::thread::spawn(move || {
             use std::io::Write;
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if let Some(f) = file.as_mut() {
@@ -393,7 +396,7 @@ impl Worker {
                 }
                 log.lock().unwrap().push(line);
             }
-        });
+        }));
         self.child = Some(child);
     }
 
@@ -407,6 +410,17 @@ impl Worker {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         false
+    }
+
+    /// Waits (at most `timeout`) for the stderr reader to reach the end of the pipe.
+    async fn drain_log(&mut self, timeout: Duration) {
+        let end = Instant::now() + timeout;
+        while self.reader.as_ref().is_some_and(|r| !r.is_finished()) && Instant::now() < end {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        if let Some(r) = self.reader.take_if(|r| r.is_finished()) {
+            let _ = r.join();
+        }
     }
 
     pub fn logs(&self) -> String {
@@ -433,6 +447,10 @@ impl Worker {
         while Instant::now() < end {
             if let Some(c) = self.child.as_mut() {
                 if let Ok(Some(s)) = c.try_wait() {
+                    // The exit closes the stderr pipe; the reader thread may still be copying
+                    // its last lines into the log: let it finish (bounded, in case a child of
+                    // the worker holds the pipe open) so `logs()` has every line.
+                    self.drain_log(Duration::from_secs(10)).await;
                     return Some(s);
                 }
             }
