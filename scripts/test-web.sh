@@ -14,7 +14,10 @@
 # A warm run takes ≈ 2-3 min, most of it the browser tests.
 # Env: CARGO_TARGET_DIR (as for cargo); CINDER_BIN=path (use this `cinder`, do not build it);
 # CINDER_WEB_SKIP_SBF_BUILD=1 (use the target/deploy/cinder.so there is); CINDER_WEB_SKIP_E2E=1
-# (steps 1-3 only).
+# (steps 1-3 only). Under CI (CI=true or CI=1) those three are refused
+# (scripts/ci/refuse-switches.sh), the generated client tables are checked instead of rewritten
+# (gen-client.mjs --check), and step 2 fails when the regenerated vectors or tables differ from
+# what git has.
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 WEB="$REPO/app/web"
@@ -23,6 +26,16 @@ t0=$SECONDS
 say() { printf '[test-web] %s\n' "$*"; }
 step() { printf '\n[test-web] == %s (%s s so far)\n' "$*" "$((SECONDS - t0))"; }
 die() { printf '[test-web] error: %s\n' "$*" >&2; exit 1; }
+in_ci() { [[ ${CI:-} =~ ^(true|TRUE|True|1)$ ]]; }
+
+# Switches that skip or swap tests are refused under CI. scripts/test.sh checks its caller's
+# environment itself and marks it with its PID before it starts this script with its own
+# CINDER_BIN; started any other way, this script checks its own environment.
+if [[ ${CINDER_SWITCHES_CHECKED:-} == "$PPID" ]]; then
+  if in_ci; then say "test switches: checked by scripts/test.sh"; fi
+else
+  bash "$REPO/scripts/ci/refuse-switches.sh"
+fi
 # The closing line CI reads ("N passed, N failed"), from vitest's JSON reports.
 summary() {
   (cd "$WEB" && node -e '
@@ -59,8 +72,27 @@ else
 fi
 
 step "2/5 test vectors (Rust builders and program types) and generated client tables"
+# Both are committed: CI checks them against the sources; a local run rewrites them.
+generated=(app/web/tests/vectors/vectors.json app/web/src/client/generated)
+regen="cargo run -q --locked -p cinder-client --example vectors -- app/web/tests/vectors/vectors.json && node app/web/scripts/gen-client.mjs"
+if in_ci; then
+  (cd "$WEB" && node scripts/gen-client.mjs --check) \
+    || die "the generated client tables are out of date with programs/cinder/src (above): regenerate them with \`node app/web/scripts/gen-client.mjs\` and commit them"
+fi
 cargo run -q --locked -p cinder-client --example vectors -- "$WEB/tests/vectors/vectors.json"
-(cd "$WEB" && node scripts/gen-client.mjs)
+in_ci || (cd "$WEB" && node scripts/gen-client.mjs)
+if in_ci; then
+  git rev-parse --is-inside-work-tree >/dev/null 2>&1 \
+    || die "not a git checkout: cannot check that the generated files are committed up to date"
+  if ! git diff --exit-code --stat -- "${generated[@]}"; then
+    stale=$(git diff --name-only -- "${generated[@]}" | tr '\n' ' ')
+    die "generated files differ from the commit after regenerating them: ${stale% }. Regenerate with \`$regen\` (from the repository root) and commit them"
+  fi
+  say "generated files match the commit: ${generated[*]}"
+elif git rev-parse --is-inside-work-tree >/dev/null 2>&1 && ! git diff --quiet -- "${generated[@]}"; then
+  stale=$(git diff --name-only -- "${generated[@]}" | tr '\n' ' ')
+  say "note: regenerated files differ from git's index (commit them; CI fails on this): ${stale% }"
+fi
 
 step "3/5 typecheck, unit and component tests"
 mkdir -p "$WEB/test-results"

@@ -19,6 +19,10 @@
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
+# Under CI, refuse any switch that would skip tests or swap what is tested (the run would
+# still say "all passed"); sub-scripts see this marker and do not check again.
+bash scripts/ci/refuse-switches.sh
+export CINDER_SWITCHES_CHECKED=$$
 t0=$SECONDS
 export CINDER_CACHE=${CINDER_CACHE:-$HOME/.cache/cinder}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$CINDER_CACHE/target}

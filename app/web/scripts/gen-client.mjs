@@ -4,10 +4,12 @@
 // of sha256("global:<ix>"), sha256("account:<Account>"), sha256("event:<Event>")).
 //
 //   node scripts/gen-client.mjs           write the files
-//   node scripts/gen-client.mjs --check   exit 1 if they are out of date
+//   node scripts/gen-client.mjs --check   write nothing; exit 1, naming each stale file and the
+//                                         entries it lacks or has too many, if they are out of
+//                                         date (scripts/test-web.sh runs this under CI)
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -95,10 +97,27 @@ export function generate() {
   return { 'errors.ts': errorsTs, 'discriminators.ts': discTs };
 }
 
+/**
+ * What differs between a generated file on disk (`old`, null when missing) and what the sources
+ * give (`text`): the lines the file lacks and the lines it has that the sources no longer give.
+ */
+export function staleLines(old, text) {
+  const want = text.split('\n');
+  const have = old === null ? [] : old.split('\n');
+  const haveSet = new Set(have);
+  const wantSet = new Set(want);
+  return {
+    missing: want.filter((l) => l.trim() && !haveSet.has(l)),
+    extra: have.filter((l) => l.trim() && !wantSet.has(l)),
+  };
+}
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const files = generate();
   const check = process.argv.includes('--check');
-  let stale = false;
+  const repo = join(here, '../../..');
+  const rel = (p) => relative(repo, p);
+  const stale = [];
   for (const [name, text] of Object.entries(files)) {
     const path = join(OUT, name);
     let old = null;
@@ -107,12 +126,31 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     } catch {}
     if (old === text) continue;
     if (check) {
-      console.error(`${path} is out of date: run npm run gen`);
-      stale = true;
+      stale.push(rel(path));
+      const { missing, extra } = staleLines(old, text);
+      console.error(`${rel(path)} is out of date with ${rel(PROGRAM_SRC)}${old === null ? ' (missing)' : ''}:`);
+      const show = (title, lines) => {
+        if (!lines.length) return;
+        console.error(`  ${title}:`);
+        for (const l of lines.slice(0, 20)) console.error(`    ${l.trim()}`);
+        if (lines.length > 20) console.error(`    ... and ${lines.length - 20} more`);
+      };
+      if (old !== null) {
+        show(`in ${rel(PROGRAM_SRC)} but missing from ${name}`, missing);
+        show(`in ${name} but no longer in ${rel(PROGRAM_SRC)} (or changed there)`, extra);
+      }
     } else {
       writeFileSync(path, text);
-      console.log(`wrote ${path}`);
+      console.log(`wrote ${rel(path)}`);
     }
   }
-  process.exit(stale ? 1 : 0);
+  if (stale.length) {
+    console.error(
+      `gen-client --check: ${stale.length} generated file(s) out of date: ${stale.join(', ')}\n` +
+        `  regenerate them: node app/web/scripts/gen-client.mjs (or \`npm run gen\` in app/web), then commit them`,
+    );
+  } else if (check) {
+    console.log(`gen-client --check: ${Object.keys(files).map((n) => rel(join(OUT, n))).join(', ')} up to date`);
+  }
+  process.exit(stale.length ? 1 : 0);
 }

@@ -257,6 +257,12 @@ async fn an_image_pinned_by_manifest_digest_runs() {
     };
     let inspect = rt.docker().inspect_image(TEST_IMAGE).await.unwrap();
     let Some(by_digest) = inspect.repo_digests.unwrap_or_default().into_iter().next() else {
+        // Podman gives the image scripts/podman-setup.sh imports a repo digest; under CI an
+        // engine without one fails this test rather than passing it untested.
+        assert!(
+            !common::in_ci(),
+            "the engine reports no repo digest for {TEST_IMAGE}: cannot test a digest pin (CI)"
+        );
         eprintln!("the engine reports no repo digest for {TEST_IMAGE}: nothing to test");
         return;
     };
