@@ -10,9 +10,11 @@
 #      (real processes and Podman containers), the bootstrap run twice against a real local
 #      validator, and the worker end to end and under faults (kill -9, flaky RPC) against it
 #   6. the compute-unit budget of the hot path on cinder.so       (cinder-bench --check)
-#   7. a fuzzing smoke run of instruction decoding and the math   scripts/fuzz.sh --smoke
-#   8. the offline dependency advisory check                      scripts/audit.sh
-#   9. the dApp: unit tests (Vitest) and the browser tests (Playwright + Chromium) against the
+#   7. the README's first command: `cinder demo --check` (the whole lifecycle on a local chain,
+#      its outcome checked from the chain: every job settled, fees swept, tokens burned)
+#   8. a fuzzing smoke run of instruction decoding and the math   scripts/fuzz.sh --smoke
+#   9. the dependency advisory check                               scripts/audit.sh
+#  10. the dApp: unit tests (Vitest) and the browser tests (Playwright + Chromium) against the
 #      local chain                                                scripts/test-web.sh
 # First run on a fresh 2-core machine: 59 min measured (README, "CI", has the steps);
 # afterwards a few minutes. Build output and tools live in ${CINDER_CACHE:-~/.cache/cinder}.
@@ -30,16 +32,16 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$CINDER_CACHE/target}
 export RUST_LOG=${RUST_LOG:-error}
 step() { printf '\n[test] == %s (%s s so far)\n' "$*" "$((SECONDS - t0))"; }
 
-step "1/9 host dependencies"
+step "1/10 host dependencies"
 bash scripts/install-deps.sh
 
-step "2/9 SBF toolchain and target/deploy/cinder.so"
+step "2/10 SBF toolchain and target/deploy/cinder.so"
 bash scripts/build-sbf.sh
 
-step "3/9 Podman and the container test image"
+step "3/10 Podman and the container test image"
 bash scripts/podman-setup.sh
 
-step "4/9 cargo fmt --check; clippy -D warnings on every target while building the tests"
+step "4/10 cargo fmt --check; clippy -D warnings on every target while building the tests"
 cargo fmt --all --check
 # Clippy lints the workspace's own crates as they are compiled for the tests: clippy-driver as
 # the workspace wrapper, exactly what `cargo clippy --workspace --all-targets -- -D warnings`
@@ -54,21 +56,25 @@ export RUSTC_WORKSPACE_WRAPPER=$clippy_driver
 export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 cargo test --workspace --all-targets --locked --no-run
 
-step "5/9 cargo test --workspace (program on host and SBF, runner, bootstrap, worker on a local chain)"
+step "5/10 cargo test --workspace (program on host and SBF, runner, bootstrap, worker on a local chain)"
 cargo test --workspace --locked
 
-step "6/9 compute-unit budget of post/claim/settle on cinder.so"
+step "6/10 compute-unit budget of post/claim/settle on cinder.so"
 cargo run -q --locked -p cinder-tests --bin cinder-bench -- --check | awk '/^## Hot path/{on=1; next} /^## /{on=0} on && NF'
 # The fuzz workspace and the SBF build are not linted by this wrapper.
 unset RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS
 
-step "7/9 fuzzing smoke run"
+step "7/10 the main command: cinder demo --check (the lifecycle, checked from the chain)"
+# The README's first command (scripts/demo.sh runs the same binary after the same builds).
+"$CARGO_TARGET_DIR/debug/cinder" demo --check --dir "$CINDER_CACHE/demo-check"
+
+step "8/10 fuzzing smoke run"
 bash scripts/fuzz.sh --smoke
 
-step "8/9 dependency advisories (offline)"
+step "9/10 dependency advisories"
 bash scripts/audit.sh
 
-step "9/9 the dApp: unit and browser tests"
+step "10/10 the dApp: unit and browser tests"
 CINDER_BIN="$CARGO_TARGET_DIR/debug/cinder" bash scripts/test-web.sh
 
 printf '\n[test] all passed in %s s\n' "$((SECONDS - t0))"

@@ -42,6 +42,10 @@ pub struct DemoArgs {
     pub dir: PathBuf,
     /// `--gpu`: PyTorch jobs on the local NVIDIA GPU instead of the shell jobs.
     pub gpu: Option<GpuDemo>,
+    /// `--check`: after the summary, check the outcome from the chain (every job closed with a
+    /// settlement, the fees swept, protocol tokens burned; with `--gpu`, the cheater slashed)
+    /// and fail if any is not so.
+    pub check: bool,
 }
 
 /// The GPU demo: python3 with PyTorch (by the path it is started as: a venv's python finds
@@ -499,6 +503,7 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
                 refunds += s.refund;
                 line.paid += s.provider_amount;
                 line.refund += s.refund;
+                line.settled = true;
             }
             for v in l.events_of::<VerificationSubmitted>() {
                 verified += u32::from(v.matched);
@@ -636,10 +641,63 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
             units / (*n).max(1) as u64
         );
     }
+    let outcome = if a.check {
+        let mut wrong = Vec::new();
+        for job in &jobs {
+            if chain.zero_copy::<Job>(job).await?.is_some() {
+                wrong.push(format!("job {job} is still open"));
+            }
+            if !per_job[job].settled {
+                wrong.push(format!("job {job} has no settlement (JobSettled) on chain"));
+            }
+        }
+        let market = fresh_market(&chain, market_id).await?;
+        if market.market.protocol_fees_accrued != 0 {
+            wrong.push(format!(
+                "market {market_id} still has {} of protocol fees unswept",
+                market.market.protocol_fees_accrued
+            ));
+        }
+        if supply_after >= supply_before || config.total_burned == 0 {
+            wrong.push(format!(
+                "no protocol tokens burned: supply {supply_before} -> {supply_after}, total burned {}",
+                config.total_burned
+            ));
+        }
+        if a.gpu.is_some() {
+            for (job, (label, _)) in &specs {
+                let l = &per_job[job];
+                match *label {
+                    "tampered" if l.slashed == 0 || l.verdict != Some(false) => wrong.push(
+                        format!("the tampered job {job} was not caught and slashed"),
+                    ),
+                    "exact" if l.verdict != Some(true) || l.paid == 0 => wrong.push(format!(
+                        "the exact job {job} was not verified and paid"
+                    )),
+                    "tolerance" if l.slashed != 0 => wrong.push(format!(
+                        "the honest tolerance job {job} was slashed"
+                    )),
+                    _ => {}
+                }
+            }
+        }
+        if wrong.is_empty() {
+            say(format!(
+                "check: {} jobs closed with a settlement on chain, fees swept, {} protocol tokens burned",
+                jobs.len(),
+                format_amount(supply_before - supply_after, 9)
+            ));
+            Ok(())
+        } else {
+            Err(anyhow!("demo check failed:\n  {}", wrong.join("\n  ")))
+        }
+    } else {
+        Ok(())
+    };
     let Running { net, .. } = running;
     tokio::task::spawn_blocking(move || net.shutdown()).await?;
     host.shutdown().await;
-    Ok(())
+    outcome
 }
 
 use crate::localnet::Running;
@@ -737,6 +795,7 @@ async fn gpu_market(
 /// What the summary shows of one job.
 #[derive(Default)]
 struct JobLine {
+    settled: bool,
     verdict: Option<bool>,
     paid: u64,
     refund: u64,

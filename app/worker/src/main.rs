@@ -137,6 +137,10 @@ enum Cmd {
         /// The GPU job scripts for --gpu.
         #[arg(long, default_value = "scripts/gpu", requires = "gpu")]
         gpu_scripts: PathBuf,
+        /// Check the outcome from the chain afterwards (every job settled, fees swept, tokens
+        /// burned; with --gpu the cheater slashed) and exit non-zero if it is not so.
+        #[arg(long)]
+        check: bool,
     },
 }
 
@@ -332,6 +336,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             gpu,
             gpu_python,
             gpu_scripts,
+            check,
         } => {
             let gpu = if gpu {
                 let python = match gpu_python {
@@ -360,6 +365,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 plan,
                 dir,
                 gpu,
+                check,
             })
             .await
         }
