@@ -4,8 +4,8 @@
 mod attacks_support;
 
 use anchor_lang::error::ErrorCode as Anchor;
-use attacks_support::{Attack, ALREADY_IN_USE};
-use cinder::{constants::JOB_SEED, errors::CinderError};
+use attacks_support::{other_job_bumps, signer_escalation, Attack, ALREADY_IN_USE};
+use cinder::errors::CinderError;
 use cinder_tests::{
     assert_anchor_error, assert_cinder_error, ix, on_both, tokens, world::default_market_params,
     World,
@@ -21,17 +21,6 @@ use std::collections::HashSet;
 
 const PRICE: u64 = 10;
 const DURATION: u32 = 3_600;
-
-/// What a CPI signing for an address its seeds do not derive fails with: the runtime's
-/// `PrivilegeEscalation` on the SBF build; on the host build solana-program-test's CPI stub
-/// unwraps that error, so the builtin aborts (`ProgramFailedToComplete`).
-fn signer_escalation(w: &World) -> InstructionError {
-    if w.chain.is_sbf() {
-        InstructionError::PrivilegeEscalation
-    } else {
-        InstructionError::ProgramFailedToComplete
-    }
-}
 
 fn writable(ix: &Instruction) -> HashSet<Pubkey> {
     ix.accounts
@@ -308,26 +297,15 @@ on_both!(wrong_bumps_or_addresses_are_refused, |w| {
         escalation.clone(),
     );
     // A non-canonical bump: a valid bump below the canonical one gives another address.
-    let n_bytes = n.to_le_bytes();
-    let derive = |b: u8| {
-        let b = [b];
-        let seeds: [&[u8]; 5] = [JOB_SEED, k.market.as_ref(), k.client.as_ref(), &n_bytes, &b];
-        Pubkey::create_program_address(&seeds, &cinder::ID)
-    };
     let mut args = w.post_args(&k, n, PRICE, DURATION);
-    args.job_bump = (0..args.job_bump)
-        .rev()
-        .find(|b| derive(*b).is_ok())
-        .expect("a non-canonical bump");
+    let (other_bump, invalid) = other_job_bumps(&k.market, &k.client, n, args.job_bump);
+    args.job_bump = other_bump;
     w.refused(&[ix::post_job(&k, &ct, args)], &[&client], escalation);
     // A wrong bump, with which the seeds give no address at all (the hash is on the curve): the
     // runtime aborts the program when it derives the signer (on the host, program-test's stub
     // panics).
     let mut args = w.post_args(&k, n, PRICE, DURATION);
-    args.job_bump = (0..=u8::MAX)
-        .rev()
-        .find(|b| derive(*b).is_err())
-        .expect("an invalid bump");
+    args.job_bump = invalid;
     w.refused(
         &[ix::post_job(&k, &ct, args)],
         &[&client],

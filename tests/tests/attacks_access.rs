@@ -10,7 +10,8 @@ mod attacks_support;
 
 use anchor_lang::error::ErrorCode as Anchor;
 use attacks_support::{
-    mint_payment, payment_account, set_verify_rate, stranger, Attack, ALREADY_IN_USE,
+    mint_payment, other_job_bumps, payment_account, set_verify_rate, signer_escalation, stranger,
+    Attack, ALREADY_IN_USE,
 };
 use cinder::{constants::*, errors::CinderError};
 use cinder_tests::{
@@ -66,17 +67,6 @@ fn settleable(w: &mut World) -> JobKeys {
     let k = submitted(w);
     w.warp(600);
     k
-}
-
-/// What a CPI signing for an address its seeds do not derive fails with: the runtime's
-/// `PrivilegeEscalation` on the SBF build; on the host build solana-program-test's CPI stub
-/// unwraps that error, so the builtin aborts (`ProgramFailedToComplete`).
-fn signer_escalation(w: &World) -> InstructionError {
-    if w.chain.is_sbf() {
-        InstructionError::PrivilegeEscalation
-    } else {
-        InstructionError::ProgramFailedToComplete
-    }
 }
 
 /// A copy of `key`'s account at a new address, with another owner and/or discriminator.
@@ -655,16 +645,7 @@ on_both!(a_job_address_from_other_seeds_or_bumps_is_refused, |w| {
         escalation.clone(),
     );
     // Another valid bump of the same seeds: another address.
-    let n_bytes = n.to_le_bytes();
-    let derive = |b: u8| {
-        let b = [b];
-        let seeds: [&[u8]; 5] = [JOB_SEED, k.market.as_ref(), k.client.as_ref(), &n_bytes, &b];
-        Pubkey::create_program_address(&seeds, &cinder::ID)
-    };
-    let other_bump = (0..args.job_bump)
-        .rev()
-        .find(|b| derive(*b).is_ok())
-        .expect("a second valid bump");
+    let (other_bump, invalid) = other_job_bumps(&k.market, &k.client, n, args.job_bump);
     let mut wrong_bump = args.clone();
     wrong_bump.job_bump = other_bump;
     w.refused(
@@ -674,10 +655,6 @@ on_both!(a_job_address_from_other_seeds_or_bumps_is_refused, |w| {
     );
     // A bump that gives no address at all (the hash is on the curve): the runtime aborts the
     // program when it derives the signer (on the host, program-test's stub panics).
-    let invalid = (0..=u8::MAX)
-        .rev()
-        .find(|b| derive(*b).is_err())
-        .expect("an invalid bump");
     let mut invalid_bump = args.clone();
     invalid_bump.job_bump = invalid;
     w.refused(

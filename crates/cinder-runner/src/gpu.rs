@@ -93,27 +93,40 @@ pub fn inventory() -> Result<Vec<Gpu>, GpuError> {
     inventory_with_library(OsStr::new(NVML_LIBRARY))
 }
 
-/// [`inventory`] with NVML loaded from `library` (a path or a name for the dynamic loader).
-pub fn inventory_with_library(library: &OsStr) -> Result<Vec<Gpu>, GpuError> {
+/// A failed NVML query of `what`.
+fn query(what: String) -> impl FnOnce(NvmlError) -> GpuError {
+    move |e: NvmlError| GpuError::Query {
+        what,
+        reason: e.to_string(),
+    }
+}
+
+/// NVML loaded from `library`, and `read` applied to every device in index order.
+fn each_device<T>(
+    library: &OsStr,
+    mut read: impl FnMut(u32, &nvml_wrapper::Device) -> Result<T, GpuError>,
+) -> Result<Vec<T>, GpuError> {
     let nvml = Nvml::builder()
         .lib_path(library)
         .init()
         .map_err(|e| unavailable(library, e))?;
-    let query = |what: String| {
-        move |e: NvmlError| GpuError::Query {
-            what,
-            reason: e.to_string(),
-        }
-    };
     let count = nvml
         .device_count()
         .map_err(query("the device count".into()))?;
-    let mut gpus = Vec::with_capacity(count as usize);
-    for index in 0..count {
-        let device = nvml
-            .device_by_index(index)
-            .map_err(query(format!("device {index}")))?;
-        gpus.push(Gpu {
+    (0..count)
+        .map(|index| {
+            let device = nvml
+                .device_by_index(index)
+                .map_err(query(format!("device {index}")))?;
+            read(index, &device)
+        })
+        .collect()
+}
+
+/// [`inventory`] with NVML loaded from `library` (a path or a name for the dynamic loader).
+pub fn inventory_with_library(library: &OsStr) -> Result<Vec<Gpu>, GpuError> {
+    each_device(library, |index, device| {
+        Ok(Gpu {
             index,
             uuid: device
                 .uuid()
@@ -136,9 +149,8 @@ pub fn inventory_with_library(library: &OsStr) -> Result<Vec<Gpu>, GpuError> {
                 Err(NvmlError::NotSupported) => false,
                 Err(e) => return Err(query(format!("the MIG mode of device {index}"))(e)),
             },
-        });
-    }
-    Ok(gpus)
+        })
+    })
 }
 
 /// Processes using each GPU for compute now, by UUID (pid, bytes of GPU memory or 0 where the
@@ -146,24 +158,7 @@ pub fn inventory_with_library(library: &OsStr) -> Result<Vec<Gpu>, GpuError> {
 /// (or an orphan of a killed job) would share it with the job.
 pub fn compute_processes() -> Result<BTreeMap<String, Vec<(u32, u64)>>, GpuError> {
     use nvml_wrapper::enums::device::UsedGpuMemory;
-    let nvml = Nvml::builder()
-        .lib_path(OsStr::new(NVML_LIBRARY))
-        .init()
-        .map_err(|e| unavailable(OsStr::new(NVML_LIBRARY), e))?;
-    let query = |what: String| {
-        move |e: NvmlError| GpuError::Query {
-            what,
-            reason: e.to_string(),
-        }
-    };
-    let count = nvml
-        .device_count()
-        .map_err(query("the device count".into()))?;
-    let mut out = BTreeMap::new();
-    for index in 0..count {
-        let device = nvml
-            .device_by_index(index)
-            .map_err(query(format!("device {index}")))?;
+    let per_device = each_device(OsStr::new(NVML_LIBRARY), |index, device| {
         let uuid = device
             .uuid()
             .map_err(query(format!("the uuid of device {index}")))?;
@@ -171,17 +166,14 @@ pub fn compute_processes() -> Result<BTreeMap<String, Vec<(u32, u64)>>, GpuError
             .running_compute_processes()
             .map_err(query(format!("the processes on device {index}")))?
             .into_iter()
-            .map(|p| {
-                let bytes = match p.used_gpu_memory {
-                    UsedGpuMemory::Used(b) => b,
-                    UsedGpuMemory::Unavailable => 0,
-                };
-                (p.pid, bytes)
+            .map(|p| match p.used_gpu_memory {
+                UsedGpuMemory::Used(bytes) => (p.pid, bytes),
+                UsedGpuMemory::Unavailable => (p.pid, 0),
             })
             .collect();
-        out.insert(uuid, procs);
-    }
-    Ok(out)
+        Ok((uuid, procs))
+    })?;
+    Ok(per_device.into_iter().collect())
 }
 
 fn unavailable(library: &OsStr, e: NvmlError) -> GpuError {

@@ -224,3 +224,41 @@ pub fn set_verify_rate(w: &mut World, bps: u16) {
     w.send(&[ix::update_market(&a, &market, mp, false)], &[])
         .expect("update_market");
 }
+
+/// What a CPI signing for an address its seeds do not derive fails with: the runtime's
+/// `PrivilegeEscalation` on the SBF build; on the host build solana-program-test's CPI stub
+/// unwraps that error, so the builtin aborts (`ProgramFailedToComplete`).
+pub fn signer_escalation(w: &World) -> InstructionError {
+    if w.chain.is_sbf() {
+        InstructionError::PrivilegeEscalation
+    } else {
+        InstructionError::ProgramFailedToComplete
+    }
+}
+
+/// For the job seeds `["job", market, client, nonce]` whose canonical bump is `canonical`:
+/// another valid bump below it (the seeds then give another address) and a bump with which
+/// they give no address at all (the hash is on the curve).
+pub fn other_job_bumps(market: &Pubkey, client: &Pubkey, nonce: u64, canonical: u8) -> (u8, u8) {
+    let n = nonce.to_le_bytes();
+    let derive = |b: u8| {
+        let b = [b];
+        let seeds: [&[u8]; 5] = [
+            cinder::constants::JOB_SEED,
+            market.as_ref(),
+            client.as_ref(),
+            &n,
+            &b,
+        ];
+        Pubkey::create_program_address(&seeds, &cinder::ID)
+    };
+    let valid = (0..canonical)
+        .rev()
+        .find(|b| derive(*b).is_ok())
+        .expect("a second valid bump");
+    let invalid = (0..=u8::MAX)
+        .rev()
+        .find(|b| derive(*b).is_err())
+        .expect("an invalid bump");
+    (valid, invalid)
+}
