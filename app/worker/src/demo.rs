@@ -668,15 +668,15 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
             for (job, (label, _)) in &specs {
                 let l = &per_job[job];
                 match *label {
-                    "tampered" if l.slashed == 0 || l.verdict != Some(false) => wrong.push(
-                        format!("the tampered job {job} was not caught and slashed"),
-                    ),
-                    "exact" if l.verdict != Some(true) || l.paid == 0 => wrong.push(format!(
-                        "the exact job {job} was not verified and paid"
-                    )),
-                    "tolerance" if l.slashed != 0 => wrong.push(format!(
-                        "the honest tolerance job {job} was slashed"
-                    )),
+                    "tampered" if l.slashed == 0 || l.verdict != Some(false) => {
+                        wrong.push(format!("the tampered job {job} was not caught and slashed"))
+                    }
+                    "exact" if l.verdict != Some(true) || l.paid == 0 => {
+                        wrong.push(format!("the exact job {job} was not verified and paid"))
+                    }
+                    "tolerance" if l.slashed != 0 => {
+                        wrong.push(format!("the honest tolerance job {job} was slashed"))
+                    }
                     _ => {}
                 }
             }
