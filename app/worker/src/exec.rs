@@ -44,6 +44,8 @@ pub enum ExecError {
     Gpu(String),
     #[error("result store: {0}")]
     Store(String),
+    #[error("{0}")]
+    DataDir(#[from] crate::lock::LockError),
 }
 
 impl ExecError {
@@ -58,6 +60,7 @@ impl ExecError {
             ExecError::Runtime(_) => "runtime",
             ExecError::Gpu(_) => "gpu",
             ExecError::Store(_) => "store",
+            ExecError::DataDir(_) => "data_dir",
         }
     }
 }
@@ -97,6 +100,8 @@ pub struct Executor {
     cancel: CancellationToken,
     /// `demo_tamper`: fabricate the outputs of jobs that ask for it (demos and tests only).
     tamper: bool,
+    /// This worker's hold on `data_dir`, for as long as the executor lives.
+    _lock: crate::lock::DataDirLock,
 }
 
 /// The spec env key that makes a `demo_tamper` worker cheat on that job.
@@ -104,6 +109,8 @@ pub const TAMPER_ENV: &str = "DEMO_TAMPER";
 
 impl Executor {
     pub async fn new(cfg: &WorkerConfig) -> Result<Self, ExecError> {
+        // Before anything in data_dir is touched.
+        let lock = crate::lock::DataDirLock::acquire(&cfg.data_dir)?;
         let fetcher = Fetcher::new(cfg.allow_file_uris);
         let container = match cfg.runtime {
             RuntimeKind::Process => None,
@@ -146,6 +153,7 @@ impl Executor {
             work,
             cancel: CancellationToken::new(),
             tamper: cfg.demo_tamper,
+            _lock: lock,
         })
     }
 

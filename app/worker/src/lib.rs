@@ -1,5 +1,5 @@
 //! Cinder's off-chain provider: the daemon (`cinder worker`) and the CLI that clients,
-//! providers and keepers use. See the binary's `--help` and `DESIGN.md` (Worker).
+//! providers and keepers use. See the binary's `--help` and the README ("A provider").
 
 pub mod cli;
 pub mod config;
@@ -12,6 +12,7 @@ pub mod fault;
 pub mod journal;
 #[cfg(feature = "localnet")]
 pub mod localnet;
+pub mod lock;
 pub mod market;
 pub mod telemetry;
 
