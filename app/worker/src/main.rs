@@ -17,22 +17,14 @@ use std::path::PathBuf;
     about = "Cinder: GPU compute settlement on Solana — provider daemon and CLI"
 )]
 struct Cli {
-    /// JSON-RPC URL of the cluster.
-    #[arg(
-        long,
-        global = true,
-        env = "CINDER_RPC_URL",
-        default_value = "http://127.0.0.1:8899"
-    )]
-    url: String,
-    /// Keypair file that signs (Solana CLI JSON format).
-    #[arg(
-        long,
-        global = true,
-        env = "CINDER_KEYPAIR",
-        default_value = "~/.config/solana/id.json"
-    )]
-    keypair: String,
+    /// JSON-RPC URL of the cluster [default: http://127.0.0.1:8899]. For `worker` it
+    /// overrides the configuration's rpc_url.
+    #[arg(long, global = true, env = "CINDER_RPC_URL")]
+    url: Option<String>,
+    /// Keypair file that signs (Solana CLI JSON format) [default: ~/.config/solana/id.json].
+    /// For `worker` it overrides the configuration's keypair.
+    #[arg(long, global = true, env = "CINDER_KEYPAIR")]
+    keypair: Option<String>,
     /// Print machine-readable JSON lines.
     #[arg(long, global = true)]
     json: bool,
@@ -268,16 +260,21 @@ async fn main() {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let keypair_path = expand(&cli.keypair);
+    let keypair_path = expand(cli.keypair.as_deref().unwrap_or("~/.config/solana/id.json"));
+    let url = cli
+        .url
+        .clone()
+        .unwrap_or_else(|| "http://127.0.0.1:8899".into());
     match cli.cmd {
         Cmd::Worker {
             config,
             data_dir,
             markets,
         } => {
+            // --url and --keypair (or CINDER_RPC_URL / CINDER_KEYPAIR) override the file.
             let overrides = Overrides {
-                rpc_url: None,
-                keypair: None,
+                rpc_url: cli.url.clone(),
+                keypair: cli.keypair.as_deref().map(expand),
                 data_dir,
                 markets,
             };
@@ -375,7 +372,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 anyhow::anyhow!("keypair {}: {e} (pass --keypair)", keypair_path.display())
             })?;
             let ctx = Ctx {
-                chain: Chain::new(&cli.url, SendConfig::default()),
+                chain: Chain::new(&url, SendConfig::default()),
                 me,
                 json: cli.json,
                 quiet: false,
