@@ -69,6 +69,8 @@ impl ExecError {
 #[derive(Debug, Clone)]
 pub struct Prepared {
     pub spec: JobSpec,
+    /// The market's GPU class (NVML's model name); `None` in a CPU market.
+    pub gpu_model: Option<String>,
 }
 
 impl Prepared {
@@ -315,7 +317,10 @@ impl Executor {
             )));
         }
         tracing::debug!(job = %job, "spec ok");
-        Ok(Prepared { spec })
+        Ok(Prepared {
+            spec,
+            gpu_model: (!m.is_cpu()).then(|| m.gpu_model()),
+        })
     }
 
     /// Fetches the inputs, runs the job within `limit` (and the spec's own limit), hashes and
@@ -360,16 +365,16 @@ impl Executor {
             .await
             .map_err(|e| ExecError::Input(e.to_string()))?;
         let lease = if p.spec.gpus > 0 {
-            Some(
-                self.pool
-                    .take(p.spec.gpus as usize, p.spec.min_vram_gib as u64)
-                    .ok_or_else(|| {
-                        ExecError::Gpu(format!(
-                            "{} free GPUs with {} GiB wanted; not enough free now",
-                            p.spec.gpus, p.spec.min_vram_gib
-                        ))
-                    })?,
-            )
+            let (count, gib) = (p.spec.gpus as usize, p.spec.min_vram_gib as u64);
+            let lease = match &p.gpu_model {
+                Some(model) => self.pool.take_model(model, count, gib),
+                None => self.pool.take(count, gib),
+            };
+            Some(lease.ok_or_else(|| {
+                ExecError::Gpu(format!(
+                    "{count} free GPUs of the market's class with {gib} GiB wanted; not enough free now"
+                ))
+            })?)
         } else {
             None
         };

@@ -286,10 +286,22 @@ impl GpuPool {
     /// spec's `min_vram_gib` and a market's class state; lowest indices first), or `None`
     /// when there are not that many: all or nothing.
     pub fn take(&self, count: usize, min_vram_gib: u64) -> Option<GpuLease> {
+        self.take_where(count, |g| g.nominal_vram_gib() >= min_vram_gib)
+    }
+
+    /// [`take`](Self::take), of the model NVML names `model` only (a market's class): a host
+    /// with cards of several models never runs a job on a card of another class.
+    pub fn take_model(&self, model: &str, count: usize, min_vram_gib: u64) -> Option<GpuLease> {
+        self.take_where(count, |g| {
+            g.name == model && g.nominal_vram_gib() >= min_vram_gib
+        })
+    }
+
+    fn take_where(&self, count: usize, fits: impl Fn(&Gpu) -> bool) -> Option<GpuLease> {
         let mut free = lock(&self.free);
         let picked: Vec<u32> = free
             .values()
-            .filter(|g| g.nominal_vram_gib() >= min_vram_gib)
+            .filter(|g| fits(g))
             .map(|g| g.index)
             .take(count)
             .collect();
@@ -466,6 +478,20 @@ mod tests {
             pool.take(1, 81).is_none(),
             "no card here is sold with 81 GB"
         );
+    }
+
+    #[test]
+    fn a_job_of_a_class_is_leased_only_cards_of_that_class() {
+        let l40s = Gpu {
+            name: "NVIDIA L40S".into(),
+            ..gpu(0, 46_068)
+        };
+        let pool = GpuPool::new(vec![l40s, gpu(1, 81_559)]);
+        // The L40S (48 GB) would do by memory alone for a 40 GB job of the H100 class.
+        let l = pool.take_model("NVIDIA H100 80GB HBM3", 1, 40).unwrap();
+        assert_eq!(l[0].name, "NVIDIA H100 80GB HBM3");
+        assert!(pool.take_model("NVIDIA H100 80GB HBM3", 1, 40).is_none());
+        assert_eq!(pool.take(1, 40).unwrap()[0].name, "NVIDIA L40S");
     }
 
     #[test]
