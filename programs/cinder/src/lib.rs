@@ -2,7 +2,8 @@
 //!
 //! Clients escrow payment for GPU jobs, staked providers claim and run them and
 //! commit to results, and protocol fees are sold for the protocol token and
-//! burned. See `DESIGN.md` at the repository root of the shared docs.
+//! burned. The repository's README explains the protocol, its design notes and how to
+//! build and test it; SECURITY.md its threat model.
 #![allow(unexpected_cfgs)]
 // Every arithmetic operation in the program is checked (see `math`); tests may use plain ops.
 #![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
