@@ -225,8 +225,9 @@ async fn a_signature_over_another_job_or_time_is_unauthorized() {
 async fn missing_or_garbled_headers_are_unauthorized() {
     let w = world().await;
     let url = format!("{}/v1/jobs/{}/manifest", w.base, w.job);
-    let ts = now().to_string();
-    let sig = bs58::encode(w.client.sign(&auth_message(&w.job, now())).to_bytes()).into_string();
+    let at = now();
+    let ts = at.to_string();
+    let sig = bs58::encode(w.client.sign(&auth_message(&w.job, at)).to_bytes()).into_string();
     let client = bs58::encode(w.client.verifying_key().to_bytes()).into_string();
     let all = [
         ("X-Cinder-Client", client.as_str()),
@@ -366,7 +367,10 @@ async fn browsers_get_cors_for_the_signed_headers() {
         .to_str()
         .unwrap()
         .contains("GET"));
-    let sig = w.client.sign(&auth_message(&w.job, now())).to_bytes();
+    // One timestamp for the message and the header: two calls to now() can
+    // straddle a second and sign a different message than the one sent.
+    let at = now();
+    let sig = w.client.sign(&auth_message(&w.job, at)).to_bytes();
     let resp = reqwest::Client::new()
         .get(&url)
         .header("Origin", "https://app.example")
@@ -374,7 +378,7 @@ async fn browsers_get_cors_for_the_signed_headers() {
             "X-Cinder-Client",
             bs58::encode(w.client.verifying_key().to_bytes()).into_string(),
         )
-        .header("X-Cinder-Timestamp", now().to_string())
+        .header("X-Cinder-Timestamp", at.to_string())
         .header("X-Cinder-Signature", bs58::encode(sig).into_string())
         .send()
         .await
