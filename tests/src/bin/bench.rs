@@ -499,14 +499,124 @@ fn table(rows: &[Row]) -> String {
     out
 }
 
-/// The section of `doc` under `heading`, up to the next `## ` heading or the end.
-fn kept_section<'a>(doc: &'a str, heading: &str) -> Option<&'a str> {
-    let start = doc.find(heading)?;
-    let rest = &doc[start..];
-    let end = rest[heading.len()..]
-        .find("\n## ")
-        .map_or(rest.len(), |i| heading.len() + i + 1);
-    Some(&rest[..end])
+/// The committed compute-unit budgets: one per row of BENCHMARKS.md's table, at most
+/// `BUDGET_SLACK_PCT` % above the figure measured when it was written.
+const BUDGETS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/cu-budgets.txt");
+const BUDGET_SLACK_PCT: u64 = 3;
+
+/// Each row's key in the budget file: `instruction mint`, with `#2`, `#3`, ... after the
+/// instruction when the table measures it more than once (the first `stake` and a top-up).
+fn row_keys(rows: &[Row]) -> Vec<String> {
+    rows.iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let seen = rows[..i]
+                .iter()
+                .filter(|o| o.instruction == r.instruction && o.mint == r.mint)
+                .count();
+            let mint = if r.mint == "SPL Token" {
+                "spl"
+            } else {
+                "token-2022"
+            };
+            match seen {
+                0 => format!("{} {mint}", r.instruction),
+                n => format!("{}#{} {mint}", r.instruction, n + 1),
+            }
+        })
+        .collect()
+}
+
+fn loosest_budget(cu: u64) -> u64 {
+    cu * (100 + BUDGET_SLACK_PCT) / 100
+}
+
+fn budget_file(rows: &[Row]) -> String {
+    let mut out = String::from(
+        "# Compute-unit budgets of target/deploy/cinder.so, one per row of BENCHMARKS.md.\n\
+# `cinder-bench --check` (scripts/test.sh step 6) fails when a row costs more than its budget,\n\
+# when a budget is more than 3 % above the row's figure (tighten it), and when a row or a\n\
+# budget has no partner. After a deliberate change: scripts/bench.sh, then\n\
+# `cargo run -p cinder-tests --bin cinder-bench -- --write-budgets`, and say why in the commit.\n\
+# instruction            mint        budget\n",
+    );
+    for (key, r) in row_keys(rows).iter().zip(rows) {
+        let (ix, mint) = key.split_once(' ').unwrap();
+        let _ = writeln!(out, "{ix:<24} {mint:<11} {}", loosest_budget(r.cu));
+    }
+    out
+}
+
+/// What is wrong with `rows` against the budget file's text, one line each.
+fn budget_problems(rows: &[Row], file: &str) -> Vec<String> {
+    let mut budgets = std::collections::BTreeMap::new();
+    let mut problems = Vec::new();
+    for (n, line) in file.lines().enumerate() {
+        // Whole-line comments only: the `#2` of a repeated row is part of its key.
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let f: Vec<&str> = line.split_whitespace().collect();
+        match (f.as_slice(), f.get(2).map(|b| b.parse::<u64>())) {
+            ([ix, mint, _], Some(Ok(b))) => {
+                budgets.insert(format!("{ix} {mint}"), b);
+            }
+            _ => problems.push(format!(
+                "cu-budgets.txt line {}: expected `instruction mint budget`, got `{line}`",
+                n + 1
+            )),
+        }
+    }
+    for (key, r) in row_keys(rows).iter().zip(rows) {
+        match budgets.remove(key) {
+            None => problems.push(format!("{key}: {} CU measured and no budget in cu-budgets.txt", r.cu)),
+            Some(b) if r.cu > b => problems.push(format!("{key}: {} CU, over its budget of {b}", r.cu)),
+            Some(b) if b > loosest_budget(r.cu) => problems.push(format!(
+                "{key}: budget {b} is more than {BUDGET_SLACK_PCT} % above the {} CU measured: lower it to {}",
+                r.cu,
+                loosest_budget(r.cu)
+            )),
+            Some(_) => {}
+        }
+    }
+    for key in budgets.keys() {
+        problems.push(format!(
+            "{key}: a budget for a row BENCHMARKS.md does not have"
+        ));
+    }
+    problems
+}
+
+/// The part of BENCHMARKS.md this command writes: from the start to the first section it
+/// does not write (the GPU run, the simulation, the worker), which other commands own.
+fn generated_part(doc: &str) -> &str {
+    let table = doc.find("## Every instruction").unwrap_or(0);
+    match doc[table..].find("\n## ") {
+        Some(i) => &doc[..table + i + 1],
+        None => doc,
+    }
+}
+
+/// Line-by-line differences between the committed and a fresh text (the first 40).
+fn line_diff(committed: &str, fresh: &str) -> String {
+    let (a, b): (Vec<&str>, Vec<&str>) = (committed.lines().collect(), fresh.lines().collect());
+    let mut out = String::new();
+    let mut shown = 0;
+    for i in 0..a.len().max(b.len()) {
+        let (x, y) = (a.get(i).copied(), b.get(i).copied());
+        if x != y && shown < 40 {
+            shown += 1;
+            let _ = writeln!(
+                out,
+                "line {}:\n  - {}\n  + {}",
+                i + 1,
+                x.unwrap_or("(none)"),
+                y.unwrap_or("(none)")
+            );
+        }
+    }
+    out
 }
 
 fn main() {
@@ -519,6 +629,7 @@ fn main() {
     cinder_tests::deterministic_keys();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let check = args.iter().any(|a| a == "--check");
+    let write_budgets = args.iter().any(|a| a == "--write-budgets");
     let out = args
         .iter()
         .position(|a| a == "--out")
@@ -566,7 +677,13 @@ Measured on the SBF build `target/deploy/cinder.so` ({} bytes, sha256 `{}`) exec
 Token-2022 programs. **Toolchain note:** the `.so` is built by `scripts/build-sbf.sh` (Debian rustc 1.96 + \
 build-std, LLVM 23 BPF backend via `sbpf-linker` 0.2.6), not by Solana's platform-tools (`cargo build-sbf`); \
 these are this toolchain's figures, and a platform-tools build of the same source may differ somewhat. \
-The reference figures are the best open GPU-market program built the same way here. \
+The reference column is the open GPU-market program Cinder measures itself against (its list, \
+take and finish-and-pay instructions), built with this same toolchain and measured the same way; its \
+figures are constants in `tests/src/bin/bench.rs` (that program is not part of this repository, so \
+this command does not re-measure it). Every row below has a budget in `tests/cu-budgets.txt`, at most \
+3 % above its figure: `cinder-bench --check` (CI, `scripts/test.sh` step 6) fails when a row exceeds \
+its budget, when a budget is looser than that, and when this part of the file differs from a fresh \
+run. \
 Token-2022 rows cost more because the Token-2022 program itself does (its transfer is ≈ 2k CU against \
 ≈ 100 CU for the SPL Token build Mollusk 0.15 ships, p-token). The keys are the same in every run, so the \
 figures are reproducible: an instruction that creates a PDA whose bump is not passed in (first `stake`, \
@@ -580,22 +697,44 @@ or from the accounts and searches none.\n\n\
         verdict,
         table(&rows)
     );
+    if write_budgets {
+        std::fs::write(BUDGETS, budget_file(&rows))
+            .unwrap_or_else(|e| panic!("write {BUDGETS}: {e}"));
+        println!("wrote {BUDGETS}");
+    }
+    let budgets =
+        std::fs::read_to_string(BUDGETS).unwrap_or_else(|e| panic!("read {BUDGETS}: {e}"));
+    over.extend(budget_problems(&rows, &budgets));
     if check {
         print!("{doc}");
+        // The committed figures must be the ones this build measures: regenerate and compare.
+        let committed = std::fs::read_to_string(&out).unwrap_or_else(|e| panic!("read {out}: {e}"));
+        if generated_part(&committed).trim_end() != doc.trim_end() {
+            let fresh = std::env::temp_dir().join("cinder-BENCHMARKS.fresh.md");
+            let _ = std::fs::write(&fresh, &doc);
+            eprintln!(
+                "{out} is not what this build measures (fresh copy: {}); run scripts/bench.sh and commit it:\n{}",
+                fresh.display(),
+                line_diff(generated_part(&committed).trim_end(), doc.trim_end())
+            );
+            over.push(format!("{out} differs from a fresh run"));
+        }
     } else {
-        // The GPU run's figures come from the GPU machine (scripts/gpu-check.sh), not from
-        // this command: keep that section as it is.
+        // The sections after the table belong to other commands (the GPU run, cinder-sim, the
+        // worker's benchmark): keep them as they are.
         let old = std::fs::read_to_string(&out).unwrap_or_default();
-        let doc = match kept_section(&old, "## On a GPU") {
-            Some(gpu) => format!("{}\n\n{}", doc.trim_end(), gpu.trim_end()) + "\n",
-            None => doc,
+        let kept = old[generated_part(&old).len()..].trim();
+        let doc = if kept.is_empty() {
+            doc
+        } else {
+            format!("{}\n\n{kept}\n", doc.trim_end())
         };
         std::fs::write(&out, &doc).unwrap_or_else(|e| panic!("write {out}: {e}"));
         print!("{verdict}");
         println!("wrote {out}");
     }
     if !over.is_empty() {
-        eprintln!("over budget: {}", over.join("; "));
+        eprintln!("compute-unit check failed:\n  {}", over.join("\n  "));
         std::process::exit(1);
     }
 }
