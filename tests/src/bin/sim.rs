@@ -65,11 +65,25 @@ fn simulate(stake_over_pay: u64, seed: u64) -> Row {
 
 fn main() {
     let write = std::env::args().any(|a| a == "--write");
+    let check = std::env::args().any(|a| a == "--check");
     let mut table = String::from(
         "| stake locked / job pay | detection rate | cheater's profit per job | honest profit per job | cheating |\n|---:|---:|---:|---:|---|\n",
     );
+    let mut problems = Vec::new();
     for ratio in [10, 50, 95, 100, 200, 500] {
         let r = simulate(ratio, 7);
+        // The detection rate is the configured verify rate, within 4 standard deviations of a
+        // binomial draw (±0.62 pp at 5 % over 20,000 jobs).
+        let rate = f64::from(VERIFY_RATE_BPS) / 10_000.0;
+        let bound = 4.0 * (rate * (1.0 - rate) / JOBS as f64).sqrt();
+        if (r.detection - rate).abs() > bound {
+            problems.push(format!(
+                "detection {:.3} % is not the configured {:.2} % (±{:.2} pp)",
+                r.detection * 100.0,
+                rate * 100.0,
+                bound * 100.0
+            ));
+        }
         table += &format!(
             "| {}x | {:.2} % | {:.0} | {:.0} | {} |\n",
             r.stake_over_pay,
@@ -93,8 +107,23 @@ money once the stake a provider risks is worth more than (1 − r) / (r × fraud
 a job's pay: markets must set `min_provider_stake` (and `stake_per_job`) at least that high \
 relative to their largest jobs, or raise `verify_rate_bps` / `fraud_slash_bps`.\n\n{table}"
     );
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../BENCHMARKS.md");
+    if check {
+        // The committed section must be what this code computes.
+        let doc = std::fs::read_to_string(path).expect("read BENCHMARKS.md");
+        let committed = doc.find("## Does cheating pay?").map(|i| {
+            let rest = &doc[i..];
+            &rest[..rest[1..].find("\n## ").map_or(rest.len(), |j| j + 2)]
+        });
+        if committed.map(str::trim_end) != Some(section.trim_end()) {
+            problems.push(format!(
+                "BENCHMARKS.md's \"Does cheating pay?\" section is not what this code computes: \
+run `cargo run -p cinder-tests --bin cinder-sim -- --write` and commit it\ncommitted:\n{}\nfresh:\n{section}",
+                committed.unwrap_or("(none)")
+            ));
+        }
+    }
     if write {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../BENCHMARKS.md");
         let doc = std::fs::read_to_string(path).expect("BENCHMARKS.md (run cinder-bench first)");
         let doc = match doc.find("## Does cheating pay?") {
             Some(i) => doc[..i].to_string(),
@@ -103,4 +132,8 @@ relative to their largest jobs, or raise `verify_rate_bps` / `fraud_slash_bps`.\
         std::fs::write(path, doc + &section).expect("write BENCHMARKS.md");
     }
     print!("{section}");
+    if !problems.is_empty() {
+        eprintln!("cinder-sim check failed:\n  {}", problems.join("\n  "));
+        std::process::exit(1);
+    }
 }
