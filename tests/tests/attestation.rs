@@ -81,7 +81,13 @@ on_both!(sampling_uses_a_slot_hash_from_after_the_commitment, |w| {
     // The decision is sha256(hash of slot submit+4 ‖ job) below 50%: reproducible off-chain.
     use sha2::Digest;
     let slot_hash: [u8; 32] = sha2::Sha256::digest((submitted_slot + 4).to_le_bytes()).into();
-    let expected = cinder::instructions::is_sampled(&slot_hash, &k.job, 5_000);
+    // The published rule, not the program's `is_sampled` (tests/tests/sampling.rs does this
+    // for thousands of draws): sha256(hash ‖ job), first 8 bytes little-endian, mod 10 000.
+    let d = sha2::Sha256::new()
+        .chain_update(slot_hash)
+        .chain_update(k.job)
+        .finalize();
+    let expected = u64::from_le_bytes(d[..8].try_into().unwrap()) % 10_000 < 5_000;
     let status = w.job(&k.job).sample_status;
     assert_eq!(
         status,
@@ -609,12 +615,10 @@ on_both!(
     }
 );
 
-/// The attestation events carry what indexers need (host build; see `TxMeta::events`).
-#[test]
-fn attestation_events() {
+// The attestation events carry what indexers need (both builds; see `TxMeta::events`).
+on_both!(attestation_events, |w| {
     use cinder::events::{SampleRevealed, VerificationLapsed, VerificationSubmitted};
     use cinder_tests::events_of;
-    let mut w = World::native();
     assert!(w.chain.record_events(true));
     set_rate(&mut w, 10_000);
     let k = submitted(&mut w);
@@ -645,4 +649,4 @@ fn attestation_events() {
     w.warp(600 + 86_400);
     let meta = w.try_settle(&k).unwrap();
     assert_eq!(events_of::<VerificationLapsed>(&meta)[0].job, k.job);
-}
+});
