@@ -166,7 +166,10 @@ print(json.dumps(j, indent=2, sort_keys=True))') || die "cannot derive target sp
   if [[ $fresh == "$(cat "$spec")" ]]; then
     step 5 "target spec toolchain/bpfel-zkvm-solana.json: matches $("$SBF_RUSTC_PATH" --version | cut -d' ' -f1-2)"
   else
-    step 5 "target spec toolchain/bpfel-zkvm-solana.json: WARNING differs from what this rustc derives (using the committed one)"
+    # A spec this rustc would not derive builds a program with another ABI or data layout
+    # than the one tested and measured: stop rather than warn.
+    diff <(printf '%s\n' "$fresh") "$spec" >&2 || true
+    die "toolchain/bpfel-zkvm-solana.json differs from what $("$SBF_RUSTC_PATH" --version | cut -d' ' -f1-2) derives (diff above: < derived, > committed). If the Debian rustc was upgraded on purpose, review the diff, write the derived spec into the file and rerun the tests; otherwise install the rustc this repository pins (README, \"Toolchain policy\")."
   fi
 }
 

@@ -4,12 +4,13 @@
 #   2. the SBF toolchain and target/deploy/cinder.so             scripts/build-sbf.sh
 #   3. Podman and the test image (real containers)               scripts/podman-setup.sh
 #   4. formatting and lints (cargo fmt --check; clippy -D warnings on every target, while the
-#      tests are built)
+#      tests are built; a check of each feature set the tests do not build)
 #   5. cargo test --workspace: program math and property tests, the i128 shim, the integration
 #      tests on the host build (solana-program-test) and on cinder.so (Mollusk), the runner
 #      (real processes and Podman containers), the bootstrap run twice against a real local
 #      validator, and the worker end to end and under faults (kill -9, flaky RPC) against it
-#   6. the compute-unit budget of the hot path on cinder.so       (cinder-bench --check)
+#   6. every instruction's compute-unit budget on cinder.so (tests/cu-budgets.txt) and
+#      BENCHMARKS.md against a fresh run; the cheating simulation  (cinder-bench/cinder-sim --check)
 #   7. the README's first command: `cinder demo --check` (the whole lifecycle on a local chain,
 #      its outcome checked from the chain: every job settled, fees swept, tokens burned)
 #   8. a fuzzing smoke run of instruction decoding and the math   scripts/fuzz.sh --smoke
@@ -55,12 +56,19 @@ clippy_driver=$(command -v clippy-driver) || {
 export RUSTC_WORKSPACE_WRAPPER=$clippy_driver
 export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 cargo test --workspace --all-targets --locked --no-run
+# Feature sets no other step compiles must still build and lint clean: the program with its
+# profiling, debug, CPI and IDL features, and the provider build of the worker (no local
+# validator). Check builds, so the tests' artifacts above are not disturbed.
+cargo check --locked -p cinder --lib --features cu-trace,anchor-debug,cpi
+cargo check --locked -p cinder --lib --features idl-build
+cargo check --locked -p cinder-worker --lib --bins --no-default-features
 
 step "5/10 cargo test --workspace (program on host and SBF, runner, bootstrap, worker on a local chain)"
 cargo test --workspace --locked
 
-step "6/10 compute-unit budget of post/claim/settle on cinder.so"
+step "6/10 compute-unit budgets of cinder.so; BENCHMARKS.md against a fresh run"
 cargo run -q --locked -p cinder-tests --bin cinder-bench -- --check | awk '/^## Hot path/{on=1; next} /^## /{on=0} on && NF'
+cargo run -q --locked -p cinder-tests --bin cinder-sim -- --check | awk '/^\|/'
 # The fuzz workspace and the SBF build are not linted by this wrapper.
 unset RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS
 

@@ -468,6 +468,7 @@ async fn client(ctx: &Ctx, cmd: Cmd) -> anyhow::Result<()> {
 
 /// The first `name` on PATH, by the PATH entry's own path (not resolved through links: a
 /// venv's python finds its packages only when started by its venv path).
+#[cfg(feature = "localnet")]
 fn on_path(name: &str) -> Option<PathBuf> {
     std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)

@@ -7,7 +7,12 @@ use anchor_lang::prelude::*;
 
 /// Protocol-wide parameters the admin may change, each within a hard bound.
 /// 48 bytes, `repr(C)` without padding (checked by the `Pod` derive).
-#[zero_copy]
+// `#[zero_copy]` spelled out without its IDL derive: these params are also instruction
+// arguments, whose borsh derive describes them to the IDL (two descriptions would conflict
+// under `idl-build`). Borsh and the zero-copy layout agree byte for byte: `repr(C)`, no
+// padding (the `Pod` derive checks), little-endian fixed-size fields.
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+#[repr(C)]
 #[derive(AnchorSerialize, AnchorDeserialize, InitSpace, Debug, PartialEq, Eq)]
 pub struct ConfigParams {
     /// Share of every job payment taken as protocol fee (rounded up). ≤ 2000.

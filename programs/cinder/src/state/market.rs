@@ -7,7 +7,12 @@ use anchor_lang::prelude::*;
 
 /// What a market asks of its providers and jobs. Changeable by the admin within bounds.
 /// 120 bytes, `repr(C)` without padding (checked by the `Pod` derive): widest fields first.
-#[zero_copy]
+// `#[zero_copy]` spelled out without its IDL derive: these params are also instruction
+// arguments, whose borsh derive describes them to the IDL (two descriptions would conflict
+// under `idl-build`). Borsh and the zero-copy layout agree byte for byte: `repr(C)`, no
+// padding (the `Pod` derive checks), little-endian fixed-size fields.
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+#[repr(C)]
 #[derive(AnchorSerialize, AnchorDeserialize, InitSpace, Debug, PartialEq, Eq)]
 pub struct MarketParams {
     /// Minimum price per second of GPU time, in payment-mint base units.
