@@ -21,9 +21,8 @@ pub struct TxMeta {
     pub logs: Vec<String>,
     /// Anchor events the program emitted with `emit_cpi!` (discriminator + borsh data), in
     /// order. Filled by the native chain when `record_events` is on (it simulates the
-    /// transaction first: program-test returns inner instructions only from simulation).
-    /// Mollusk 0.15 can return inner instructions only with a feature whose crates do not fit
-    /// this lockfile, so the SBF chain leaves this empty.
+    /// transaction first: program-test returns inner instructions only from simulation), and
+    /// always by the SBF chain (from the runtime's instruction trace, see `EventTrace`).
     pub events: Vec<Vec<u8>>,
 }
 
@@ -59,6 +58,39 @@ pub trait Chain {
     fn restore(&mut self) {
         panic!("this chain cannot restore a saved state")
     }
+    /// What the last failed transaction left to say why: its logs and, on the host build,
+    /// the message of any panic inside it (program-test turns a panic in its CPI stub into
+    /// `ProgramFailedToComplete`; the message is the runtime's actual reason).
+    fn failure_log(&self) -> Vec<String>;
+}
+
+thread_local! {
+    /// Panic messages raised on this thread since the last `take_panics`.
+    static PANICS: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Records every panic's message on the thread it happens on (and still prints it). The host
+/// chain's bank runs on the test's own thread (a current-thread runtime), so a panic inside a
+/// transaction is found by the test that sent it.
+fn record_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let payload = info.payload();
+            let msg = payload
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            PANICS.with(|p| p.borrow_mut().push(format!("panicked: {msg}")));
+            previous(info)
+        }));
+    });
+}
+
+fn take_panics() -> Vec<String> {
+    PANICS.with(|p| std::mem::take(&mut *p.borrow_mut()))
 }
 
 // --- native -----------------------------------------------------------------------------
@@ -84,6 +116,7 @@ pub struct NativeChain {
     /// Makes otherwise identical transactions distinct (same blockhash).
     nonce: u32,
     record_events: bool,
+    failure_log: Vec<String>,
 }
 
 impl NativeChain {
@@ -98,11 +131,13 @@ impl NativeChain {
             pt.add_account(k, a);
         }
         let ctx = rt.block_on(pt.start_with_context());
+        record_panics();
         Self {
             rt,
             ctx,
             nonce: 0,
             record_events: false,
+            failure_log: Vec::new(),
         }
     }
 
@@ -155,9 +190,21 @@ impl Chain for NativeChain {
                 }
             }
         }
+        take_panics();
         let res = self
             .rt
             .block_on(banks.process_transaction_with_metadata(tx));
+        let panics = take_panics();
+        if let Ok(r) = &res {
+            if r.result.is_err() {
+                self.failure_log = r
+                    .metadata
+                    .as_ref()
+                    .map(|m| m.log_messages.clone())
+                    .unwrap_or_default();
+                self.failure_log.extend(panics);
+            }
+        }
         match res {
             Ok(r) => match r.result {
                 Ok(()) => Ok(TxMeta {
@@ -197,6 +244,10 @@ impl Chain for NativeChain {
 
     fn is_sbf(&self) -> bool {
         false
+    }
+
+    fn failure_log(&self) -> Vec<String> {
+        self.failure_log.clone()
     }
 
     fn record_events(&mut self, on: bool) -> bool {
@@ -261,6 +312,48 @@ pub struct SbfChain {
     ctx: mollusk_svm::MolluskContext<std::collections::HashMap<Key4, Account4>>,
     logs: std::rc::Rc<std::cell::RefCell<solana_svm_log_collector_v4::LogCollector>>,
     saved: Option<SbfState>,
+    failure_log: Vec<String>,
+    events: EventTrace,
+}
+
+/// The program's `emit_cpi!` events of the last transaction, read from the runtime's
+/// instruction trace after each top-level instruction: every self-invocation of the program
+/// whose data starts with Anchor's event tag. (Mollusk's own inner-instruction recording needs
+/// crates that do not fit this lockfile; its inspection callback needs none.)
+#[derive(Clone, Default)]
+struct EventTrace(std::rc::Rc<std::cell::RefCell<Vec<Vec<u8>>>>);
+
+impl mollusk_svm::InvocationInspectCallback for EventTrace {
+    fn before_invocation(
+        &self,
+        _: &mollusk_svm::Mollusk,
+        _: &Key4,
+        _: &[u8],
+        _: &[solana_transaction_context_v4::instruction_accounts::InstructionAccount],
+        _: &mut solana_program_runtime_v4::invoke_context::InvokeContext,
+        _: bool,
+    ) {
+    }
+
+    fn after_invocation(
+        &self,
+        _: &mollusk_svm::Mollusk,
+        invoke_context: &solana_program_runtime_v4::invoke_context::InvokeContext,
+        _: bool,
+    ) {
+        let tc = &invoke_context.transaction_context;
+        let (program, tag) = (key4(&cinder::ID), anchor_lang::event::EVENT_IX_TAG_LE);
+        // The trace holds the whole transaction so far: replace, never append.
+        *self.0.borrow_mut() = (0..tc.get_instruction_trace_length())
+            .filter_map(|i| tc.get_instruction_context_at_index_in_trace(i).ok())
+            .filter(|ic| ic.get_stack_height() > 1 && ic.get_program_key() == Ok(&program))
+            .filter_map(|ic| {
+                ic.get_instruction_data()
+                    .strip_prefix(tag)
+                    .map(<[u8]>::to_vec)
+            })
+            .collect();
+    }
 }
 
 /// The accounts and the sysvars tests change (clock, slot hashes).
@@ -287,6 +380,8 @@ impl SbfChain {
         );
         mollusk_svm_programs_token::token::add_program(&mut mollusk);
         mollusk_svm_programs_token::token2022::add_program(&mut mollusk);
+        let events = EventTrace::default();
+        mollusk.invocation_inspect_callback = Box::new(events.clone());
         let logs = solana_svm_log_collector_v4::LogCollector::new_ref();
         mollusk.logger = Some(logs.clone());
         let store = genesis_accounts
@@ -297,6 +392,8 @@ impl SbfChain {
             ctx: mollusk.with_context(store),
             logs,
             saved: None,
+            failure_log: Vec::new(),
+            events,
         }
     }
 
@@ -315,6 +412,7 @@ impl Chain for SbfChain {
         payer: &Keypair,
         _signers: &[&Keypair],
     ) -> Result<TxMeta, TransactionError> {
+        self.events.0.borrow_mut().clear();
         let result = self
             .ctx
             .process_transaction_instructions(ixs, Some(&key4(&payer.pubkey())));
@@ -323,11 +421,12 @@ impl Chain for SbfChain {
             Ok(()) => Ok(TxMeta {
                 compute_units: result.compute_units_consumed,
                 logs,
-                events: Vec::new(),
+                events: std::mem::take(&mut *self.events.0.borrow_mut()),
             }),
             Err(e) => {
                 // Shown by the test runner only when the test fails.
                 eprintln!("transaction failed: {e:?}\n  {}", logs.join("\n  "));
+                self.failure_log = logs;
                 Err(e)
             }
         }
@@ -355,6 +454,14 @@ impl Chain for SbfChain {
 
     fn set_clock(&mut self, clock: &Clock) {
         self.ctx.mollusk.sysvars.clock = clock.clone();
+    }
+
+    fn record_events(&mut self, _on: bool) -> bool {
+        true // always: see `EventTrace`
+    }
+
+    fn failure_log(&self) -> Vec<String> {
+        self.failure_log.clone()
     }
 
     fn is_sbf(&self) -> bool {

@@ -4,18 +4,16 @@
 mod attacks_support;
 
 use anchor_lang::error::ErrorCode as Anchor;
-use attacks_support::{other_job_bumps, signer_escalation, Attack, ALREADY_IN_USE};
+use attacks_support::{
+    other_job_bumps, seeds_without_address, signer_escalation, Attack, ALREADY_IN_USE,
+};
 use cinder::errors::CinderError;
 use cinder_tests::{
     assert_anchor_error, assert_cinder_error, ix, on_both, tokens, world::default_market_params,
     World,
 };
 use solana_sdk::{
-    account::Account,
-    instruction::{Instruction, InstructionError},
-    pubkey::Pubkey,
-    signature::Keypair,
-    signer::Signer,
+    account::Account, instruction::Instruction, pubkey::Pubkey, signature::Keypair, signer::Signer,
 };
 use std::collections::HashSet;
 
@@ -285,7 +283,7 @@ on_both!(wrong_bumps_or_addresses_are_refused, |w| {
     let (k, n) = w.next_job();
     let client = w.client.insecure_clone();
     let ct = w.client_token;
-    let escalation = signer_escalation(&w);
+    let escalation = signer_escalation();
     // A job address that is not the PDA of (market, client, nonce): the seeds of another nonce,
     // with their own canonical bump, sign for another address than the one passed.
     let mut args = w.post_args(&k, n, PRICE, DURATION);
@@ -309,7 +307,7 @@ on_both!(wrong_bumps_or_addresses_are_refused, |w| {
     w.refused(
         &[ix::post_job(&k, &ct, args)],
         &[&client],
-        InstructionError::ProgramFailedToComplete,
+        seeds_without_address(),
     );
     assert!(!w.exists(&k.job));
     let args = w.post_args(&k, n, PRICE, DURATION);

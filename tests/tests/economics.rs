@@ -156,8 +156,7 @@ fn split(amount: u64) -> (u64, u64, u64) {
 on_both!(
     a_buy_takes_the_whole_vault_and_splits_the_price_to_the_base_unit,
     |w| {
-        // Events are captured on the host build (see TxMeta::events).
-        let events = w.chain.record_events(true);
+        assert!(w.chain.record_events(true));
         let fees = accrue_fees(&mut w);
         assert_eq!(fees, 5_000, "ceil(5 % of 100 s × 1000)");
         let b = buyer(&mut w, 10_000_000);
@@ -197,29 +196,27 @@ on_both!(
             (price, fees, price)
         );
 
-        if events {
-            let bought = &events_of::<AuctionBought>(&meta)[0];
-            assert_eq!(
-                (
-                    bought.epoch,
-                    bought.price,
-                    bought.amount_out,
-                    bought.next_init_price
-                ),
-                (0, price, fees, a.epoch_init_price)
-            );
-            assert_eq!(bought.buyer, b.key.pubkey());
-            let d = &events_of::<RevenueDistributed>(&meta)[0];
-            assert_eq!(
-                (d.amount, d.burned, d.to_stakers, d.to_treasury),
-                (price, burn, stakers, treasury)
-            );
-            let burned = &events_of::<Burned>(&meta)[0];
-            assert_eq!(
-                (burned.amount, burned.total_burned),
-                (burn, after.total_burned)
-            );
-        }
+        let bought = &events_of::<AuctionBought>(&meta)[0];
+        assert_eq!(
+            (
+                bought.epoch,
+                bought.price,
+                bought.amount_out,
+                bought.next_init_price
+            ),
+            (0, price, fees, a.epoch_init_price)
+        );
+        assert_eq!(bought.buyer, b.key.pubkey());
+        let d = &events_of::<RevenueDistributed>(&meta)[0];
+        assert_eq!(
+            (d.amount, d.burned, d.to_stakers, d.to_treasury),
+            (price, burn, stakers, treasury)
+        );
+        let burned = &events_of::<Burned>(&meta)[0];
+        assert_eq!(
+            (burned.amount, burned.total_burned),
+            (burn, after.total_burned)
+        );
 
         // The stakers' share is the provider's (the only staker) to claim.
         let owner = w.provider.insecure_clone();
@@ -374,8 +371,7 @@ fn protocol_fee_vault(w: &mut World, amount: u64) -> Pubkey {
 }
 
 on_both!(protocol_mint_fees_are_split_not_auctioned, |w| {
-    // Events are captured on the host build (see TxMeta::events).
-    let events = w.chain.record_events(true);
+    assert!(w.chain.record_events(true));
     let amount = 1_000_003;
     let vault = protocol_fee_vault(&mut w, amount);
     let before = books(&mut w, vault);
@@ -393,14 +389,12 @@ on_both!(protocol_mint_fees_are_split_not_auctioned, |w| {
     assert_eq!(after.total_burned - before.total_burned, burn);
     assert_eq!(after.reward_vault - before.reward_vault, stakers);
     assert_eq!(after.treasury - before.treasury, treasury);
-    if events {
-        let d = &events_of::<RevenueDistributed>(&meta)[0];
-        assert_eq!(
-            (d.burned, d.to_stakers, d.to_treasury),
-            (burn, stakers, treasury)
-        );
-        assert_eq!(events_of::<Burned>(&meta)[0].amount, burn);
-    }
+    let d = &events_of::<RevenueDistributed>(&meta)[0];
+    assert_eq!(
+        (d.burned, d.to_stakers, d.to_treasury),
+        (burn, stakers, treasury)
+    );
+    assert_eq!(events_of::<Burned>(&meta)[0].amount, burn);
     assert_cinder_error(
         w.send(&[ix::distribute_fees(&tr, &p)], &[]),
         CinderError::NothingToBuy,
@@ -480,8 +474,7 @@ on_both!(a_buy_cannot_redirect_the_split_or_take_another_vault, |w| {
 });
 
 on_both!(auction_parameters_are_bounded_admin_only_and_logged, |w| {
-    // Events are captured on the host build (see TxMeta::events).
-    let events = w.chain.record_events(true);
+    assert!(w.chain.record_events(true));
     let mint = w.mint;
     let a = w.admin.pubkey();
     let good = AuctionParams {
@@ -539,8 +532,6 @@ on_both!(auction_parameters_are_bounded_admin_only_and_logged, |w| {
         .expect("update");
     let now_params = auction(&mut w).params;
     assert_eq!(now_params, good);
-    if events {
-        let e = &events_of::<AuctionUpdated>(&meta)[0];
-        assert_eq!((e.old, e.new), (old, good));
-    }
+    let e = &events_of::<AuctionUpdated>(&meta)[0];
+    assert_eq!((e.old, e.new), (old, good));
 });

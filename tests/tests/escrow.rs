@@ -626,13 +626,10 @@ fn token_2022_lifecycle(mut w: World) {
     assert!(!w.exists(&k.vault));
 }
 
-/// Every movement of value is announced by an event whose amounts match the ledger.
-/// (Host build: see `TxMeta::events` for why Mollusk cannot show them.)
-#[test]
-fn events_report_every_movement_of_value() {
+// Every movement of value is announced by an event whose amounts match the ledger.
+on_both!(events_report_every_movement_of_value, |w| {
     use cinder::events::*;
     use cinder_tests::events_of;
-    let mut w = World::native();
     assert!(w.chain.record_events(true));
     let client = w.client.insecure_clone();
     let ct = w.client_token;
@@ -675,7 +672,7 @@ fn events_report_every_movement_of_value() {
         .send(&[ix::cancel_job(&k, &client.pubkey(), &ct)], &[&client])
         .unwrap();
     assert_eq!(events_of::<JobCancelled>(&meta)[0].refund, ESCROW);
-}
+});
 
 on_both!(a_settled_job_cannot_be_settled_again, |w| {
     let k = w.post(PRICE, DURATION);

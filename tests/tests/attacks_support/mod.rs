@@ -23,6 +23,15 @@ pub enum Refusal {
     /// The runtime's or another program's, e.g. `PrivilegeEscalation`, or the System program's
     /// `AccountAlreadyInUse` (`Custom(0)`).
     Runtime(InstructionError),
+    /// A runtime refusal whose host-build error is generic: program-test's CPI stub panics on
+    /// it, which comes back as `ProgramFailedToComplete`. The SBF build must fail with `sbf`
+    /// and log `sbf_says`; the host build with `ProgramFailedToComplete` and a panic saying
+    /// `host_says` — the exact cause on both builds, not just "the program failed".
+    Caused {
+        sbf: InstructionError,
+        sbf_says: &'static str,
+        host_says: &'static str,
+    },
 }
 
 impl From<CinderError> for Refusal {
@@ -44,11 +53,19 @@ impl From<InstructionError> for Refusal {
 }
 
 impl Refusal {
-    fn matches(&self, got: &InstructionError) -> bool {
+    /// Whether the chain's error and its failure log (see `Chain::failure_log`) are this refusal.
+    fn matches(&self, got: &InstructionError, sbf: bool, log: &[String]) -> bool {
+        let says = |text: &str| log.iter().any(|l| l.contains(text));
         match self {
             Refusal::Cinder(e) => *got == InstructionError::Custom(ERROR_CODE_OFFSET + *e as u32),
             Refusal::Anchor(e) => *got == InstructionError::Custom(*e as u32),
             Refusal::Runtime(e) => got == e,
+            Refusal::Caused {
+                sbf: e, sbf_says, ..
+            } if sbf => got == e && says(sbf_says),
+            Refusal::Caused { host_says, .. } => {
+                *got == InstructionError::ProgramFailedToComplete && says(host_says)
+            }
         }
     }
 }
@@ -165,9 +182,13 @@ pub fn assert_refused_paid_by(
         "the snapshot sees the world"
     );
     let got = w.chain.send(ixs, payer, signers);
+    let (sbf, log) = (w.chain.is_sbf(), w.chain.failure_log());
     match &got {
-        Err(TransactionError::InstructionError(_, e)) if expected.matches(e) => {}
-        other => panic!("expected {expected:?}, got {other:?}"),
+        Err(TransactionError::InstructionError(_, e)) if expected.matches(e, sbf, &log) => {}
+        other => panic!(
+            "expected {expected:?}, got {other:?}; the failure said:\n  {}",
+            log.join("\n  ")
+        ),
     }
     let after = snapshot(w, ixs, &payer.pubkey());
     assert_unchanged(&before, &after);
@@ -226,13 +247,24 @@ pub fn set_verify_rate(w: &mut World, bps: u16) {
 }
 
 /// What a CPI signing for an address its seeds do not derive fails with: the runtime's
-/// `PrivilegeEscalation` on the SBF build; on the host build solana-program-test's CPI stub
-/// unwraps that error, so the builtin aborts (`ProgramFailedToComplete`).
-pub fn signer_escalation(w: &World) -> InstructionError {
-    if w.chain.is_sbf() {
-        InstructionError::PrivilegeEscalation
-    } else {
-        InstructionError::ProgramFailedToComplete
+/// `PrivilegeEscalation` on the SBF build ("signer privilege escalated" in the log); on the
+/// host build program-test's CPI stub panics with that error's message.
+pub fn signer_escalation() -> Refusal {
+    Refusal::Caused {
+        sbf: InstructionError::PrivilegeEscalation,
+        sbf_says: "signer privilege escalated",
+        host_says: "`Err` value: PrivilegeEscalation",
+    }
+}
+
+/// What a CPI signing with seeds that give no address at all (the hash is on the curve) fails
+/// with: the SBF runtime aborts the program in the syscall; program-test's stub panics when
+/// it derives the signer.
+pub fn seeds_without_address() -> Refusal {
+    Refusal::Caused {
+        sbf: InstructionError::ProgramFailedToComplete,
+        sbf_says: "Could not create program address with signer seeds",
+        host_says: "InvalidSeeds",
     }
 }
 
