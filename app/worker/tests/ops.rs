@@ -8,11 +8,6 @@ use common::*;
 use sha2::{Digest, Sha256};
 use std::time::Duration;
 
-/// These tests share one local validator and each starts a worker; run one at a time. In
-/// parallel on a 2-core machine, the container job (a Podman container start besides two other
-/// workers and the validator) once stayed unclaimed past its 120 s in a clean-clone CI run.
-static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
 /// The Podman API socket, or `None` when `CINDER_SKIP_CONTAINER_TESTS` is set outside CI. Under
 /// CI (`CI=true` or `CI=1`) that switch panics: a skipped test would count as passed.
 fn podman_socket() -> Option<String> {
@@ -40,7 +35,6 @@ fn podman_socket() -> Option<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_container_job_runs_in_podman_and_settles_with_the_hash_a_process_run_gives() {
-    let _one = ONE_AT_A_TIME.lock().await;
     let Some(socket) = podman_socket() else {
         return;
     };
@@ -100,7 +94,6 @@ async fn a_container_job_runs_in_podman_and_settles_with_the_hash_a_process_run_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_container_worker_without_an_engine_refuses_to_start_and_says_why() {
-    let _one = ONE_AT_A_TIME.lock().await;
     let f = fixture(MarketOpts::default(), 1).await;
     let mut w = f.worker(
         0,
@@ -120,7 +113,6 @@ async fn a_container_worker_without_an_engine_refuses_to_start_and_says_why() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn metrics_count_claims_and_a_graceful_shutdown_gives_running_jobs_back() {
-    let _one = ONE_AT_A_TIME.lock().await;
     let f = fixture(MarketOpts::default(), 1).await;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

@@ -132,6 +132,12 @@ impl Default for MarketOpts {
 }
 
 /// A market of its own, a funded client and staked, registered providers.
+/// The tests of one binary share one local validator and each starts worker processes: they
+/// run one at a time (a fixture holds this lock until the test ends). In parallel on a 2-core
+/// machine a Podman container job once stayed unclaimed past its timeout in a clean-clone CI
+/// run, and timing-sensitive checks (kill points, backoff) lose their margins.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 pub struct Fixture {
     pub market_id: u64,
     pub market: Pubkey,
@@ -139,9 +145,13 @@ pub struct Fixture {
     pub providers: Vec<Keypair>,
     pub dir: tempfile::TempDir,
     pub files: FileHost,
+    /// Released when the fixture drops, after the test's own workers (declared later, dropped
+    /// earlier): then the next test may start.
+    _one_at_a_time: tokio::sync::MutexGuard<'static, ()>,
 }
 
 pub async fn fixture(opts: MarketOpts, providers: usize) -> Fixture {
+    let one_at_a_time = ONE_AT_A_TIME.lock().await;
     let net = net();
     let chain = chain();
     let id = NEXT_MARKET.fetch_add(1, Ordering::SeqCst);
@@ -224,6 +234,7 @@ pub async fn fixture(opts: MarketOpts, providers: usize) -> Fixture {
         providers: provs,
         dir,
         files,
+        _one_at_a_time: one_at_a_time,
     }
 }
 
