@@ -1,37 +1,42 @@
 //! `cinder-worker-bench`: the worker's own cost, measured on a real local chain (not a test).
 //!
-//! Starts the local validator with the SBF program, one worker (process runtime), and posts
-//! jobs one at a time whose own run is a few milliseconds; for each it measures
-//! - claim latency: from the post landing (the client's confirmation) to the claim landing, in
-//!   milliseconds and in slots (post slot → claim slot);
-//! - overhead: claim landed → submit landed, minus the job's own run time (from the stored
-//!   manifest): spec/input fetch, hashing, storing and the submit transaction.
+//! Starts the local validator with the SBF program in this process, and `cinder worker` (the
+//! process runtime) as a separate process, as a provider runs it; posts `JOBS` jobs one at a
+//! time whose own run is a few milliseconds. Every figure comes from the chain: the landing
+//! slots and block times of each job's post, claim and submit transactions (getTransaction,
+//! found with getSignaturesForAddress on the job), told apart by the events they emitted:
+//! - claim latency: post slot → claim slot;
+//! - claim → submit: claim slot → submit slot, and the same minus the job's own run time (from
+//!   the worker's stored manifest) converted into slots at the measured slot time;
+//! - the slot time itself: block-time span / slot span over the whole run.
 //!
 //! Writes the "## The worker" section of BENCHMARKS.md (`--write`), or prints it.
 
 use anchor_lang::prelude::Pubkey;
-use cinder::state::{Bps, Job, JobState, MarketParams};
+use cinder::{
+    events::{JobClaimed, JobPosted, ResultSubmitted},
+    state::{Bps, Job, JobState, MarketParams},
+};
 use cinder_client::{
     ix,
     rpc::{Chain, SendConfig},
     token,
 };
+use cinder_runner::results::ResultStore;
 use cinder_worker::{
     cli::{self, Ctx},
-    config::{RuntimeKind, WorkerConfig},
-    daemon, exec,
     localnet::{self, LocalnetArgs},
 };
 use sha2::{Digest, Sha256};
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 use std::{
-    net::SocketAddr,
     path::PathBuf,
+    process::{Command, Stdio},
     time::{Duration, Instant},
 };
 
-const JOBS: usize = 10;
+const JOBS: usize = 50;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 4)]
 async fn main() -> anyhow::Result<()> {
@@ -124,30 +129,45 @@ async fn main() -> anyhow::Result<()> {
     let host = cinder_runner::files::serve_dir(files.clone(), "127.0.0.1:0".parse()?).await?;
     let key = dir.path().join("provider.json");
     solana_keypair::write_keypair_file(&provider, &key).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let cfg = WorkerConfig {
-        rpc_url: st.rpc_url.clone(),
-        ws_url: st.ws_url.clone(),
-        keypair: key,
-        data_dir: dir.path().join("worker"),
-        markets: vec![id],
-        endpoint: format!("http://127.0.0.1:{port}"),
-        listen: SocketAddr::from(([127, 0, 0, 1], port)),
-        runtime: RuntimeKind::Process,
-        process_allow: [("sh".to_string(), PathBuf::from("/bin/sh"))]
-            .into_iter()
-            .collect(),
-        cpu_slots: 1,
-        keeper: false,
-        ..WorkerConfig::default()
-    };
-    std::fs::create_dir_all(&cfg.data_dir)?;
-    let executor = exec::Executor::new(&cfg).await?;
-    let shared = daemon::start(cfg, provider.insecure_clone(), executor).await?;
-    exec::serve_results(&shared).await?;
-    let store = shared.exec.store().clone();
-    let cancel = shared.cancel.clone();
-    let worker = tokio::spawn(daemon::run(shared));
-    tokio::time::sleep(Duration::from_secs(2)).await; // subscribed
+    // The worker runs as its own process, as a provider runs it: `cinder worker --config`.
+    let data_dir = dir.path().join("worker");
+    std::fs::create_dir_all(&data_dir)?;
+    let config = dir.path().join("worker.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "rpc_url = \"{}\"\nws_url = \"{}\"\nkeypair = \"{}\"\ndata_dir = \"{}\"\nmarkets = [{id}]\n\
+endpoint = \"http://127.0.0.1:{port}\"\nlisten = \"127.0.0.1:{port}\"\nruntime = \"process\"\ncpu_slots = 1\n\
+keeper = false\n[process_allow]\nsh = \"/bin/sh\"\n",
+            st.rpc_url,
+            st.ws_url,
+            key.display(),
+            data_dir.display()
+        ),
+    )?;
+    let exe = std::env::current_exe()?.with_file_name("cinder");
+    anyhow::ensure!(
+        exe.is_file(),
+        "{} is not built: cargo build -p cinder-worker --bin cinder",
+        exe.display()
+    );
+    let mut worker = Command::new(&exe)
+        .args(["worker", "--config"])
+        .arg(&config)
+        .env("CINDER_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("worker.log"))?)
+        .spawn()?;
+    // Ready when its results server answers (it subscribes before it listens).
+    let ready = Instant::now() + Duration::from_secs(60);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        anyhow::ensure!(
+            Instant::now() < ready,
+            "the worker did not start within 60 s"
+        );
+        anyhow::ensure!(worker.try_wait()?.is_none(), "the worker exited at start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     let cctx = Ctx {
         chain: Chain::new(&st.rpc_url, SendConfig::default()),
@@ -182,61 +202,66 @@ async fn main() -> anyhow::Result<()> {
             },
         )
         .await?;
-        let posted = Instant::now();
-        let post_slot = chain.slot().await?;
-        let (claimed, claim_slot) = wait(&chain, &job, |j| {
-            j.map(|j| j.state != JobState::Open).unwrap_or(true)
+        wait(&chain, &job, |j| {
+            j.map(|j| j.state != JobState::Open && j.state != JobState::Running)
+                .unwrap_or(true)
         })
         .await?;
-        let (submitted, _) = wait(&chain, &job, |j| {
-            j.map(|j| j.state != JobState::Running).unwrap_or(true)
-        })
-        .await?;
+        let landed = landings(&chain, &job).await?;
+        let store = ResultStore::open(data_dir.join("results"))?;
         let manifest = store
             .get(&job.to_string())?
-            .ok_or_else(|| anyhow::anyhow!("no stored result"))?;
+            .ok_or_else(|| anyhow::anyhow!("no stored result for {job}"))?;
         let run_ms = manifest
             .finished_unix_ms
-            .saturating_sub(manifest.started_unix_ms) as f64;
-        let claim_ms = claimed.duration_since(posted).as_secs_f64() * 1e3;
-        let to_submit_ms = submitted.duration_since(claimed).as_secs_f64() * 1e3;
-        rows.push((
-            claim_ms,
-            claim_slot.saturating_sub(post_slot),
-            run_ms,
-            to_submit_ms - run_ms,
-        ));
-        eprintln!("[worker-bench] job {i}: claim {claim_ms:.0} ms ({} slots), run {run_ms:.0} ms, overhead {:.0} ms", claim_slot.saturating_sub(post_slot), to_submit_ms - run_ms);
+            .saturating_sub(manifest.started_unix_ms);
+        eprintln!(
+            "[worker-bench] job {i}: post slot {}, claim +{} slots, submit +{} slots, run {run_ms} ms",
+            landed.post.0,
+            landed.claim.0 - landed.post.0,
+            landed.submit.0 - landed.claim.0
+        );
+        rows.push((landed, run_ms));
     }
-    cancel.cancel();
-    let _ = worker.await;
+    worker.kill()?;
+    worker.wait()?;
     let Running { net, .. } = running;
     tokio::task::spawn_blocking(move || net.shutdown()).await?;
 
+    // The slot time over the whole run, from block times (whole seconds) of its first post
+    // and last submit.
+    let (first, last) = (rows[0].0.post, rows[rows.len() - 1].0.submit);
+    let slot_ms = (last.1 - first.1) as f64 * 1e3 / (last.0 - first.0) as f64;
     let med = |mut v: Vec<f64>| {
         v.sort_by(|a, b| a.total_cmp(b));
         v[v.len() / 2]
     };
     let max = |v: &[f64]| v.iter().cloned().fold(0.0, f64::max);
-    let claim: Vec<f64> = rows.iter().map(|r| r.0).collect();
-    let slots: Vec<f64> = rows.iter().map(|r| r.1 as f64).collect();
-    let run: Vec<f64> = rows.iter().map(|r| r.2).collect();
-    let over: Vec<f64> = rows.iter().map(|r| r.3).collect();
+    let col = |f: &dyn Fn(&(Landings, u64)) -> f64| rows.iter().map(f).collect::<Vec<f64>>();
+    let claim = col(&|(l, _)| (l.claim.0 - l.post.0) as f64);
+    let to_submit = col(&|(l, _)| (l.submit.0 - l.claim.0) as f64);
+    let run = col(&|(_, r)| *r as f64);
+    let over = col(&|(l, r)| (l.submit.0 - l.claim.0) as f64 - *r as f64 / slot_ms);
     let section = format!(
         "## The worker (`cargo run -p cinder-worker --bin cinder-worker-bench -- --write`)\n\n\
-Measured on the local validator (Agave 4.2 test validator, debug build, 400 ms slots) with one worker \
-(process runtime) and {JOBS} jobs posted one at a time, each copying a 5 kB input (its own run a few ms). \
-Claim latency runs from the post landing to the claim landing (the worker sees the job on its websocket \
-subscription, checks its spec, and sends the claim); overhead runs from the claim landing to the submit \
-landing, minus the job's own run: input fetch and hash check, output hashing, the crash-safe store, and \
-the submit transaction (simulated, then sent and confirmed). Wall-clock figures on a shared 2-core \
-machine: indicative, not a budget check.\n\n\
-| per job | median | max |\n|---|---:|---:|\n\
-| claim latency (ms) | {:.0} | {:.0} |\n\
-| claim latency (slots after the post's) | {:.0} | {:.0} |\n\
-| job's own run (ms) | {:.0} | {:.0} |\n\
-| worker overhead (ms) | {:.0} | {:.0} |\n",
-        med(claim.clone()), max(&claim), med(slots.clone()), max(&slots), med(run.clone()), max(&run), med(over.clone()), max(&over)
+Measured on the local validator (Agave 4.2 test validator in the bench's process, debug build) with \
+`cinder worker` as its own process (process runtime) and {JOBS} jobs posted one at a time, each \
+copying a 5 kB input (its own run a few ms). Every figure is from the chain: the landing slot of each \
+job's post, claim and submit transaction (getTransaction; found with getSignaturesForAddress on the \
+job and told apart by their events). **Claim latency**: post slot → claim slot (the worker sees the \
+job on its websocket subscription, checks its spec, simulates and sends the claim). **Claim → \
+submit**: claim slot → submit slot, which holds the input fetch and hash check, the job's run, \
+output hashing, the crash-safe store and the submit transaction (simulated, sent, confirmed). \
+**Worker overhead**: claim → submit minus the job's own run (from the worker's stored manifest) \
+converted to slots. Slot time measured over the run: {slot_ms:.0} ms (block times are whole \
+seconds, so this is ± 1 s over the run's span). A shared 2-core machine: indicative, not a budget.\n\n\
+| per job, in slots | median | max |\n|---|---:|---:|\n\
+| claim latency (post → claim) | {:.0} | {:.0} |\n\
+| claim → submit | {:.0} | {:.0} |\n\
+| worker overhead (claim → submit minus the run) | {:.1} | {:.1} |\n\
+| job's own run (ms) | {:.0} | {:.0} |\n",
+        med(claim.clone()), max(&claim), med(to_submit.clone()), max(&to_submit),
+        med(over.clone()), max(&over), med(run.clone()), max(&run)
     );
     if write {
         let path = repo.join("BENCHMARKS.md");
@@ -279,6 +304,41 @@ async fn create_market(
     )];
     chain.send(&ixs, admin, &[]).await?;
     Ok(())
+}
+
+/// Where (slot, block time in s) each of a job's transactions landed.
+struct Landings {
+    post: (u64, i64),
+    claim: (u64, i64),
+    submit: (u64, i64),
+}
+
+/// The job's post, claim and submit landings, from its signatures and their events.
+async fn landings(chain: &Chain, job: &Pubkey) -> anyhow::Result<Landings> {
+    let (mut post, mut claim, mut submit) = (None, None, None);
+    for (sig, _, ok) in chain.signatures_for(job, 20).await? {
+        if !ok {
+            continue;
+        }
+        let l = chain
+            .landed_listed(&sig)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("{sig} listed but not found"))?;
+        let at = Some((l.slot, l.block_time.unwrap_or_default()));
+        if !l.events_of::<JobPosted>().is_empty() {
+            post = at;
+        } else if !l.events_of::<JobClaimed>().is_empty() {
+            claim = at;
+        } else if !l.events_of::<ResultSubmitted>().is_empty() {
+            submit = at;
+        }
+    }
+    let missing = |what| anyhow::anyhow!("no {what} transaction found for {job}");
+    Ok(Landings {
+        post: post.ok_or_else(|| missing("post"))?,
+        claim: claim.ok_or_else(|| missing("claim"))?,
+        submit: submit.ok_or_else(|| missing("submit"))?,
+    })
 }
 
 /// Polls the job every 20 ms until `done`; returns when and at which slot.
