@@ -17,7 +17,9 @@
 #   CINDER_BIN               scripts/test-web.sh drives this `cinder` binary instead of building
 #                            it (scripts/test.sh sets it itself for test-web.sh, after this check)
 # Refused when they lower a case count:
-#   CINDER_PROPTEST_CASES    below 10000: fewer cases of the conservation property test
+#   CINDER_PROPTEST_CASES    below 10000: fewer cases of the conservation property test (and of
+#                            the staking property, which runs min(it, 1000))
+#   CINDER_NATIVE_CASES      below 256: fewer cases of the host-build conservation test
 #   PROPTEST_CASES           below 256 (proptest's default): fewer cases of every proptest! block
 #                            that keeps the default count
 # Not refused, because the tests still run in full against a real engine or browser and fail
@@ -58,6 +60,11 @@ for name in $(compgen -e | LC_ALL=C sort); do
       v=${!name}
       if ! [[ $v =~ ^[0-9]+$ ]] || ((10#$v < 10000)); then
         add "$name" "sets the case count of the conservation property test (below 10000, or not a number)"
+      fi ;;
+    CINDER_NATIVE_CASES)
+      v=${!name}
+      if ! [[ $v =~ ^[0-9]+$ ]] || ((10#$v < 256)); then
+        add "$name" "sets the case count of the host-build conservation test (below 256, or not a number)"
       fi ;;
     PROPTEST_CASES)
       v=${!name}
