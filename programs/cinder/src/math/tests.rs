@@ -119,3 +119,67 @@ proptest! {
         prop_assert!(s.burn as u128 <= amount as u128 * burn as u128 / 10_000 + 2);
     }
 }
+
+// --- signed time arithmetic and the staking math (cargo-mutants found these unchecked by
+// the unit tests; the integration tests covered them only through the chain) ---------------
+
+#[test]
+fn signed_time_arithmetic_adds_subtracts_and_refuses_overflow() {
+    assert_eq!(add_i64(1_700_000_000, 86_400).unwrap(), 1_700_086_400);
+    assert_eq!(add_i64(-5, 3).unwrap(), -2);
+    assert_eq!(sub_i64(1_700_086_400, 86_400).unwrap(), 1_700_000_000);
+    assert_eq!(sub_i64(3, 5).unwrap(), -2);
+    assert!(add_i64(i64::MAX, 1).is_err());
+    assert!(sub_i64(i64::MIN, 1).is_err());
+}
+
+const SCALE: u128 = crate::constants::REWARD_SCALE;
+const YEAR: u32 = crate::constants::YEAR_SECS;
+
+#[test]
+fn a_stake_weighs_one_plus_three_times_its_lock_in_years_rounded_down() {
+    assert_eq!(weight_for(1_000, 0).unwrap(), 1_000);
+    assert_eq!(weight_for(1_000, YEAR).unwrap(), 4_000);
+    // 1000 × 3 × 30 / 365 = 246.57…: rounded down.
+    assert_eq!(weight_for(1_000, 30 * 86_400).unwrap(), 1_246);
+    assert_eq!(weight_for(0, YEAR).unwrap(), 0);
+    assert!(weight_for(u64::MAX, YEAR).is_err());
+}
+
+#[test]
+fn the_accumulator_and_accruals_round_down_and_the_debt_up() {
+    // 10 units over weight 3: 3.333… per unit of weight, scaled by 1e18, rounded down.
+    let acc = acc_increment(10, 3).unwrap();
+    assert_eq!(acc, 10 * SCALE / 3);
+    assert!(acc_increment(10, 0).is_err());
+    // Weight 2 accrued 6.666…: 6 down, 7 up.
+    assert_eq!(accrued(2, acc).unwrap(), 6);
+    assert_eq!(reward_debt(2, acc).unwrap(), 7);
+    // Whole and fractional parts both count: 2.5 per weight × 4 = 10 exactly.
+    let acc = 5 * SCALE / 2;
+    assert_eq!(accrued(4, acc).unwrap(), 10);
+    assert_eq!(reward_debt(4, acc).unwrap(), 10);
+    assert_eq!(accrued(3, acc).unwrap(), 7);
+    assert_eq!(reward_debt(3, acc).unwrap(), 8);
+    // Earned since the debt was set: accrued − debt, never negative.
+    assert_eq!(earned(3, acc, 5).unwrap(), 2);
+    assert_eq!(earned(3, acc, 8).unwrap(), 0);
+    assert_eq!(earned(3, 4 * SCALE, 7).unwrap(), 5);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2_000, ..ProptestConfig::default() })]
+
+    /// accrued = ⌊w·acc / 1e18⌋ and reward_debt = ⌈w·acc / 1e18⌉ against a wide exact product
+    /// (u128 halves), for any u64 weight and any accumulator whose whole part fits a u64.
+    #[test]
+    fn accrual_and_debt_are_the_exact_quotient_rounded(w in any::<u64>(), whole in 0u64..1 << 40, frac in 0u128..SCALE) {
+        let acc = whole as u128 * SCALE + frac;
+        // w × acc = w × whole × 1e18 + w × frac: the first term divides exactly.
+        let exact_whole = w as u128 * whole as u128;
+        let n = w as u128 * frac;
+        let (q, r) = (n / SCALE, n % SCALE);
+        prop_assert_eq!(accrued(w, acc).unwrap(), exact_whole + q);
+        prop_assert_eq!(reward_debt(w, acc).unwrap(), exact_whole + q + u128::from(r != 0));
+    }
+}
