@@ -844,7 +844,16 @@ on_both!(parameters_outside_their_bounds_are_refused, |w| {
     }
     let (mint, tp) = (w.mint, w.token_program);
     type Edit = fn(&mut cinder::state::MarketParams);
-    let cases: [(Edit, CinderError); 12] = [
+    let cases: [(Edit, CinderError); 16] = [
+        // (f) of the collusion review: terms that let a provider risk nothing, or keep a
+        // client's escrow hostage behind an endless grace.
+        (|p| p.stake_per_job = 0, CinderError::ZeroStakeTerms),
+        (|p| p.min_provider_stake = 0, CinderError::ZeroStakeTerms),
+        (
+            |p| p.expire_grace_secs = 7 * DAY_SECS + 1,
+            CinderError::GraceTooLong,
+        ),
+        (|p| p.expire_grace_secs = u32::MAX, CinderError::GraceTooLong),
         (
             |p| p.challenge_window_secs = 0,
             CinderError::ChallengeWindowOutOfRange,
@@ -931,6 +940,16 @@ on_both!(parameters_outside_their_bounds_are_refused, |w| {
             CinderError::InvalidAuctionParams,
         );
     }
+    // A zero floor: after an idle epoch anyone would take the whole fee vault for nothing.
+    let zero_floor = AuctionParams {
+        floor_price: 0,
+        ..good
+    };
+    w.refused(
+        &[ix::update_auction(&a, &mint, zero_floor)],
+        &[],
+        CinderError::ZeroFloorPrice,
+    );
 });
 
 // --- 20. denial of service -----------------------------------------------------------------------

@@ -221,7 +221,7 @@ on_both!(claims_need_enough_free_stake_and_no_unbonding, |w| {
     w.send(&[ix::update_market(&a, &market, mp, false)], &[])
         .unwrap();
     assert_cinder_error(w.try_claim(&k2), CinderError::InsufficientFreeStake);
-    mp.stake_per_job = 0;
+    mp.stake_per_job = 1;
     mp.min_provider_stake = PROVIDER_STAKE + 1;
     w.send(&[ix::update_market(&a, &market, mp, false)], &[])
         .unwrap();

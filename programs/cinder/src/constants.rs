@@ -53,3 +53,7 @@ pub const MIN_EPOCH_PERIOD_SECS: u32 = 3_600;
 pub const MAX_EPOCH_PERIOD_SECS: u32 = 365 * DAY_SECS;
 pub const MIN_PRICE_MULTIPLIER_BPS: u32 = 11_000;
 pub const MAX_PRICE_MULTIPLIER_BPS: u32 = 1_000_000;
+
+/// The longest grace after a job's deadline before anyone may expire it: beyond this a silent
+/// provider would hold the client's escrow.
+pub const MAX_EXPIRE_GRACE_SECS: u32 = 7 * DAY_SECS;

@@ -202,4 +202,11 @@ pub enum CinderError {
     // --- appended after the first audit (codes above are unchanged) ---------------------
     #[msg("The job and its vault must be new program addresses that no key signs for; derive them with the job's seeds")]
     JobAddressSigned,
+    // --- appended for attestation against collusion (codes above are unchanged) ----------
+    #[msg("A market must require stake: min_provider_stake and stake_per_job must be above zero, or a provider risks nothing by cheating")]
+    ZeroStakeTerms,
+    #[msg("The auction's floor price must be above zero, or an idle epoch gives the whole fee vault away for nothing")]
+    ZeroFloorPrice,
+    #[msg("expire_grace_secs is at most 7 days (604800 s); a longer grace keeps a client's escrow hostage")]
+    GraceTooLong,
 }

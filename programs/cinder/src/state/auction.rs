@@ -26,6 +26,7 @@ impl AuctionParams {
                     .contains(&self.price_multiplier_bps),
             CinderError::InvalidAuctionParams
         );
+        require!(self.floor_price > 0, CinderError::ZeroFloorPrice);
         Ok(())
     }
 }

@@ -55,6 +55,14 @@ impl MarketParams {
         );
         require!(self._reserved == [0; 1], CinderError::InvalidMarketParams);
         require!(
+            self.min_provider_stake > 0 && self.stake_per_job > 0,
+            CinderError::ZeroStakeTerms
+        );
+        require!(
+            self.expire_grace_secs <= MAX_EXPIRE_GRACE_SECS,
+            CinderError::GraceTooLong
+        );
+        require!(
             (MIN_CHALLENGE_WINDOW_SECS..=MAX_CHALLENGE_WINDOW_SECS)
                 .contains(&self.verification_timeout_secs),
             CinderError::ChallengeWindowOutOfRange

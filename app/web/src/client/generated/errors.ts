@@ -93,6 +93,9 @@ export const PROGRAM_ERRORS = [
   { code: 6089, name: "ProtocolMintNotAuctioned", message: "The protocol mint's fee vault is not auctioned; call distribute_fees to split it" },
   { code: 6090, name: "NotProtocolMintAuction", message: "Only the protocol mint's fee vault can be distributed; buy the others at auction" },
   { code: 6091, name: "JobAddressSigned", message: "The job and its vault must be new program addresses that no key signs for; derive them with the job's seeds" },
+  { code: 6092, name: "ZeroStakeTerms", message: "A market must require stake: min_provider_stake and stake_per_job must be above zero, or a provider risks nothing by cheating" },
+  { code: 6093, name: "ZeroFloorPrice", message: "The auction's floor price must be above zero, or an idle epoch gives the whole fee vault away for nothing" },
+  { code: 6094, name: "GraceTooLong", message: "expire_grace_secs is at most 7 days (604800 s); a longer grace keeps a client's escrow hostage" },
 ] as const;
 
 export type ProgramErrorName = (typeof PROGRAM_ERRORS)[number]['name'];
