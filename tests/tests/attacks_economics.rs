@@ -853,7 +853,10 @@ on_both!(parameters_outside_their_bounds_are_refused, |w| {
             |p| p.expire_grace_secs = 7 * DAY_SECS + 1,
             CinderError::GraceTooLong,
         ),
-        (|p| p.expire_grace_secs = u32::MAX, CinderError::GraceTooLong),
+        (
+            |p| p.expire_grace_secs = u32::MAX,
+            CinderError::GraceTooLong,
+        ),
         (
             |p| p.challenge_window_secs = 0,
             CinderError::ChallengeWindowOutOfRange,
