@@ -117,6 +117,8 @@ pub struct NativeChain {
     nonce: u32,
     record_events: bool,
     failure_log: Vec<String>,
+    /// How often a refused blockhash was replaced (bounded, so a real failure still shows).
+    blockhash_refreshes: u32,
 }
 
 impl NativeChain {
@@ -138,6 +140,7 @@ impl NativeChain {
             nonce: 0,
             record_events: false,
             failure_log: Vec::new(),
+            blockhash_refreshes: 0,
         }
     }
 
@@ -195,6 +198,20 @@ impl Chain for NativeChain {
             .rt
             .block_on(banks.process_transaction_with_metadata(tx));
         let panics = take_panics();
+        // program-test's bank moves on in real time and can refuse the blockhash taken at
+        // start (BlockhashNotFound) in a long test: take a new one and send again (the refused
+        // attempt changed nothing). Bounded, so a real failure still shows.
+        let stale = match &res {
+            Ok(r) => r.result == Err(TransactionError::BlockhashNotFound),
+            Err(BanksClientError::TransactionError(e)) => *e == TransactionError::BlockhashNotFound,
+            Err(_) => false,
+        };
+        if stale && self.blockhash_refreshes < 100 {
+            self.blockhash_refreshes += 1;
+            let fresh = self.rt.block_on(self.ctx.get_new_latest_blockhash());
+            self.ctx.last_blockhash = fresh.expect("a new blockhash from program-test");
+            return self.send(ixs, payer, signers);
+        }
         if let Ok(r) = &res {
             if r.result.is_err() {
                 self.failure_log = r

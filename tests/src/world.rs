@@ -578,6 +578,16 @@ impl World {
         ix::verify_pool_pda(&self.market)
     }
 
+    /// Sets the world's market to sample `bps` of jobs (its other terms the defaults).
+    pub fn set_verify_rate(&mut self, bps: u16) {
+        let a = self.admin.pubkey();
+        let market = self.market;
+        let mut mp = default_market_params(a);
+        mp.verify_rate_bps = cinder::state::Bps(bps);
+        self.send(&[ix::update_market(&a, &market, mp, false)], &[])
+            .expect("update_market");
+    }
+
     pub fn market_account(&mut self) -> cinder::state::Market {
         let key = self.market;
         self.read(&key)

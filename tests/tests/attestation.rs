@@ -3,28 +3,15 @@
 
 use cinder::{
     errors::CinderError,
-    state::{resolution, Bps, JobState, SampleStatus},
+    state::{resolution, JobState, SampleStatus},
 };
 use cinder_tests::{
-    assert_cinder_error, ix,
-    ix::JobKeys,
-    on_both, tokens,
-    world::{default_market_params, PROVIDER_STAKE},
-    World,
+    assert_cinder_error, ix, ix::JobKeys, on_both, tokens, world::PROVIDER_STAKE, World,
 };
 use solana_sdk::{pubkey::Pubkey, signature::Keypair, signer::Signer};
 
 const PRICE: u64 = 10;
 const DURATION: u32 = 3_600;
-
-fn set_rate(w: &mut World, bps: u16) {
-    let a = w.admin.pubkey();
-    let market = w.market;
-    let mut mp = default_market_params(a);
-    mp.verify_rate_bps = Bps(bps);
-    w.send(&[ix::update_market(&a, &market, mp, false)], &[])
-        .unwrap();
-}
 
 /// A second provider, with a payment-token account for its verifier fee.
 fn verifier(w: &mut World) -> (Keypair, Pubkey) {
@@ -66,7 +53,7 @@ fn fund_pool(w: &mut World, amount: u64) {
 }
 
 on_both!(sampling_uses_a_slot_hash_from_after_the_commitment, |w| {
-    set_rate(&mut w, 5_000);
+    w.set_verify_rate(5_000);
     let k = w.post(PRICE, DURATION);
     w.claim(&k);
     w.warp(10);
@@ -139,7 +126,7 @@ fn slot_hash_lookup_finds_the_first_slot_at_or_after_the_target() {
 on_both!(
     a_job_nobody_reveals_counts_as_sampled_and_lapses_without_verifiers,
     |w| {
-        set_rate(&mut w, 5_000);
+        w.set_verify_rate(5_000);
         let k = submitted(&mut w);
         w.warp(600); // past the 500-slot reveal window and the challenge window
         assert_cinder_error(reveal(&mut w, &k), CinderError::SampleAlreadyDecided);
@@ -164,7 +151,7 @@ on_both!(
 on_both!(
     a_matching_verifier_verifies_and_is_paid_from_the_pool,
     |w| {
-        set_rate(&mut w, 10_000);
+        w.set_verify_rate(10_000);
         fund_pool(&mut w, 1_000);
         let k = submitted(&mut w);
         reveal(&mut w, &k).unwrap();
@@ -214,7 +201,7 @@ on_both!(
 );
 
 on_both!(a_verifier_with_only_public_data_cannot_match, |w| {
-    set_rate(&mut w, 10_000);
+    w.set_verify_rate(10_000);
     let k = submitted(&mut w);
     reveal(&mut w, &k).unwrap();
     let (v, vt) = verifier(&mut w);
@@ -240,7 +227,7 @@ on_both!(a_verifier_with_only_public_data_cannot_match, |w| {
 
 /// A dispute: the verifier submitted `verifier_hash`.
 fn disputed(w: &mut World) -> (JobKeys, Keypair) {
-    set_rate(w, 10_000);
+    w.set_verify_rate(10_000);
     let k = submitted(w);
     reveal(w, &k).unwrap();
     let (v, vt) = verifier(w);
@@ -388,7 +375,7 @@ on_both!(
 );
 
 on_both!(a_silent_verifier_is_slashed_and_replaced, |w| {
-    set_rate(&mut w, 10_000);
+    w.set_verify_rate(10_000);
     let k = submitted(&mut w);
     reveal(&mut w, &k).unwrap();
     let (v, _) = verifier(&mut w);
@@ -620,7 +607,7 @@ on_both!(attestation_events, |w| {
     use cinder::events::{SampleRevealed, VerificationLapsed, VerificationSubmitted};
     use cinder_tests::events_of;
     assert!(w.chain.record_events(true));
-    set_rate(&mut w, 10_000);
+    w.set_verify_rate(10_000);
     let k = submitted(&mut w);
     let meta = reveal(&mut w, &k).unwrap();
     let r = &events_of::<SampleRevealed>(&meta)[0];

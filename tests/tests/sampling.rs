@@ -7,24 +7,15 @@
 //! a linear scan, the `sha2` crate), and must equal the program's `reveal_sample` outcome
 //! exactly; over 20,000 draws the observed rate must stay within a stated binomial bound.
 
-use cinder::state::{Bps, Job, SampleStatus};
-use cinder_tests::{ix, ix::JobKeys, on_both, world::default_market_params, World};
+use cinder::state::{Job, SampleStatus};
+use cinder_tests::{ix, ix::JobKeys, on_both, World};
 use sha2::{Digest, Sha256};
-use solana_sdk::{pubkey::Pubkey, signer::Signer};
+use solana_sdk::pubkey::Pubkey;
 
 const SLOT_HASHES: Pubkey = solana_sdk::pubkey!("SysvarS1otHashes111111111111111111111111111");
 /// Draws per block of one slot-hash window; the clock then moves 500 slots on, so each block
 /// draws from fresh slot hashes.
 const BLOCK: u64 = 400;
-
-fn set_rate(w: &mut World, bps: u16) {
-    let a = w.admin.pubkey();
-    let market = w.market;
-    let mut mp = default_market_params(a);
-    mp.verify_rate_bps = Bps(bps);
-    w.send(&[ix::update_market(&a, &market, mp, false)], &[])
-        .unwrap();
-}
 
 /// The published rule, from the sysvar's raw bytes: a u64 count, then (slot u64, hash [32])
 /// entries. The deciding entry is the one with the smallest slot at or after `target`.
@@ -49,7 +40,7 @@ fn expected_draw(sysvar: &[u8], target: u64, job: &Pubkey, rate_bps: u16) -> boo
 /// hashes the chain holds. Asserts each outcome equals the published rule; returns how many
 /// were sampled.
 fn draws(w: &mut World, rate_bps: u16, n: u64) -> u64 {
-    set_rate(w, rate_bps);
+    w.set_verify_rate(rate_bps);
     let k = w.post(10, 3_600);
     w.claim(&k);
     w.warp(10);
