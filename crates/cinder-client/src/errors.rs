@@ -229,6 +229,9 @@ mod tests {
             ProtocolMintNotAuctioned,
             NotProtocolMintAuction,
             JobAddressSigned,
+            ZeroStakeTerms,
+            ZeroFloorPrice,
+            GraceTooLong,
         ];
         assert_eq!(
             all().len(),
