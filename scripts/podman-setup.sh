@@ -82,13 +82,23 @@ if ! command -v curl >/dev/null 2>&1; then
     apt-get update -q
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q curl
 fi
+# A service started from a directory that was removed since (e.g. an earlier CI clone) still
+# answers pings but cannot start containers ("write child: broken pipe"): restart it.
+for pid in $(pgrep -f "podman system service.*unix://$SOCKET" || true); do
+    if [[ $(readlink "/proc/$pid/cwd" 2>/dev/null) == *"(deleted)" ]]; then
+        say "restarting the API service (pid $pid): its working directory was removed"
+        kill "$pid" 2>/dev/null || true
+        for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    fi
+done
 if answering; then
     say "the API already answers on $SOCKET"
 else
     say "starting 'podman system service --time=0 unix://$SOCKET' (log: $LOG)"
     mkdir -p "$(dirname "$SOCKET")"
     rm -f "$SOCKET"
-    nohup setsid podman system service --time=0 "unix://$SOCKET" >>"$LOG" 2>&1 </dev/null &
+    # From /, so that the service never runs in a directory that is later removed.
+    (cd / && nohup setsid podman system service --time=0 "unix://$SOCKET" >>"$LOG" 2>&1 </dev/null &)
     for _ in $(seq 1 50); do
         answering && break
         sleep 0.2

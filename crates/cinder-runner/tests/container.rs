@@ -345,7 +345,8 @@ async fn containers_a_killed_worker_left_behind_are_found_and_removed() {
     else {
         return;
     };
-    let job = "ContainerLeftover1";
+    // A label of this run's own: an earlier run killed mid-test may have left its container.
+    let job = &format!("ContainerLeftover{}", std::process::id());
     // What a run dropped mid-way leaves: a labelled container, here one that runs.
     let image_id = rt
         .resolve(&cinder_runner::spec::ImagePin::parse(&image).unwrap())
