@@ -1612,6 +1612,9 @@ fn errors() -> J {
         ProtocolMintNotAuctioned,
         NotProtocolMintAuction,
         JobAddressSigned,
+        ZeroStakeTerms,
+        ZeroFloorPrice,
+        GraceTooLong,
     ];
     J::Arr(
         all.into_iter()
