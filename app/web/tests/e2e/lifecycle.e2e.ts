@@ -201,8 +201,15 @@ describe('the dApp on the local chain', () => {
       .toBe('Submitted');
     await screenshot(page, 'jobs-submitted');
     await r.getByTestId('job-accept').click();
-    await confirmed(r);
-    await expect.poll(() => r.getAttribute('data-state'), { timeout: 60_000 }).toBe('Settled');
+    // The row may drop its transaction status as soon as the job closes: wait for Settled,
+    // failing at once if the accept is refused; the outcome below must read "(accepted)".
+    await expect
+      .poll(async () => {
+        const phase = await r.getByTestId('tx-status').getAttribute('data-phase', { timeout: 1_000 }).catch(() => null);
+        if (phase === 'failed') throw new Error(`accept failed: ${await r.getByTestId('tx-status').innerText()}`);
+        return r.getAttribute('data-state', { timeout: 1_000 }).catch(() => null);
+      }, { timeout: 90_000 })
+      .toBe('Settled');
     seen.add('Settled');
     expect(seen.has('Open') || seen.has('Running') || seen.has('Submitted')).toBe(true);
     console.log(`job ${job}: states seen ${[...seen].join(' → ')}`);
