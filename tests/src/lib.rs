@@ -4,6 +4,7 @@
 #![allow(deprecated)]
 
 pub mod backend;
+pub mod reference;
 pub use cinder_client::ix;
 pub mod tokens;
 pub mod world;

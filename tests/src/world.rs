@@ -430,6 +430,12 @@ impl World {
         self.read(&ix::stake_pda(owner))
     }
 
+    /// The owner's stake position, if it has one.
+    pub fn position_of(&mut self, owner: &Pubkey) -> Option<cinder::state::StakePosition> {
+        let key = ix::stake_pda(owner);
+        self.exists(&key).then(|| self.read(&key))
+    }
+
     pub fn stake_pool(&mut self) -> cinder::state::StakePool {
         self.read(&ix::stake_pool_pda())
     }

@@ -22,6 +22,7 @@
 mod conservation_model;
 
 use cinder::state::{Config, JobState, SampleStatus, StakePool, StakePosition};
+use cinder_tests::reference::auction_price;
 use cinder_tests::{
     ix,
     ix::JobKeys,
@@ -29,7 +30,7 @@ use cinder_tests::{
     world::{default_auction_params, LOCK_30D},
     World,
 };
-use conservation_model::{auction_price, Effect, Keys, Model};
+use conservation_model::{Effect, Keys, Model};
 use proptest::{prelude::*, test_runner::FileFailurePersistence};
 use solana_sdk::{pubkey::Pubkey, signature::Keypair, signer::Signer};
 use std::{cell::RefCell, collections::BTreeMap};

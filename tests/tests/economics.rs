@@ -105,14 +105,7 @@ fn auction(w: &mut World) -> Auction {
 
 /// The schedule, written independently of the program: floor + ceil(span × left / period).
 fn expected_price(a: &Auction, now: i64) -> u64 {
-    let p = &a.params;
-    let elapsed = (now - a.epoch_start).max(0) as u128;
-    let period = p.epoch_period_secs as u128;
-    if elapsed >= period {
-        return p.floor_price;
-    }
-    let span = (a.epoch_init_price - p.floor_price) as u128;
-    p.floor_price + (span * (period - elapsed)).div_ceil(period) as u64
+    cinder_tests::reference::auction_price(a, now) as u64
 }
 
 /// Everything a buy or a distribution moves, in one snapshot.

@@ -3,7 +3,7 @@
 
 use cinder::{errors::CinderError, math::weight_for, state::Bps};
 use cinder_tests::{
-    assert_cinder_error, ix, on_both,
+    assert_cinder_error, ix, on_both, reference,
     world::{default_market_params, LOCK_30D, PROVIDER_STAKE},
     World,
 };
@@ -295,24 +295,16 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-/// floor(weight × acc / 1e18) without overflowing u128: the whole and fractional parts of
-/// the accumulator separately (the same value as the exact quotient, rounded down).
-fn accrued_floor(weight: u64, acc: u128) -> u128 {
-    const SCALE: u128 = 1_000_000_000_000_000_000;
-    weight as u128 * (acc / SCALE) + weight as u128 * (acc % SCALE) / SCALE
-}
-
 /// What claiming would pay a position now: its pending rewards plus what its weight accrued
 /// since its debt was set, never negative.
 fn claimable(p: &cinder::state::StakePosition, acc: u128) -> u64 {
-    let accrued = accrued_floor(p.weight, acc).saturating_sub(p.reward_debt.get());
+    let accrued = reference::accrued(p.weight, acc, false).saturating_sub(p.reward_debt.get());
     p.pending_rewards + u64::try_from(accrued).unwrap()
 }
 
 /// The owner's stake position, if it has one.
 fn position(w: &mut World, k: &Keypair) -> Option<cinder::state::StakePosition> {
-    w.exists(&ix::stake_pda(&k.pubkey()))
-        .then(|| w.position(&k.pubkey()))
+    w.position_of(&k.pubkey())
 }
 
 /// The world every case starts from, with a depositor and three stakers (set up once per
@@ -404,11 +396,7 @@ fn staking_case(base: &mut Base, ops: &[Op]) -> Result<(), TestCaseError> {
                     let amount = before.map_or(0, |b| b.amount) + a;
                     prop_assert_eq!(tokens - w.balance(&t), a);
                     prop_assert_eq!(after.amount, amount);
-                    prop_assert_eq!(
-                        after.weight as u128,
-                        amount as u128
-                            + amount as u128 * 3 * (30 * DAY) as u128 / (365 * DAY) as u128
-                    );
+                    prop_assert_eq!(after.weight, reference::weight_for(amount, 30 * DAY));
                 }
             }
             Op::Unstake(i, a) => {

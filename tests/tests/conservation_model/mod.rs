@@ -12,17 +12,17 @@
 //! [`Effect`]; the amounts are the model's. After every instruction, [`Model::check`]
 //! compares the chain with the model exactly.
 
-use cinder::state::{Config, Job, Market, StakePool, StakePosition};
-use cinder_tests::{ix, World};
+use cinder::state::{Config, Job, Market, StakePool};
+use cinder_tests::{
+    ix,
+    reference::{accrued, weight_for, REWARD_SCALE},
+    World,
+};
 use proptest::prelude::*;
 use solana_sdk::pubkey::Pubkey;
 use std::collections::BTreeMap;
 
 const BPS: u128 = 10_000;
-/// Fixed-point scale of the reward-per-weight accumulator.
-const REWARD_SCALE: u128 = 1_000_000_000_000_000_000;
-const YEAR_SECS: u128 = 365 * 86_400;
-
 /// `bps` of `x`, rounded up: what the protocol charges.
 fn bps_up(x: u128, bps: u16) -> u128 {
     (x * bps as u128).div_ceil(BPS)
@@ -31,39 +31,6 @@ fn bps_up(x: u128, bps: u16) -> u128 {
 /// `bps` of `x`, rounded down: what a participant is paid.
 fn bps_down(x: u128, bps: u16) -> u128 {
     x * bps as u128 / BPS
-}
-
-/// weight × acc / 1e18 (acc split into whole and fraction so nothing overflows), the
-/// fraction's part rounded down (what a position has accrued) or up (its reward debt).
-fn accrued(weight: u64, acc: u128, up: bool) -> u128 {
-    let (whole, frac) = (acc / REWARD_SCALE, acc % REWARD_SCALE);
-    let part = weight as u128 * frac;
-    let part = if up {
-        part.div_ceil(REWARD_SCALE)
-    } else {
-        part / REWARD_SCALE
-    };
-    weight as u128 * whole + part
-}
-
-/// A stake's weight: amount × (1 + 3 × lock / 365 d), rounded down.
-fn weight_for(amount: u64, lock_secs: u32) -> u64 {
-    let bonus = amount as u128 * 3 * lock_secs as u128 / YEAR_SECS;
-    u64::try_from(amount as u128 + bonus).expect("weight fits")
-}
-
-/// The Dutch auction's price of the whole fee vault at `now`: linear from the epoch's init
-/// price to the floor over the period, rounded up; the floor afterwards.
-pub fn auction_price(a: &cinder::state::Auction, now: i64) -> u128 {
-    let (floor, period) = (
-        a.params.floor_price as u128,
-        a.params.epoch_period_secs as u128,
-    );
-    let elapsed = now.saturating_sub(a.epoch_start).max(0) as u128;
-    if elapsed >= period {
-        return floor;
-    }
-    floor + ((a.epoch_init_price as u128 - floor) * (period - elapsed)).div_ceil(period)
 }
 
 /// What the model knows of one live job: its vault and the escrow it holds.
@@ -169,7 +136,7 @@ pub enum Effect {
         from: Pubkey,
         amount: u64,
     },
-    /// buy at `price` (from [`auction_price`]): the buyer pays the reward vault and takes the
+    /// buy at `price` (from [`cinder_tests::reference::auction_price`]): the buyer pays the reward vault and takes the
     /// whole payment-mint fee vault; the price is split as revenue.
     Buy {
         price: u128,
@@ -251,14 +218,16 @@ impl Model {
             .stakers
             .iter()
             .map(|o| {
-                let p = read_position(w, o).map_or_else(Position::default, |p| Position {
-                    amount: p.amount,
-                    weight: p.weight,
-                    unbonding: p.unbonding,
-                    pending: p.pending_rewards as u128,
-                    debt: p.reward_debt.get(),
-                    lock_secs: p.lock_secs,
-                });
+                let p = w
+                    .position_of(o)
+                    .map_or_else(Position::default, |p| Position {
+                        amount: p.amount,
+                        weight: p.weight,
+                        unbonding: p.unbonding,
+                        pending: p.pending_rewards as u128,
+                        debt: p.reward_debt.get(),
+                        lock_secs: p.lock_secs,
+                    });
                 (*o, p)
             })
             .collect();
@@ -688,7 +657,7 @@ impl Model {
             op
         );
         for (owner, p) in &self.positions {
-            let got = read_position(w, owner).map_or((0, 0, 0, 0), |c| {
+            let got = w.position_of(owner).map_or((0, 0, 0, 0), |c| {
                 (c.amount, c.weight, c.unbonding, c.pending_rewards as u128)
             });
             let want = (p.amount, p.weight, p.unbonding, p.pending);
@@ -730,9 +699,4 @@ impl Model {
         })
         .unwrap_or_else(|| key.to_string())
     }
-}
-
-fn read_position(w: &mut World, owner: &Pubkey) -> Option<StakePosition> {
-    let key = ix::stake_pda(owner);
-    w.exists(&key).then(|| w.read(&key))
 }
