@@ -117,7 +117,8 @@ pub struct NativeChain {
     nonce: u32,
     record_events: bool,
     failure_log: Vec<String>,
-    /// How often a refused blockhash was replaced (bounded, so a real failure still shows).
+    /// Refused blockhashes replaced in a row for the transaction being sent (bounded, so a
+    /// real failure still shows).
     blockhash_refreshes: u32,
 }
 
@@ -206,12 +207,15 @@ impl Chain for NativeChain {
             Err(BanksClientError::TransactionError(e)) => *e == TransactionError::BlockhashNotFound,
             Err(_) => false,
         };
-        if stale && self.blockhash_refreshes < 100 {
+        if !stale {
+            self.blockhash_refreshes = 0;
+        } else if self.blockhash_refreshes < 100 {
             self.blockhash_refreshes += 1;
             let fresh = self.rt.block_on(self.ctx.get_new_latest_blockhash());
             self.ctx.last_blockhash = fresh.expect("a new blockhash from program-test");
             return self.send(ixs, payer, signers);
         }
+        self.failure_log.clear();
         if let Ok(r) = &res {
             if r.result.is_err() {
                 self.failure_log = r
@@ -430,6 +434,7 @@ impl Chain for SbfChain {
         _signers: &[&Keypair],
     ) -> Result<TxMeta, TransactionError> {
         self.events.0.borrow_mut().clear();
+        self.failure_log.clear();
         let result = self
             .ctx
             .process_transaction_instructions(ixs, Some(&key4(&payer.pubkey())));
