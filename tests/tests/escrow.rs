@@ -3,7 +3,7 @@
 //! Each test runs on the host build (program-test) and on the SBF build (LiteSVM).
 
 use anchor_lang::error::ErrorCode as Anchor;
-use cinder::{errors::CinderError, state::JobState};
+use cinder::{constants::REOPEN_HOLD_SECS, errors::CinderError, state::JobState};
 use cinder_tests::{
     assert_anchor_error, assert_cinder_error, ix, on_both, tokens, world::PROVIDER_STAKE, MintKind,
     World,
@@ -358,8 +358,38 @@ on_both!(provider_quits_and_job_reopens_for_another, |w| {
     assert_eq!(job.provider, Default::default());
     assert_eq!(w.provider_account().active_jobs, 0);
     assert_eq!(w.balance(&k.vault), ESCROW, "escrow untouched");
+    assert_eq!(
+        (job.last_provider, job.reopened_at),
+        (p.pubkey(), w.now()),
+        "who left, and when"
+    );
+    // Another provider takes it after the hold; the one who quit never does.
+    let quitter = hand_over(&mut w);
+    w.warp(REOPEN_HOLD_SECS);
+    assert_cinder_error(
+        w.send(&[ix::claim_job(&k, &quitter.pubkey())], &[&quitter]),
+        CinderError::ClaimAfterLeaving,
+    );
     w.claim(&k);
+    assert_eq!(w.job(&k.job).provider, w.provider.pubkey());
 });
+
+/// Makes a new registered provider the world's provider (its `claim`, `submit`, `payees`);
+/// returns the previous one.
+fn hand_over(w: &mut World) -> Keypair {
+    let next = Keypair::new();
+    w.fund(&next.pubkey());
+    w.make_provider(&next);
+    let (admin, mint, tp) = (w.admin.insecure_clone(), w.mint, w.token_program);
+    w.provider_token = cinder_tests::tokens::create_token_account(
+        w.chain.as_mut(),
+        &admin,
+        &mint,
+        &next.pubkey(),
+        &tp,
+    );
+    std::mem::replace(&mut w.provider, next)
+}
 
 on_both!(only_the_job_provider_quits, |w| {
     let k = w.post(PRICE, DURATION);
@@ -422,7 +452,14 @@ on_both!(late_provider_is_expired_slashed_and_job_reopens, |w| {
         (slashed, slashed - slashed / 2)
     );
     assert_cinder_error(w.send(&[expire], &[&anyone]), CinderError::JobNotRunning);
-    // It can be claimed and completed again, and the money still adds up.
+    // Another provider can claim it after the hold and complete it, and the money still adds
+    // up (the ledger follows the world's provider: count the new one from zero).
+    let late = hand_over(&mut w);
+    w.warp(REOPEN_HOLD_SECS);
+    assert_cinder_error(
+        w.send(&[ix::claim_job(&k, &late.pubkey())], &[&late]),
+        CinderError::ClaimAfterLeaving,
+    );
     let before = w.ledger(&k);
     w.claim(&k);
     w.warp(10);

@@ -784,6 +784,7 @@ fn accounts(g: &mut Gen) -> J {
         verify_deadline: g.i64(),
         verifier_stake_locked: g.u64(),
         disputed_at: g.i64(),
+        reopened_at: g.i64(),
         challenge_window_secs: g.u32(),
         billed_secs: g.u32(),
         verifier_billed_secs: g.u32(),
@@ -793,6 +794,7 @@ fn accounts(g: &mut Gen) -> J {
         resolution: g.u8(),
         result_commitment: g.bytes(),
         verifier: g.key(),
+        last_provider: g.key(),
         client_bond: g.bytes(),
         _reserved: g.bytes(),
     };
@@ -827,6 +829,7 @@ fn accounts(g: &mut Gen) -> J {
             "verifyDeadline" => big(j.verify_deadline),
             "verifierStakeLocked" => big(j.verifier_stake_locked),
             "disputedAt" => big(j.disputed_at),
+            "reopenedAt" => big(j.reopened_at),
             "challengeWindowSecs" => small(j.challenge_window_secs),
             "billedSecs" => small(j.billed_secs),
             "verifierBilledSecs" => small(j.verifier_billed_secs),
@@ -836,6 +839,7 @@ fn accounts(g: &mut Gen) -> J {
             "resolution" => small(j.resolution),
             "resultCommitment" => hex(&j.result_commitment),
             "verifier" => key(&j.verifier),
+            "lastProvider" => key(&j.last_provider),
             "clientBond" => hex(&j.client_bond),
             "reserved" => hex(&j._reserved),
         },
@@ -1615,6 +1619,10 @@ fn errors() -> J {
         ZeroStakeTerms,
         ZeroFloorPrice,
         GraceTooLong,
+        QuitAfterDeadline,
+        ClaimAfterLeaving,
+        ReopenHold,
+        StakeBackingJobs,
     ];
     J::Arr(
         all.into_iter()

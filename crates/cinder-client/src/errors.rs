@@ -232,6 +232,10 @@ mod tests {
             ZeroStakeTerms,
             ZeroFloorPrice,
             GraceTooLong,
+            QuitAfterDeadline,
+            ClaimAfterLeaving,
+            ReopenHold,
+            StakeBackingJobs,
         ];
         assert_eq!(
             all().len(),

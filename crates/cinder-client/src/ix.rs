@@ -263,6 +263,24 @@ pub fn cancel_job(k: &JobKeys, caller: &Pubkey, client_token: &Pubkey) -> Instru
     )
 }
 
+/// A client leaving a job whose provider is past deadline + grace: `expire_job` (the client
+/// takes the slash reward into `client_ptoken`, its protocol-token account) and `cancel_job`
+/// (the whole escrow back to `client_token`), to send in one transaction. The job re-opens on
+/// the expiry and nobody may claim it for `REOPEN_HOLD_SECS`, but in one transaction nobody
+/// can come between at all.
+pub fn expire_and_cancel(
+    k: &JobKeys,
+    provider_owner: &Pubkey,
+    client_token: &Pubkey,
+    client_ptoken: &Pubkey,
+    p: &Protocol,
+) -> [Instruction; 2] {
+    [
+        expire_job(k, &k.client, provider_owner, client_ptoken, p),
+        cancel_job(k, &k.client, client_token),
+    ]
+}
+
 pub fn extend_job(k: &JobKeys, client_token: &Pubkey, added_secs: u32) -> Instruction {
     build(
         cinder::accounts::ExtendJob {
@@ -446,6 +464,7 @@ pub fn withdraw_stake(owner: &Pubkey, owner_token: &Pubkey, p: &Protocol) -> Ins
             stake_vault: stake_vault_pda(),
             protocol_mint: p.mint,
             token_program: p.token_program,
+            provider: provider_pda(owner),
             event_authority: event_authority(),
             program: cinder::ID,
         },
@@ -536,6 +555,7 @@ fn settle_accounts(k: &JobKeys, p: &Payees) -> cinder::accounts::SettleJob {
         verify_pool: verify_pool_pda(&k.market),
         payment_mint: k.mint,
         token_program: k.token_program,
+        slot_hashes: SLOT_HASHES,
         event_authority: event_authority(),
         program: cinder::ID,
     }

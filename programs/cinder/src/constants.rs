@@ -57,3 +57,8 @@ pub const MAX_PRICE_MULTIPLIER_BPS: u32 = 1_000_000;
 /// The longest grace after a job's deadline before anyone may expire it: beyond this a silent
 /// provider would hold the client's escrow.
 pub const MAX_EXPIRE_GRACE_SECS: u32 = 7 * DAY_SECS;
+
+/// After a quit or an expiry, a job waits this long before anyone may claim it again: the
+/// client's moment to cancel (a provider holding many keys could otherwise hand the job from
+/// key to key in one transaction, and the escrow would never come back).
+pub const REOPEN_HOLD_SECS: i64 = 60;

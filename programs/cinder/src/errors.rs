@@ -209,4 +209,12 @@ pub enum CinderError {
     ZeroFloorPrice,
     #[msg("expire_grace_secs is at most 7 days (604800 s); a longer grace keeps a client's escrow hostage")]
     GraceTooLong,
+    #[msg("The job is past its deadline and can no longer be quit; once the grace period ends anyone may expire it (expire_job, which applies the timeout slash)")]
+    QuitAfterDeadline,
+    #[msg("You quit this job or let it expire: another provider must take it")]
+    ClaimAfterLeaving,
+    #[msg("This job was just given back; it may be claimed 60 s after the quit or expiry (the client may cancel it meanwhile)")]
+    ReopenHold,
+    #[msg("Stake cannot be withdrawn while a job you run or verify can still slash it; settle or finish your open jobs, then withdraw")]
+    StakeBackingJobs,
 }

@@ -168,6 +168,8 @@ export type Job = {
   verifyDeadline: bigint;
   verifierStakeLocked: bigint;
   disputedAt: bigint;
+  /** When a quit or expiry last reopened the job (0 if never); claims wait 60 s after it. */
+  reopenedAt: bigint;
   challengeWindowSecs: number;
   billedSecs: number;
   verifierBilledSecs: number;
@@ -177,11 +179,13 @@ export type Job = {
   resolution: number;
   resultCommitment: ReadonlyUint8Array;
   verifier: Address;
+  /** The provider that last quit the job or let it expire: it may not claim it again. */
+  lastProvider: Address;
   /** Little-endian u64 (see `jobClientBond`). */
   clientBond: ReadonlyUint8Array;
   reserved: ReadonlyUint8Array;
 };
-export const JOB_SIZE = 8 + 544;
+export const JOB_SIZE = 8 + 584;
 export const getJobCodec = (): Codec<Job> =>
   withDiscriminator(
     'Job',
@@ -213,6 +217,7 @@ export const getJobCodec = (): Codec<Job> =>
       ['verifyDeadline', getI64Codec()],
       ['verifierStakeLocked', getU64Codec()],
       ['disputedAt', getI64Codec()],
+      ['reopenedAt', getI64Codec()],
       ['challengeWindowSecs', getU32Codec()],
       ['billedSecs', getU32Codec()],
       ['verifierBilledSecs', getU32Codec()],
@@ -222,6 +227,7 @@ export const getJobCodec = (): Codec<Job> =>
       ['resolution', getU8Codec()],
       ['resultCommitment', bytes(32)],
       ['verifier', getAddressCodec()],
+      ['lastProvider', getAddressCodec()],
       ['clientBond', bytes(8)],
       ['reserved', bytes(6)],
     ]),

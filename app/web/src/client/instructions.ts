@@ -252,7 +252,7 @@ const settleAccounts = (client: Flag) =>
   [
     ['job', 'w'], ['market', 'w'], ['vault', 'w'], ['client', client], ['clientToken', 'w'],
     ['provider', 'w'], ['providerToken', 'w'], ['verifyPool', 'w'], ['paymentMint', 'r'],
-    ['tokenProgram', 'r'],
+    ['tokenProgram', 'r'], ['slotHashes', 'r'],
   ] as const;
 
 /** accept_result: the client signs (the SettleJob accounts with `client` as signer). */
@@ -290,7 +290,7 @@ export const getRestakeInstruction = define('restake', [
 
 export const getWithdrawStakeInstruction = define('withdrawStake', [
   ['owner', 's'], ['stakePool', 'w'], ['position', 'w'], ['ownerToken', 'w'], ['stakeVault', 'w'],
-  ['protocolMint', 'r'], ['tokenProgram', 'r'],
+  ['protocolMint', 'r'], ['tokenProgram', 'r'], ['provider', 'r'],
 ]);
 
 export const getDepositRewardsInstruction = define(

@@ -238,6 +238,7 @@ async function settleAccounts(k: JobKeys, p: Payees) {
     verifyPool: await findVerifyPoolPda(k.market),
     paymentMint: k.mint,
     tokenProgram: k.tokenProgram,
+    slotHashes: SLOT_HASHES_SYSVAR_ADDRESS,
   };
 }
 
@@ -318,6 +319,7 @@ export async function withdrawStake(owner: Address, ownerToken: Address, p: Prot
     stakeVault: await findStakeVaultPda(),
     protocolMint: p.mint,
     tokenProgram: p.tokenProgram,
+    provider: await findProviderPda(owner),
   });
 }
 

@@ -70,7 +70,7 @@ const BIG = new Set([
   'minPricePerSec', 'minProviderStake', 'stakePerJob', 'initPrice', 'floorPrice', 'minInitPrice',
   'totalBurned', 'totalSlashed', 'protocolFeesAccrued', 'escrowCompute', 'escrowVerification',
   'postedAt', 'claimedAt', 'deadline', 'submittedAt', 'submittedSlot', 'stakeLocked',
-  'verifierClaimedAt', 'verifyDeadline', 'verifierStakeLocked', 'disputedAt', 'jobsDone',
+  'verifierClaimedAt', 'verifyDeadline', 'verifierStakeLocked', 'disputedAt', 'reopenedAt', 'jobsDone',
   'jobsQuit', 'jobsExpired', 'registeredAt', 'lockedStake', 'accRewardPerWeight', 'totalWeight',
   'totalStaked', 'totalRewardsDeposited', 'totalRewardsToTreasury', 'totalRewardsClaimed',
   'weight', 'unbonding', 'unlockAt', 'pendingRewards', 'rewardDebt', 'epoch', 'epochStart',

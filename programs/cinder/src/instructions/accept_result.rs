@@ -13,10 +13,9 @@ pub fn accept_result(ctx: Context<SettleJob>) -> Result<()> {
         let slot = Clock::get()?.slot;
         match job.state {
             JobState::Submitted => {
-                // A sampled job is accepted only once verified.
-                let rate = ctx.accounts.market.load()?.params.verify_rate_bps.0;
+                // A drawn job is accepted only once verified; an unrevealed one is drawn here.
                 require!(
-                    !job.must_verify(slot, rate),
+                    !ctx.accounts.must_verify(&job, slot)?,
                     CinderError::VerificationPending
                 );
             }

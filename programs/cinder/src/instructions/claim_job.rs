@@ -1,4 +1,5 @@
 use crate::{
+    constants::REOPEN_HOLD_SECS,
     errors::CinderError,
     events::JobClaimed,
     math,
@@ -44,6 +45,11 @@ impl ClaimJob<'_> {
             CinderError::NotAssignedProvider
         );
         require!(owner != job.client, CinderError::SelfDealing);
+        require!(owner != job.last_provider, CinderError::ClaimAfterLeaving);
+        require!(
+            job.reopened_at == 0 || now >= job.reopened_at.saturating_add(REOPEN_HOLD_SECS),
+            CinderError::ReopenHold
+        );
         require!(
             job.open_until == 0 || now <= job.open_until,
             CinderError::JobOpenWindowPassed

@@ -66,7 +66,7 @@ pub fn expire_job(ctx: Context<ExpireJob>) -> Result<()> {
         provider.release_job(job.stake_locked)?;
         provider.jobs_expired = provider.jobs_expired.saturating_add(1);
         provider.invariant()?;
-        job.reopen();
+        job.reopen(now);
         job.invariant()?;
         (
             provider_key,

@@ -160,9 +160,11 @@ pub fn post_job(ctx: Context<PostJob>, args: PostJobArgs) -> Result<()> {
         verify_deadline: 0,
         verifier_stake_locked: 0,
         disputed_at: 0,
+        reopened_at: 0,
         verifier_billed_secs: 0,
         resolution: 0,
         verifier: Pubkey::default(),
+        last_provider: Pubkey::default(),
         client_bond: [0; 8],
         _reserved: [0; 6],
     };

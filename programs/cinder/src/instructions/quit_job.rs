@@ -9,7 +9,8 @@ use crate::{
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::TokenInterface;
 
-/// Provider: gives a Running job back; it re-opens for another provider. The market's
+/// Provider: gives a Running job back before its deadline; it re-opens for another provider
+/// (not this one) after `REOPEN_HOLD_SECS`. The market's
 /// `quit_penalty_bps` of the stake the job locked is slashed and burned (0 by default).
 #[event_cpi]
 #[derive(Accounts)]
@@ -43,12 +44,16 @@ pub struct QuitJob<'info> {
 pub fn quit_job(ctx: Context<QuitJob>) -> Result<()> {
     let a = &ctx.accounts;
     let owner = a.owner.key();
+    let now = Clock::get()?.unix_timestamp;
     let stake_locked = {
         let mut job = a.job.load_mut()?;
         require!(job.state == JobState::Running, CinderError::JobNotRunning);
         require!(job.provider == owner, CinderError::NotJobProvider);
+        // Past the deadline the job is expired (with the timeout slash), never quit: a quit
+        // there would dodge the slash and, with a claim after it, hold the escrow forever.
+        require!(now <= job.deadline, CinderError::QuitAfterDeadline);
         let stake_locked = job.stake_locked;
-        job.reopen();
+        job.reopen(now);
         job.invariant()?;
         let mut provider = a.provider.load_mut()?;
         provider.release_job(stake_locked)?;

@@ -19,20 +19,21 @@ pub struct RequestUnstake<'info> {
     #[account(mut, seeds = [STAKE_SEED, owner.key().as_ref()], bump = position.load()?.bump)]
     pub position: AccountLoader<'info, StakePosition>,
     /// CHECK: the owner's provider account `["provider", owner]`, which may not exist (a plain
-    /// staker); read only for the stake its running jobs lock. Checked in `locked_by_jobs`:
+    /// staker); read only for the stake its running jobs lock. Checked in `held_by_jobs`:
     /// a registered provider by its stored owner (no PDA search), an unregistered address by
     /// its derivation.
     pub provider: UncheckedAccount<'info>,
 }
 
-/// Stake of `owner`'s position locked by its running jobs (0 if it is not a provider).
-pub fn locked_by_jobs(provider: &AccountInfo, owner: &Pubkey) -> Result<u64> {
+/// What `owner`'s jobs hold of its stake: the stake they lock and how many jobs (run or
+/// verified) are still unsettled, (0, 0) if it is not a provider.
+pub fn held_by_jobs(provider: &AccountInfo, owner: &Pubkey) -> Result<(u64, u32)> {
     if provider.owner == &crate::ID && !provider.data_is_empty() {
         // Provider accounts are only ever created at `["provider", owner]`, so one that
         // names this owner is that address.
         let p = crate::utils::load_zero_copy_mut::<Provider>(provider)?;
         require_keys_eq!(p.owner, *owner, CinderError::NotProviderOwner);
-        return Ok(p.locked_stake);
+        return Ok((p.locked_stake, p.active_jobs));
     }
     // Not registered: the address must still be the owner's, or a provider with running jobs
     // could pass any empty account and unstake the stake they lock.
@@ -42,13 +43,13 @@ pub fn locked_by_jobs(provider: &AccountInfo, owner: &Pubkey) -> Result<u64> {
         expected,
         anchor_lang::error::ErrorCode::ConstraintSeeds
     );
-    Ok(0)
+    Ok((0, 0))
 }
 
 pub fn request_unstake(ctx: Context<RequestUnstake>, amount: u64) -> Result<()> {
     let a = &ctx.accounts;
     require!(amount > 0, CinderError::ZeroAmount);
-    let locked = locked_by_jobs(&a.provider, &a.owner.key())?;
+    let (locked, _) = held_by_jobs(&a.provider, &a.owner.key())?;
     let now = Clock::get()?.unix_timestamp;
     let mut pool = a.stake_pool.load_mut()?;
     let mut pos = a.position.load_mut()?;

@@ -58,6 +58,48 @@ pub fn is_sampled(slot_hash: &[u8; 32], job: &Pubkey, verify_rate_bps: u16) -> b
     x % 10_000 < verify_rate_bps as u64
 }
 
+/// The draw of a submitted, unrevealed job: whether it is re-executed. Refuses before the
+/// deciding slot has passed (`SampleNotReady`) and when SlotHashes no longer holds it.
+pub fn draw(
+    job: &Job,
+    job_key: &Pubkey,
+    slot: u64,
+    rate: u16,
+    slot_hashes: &[u8],
+) -> Result<(u64, bool)> {
+    let target = job.submitted_slot.saturating_add(SAMPLE_DELAY_SLOTS);
+    require!(slot > target, CinderError::SampleNotReady);
+    let (decided_by, hash) = slot_hash_at_or_after(slot_hashes, target)
+        .ok_or_else(|| error!(CinderError::SlotHashNotFound))?;
+    Ok((decided_by, is_sampled(&hash, job_key, rate)))
+}
+
+/// Whether a Submitted job must be re-executed before it may pay out, the draw decided inline
+/// when nobody revealed it yet: settlement never waits on (or races) a separate reveal, so no
+/// challenge window, however short, ends before the draw is known (issue 15c). Unrevealed past
+/// the reveal window counts as drawn (`Job::must_verify`).
+pub fn must_verify_now(
+    job: &Job,
+    job_key: &Pubkey,
+    slot: u64,
+    rate: u16,
+    slot_hashes: &AccountInfo,
+) -> Result<bool> {
+    if job.sample_status != SampleStatus::Unrevealed
+        || rate == 0
+        || slot > job.submitted_slot.saturating_add(REVEAL_WINDOW_SLOTS)
+    {
+        return Ok(job.must_verify(slot, rate));
+    }
+    require_keys_eq!(
+        *slot_hashes.key,
+        SLOT_HASHES_ID,
+        anchor_lang::error::ErrorCode::ConstraintAddress
+    );
+    let data = slot_hashes.try_borrow_data()?;
+    Ok(draw(job, job_key, slot, rate, &data)?.1)
+}
+
 pub fn reveal_sample(ctx: Context<RevealSample>) -> Result<()> {
     let slot = Clock::get()?.slot;
     let job_key = ctx.accounts.job.key();
@@ -71,14 +113,10 @@ pub fn reveal_sample(ctx: Context<RevealSample>) -> Result<()> {
             && slot <= job.submitted_slot.saturating_add(REVEAL_WINDOW_SLOTS),
         CinderError::SampleAlreadyDecided
     );
-    let target = job.submitted_slot.saturating_add(SAMPLE_DELAY_SLOTS);
-    require!(slot > target, CinderError::SampleNotReady);
-    let data = ctx.accounts.slot_hashes.try_borrow_data()?;
-    let (decided_by, hash) = slot_hash_at_or_after(&data, target)
-        .ok_or_else(|| error!(CinderError::SlotHashNotFound))?;
-    drop(data);
     let rate = ctx.accounts.market.load()?.params.verify_rate_bps.0;
-    let sampled = is_sampled(&hash, &job_key, rate);
+    let data = ctx.accounts.slot_hashes.try_borrow_data()?;
+    let (decided_by, sampled) = draw(&job, &job_key, slot, rate, &data)?;
+    drop(data);
     job.sample_status = if sampled {
         SampleStatus::Sampled
     } else {

@@ -2,6 +2,7 @@ use crate::{
     constants::JOB_SEED,
     errors::CinderError,
     events::{JobSettled, VerificationLapsed},
+    instructions::reveal_sample::must_verify_now,
     math,
     state::{Job, JobState, Market, Provider, SampleStatus},
     utils,
@@ -52,6 +53,22 @@ pub struct SettleJob<'info> {
     pub payment_mint: UncheckedAccount<'info>,
     #[account(address = market.load()?.payment_token_program @ CinderError::TokenProgramMismatch)]
     pub token_program: Interface<'info, TokenInterface>,
+    /// CHECK: the SlotHashes sysvar: an unrevealed job's draw is decided here. Its address is
+    /// checked only when it is read (`must_verify_now`), so a settlement that needs no draw
+    /// pays nothing for it.
+    pub slot_hashes: UncheckedAccount<'info>,
+}
+
+impl SettleJob<'_> {
+    /// Whether this Submitted job must be re-executed before it pays out (see
+    /// `must_verify_now`); market parameters are read only when the job was not decided yet.
+    pub(crate) fn must_verify(&self, job: &Job, slot: u64) -> Result<bool> {
+        if job.sample_status == SampleStatus::NotSampled {
+            return Ok(false);
+        }
+        let rate = self.market.load()?.params.verify_rate_bps.0;
+        must_verify_now(job, &self.job.key(), slot, rate, &self.slot_hashes)
+    }
 }
 
 /// Anyone: settles a Submitted job once its challenge window has passed, or a Verified job.
@@ -65,17 +82,15 @@ pub fn settle_job(ctx: Context<SettleJob>) -> Result<()> {
         JobState::Submitted => {
             let window_end = math::add_i64(job.submitted_at, job.challenge_window_secs as i64)?;
             require!(now >= window_end, CinderError::ChallengeWindowOpen);
-            // Sampled (or never revealed): wait for a verifier, unless none came in time.
-            if job.sample_status != SampleStatus::NotSampled {
-                let params = ctx.accounts.market.load()?.params;
-                if job.must_verify(clock.slot, params.verify_rate_bps.0) {
-                    let timeout = params.verification_timeout_secs;
-                    require!(
-                        job.verification_lapsed(now, timeout),
-                        CinderError::VerificationPending
-                    );
-                    lapsed = true;
-                }
+            // Drawn (now, inline, or never revealed): wait for a verifier, unless none came in
+            // time.
+            if ctx.accounts.must_verify(&job, clock.slot)? {
+                let timeout = ctx.accounts.market.load()?.params.verification_timeout_secs;
+                require!(
+                    job.verification_lapsed(now, timeout),
+                    CinderError::VerificationPending
+                );
+                lapsed = true;
             }
         }
         JobState::Verified | JobState::Refunded => {}

@@ -2,6 +2,7 @@ use crate::{
     constants::*,
     errors::CinderError,
     events::StakeWithdrawn,
+    instructions::request_unstake::held_by_jobs,
     math,
     state::{StakePool, StakePosition},
     utils,
@@ -9,7 +10,11 @@ use crate::{
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::TokenInterface;
 
-/// Owner: takes unbonded stake out once its lock has passed.
+/// Owner: takes unbonded stake out once its lock has passed and no job it runs or verifies is
+/// unsettled. Unbonding stake stays slashable (`StakePosition::slash`), so this is the moment
+/// it stops backing jobs: a fraud ruling, a verifier's timeout or a job's expiry always finds
+/// the whole stake there (issue 15e: a 14-day unbonding is shorter than a 30-day job's
+/// windows).
 #[event_cpi]
 #[derive(Accounts)]
 pub struct WithdrawStake<'info> {
@@ -28,6 +33,9 @@ pub struct WithdrawStake<'info> {
     pub protocol_mint: UncheckedAccount<'info>,
     #[account(address = stake_pool.load()?.token_program @ CinderError::TokenProgramMismatch)]
     pub token_program: Interface<'info, TokenInterface>,
+    /// CHECK: the owner's provider account `["provider", owner]`, which may not exist (a plain
+    /// staker); read only for its unsettled jobs (checked in `held_by_jobs`).
+    pub provider: UncheckedAccount<'info>,
 }
 
 pub fn withdraw_stake(ctx: Context<WithdrawStake>) -> Result<()> {
@@ -35,12 +43,14 @@ pub fn withdraw_stake(ctx: Context<WithdrawStake>) -> Result<()> {
     let owner = a.owner.key();
     utils::check_token_owner(&a.owner_token, &a.token_program.key(), &owner)?;
     let now = Clock::get()?.unix_timestamp;
+    let (_, unsettled) = held_by_jobs(&a.provider, &owner)?;
     let (amount, bump, decimals) = {
         let mut pool = a.stake_pool.load_mut()?;
         let mut pos = a.position.load_mut()?;
         let amount = pos.unbonding;
         require!(amount > 0, CinderError::NothingToWithdraw);
         require!(now >= pos.unlock_at, CinderError::StakeStillLocked);
+        require!(unsettled == 0, CinderError::StakeBackingJobs);
         pos.unbonding = 0;
         pos.unlock_at = 0;
         pool.total_staked = math::sub(pool.total_staked, amount)?;

@@ -67,7 +67,7 @@ impl SampleStatus {
     pub const Sampled: Self = Self(2);
 }
 
-/// One GPU job and its escrow. Zero-copy (`repr(C)`, 480 bytes, no padding): the hot paths
+/// One GPU job and its escrow. Zero-copy (`repr(C)`, 584 bytes, no padding): the hot paths
 /// read and write fields in place. The first fields sit at fixed offsets for getProgramAccounts
 /// memcmp filters (see `Job::STATE_OFFSET`).
 #[account(zero_copy)]
@@ -108,6 +108,10 @@ pub struct Job {
     pub verifier_stake_locked: u64,
     /// When a verifier's mismatch put the job in dispute (the arbiter's clock).
     pub disputed_at: i64,
+    /// When a quit or an expiry last put the job back to Open (0 if never): nobody may claim
+    /// it for `REOPEN_HOLD_SECS`, so the client can always take its escrow back (`cancel_job`)
+    /// from a provider who keeps it running with key after key.
+    pub reopened_at: i64,
     /// Terms fixed at post, so later parameter changes never alter a funded job.
     pub challenge_window_secs: u32,
     pub billed_secs: u32,
@@ -122,6 +126,8 @@ pub struct Job {
     pub result_commitment: [u8; 32],
     /// The provider (wallet) re-running a sampled job; default while none.
     pub verifier: Pubkey,
+    /// The provider that last quit this job or let it expire: it may not claim it again.
+    pub last_provider: Pubkey,
     /// Bond the client posted with `dispute_job` (little-endian u64; kept in the vault).
     pub client_bond: [u8; 8],
     pub _reserved: [u8; 6],
@@ -149,8 +155,11 @@ impl Job {
         Ok(())
     }
 
-    /// Back to Open after a quit or an expiry: nothing of the last run survives.
-    pub fn reopen(&mut self) {
+    /// Back to Open after a quit or an expiry at `now`: nothing of the last run survives but
+    /// who ran it (barred from claiming it again) and when (the claim hold starts).
+    pub fn reopen(&mut self, now: i64) {
+        self.last_provider = self.provider;
+        self.reopened_at = now;
         self.state = JobState::Open;
         self.provider = Pubkey::default();
         self.claimed_at = 0;

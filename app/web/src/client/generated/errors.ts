@@ -96,6 +96,10 @@ export const PROGRAM_ERRORS = [
   { code: 6092, name: "ZeroStakeTerms", message: "A market must require stake: min_provider_stake and stake_per_job must be above zero, or a provider risks nothing by cheating" },
   { code: 6093, name: "ZeroFloorPrice", message: "The auction's floor price must be above zero, or an idle epoch gives the whole fee vault away for nothing" },
   { code: 6094, name: "GraceTooLong", message: "expire_grace_secs is at most 7 days (604800 s); a longer grace keeps a client's escrow hostage" },
+  { code: 6095, name: "QuitAfterDeadline", message: "The job is past its deadline and can no longer be quit; once the grace period ends anyone may expire it (expire_job, which applies the timeout slash)" },
+  { code: 6096, name: "ClaimAfterLeaving", message: "You quit this job or let it expire: another provider must take it" },
+  { code: 6097, name: "ReopenHold", message: "This job was just given back; it may be claimed 60 s after the quit or expiry (the client may cancel it meanwhile)" },
+  { code: 6098, name: "StakeBackingJobs", message: "Stake cannot be withdrawn while a job you run or verify can still slash it; settle or finish your open jobs, then withdraw" },
 ] as const;
 
 export type ProgramErrorName = (typeof PROGRAM_ERRORS)[number]['name'];
