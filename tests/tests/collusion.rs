@@ -1,16 +1,16 @@
 //! Issue 15: attestation against participants who collude and hold many keys. Each test is
 //! one capability an attacker had on main at 28570d1, now refused with an exact error, with
 //! exact balances where money moves; every test runs on the host build and on the SBF build.
-//! SECURITY.md rows 30–32.
+//! SECURITY.md rows 30–33.
 
 mod attacks_support;
 
 use attacks_support::{payment_account, stranger, Attack};
 use cinder::{
-    constants::{REOPEN_HOLD_SECS, SAMPLE_DELAY_SLOTS},
+    constants::{DAY_SECS, MAX_EXPIRE_GRACE_SECS, REOPEN_HOLD_SECS, SAMPLE_DELAY_SLOTS},
     errors::CinderError,
     instructions::reveal_sample::is_sampled,
-    state::SampleStatus,
+    state::{resolution, Bps, SampleStatus},
 };
 use cinder_tests::{
     ix::{self, JobKeys},
@@ -247,4 +247,132 @@ on_both!(stake_cannot_leave_while_a_job_can_slash_it, |w| {
     w.send(&[ix::withdraw_stake(&a.pubkey(), &ptoken, &p)], &[&a])
         .expect("withdraw");
     assert_eq!(w.balance(&ptoken) - before, unbonding);
+});
+
+// --- (f) live parameters ---------------------------------------------------------------------
+
+/// The admin changes the world's market: every term that decides a funded job's outcome moves
+/// against its provider (or its client), as a captured or careless admin key would.
+fn retune_against_funded_jobs(w: &mut World, new_arbiter: &Pubkey) {
+    let admin = w.admin.insecure_clone();
+    let mut mp = w.market_account().params;
+    mp.expire_grace_secs = MAX_EXPIRE_GRACE_SECS;
+    mp.verification_timeout_secs = 7 * DAY_SECS;
+    mp.verify_rate_bps = Bps(10_000);
+    mp.fraud_slash_bps = Bps(10_000);
+    mp.timeout_slash_bps = Bps(2_000);
+    mp.slash_reward_bps = Bps(0);
+    mp.quit_penalty_bps = Bps(2_000);
+    mp.stake_per_job *= 4;
+    mp.arbiter = *new_arbiter;
+    w.send(
+        &[ix::update_market(&admin.pubkey(), &w.market, mp, false)],
+        &[],
+    )
+    .expect("update_market");
+}
+
+on_both!(a_market_change_never_rewrites_a_funded_job, |w| {
+    // Posted under a 300 s grace, a 1 % timeout slash (half to the caller) and the default
+    // stake per job; then every one of those terms changes before the provider even claims.
+    let before = w.market_account().params;
+    let k = w.post(PRICE, 100);
+    retune_against_funded_jobs(&mut w, &Pubkey::new_unique());
+    let job = w.job(&k.job);
+    assert_eq!(
+        (
+            job.expire_grace_secs,
+            job.timeout_slash_bps,
+            job.stake_per_job
+        ),
+        (300, 100, before.stake_per_job),
+        "terms fixed at post"
+    );
+    w.claim(&k);
+    assert_eq!(w.job(&k.job).stake_locked, before.stake_per_job);
+    assert_eq!(w.provider_account().locked_stake, before.stake_per_job);
+    // The job's own grace, not the market's new 7 days: expirable at deadline + 300 s + 1.
+    let (caller, provider, p) = (stranger(&mut w), w.provider.pubkey(), w.protocol());
+    let caller_token = w.protocol_account(&caller.pubkey());
+    let expire = ix::expire_job(&k, &caller.pubkey(), &provider, &caller_token, &p);
+    w.warp(100 + 300);
+    w.refused(
+        std::slice::from_ref(&expire),
+        &[&caller],
+        CinderError::DeadlineNotPassed,
+    );
+    w.warp(1);
+    w.send(&[expire], &[&caller])
+        .expect("expire by the job's grace");
+    // The job's 1 % slash with half to the caller, not the market's new 20 % with nothing.
+    let slash = PROVIDER_STAKE / 100;
+    assert_eq!(w.position(&provider).amount, PROVIDER_STAKE - slash);
+    assert_eq!(w.balance(&caller_token), slash / 2);
+});
+
+on_both!(sampling_and_the_arbiter_are_the_jobs_own, |w| {
+    // Posted optimistically (rate 0): a later 100 % rate does not hold its pay.
+    let optimistic = w.post(PRICE, 100);
+    // Posted at 100 % sampling with the admin as arbiter: a later arbiter has no say.
+    w.set_verify_rate(10_000);
+    let sampled = w.post(PRICE, 100);
+    let impostor = stranger(&mut w);
+    retune_against_funded_jobs(&mut w, &impostor.pubkey());
+
+    w.claim(&optimistic);
+    w.warp(10);
+    w.submit(&optimistic, 10);
+    w.warp(600);
+    let before = w.ledger(&optimistic);
+    w.settle(&optimistic);
+    assert_eq!(w.ledger(&optimistic)[1] - before[1], 95, "paid unverified");
+
+    // The sampled job: drawn, a verifier mismatches, the dispute goes to the job's arbiter.
+    let (v, vt) = second_key(&mut w);
+    w.claim(&sampled);
+    w.warp(10);
+    w.submit(&sampled, 10);
+    w.warp(2);
+    w.send(&[ix::reveal_sample(&sampled)], &[]).expect("reveal");
+    w.send(&[ix::claim_verification(&sampled, &v.pubkey())], &[&v])
+        .expect("claim verification");
+    w.warp(10);
+    let provider_token = w.provider_token;
+    w.send(
+        &[ix::submit_verification(
+            &sampled,
+            &v.pubkey(),
+            &vt,
+            &provider_token,
+            [7; 32],
+            10,
+        )],
+        &[&v],
+    )
+    .expect("mismatch");
+    let p = w.protocol();
+    let provider = w.provider.pubkey();
+    let winner = w.provider_ptoken;
+    let resolve = |arbiter: &Pubkey| {
+        ix::resolve_dispute(
+            &sampled,
+            arbiter,
+            &provider,
+            &v.pubkey(),
+            &winner,
+            &p,
+            resolution::PROVIDER_RIGHT,
+        )
+    };
+    w.refused(
+        &[resolve(&impostor.pubkey())],
+        &[&impostor],
+        CinderError::NotArbiter,
+    );
+    let arbiter = w.admin.pubkey();
+    w.send(&[resolve(&arbiter)], &[])
+        .expect("the job's arbiter rules");
+    // The job's 20 % fraud slash of the losing verifier, not the market's new 100 %.
+    let slashed = PROVIDER_STAKE / 5;
+    assert_eq!(w.position(&v.pubkey()).amount, PROVIDER_STAKE - slashed);
 });

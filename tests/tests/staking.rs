@@ -214,13 +214,16 @@ on_both!(claims_need_enough_free_stake_and_no_unbonding, |w| {
     let k2 = w.post(10, 3_600);
     assert_cinder_error(w.try_claim(&k2), CinderError::ProviderUnbonding);
     w.send(&[ix::restake(&pk)], &[&provider]).unwrap();
-    // A market asking for more stake per job than is free.
+    // A job posted while the market asks for more stake per job than is free (a job's stake
+    // per claim is its own, fixed at post: k2 still asks for the old amount).
     let market = w.market;
     let mut mp = default_market_params(a);
     mp.stake_per_job = free + 1;
     w.send(&[ix::update_market(&a, &market, mp, false)], &[])
         .unwrap();
-    assert_cinder_error(w.try_claim(&k2), CinderError::InsufficientFreeStake);
+    let k3 = w.post(10, 3_600);
+    assert_cinder_error(w.try_claim(&k3), CinderError::InsufficientFreeStake);
+    // The market's minimum stake is an admission rule, read at claim.
     mp.stake_per_job = 1;
     mp.min_provider_stake = PROVIDER_STAKE + 1;
     w.send(&[ix::update_market(&a, &market, mp, false)], &[])

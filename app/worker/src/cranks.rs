@@ -45,13 +45,12 @@ impl Crank {
     }
 }
 
-/// The crank `job` is ready for at chain time `now` and `slot`, if any. Mirrors the program's
-/// own conditions, so a keeper never pays for a transaction bound to fail.
-pub fn due(job: &Job, m: &MarketInfo, now: i64, slot: u64) -> Option<Crank> {
-    let p = &m.market.params;
+/// The crank `job` is ready for at chain time `now` and `slot`, if any, by the terms the job
+/// was posted under. Mirrors the program's own conditions, so a keeper never pays for a transaction bound to fail.
+pub fn due(job: &Job, now: i64, slot: u64) -> Option<Crank> {
     match job.state {
         JobState::Running => {
-            let expires = job.deadline.saturating_add(p.expire_grace_secs as i64);
+            let expires = job.deadline.saturating_add(job.expire_grace_secs as i64);
             (now > expires).then_some(Crank::ExpireJob)
         }
         JobState::Submitted => {
@@ -69,8 +68,7 @@ pub fn due(job: &Job, m: &MarketInfo, now: i64, slot: u64) -> Option<Crank> {
             if now < window_end {
                 return None;
             }
-            let must_verify = job.must_verify(slot, p.verify_rate_bps.0);
-            if !must_verify || job.verification_lapsed(now, p.verification_timeout_secs) {
+            if !job.must_verify(slot) || job.verification_lapsed(now) {
                 Some(Crank::Settle)
             } else {
                 None
@@ -79,7 +77,7 @@ pub fn due(job: &Job, m: &MarketInfo, now: i64, slot: u64) -> Option<Crank> {
         JobState::Verifying => {
             let expires = job
                 .verify_deadline
-                .saturating_add(p.expire_grace_secs as i64);
+                .saturating_add(job.expire_grace_secs as i64);
             (now > expires).then_some(Crank::ExpireVerification)
         }
         JobState::Verified | JobState::Refunded => Some(Crank::Settle),
@@ -216,7 +214,7 @@ impl Keeper<'_> {
                     }
                 };
                 for (key, job) in jobs {
-                    let Some(crank) = due(&job, m, now, slot) else {
+                    let Some(crank) = due(&job, now, slot) else {
                         continue;
                     };
                     // A worker never expires itself.
@@ -248,22 +246,18 @@ impl Keeper<'_> {
 mod tests {
     use super::*;
     use bytemuck::Zeroable;
-    use cinder::state::{Bps, Market};
 
-    fn market(rate: u16) -> MarketInfo {
-        let mut m = Market::zeroed();
-        m.params.verify_rate_bps = Bps(rate);
-        m.params.expire_grace_secs = 30;
-        m.params.verification_timeout_secs = 60;
-        MarketInfo {
-            id: 1,
-            key: Pubkey::new_unique(),
-            market: m,
-        }
+    /// A job posted under a verify rate of `rate` bps, a 30 s grace and a 60 s timeout.
+    fn posted(rate: u16) -> Job {
+        let mut j = Job::zeroed();
+        j.verify_rate_bps = rate;
+        j.expire_grace_secs = 30;
+        j.verification_timeout_secs = 60;
+        j
     }
 
     fn submitted() -> Job {
-        let mut j = Job::zeroed();
+        let mut j = posted(5_000);
         j.state = JobState::Submitted;
         j.provider = Pubkey::new_unique();
         j.submitted_at = 1_000;
@@ -274,38 +268,41 @@ mod tests {
 
     #[test]
     fn reveal_only_inside_its_slot_window() {
-        let (j, m) = (submitted(), market(5_000));
+        let j = submitted();
         assert_eq!(
-            due(&j, &m, 1_000, 104),
+            due(&j, 1_000, 104),
             None,
             "the deciding slot hash does not exist yet"
         );
-        assert_eq!(due(&j, &m, 1_000, 105), Some(Crank::Reveal));
-        assert_eq!(due(&j, &m, 1_000, 600), Some(Crank::Reveal));
+        assert_eq!(due(&j, 1_000, 105), Some(Crank::Reveal));
+        assert_eq!(due(&j, 1_000, 600), Some(Crank::Reveal));
         // Past the reveal window, inside the challenge window: nothing.
-        assert_eq!(due(&j, &m, 1_005, 601), None);
+        assert_eq!(due(&j, 1_005, 601), None);
     }
 
     #[test]
     fn settle_after_window_unless_a_verification_is_pending() {
-        let m = market(5_000);
         let mut j = submitted();
         j.sample_status = SampleStatus::NotSampled;
-        assert_eq!(due(&j, &m, 1_009, 200), None);
-        assert_eq!(due(&j, &m, 1_010, 200), Some(Crank::Settle));
+        assert_eq!(due(&j, 1_009, 200), None);
+        assert_eq!(due(&j, 1_010, 200), Some(Crank::Settle));
         j.sample_status = SampleStatus::Sampled;
-        assert_eq!(due(&j, &m, 1_010, 200), None, "waits for a verifier");
+        assert_eq!(due(&j, 1_010, 200), None, "waits for a verifier");
         assert_eq!(
-            due(&j, &m, 1_070, 200),
+            due(&j, 1_070, 200),
             Some(Crank::Settle),
             "the sample lapsed"
         );
         // An optimistic market never waits.
         let mut j = submitted();
         j.sample_status = SampleStatus::Unrevealed;
-        assert_eq!(due(&j, &market(0), 1_010, 700), Some(Crank::Settle));
+        let optimistic = Job {
+            verify_rate_bps: 0,
+            ..j
+        };
+        assert_eq!(due(&optimistic, 1_010, 700), Some(Crank::Settle));
         assert_eq!(
-            due(&j, &m, 1_010, 700),
+            due(&j, 1_010, 700),
             None,
             "unrevealed = sampled in a sampling market"
         );
@@ -313,24 +310,23 @@ mod tests {
 
     #[test]
     fn expiries() {
-        let m = market(0);
-        let mut j = Job::zeroed();
+        let mut j = posted(0);
         j.state = JobState::Running;
         j.deadline = 500;
-        assert_eq!(due(&j, &m, 530, 0), None);
-        assert_eq!(due(&j, &m, 531, 0), Some(Crank::ExpireJob));
+        assert_eq!(due(&j, 530, 0), None);
+        assert_eq!(due(&j, 531, 0), Some(Crank::ExpireJob));
         j.state = JobState::Verifying;
         j.verify_deadline = 700;
-        assert_eq!(due(&j, &m, 730, 0), None, "deadline + grace");
-        assert_eq!(due(&j, &m, 731, 0), Some(Crank::ExpireVerification));
+        assert_eq!(due(&j, 730, 0), None, "deadline + grace");
+        assert_eq!(due(&j, 731, 0), Some(Crank::ExpireVerification));
         j.state = JobState::Disputed;
         j.disputed_at = 1_000;
-        assert_eq!(due(&j, &m, 999 + RESOLVE_TIMEOUT_SECS, 0), None);
+        assert_eq!(due(&j, 999 + RESOLVE_TIMEOUT_SECS, 0), None);
         assert_eq!(
-            due(&j, &m, 1_000 + RESOLVE_TIMEOUT_SECS, 0),
+            due(&j, 1_000 + RESOLVE_TIMEOUT_SECS, 0),
             Some(Crank::ResolveTimeout)
         );
         j.state = JobState::Verified;
-        assert_eq!(due(&j, &m, 0, 0), Some(Crank::Settle));
+        assert_eq!(due(&j, 0, 0), Some(Crank::Settle));
     }
 }

@@ -761,7 +761,7 @@ async fn own_cranks(shared: &Arc<Shared>) {
         let Some(m) = shared.markets.get(&job.market) else {
             continue;
         };
-        if let Some(c) = cranks::due(&job, m, now, slot) {
+        if let Some(c) = cranks::due(&job, now, slot) {
             if matches!(c, Crank::Reveal | Crank::Settle) {
                 match shared.keeper().run(c, &key, &job, m).await {
                     Ok(sent) => {

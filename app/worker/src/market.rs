@@ -129,12 +129,11 @@ pub async fn unrevealed_overdue(
             vec![JobState::Submitted.0, SampleStatus::Unrevealed.0],
         ),
     ];
-    let rate = m.market.params.verify_rate_bps.0;
     Ok(chain
         .program_accounts::<Job>(f)
         .await?
         .into_iter()
-        .filter(|(_, j)| j.must_verify(slot, rate))
+        .filter(|(_, j)| j.must_verify(slot))
         .collect())
 }
 

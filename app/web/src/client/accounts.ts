@@ -170,22 +170,33 @@ export type Job = {
   disputedAt: bigint;
   /** When a quit or expiry last reopened the job (0 if never); claims wait 60 s after it. */
   reopenedAt: bigint;
+  // Terms fixed at post: a later market or protocol change never alters a funded job.
+  stakePerJob: bigint;
   challengeWindowSecs: number;
+  expireGraceSecs: number;
+  verificationTimeoutSecs: number;
   billedSecs: number;
   verifierBilledSecs: number;
   protocolFeeBps: number;
   verificationFeeBps: number;
+  verifyRateBps: number;
+  fraudSlashBps: number;
+  timeoutSlashBps: number;
+  slashRewardBps: number;
+  quitPenaltyBps: number;
   specUriLen: number;
   resolution: number;
   resultCommitment: ReadonlyUint8Array;
   verifier: Address;
   /** The provider that last quit the job or let it expire: it may not claim it again. */
   lastProvider: Address;
+  /** Decides this job's dispute (the market's arbiter when it was posted). */
+  arbiter: Address;
   /** Little-endian u64 (see `jobClientBond`). */
   clientBond: ReadonlyUint8Array;
   reserved: ReadonlyUint8Array;
 };
-export const JOB_SIZE = 8 + 584;
+export const JOB_SIZE = 8 + 640;
 export const getJobCodec = (): Codec<Job> =>
   withDiscriminator(
     'Job',
@@ -218,18 +229,27 @@ export const getJobCodec = (): Codec<Job> =>
       ['verifierStakeLocked', getU64Codec()],
       ['disputedAt', getI64Codec()],
       ['reopenedAt', getI64Codec()],
+      ['stakePerJob', getU64Codec()],
       ['challengeWindowSecs', getU32Codec()],
+      ['expireGraceSecs', getU32Codec()],
+      ['verificationTimeoutSecs', getU32Codec()],
       ['billedSecs', getU32Codec()],
       ['verifierBilledSecs', getU32Codec()],
       ['protocolFeeBps', getU16Codec()],
       ['verificationFeeBps', getU16Codec()],
+      ['verifyRateBps', getU16Codec()],
+      ['fraudSlashBps', getU16Codec()],
+      ['timeoutSlashBps', getU16Codec()],
+      ['slashRewardBps', getU16Codec()],
+      ['quitPenaltyBps', getU16Codec()],
       ['specUriLen', getU8Codec()],
       ['resolution', getU8Codec()],
       ['resultCommitment', bytes(32)],
       ['verifier', getAddressCodec()],
       ['lastProvider', getAddressCodec()],
+      ['arbiter', getAddressCodec()],
       ['clientBond', bytes(8)],
-      ['reserved', bytes(6)],
+      ['reserved', bytes(4)],
     ]),
     JOB_SIZE,
   );

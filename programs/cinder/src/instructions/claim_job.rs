@@ -55,7 +55,7 @@ impl ClaimJob<'_> {
             CinderError::JobOpenWindowPassed
         );
         let stake = self.stake.load()?;
-        eligible(&owner, provider, &stake, &market)
+        eligible(&owner, provider, &stake, &market, job.stake_per_job)
     }
 }
 
@@ -92,13 +92,14 @@ pub fn claim_job(ctx: Context<ClaimJob>) -> Result<()> {
 
 /// Whether `owner` (a provider with `provider` and `stake`) may take on a job of `market`, as
 /// provider or as verifier: its GPUs fit the class, its stake is at least the market's minimum,
-/// not unbonding, and its free stake covers the market's stake per job. Returns the stake the
-/// job locks.
+/// not unbonding, and its free stake covers the job's stake per job (fixed at post). Returns
+/// the stake the job locks.
 pub fn eligible(
     owner: &Pubkey,
     provider: &Provider,
     stake: &StakePosition,
     market: &Market,
+    stake_per_job: u64,
 ) -> Result<u64> {
     require!(provider.owner == *owner, CinderError::NotProviderOwner);
     require!(
@@ -116,9 +117,6 @@ pub fn eligible(
         CinderError::StakeBelowMarketMinimum
     );
     let free = stake.amount.saturating_sub(provider.locked_stake);
-    require!(
-        free >= market.params.stake_per_job,
-        CinderError::InsufficientFreeStake
-    );
-    Ok(market.params.stake_per_job)
+    require!(free >= stake_per_job, CinderError::InsufficientFreeStake);
+    Ok(stake_per_job)
 }

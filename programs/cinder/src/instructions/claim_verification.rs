@@ -37,11 +37,7 @@ pub fn claim_verification(ctx: Context<ClaimVerification>) -> Result<()> {
         CinderError::JobNotSubmitted
     );
     require!(
-        job.must_verify(clock.slot, market.params.verify_rate_bps.0)
-            && !job.verification_lapsed(
-                clock.unix_timestamp,
-                market.params.verification_timeout_secs
-            ),
+        job.must_verify(clock.slot) && !job.verification_lapsed(clock.unix_timestamp),
         CinderError::NotSampled
     );
     require!(
@@ -49,7 +45,13 @@ pub fn claim_verification(ctx: Context<ClaimVerification>) -> Result<()> {
         CinderError::VerifierConflict
     );
     let mut provider = a.provider.load_mut()?;
-    let stake_locked = eligible(&owner, &provider, &*a.stake.load()?, &market)?;
+    let stake_locked = eligible(
+        &owner,
+        &provider,
+        &*a.stake.load()?,
+        &market,
+        job.stake_per_job,
+    )?;
     provider.locked_stake = math::add(provider.locked_stake, stake_locked)?;
     provider.active_jobs = provider
         .active_jobs

@@ -59,8 +59,7 @@ pub fn expire_job(ctx: Context<ExpireJob>) -> Result<()> {
             provider.owner == job.provider,
             CinderError::ProviderMismatch
         );
-        let market = a.market.load()?;
-        let expires_at = math::add_i64(job.deadline, market.params.expire_grace_secs as i64)?;
+        let expires_at = math::add_i64(job.deadline, job.expire_grace_secs as i64)?;
         require!(now > expires_at, CinderError::DeadlineNotPassed);
         let provider_key = job.provider;
         provider.release_job(job.stake_locked)?;
@@ -68,11 +67,7 @@ pub fn expire_job(ctx: Context<ExpireJob>) -> Result<()> {
         provider.invariant()?;
         job.reopen(now);
         job.invariant()?;
-        (
-            provider_key,
-            market.params.timeout_slash_bps.0,
-            market.params.slash_reward_bps.0,
-        )
+        (provider_key, job.timeout_slash_bps, job.slash_reward_bps)
     };
 
     let s = slashing::slash(

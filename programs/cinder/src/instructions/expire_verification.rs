@@ -53,9 +53,7 @@ pub fn expire_verification(ctx: Context<ExpireVerification>) -> Result<()> {
             job.state == JobState::Verifying,
             CinderError::JobNotVerifying
         );
-        let market = a.market.load()?;
-        let expires_at =
-            math::add_i64(job.verify_deadline, market.params.expire_grace_secs as i64)?;
+        let expires_at = math::add_i64(job.verify_deadline, job.expire_grace_secs as i64)?;
         require!(now > expires_at, CinderError::DeadlineNotPassed);
         let mut provider = a.provider.load_mut()?;
         require!(
@@ -72,11 +70,7 @@ pub fn expire_verification(ctx: Context<ExpireVerification>) -> Result<()> {
         job.verify_deadline = 0;
         job.verifier_stake_locked = 0;
         job.verifier_billed_secs = 0;
-        (
-            verifier,
-            market.params.timeout_slash_bps.0,
-            market.params.slash_reward_bps.0,
-        )
+        (verifier, job.timeout_slash_bps, job.slash_reward_bps)
     };
     let s = slashing::slash(
         slashing::SlashAccounts {

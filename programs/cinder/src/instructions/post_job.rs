@@ -94,7 +94,8 @@ pub fn post_job(ctx: Context<PostJob>, args: PostJobArgs) -> Result<()> {
     drop(config);
     let market = accounts.market.load()?;
     let spec_uri = accounts.validate(&market, &args, clock.unix_timestamp)?;
-    let verification_fee_bps = market.params.verification_fee_bps.0;
+    let params = &market.params;
+    let verification_fee_bps = params.verification_fee_bps.0;
     let escrow = math::escrow_for(
         args.price_per_sec,
         args.max_duration_secs,
@@ -149,7 +150,16 @@ pub fn post_job(ctx: Context<PostJob>, args: PostJobArgs) -> Result<()> {
         deadline: 0,
         submitted_at: 0,
         submitted_slot: 0,
-        challenge_window_secs: market.params.challenge_window_secs,
+        stake_per_job: params.stake_per_job,
+        challenge_window_secs: params.challenge_window_secs,
+        expire_grace_secs: params.expire_grace_secs,
+        verification_timeout_secs: params.verification_timeout_secs,
+        verify_rate_bps: params.verify_rate_bps.0,
+        fraud_slash_bps: params.fraud_slash_bps.0,
+        timeout_slash_bps: params.timeout_slash_bps.0,
+        slash_reward_bps: params.slash_reward_bps.0,
+        quit_penalty_bps: params.quit_penalty_bps.0,
+        arbiter: params.arbiter,
         billed_secs: 0,
         protocol_fee_bps,
         verification_fee_bps,
@@ -166,7 +176,7 @@ pub fn post_job(ctx: Context<PostJob>, args: PostJobArgs) -> Result<()> {
         verifier: Pubkey::default(),
         last_provider: Pubkey::default(),
         client_bond: [0; 8],
-        _reserved: [0; 6],
+        _reserved: [0; 4],
     };
     drop(market);
     job.invariant()?;

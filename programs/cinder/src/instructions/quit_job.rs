@@ -45,7 +45,7 @@ pub fn quit_job(ctx: Context<QuitJob>) -> Result<()> {
     let a = &ctx.accounts;
     let owner = a.owner.key();
     let now = Clock::get()?.unix_timestamp;
-    let stake_locked = {
+    let (stake_locked, penalty_bps) = {
         let mut job = a.job.load_mut()?;
         require!(job.state == JobState::Running, CinderError::JobNotRunning);
         require!(job.provider == owner, CinderError::NotJobProvider);
@@ -53,15 +53,15 @@ pub fn quit_job(ctx: Context<QuitJob>) -> Result<()> {
         // there would dodge the slash and, with a claim after it, hold the escrow forever.
         require!(now <= job.deadline, CinderError::QuitAfterDeadline);
         let stake_locked = job.stake_locked;
+        let penalty_bps = job.quit_penalty_bps;
         job.reopen(now);
         job.invariant()?;
         let mut provider = a.provider.load_mut()?;
         provider.release_job(stake_locked)?;
         provider.jobs_quit = provider.jobs_quit.saturating_add(1);
         provider.invariant()?;
-        stake_locked
+        (stake_locked, penalty_bps)
     };
-    let penalty_bps = a.market.load()?.params.quit_penalty_bps.0;
     let penalty = math::bps_of_floor(stake_locked, penalty_bps)?;
     let mut burned = 0;
     if penalty > 0 {

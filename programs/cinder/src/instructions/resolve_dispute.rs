@@ -57,8 +57,7 @@ pub fn resolve_dispute(ctx: Context<ResolveDispute>, decision: u8) -> Result<()>
     let (outcome, by_arbiter, provider, verifier, fraud_bps, reward_bps) = {
         let mut job = a.job.load_mut()?;
         require!(job.state == JobState::Disputed, CinderError::JobNotDisputed);
-        let market = a.market.load()?;
-        let by_arbiter = a.signer.key() == market.params.arbiter;
+        let by_arbiter = a.signer.key() == job.arbiter;
         let timed_out = now >= math::add_i64(job.disputed_at, RESOLVE_TIMEOUT_SECS)?;
         require!(by_arbiter || timed_out, CinderError::NotArbiter);
         let outcome = if by_arbiter {
@@ -89,8 +88,8 @@ pub fn resolve_dispute(ctx: Context<ResolveDispute>, decision: u8) -> Result<()>
             by_arbiter,
             job.provider,
             job.verifier,
-            market.params.fraud_slash_bps.0,
-            market.params.slash_reward_bps.0,
+            job.fraud_slash_bps,
+            job.slash_reward_bps,
         )
     };
     let loser = match outcome {

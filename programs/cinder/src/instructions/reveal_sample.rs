@@ -60,18 +60,12 @@ pub fn is_sampled(slot_hash: &[u8; 32], job: &Pubkey, verify_rate_bps: u16) -> b
 
 /// The draw of a submitted, unrevealed job: whether it is re-executed. Refuses before the
 /// deciding slot has passed (`SampleNotReady`) and when SlotHashes no longer holds it.
-pub fn draw(
-    job: &Job,
-    job_key: &Pubkey,
-    slot: u64,
-    rate: u16,
-    slot_hashes: &[u8],
-) -> Result<(u64, bool)> {
+pub fn draw(job: &Job, job_key: &Pubkey, slot: u64, slot_hashes: &[u8]) -> Result<(u64, bool)> {
     let target = job.submitted_slot.saturating_add(SAMPLE_DELAY_SLOTS);
     require!(slot > target, CinderError::SampleNotReady);
     let (decided_by, hash) = slot_hash_at_or_after(slot_hashes, target)
         .ok_or_else(|| error!(CinderError::SlotHashNotFound))?;
-    Ok((decided_by, is_sampled(&hash, job_key, rate)))
+    Ok((decided_by, is_sampled(&hash, job_key, job.verify_rate_bps)))
 }
 
 /// Whether a Submitted job must be re-executed before it may pay out, the draw decided inline
@@ -82,14 +76,13 @@ pub fn must_verify_now(
     job: &Job,
     job_key: &Pubkey,
     slot: u64,
-    rate: u16,
     slot_hashes: &AccountInfo,
 ) -> Result<bool> {
     if job.sample_status != SampleStatus::Unrevealed
-        || rate == 0
+        || job.verify_rate_bps == 0
         || slot > job.submitted_slot.saturating_add(REVEAL_WINDOW_SLOTS)
     {
-        return Ok(job.must_verify(slot, rate));
+        return Ok(job.must_verify(slot));
     }
     require_keys_eq!(
         *slot_hashes.key,
@@ -97,7 +90,7 @@ pub fn must_verify_now(
         anchor_lang::error::ErrorCode::ConstraintAddress
     );
     let data = slot_hashes.try_borrow_data()?;
-    Ok(draw(job, job_key, slot, rate, &data)?.1)
+    Ok(draw(job, job_key, slot, &data)?.1)
 }
 
 pub fn reveal_sample(ctx: Context<RevealSample>) -> Result<()> {
@@ -113,9 +106,8 @@ pub fn reveal_sample(ctx: Context<RevealSample>) -> Result<()> {
             && slot <= job.submitted_slot.saturating_add(REVEAL_WINDOW_SLOTS),
         CinderError::SampleAlreadyDecided
     );
-    let rate = ctx.accounts.market.load()?.params.verify_rate_bps.0;
     let data = ctx.accounts.slot_hashes.try_borrow_data()?;
-    let (decided_by, sampled) = draw(&job, &job_key, slot, rate, &data)?;
+    let (decided_by, sampled) = draw(&job, &job_key, slot, &data)?;
     drop(data);
     job.sample_status = if sampled {
         SampleStatus::Sampled

@@ -4,7 +4,7 @@ use crate::{
     events::{JobSettled, VerificationLapsed},
     instructions::reveal_sample::must_verify_now,
     math,
-    state::{Job, JobState, Market, Provider, SampleStatus},
+    state::{Job, JobState, Market, Provider},
     utils,
 };
 use anchor_lang::prelude::*;
@@ -61,13 +61,9 @@ pub struct SettleJob<'info> {
 
 impl SettleJob<'_> {
     /// Whether this Submitted job must be re-executed before it pays out (see
-    /// `must_verify_now`); market parameters are read only when the job was not decided yet.
+    /// `must_verify_now`), by the verify rate the job was posted under.
     pub(crate) fn must_verify(&self, job: &Job, slot: u64) -> Result<bool> {
-        if job.sample_status == SampleStatus::NotSampled {
-            return Ok(false);
-        }
-        let rate = self.market.load()?.params.verify_rate_bps.0;
-        must_verify_now(job, &self.job.key(), slot, rate, &self.slot_hashes)
+        must_verify_now(job, &self.job.key(), slot, &self.slot_hashes)
     }
 }
 
@@ -85,9 +81,8 @@ pub fn settle_job(ctx: Context<SettleJob>) -> Result<()> {
             // Drawn (now, inline, or never revealed): wait for a verifier, unless none came in
             // time.
             if ctx.accounts.must_verify(&job, clock.slot)? {
-                let timeout = ctx.accounts.market.load()?.params.verification_timeout_secs;
                 require!(
-                    job.verification_lapsed(now, timeout),
+                    job.verification_lapsed(now),
                     CinderError::VerificationPending
                 );
                 lapsed = true;

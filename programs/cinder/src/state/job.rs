@@ -67,7 +67,7 @@ impl SampleStatus {
     pub const Sampled: Self = Self(2);
 }
 
-/// One GPU job and its escrow. Zero-copy (`repr(C)`, 584 bytes, no padding): the hot paths
+/// One GPU job and its escrow. Zero-copy (`repr(C)`, 640 bytes, no padding): the hot paths
 /// read and write fields in place. The first fields sit at fixed offsets for getProgramAccounts
 /// memcmp filters (see `Job::STATE_OFFSET`).
 #[account(zero_copy)]
@@ -112,13 +112,25 @@ pub struct Job {
     /// it for `REOPEN_HOLD_SECS`, so the client can always take its escrow back (`cancel_job`)
     /// from a provider who keeps it running with key after key.
     pub reopened_at: i64,
-    /// Terms fixed at post, so later parameter changes never alter a funded job.
+    // Terms fixed at post (`JobTerms`), so an admin's later change of the market or the
+    // protocol never alters a funded job: fees, sampling, windows, stake, slashes, arbiter.
+    /// Provider stake a claim locks (the market's `stake_per_job` at post).
+    pub stake_per_job: u64,
     pub challenge_window_secs: u32,
+    /// Seconds after the deadline (or a verifier's deadline) before anyone may expire it.
+    pub expire_grace_secs: u32,
+    /// A drawn job nobody claims to verify within window + this lapses unsampled.
+    pub verification_timeout_secs: u32,
     pub billed_secs: u32,
     /// Seconds the verifier billed for its re-run (paid from the market pool on a match).
     pub verifier_billed_secs: u32,
     pub protocol_fee_bps: u16,
     pub verification_fee_bps: u16,
+    pub verify_rate_bps: u16,
+    pub fraud_slash_bps: u16,
+    pub timeout_slash_bps: u16,
+    pub slash_reward_bps: u16,
+    pub quit_penalty_bps: u16,
     pub spec_uri_len: u8,
     /// How a dispute ended (`Resolution`), 0 while none.
     pub resolution: u8,
@@ -128,9 +140,11 @@ pub struct Job {
     pub verifier: Pubkey,
     /// The provider that last quit this job or let it expire: it may not claim it again.
     pub last_provider: Pubkey,
+    /// Decides this job's dispute if one arises (the market's arbiter at post).
+    pub arbiter: Pubkey,
     /// Bond the client posted with `dispute_job` (little-endian u64; kept in the vault).
     pub client_bond: [u8; 8],
-    pub _reserved: [u8; 6],
+    pub _reserved: [u8; 4],
 }
 
 impl Job {
@@ -170,11 +184,11 @@ impl Job {
     /// Whether this submitted job must be re-executed before it settles: drawn by
     /// `reveal_sample`, or, in a market that samples at all, never revealed within the reveal
     /// window (so staying quiet gains nothing).
-    pub fn must_verify(&self, slot: u64, verify_rate_bps: u16) -> bool {
+    pub fn must_verify(&self, slot: u64) -> bool {
         match self.sample_status {
             SampleStatus::Sampled => true,
             SampleStatus::Unrevealed => {
-                verify_rate_bps > 0
+                self.verify_rate_bps > 0
                     && slot
                         > self
                             .submitted_slot
@@ -189,12 +203,12 @@ impl Job {
     }
 
     /// A job that must be verified but found no verifier in time settles as unsampled.
-    pub fn verification_lapsed(&self, now: i64, timeout_secs: u32) -> bool {
+    pub fn verification_lapsed(&self, now: i64) -> bool {
         self.verifier == Pubkey::default()
             && now
                 >= self
                     .submitted_at
                     .saturating_add(self.challenge_window_secs as i64)
-                    .saturating_add(timeout_secs as i64)
+                    .saturating_add(self.verification_timeout_secs as i64)
     }
 }
