@@ -676,6 +676,20 @@ async fn quit(shared: &Arc<Shared>, key: &Pubkey, job: &Job, m: &MarketInfo, rea
     tracing::warn!(job = %key, reason, "quitting job");
     // What made us quit would make us quit again: leave the job to other providers.
     shared.refuse(key);
+    // Only when the chain's clock is known: a quit sent in doubt costs a fee, one not sent when
+    // it would have landed costs the timeout slash.
+    if let Ok(now) = shared.chain.unix_time().await {
+        if let Some(why) = quit_too_late(job, now) {
+            tracing::error!(job = %key, reason, "{why}");
+            let _ = shared.journal.fail(
+                &id,
+                Role::Provider,
+                Step::Quit,
+                &format!("{reason}; not quit: {why}"),
+            );
+            return;
+        }
+    }
     let keys = market::job_keys(key, job, &m.market);
     let memo = anchor_lang::solana_program::instruction::Instruction {
         program_id: MEMO_PROGRAM,
@@ -703,6 +717,24 @@ async fn quit(shared: &Arc<Shared>, key: &Pubkey, job: &Job, m: &MarketInfo, rea
             );
         }
     }
+}
+
+/// Why a quit at chain time `now` would be refused, if it would: past its deadline a job can
+/// only be expired, with the timeout slash (`QuitAfterDeadline`), so a worker that got there
+/// (down, or its RPC unreachable, until after the deadline) says what will happen instead of
+/// paying for a refused transaction.
+fn quit_too_late(job: &Job, now: i64) -> Option<String> {
+    (now > job.deadline).then(|| {
+        format!(
+            "the job's deadline passed {} s ago and the chain refuses a quit after it \
+             (QuitAfterDeadline): anyone may expire the job {} s after its deadline, slashing \
+             {} bps of this provider's stake. Keep the worker and its RPC up through a job's \
+             run so it gives back what it cannot finish before the deadline.",
+            now - job.deadline,
+            job.expire_grace_secs,
+            job.timeout_slash_bps,
+        )
+    })
 }
 
 fn truncate(s: &str, max: usize) -> &str {
@@ -1296,4 +1328,29 @@ pub fn unix_now() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytemuck::Zeroable;
+
+    #[test]
+    fn a_quit_is_sent_only_up_to_the_deadline() {
+        let mut job = Job::zeroed();
+        job.deadline = 1_000;
+        job.expire_grace_secs = 300;
+        job.timeout_slash_bps = 100;
+        assert_eq!(quit_too_late(&job, 999), None);
+        assert_eq!(
+            quit_too_late(&job, 1_000),
+            None,
+            "the program allows now == deadline"
+        );
+        let why = quit_too_late(&job, 1_001).expect("refused after the deadline");
+        assert!(
+            why.contains("QuitAfterDeadline") && why.contains("300 s") && why.contains("100 bps"),
+            "{why}"
+        );
+    }
 }
