@@ -25,6 +25,7 @@ import {
   toHex,
   type Job,
   type JobKeys,
+  type Protocol,
   type Market,
 } from '../client';
 import { Addr, Notice, QueryState, Section, TxStatusView } from '../ui/components';
@@ -74,7 +75,7 @@ function submittedCommitment(events: TimedEvent[]): ReadonlyUint8Array | null {
 }
 
 export default function JobsPage() {
-  const { markets } = useProtocol();
+  const { markets, protocol } = useProtocol();
   const { owner } = useWallet();
   const marketList = markets.data ?? [];
   return (
@@ -90,7 +91,7 @@ export default function JobsPage() {
         </QueryState>
       </Section>
       <Section title="My jobs" testId="my-jobs">
-        {owner ? <MyJobs owner={owner} markets={marketList} /> : <Notice>Connect a wallet to see your jobs.</Notice>}
+        {owner ? <MyJobs owner={owner} markets={marketList} protocol={protocol} /> : <Notice>Connect a wallet to see your jobs.</Notice>}
       </Section>
     </div>
   );
@@ -244,7 +245,7 @@ function PostJobForm({ markets }: { markets: Decoded<Market>[] }) {
   );
 }
 
-function MyJobs({ owner, markets }: { owner: Address; markets: Decoded<Market>[] }) {
+function MyJobs({ owner, markets, protocol }: { owner: Address; markets: Decoded<Market>[]; protocol: Protocol | null }) {
   const { connection, refreshToken, config } = useChain();
   const rpc = connection.rpc;
   const jobs = useLiveQuery(`jobs:${owner}`, () => fetchJobsOfClient(rpc, owner), { program: true });
@@ -274,7 +275,7 @@ function MyJobs({ owner, markets }: { owner: Address; markets: Decoded<Market>[]
         <tbody>
           {sorted.map((j) => {
             const m = byMarket.get(j.data.market);
-            return m ? <JobRow key={j.address} job={j} market={m} /> : null;
+            return m ? <JobRow key={j.address} job={j} market={m} protocol={protocol} /> : null;
           })}
           {closed.map((c, i) => {
             const events = outcomes.data?.[i] ?? [];
@@ -322,7 +323,7 @@ function MyJobs({ owner, markets }: { owner: Address; markets: Decoded<Market>[]
   );
 }
 
-function JobRow({ job, market }: { job: Decoded<Job>; market: Market }) {
+function JobRow({ job, market, protocol }: { job: Decoded<Job>; market: Market; protocol: Protocol | null }) {
   const { connection, config, now } = useChain();
   const { status, run, busy } = useTx();
   const [extendSecs, setExtendSecs] = useState('600');
@@ -351,6 +352,21 @@ function JobRow({ job, market }: { job: Decoded<Job>; market: Market }) {
 
   const cancel = () =>
     run('Cancel', async (caller) => [await ix.cancelJob(keys, caller, await associatedTokenAddress(d.client, keys.mint, keys.tokenProgram))]);
+  // A provider past deadline + grace holds the escrow: expire the job (the timeout slash, the
+  // caller's share to this wallet) and cancel it in one transaction, so nobody can claim it
+  // in between. The grace is the job's own, fixed when it was posted.
+  const expiresAt = d.deadline + BigInt(d.expireGraceSecs);
+  const takeBack = () =>
+    run('Take back', async (caller) => {
+      if (!protocol) throw new Error('The protocol state is still loading; try again in a moment');
+      const reward = await ensureAssociatedToken(connection.rpc, caller, caller, protocol.mint, protocol.tokenProgram);
+      const clientToken = await associatedTokenAddress(d.client, keys.mint, keys.tokenProgram);
+      return [
+        ...reward.create,
+        await ix.expireJob(keys, caller, d.provider, reward.address, protocol),
+        await ix.cancelJob(keys, caller, clientToken),
+      ];
+    });
   const extend = () =>
     run('Extend', async () => {
       const secs = Number(extendSecs);
@@ -370,7 +386,14 @@ function JobRow({ job, market }: { job: Decoded<Job>; market: Market }) {
   const dispute = () => run('Dispute', async () => [await ix.disputeJob(keys, await associatedTokenAddress(d.client, keys.mint, keys.tokenProgram))]);
 
   let timing = `posted ${timeText(d.postedAt)}`;
-  if (d.state === JobState.Running) timing = `deadline in ${durationText(d.deadline - t)}`;
+  if (d.state === JobState.Running) {
+    timing =
+      d.deadline > t
+        ? `deadline in ${durationText(d.deadline - t)}`
+        : expiresAt >= t
+          ? `late: yours to take back in ${durationText(expiresAt - t + 1n)}`
+          : 'late: the provider missed its deadline';
+  }
   if (d.state === JobState.Submitted) {
     timing = windowEnd > t ? `challenge window ends in ${durationText(windowEnd - t)}` : 'challenge window over';
   }
@@ -420,6 +443,16 @@ function JobRow({ job, market }: { job: Decoded<Job>; market: Market }) {
         {d.state === JobState.Open && (
           <button onClick={() => void cancel()} disabled={busy} data-testid="job-cancel">
             Cancel
+          </button>
+        )}
+        {d.state === JobState.Running && t > expiresAt && (
+          <button
+            onClick={() => void takeBack()}
+            disabled={busy || !protocol}
+            data-testid="job-take-back"
+            title="Expire the job (the provider's timeout slash, your share of it to you) and cancel it: the whole escrow comes back"
+          >
+            Take back escrow
           </button>
         )}
         {(d.state === JobState.Open || d.state === JobState.Running) && (

@@ -7,7 +7,8 @@
 import { cleanup, configure, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import App from '../../src/App';
-import { PROGRAM_ERRORS, auctionPriceAt, findConfigPda, findFeeVaultPda, getAuctionCodec, weightFor, type EventData } from '../../src/client';
+import { getCompiledTransactionMessageDecoder, getTransactionDecoder } from '@solana/kit';
+import { CINDER_PROGRAM_ADDRESS, INSTRUCTION_DISCRIMINATORS, PROGRAM_ERRORS, auctionPriceAt, findConfigPda, findFeeVaultPda, getAuctionCodec, weightFor, type EventData } from '../../src/client';
 import type { AppConfig } from '../../src/config';
 import { associatedTokenAddress } from '../../src/chain/tokens';
 import { FakeChain } from './support/fakeRpc';
@@ -163,6 +164,51 @@ describe('jobs', () => {
     expect(within(live).getByTestId('job-dispute')).toBeTruthy();
     await waitFor(() => expect(closed.getAttribute('data-state')).toBe('Settled'));
     expect(within(closed).getByTestId('job-outcome').textContent).toMatch(/accepted.*30 s billed.*provider got 0\.0285.*refund 0\.6042/);
+  });
+});
+
+describe('a provider who misses its deadline', () => {
+  /** The instruction names of a simulated transaction, Cinder's by discriminator. */
+  function instructionNames(wire: Uint8Array): string[] {
+    const tx = getTransactionDecoder().decode(wire);
+    // Legacy and v0 messages both carry these; the decoder's union type also names v1, which does not.
+    const msg = getCompiledTransactionMessageDecoder().decode(tx.messageBytes) as any as {
+      staticAccounts: string[]; instructions: { programAddressIndex: number; data?: Uint8Array }[];
+    };
+    return msg.instructions.map((i) => {
+      const program = msg.staticAccounts[i.programAddressIndex];
+      if (program !== CINDER_PROGRAM_ADDRESS) return program;
+      const d = i.data ?? new Uint8Array();
+      const hit = Object.entries(INSTRUCTION_DISCRIMINATORS).find(([, v]) => v.every((b, k) => d[k] === b));
+      return hit ? hit[0] : 'unknown';
+    });
+  }
+
+  it('lets the client take its escrow back only after deadline + the job\'s grace: expire and cancel in one transaction', async () => {
+    const chain = new FakeChain();
+    const w = await protocolWorld(chain);
+    walletChain.statuses = chain.statuses;
+    const now = BigInt(chain.unixTime);
+    // Claimed an hour ago; its 600 s run ended 3000 s ago. Grace 300 s, fixed at post.
+    const late = await addJob(chain, w.market, wallet.address, 8n, {
+      state: 1, provider: addr(9), claimedAt: now - 3600n, deadline: now - 3000n, expireGraceSecs: 300,
+    });
+    // A job still inside its grace: no button, and the row says when.
+    const inGrace = await addJob(chain, w.market, wallet.address, 9n, {
+      state: 1, provider: addr(9), claimedAt: now - 700n, deadline: now - 100n, expireGraceSecs: 300,
+    });
+    show(chain, 'jobs');
+    await connect();
+    await waitFor(() => expect(screen.getAllByTestId('job-row').length).toBe(2));
+    const row = (job: string) => screen.getAllByTestId('job-row').find((r) => r.getAttribute('data-job') === job)!;
+    expect(within(row(inGrace)).queryByTestId('job-take-back')).toBeNull();
+    expect(row(inGrace).textContent).toMatch(/late: yours to take back in 3 min \d+ s/);
+    // Disabled until the protocol state (mint, token program) has loaded.
+    await waitFor(() => expect((within(row(late)).getByTestId('job-take-back') as HTMLButtonElement).disabled).toBe(false));
+    fireEvent.click(within(row(late)).getByTestId('job-take-back'));
+    await waitFor(() => expect(within(row(late)).getByTestId('tx-status').getAttribute('data-phase')).toBe('confirmed'));
+    const names = instructionNames(chain.simulated[chain.simulated.length - 1]);
+    expect(names.filter((n) => n === 'expireJob' || n === 'cancelJob')).toEqual(['expireJob', 'cancelJob']);
   });
 });
 

@@ -30,6 +30,8 @@ export class FakeChain {
   statuses = new Map<string, { err: unknown }>();
   sent: string[] = [];
   calls: string[] = [];
+  /** Wire bytes of every transaction simulated, in order. */
+  simulated: Uint8Array[] = [];
   down = false;
 
   setAccount(address: Address, account: FakeAccount) {
@@ -152,6 +154,7 @@ export class FakeChain {
         };
       }
       case 'simulateTransaction':
+        this.simulated.push(Buffer.from(params[0] as string, 'base64'));
         return ctx({ err: this.simulationErr, logs: this.simulationLogs, accounts: null, unitsConsumed: 1000, returnData: null });
       case 'sendTransaction': {
         const wire = Buffer.from(params[0] as string, 'base64');
