@@ -9,8 +9,8 @@ use anchor_lang::prelude::*;
 use anchor_spl::token_interface::TokenInterface;
 
 /// Anyone: a Running job whose provider is past deadline + grace goes back to Open; the
-/// provider's stake is slashed `timeout_slash_bps` of the market, `slash_reward_bps` of that
-/// paid to the caller and the rest burned.
+/// provider's stake is slashed the job's `timeout_slash_bps` (fixed at post), the job's
+/// `slash_reward_bps` of that paid to the caller and the rest burned.
 #[event_cpi]
 #[derive(Accounts)]
 pub struct ExpireJob<'info> {

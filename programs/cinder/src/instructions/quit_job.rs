@@ -10,7 +10,7 @@ use anchor_lang::prelude::*;
 use anchor_spl::token_interface::TokenInterface;
 
 /// Provider: gives a Running job back before its deadline; it re-opens for another provider
-/// (not this one) after `REOPEN_HOLD_SECS`. The market's
+/// (not this one) after `REOPEN_HOLD_SECS`. The job's
 /// `quit_penalty_bps` of the stake the job locked is slashed and burned (0 by default).
 #[event_cpi]
 #[derive(Accounts)]

@@ -9,11 +9,12 @@ use crate::{
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::TokenInterface;
 
-/// The market's arbiter decides a disputed job: provider right (the verifier is slashed
-/// `fraud_slash_bps`, a share to the provider, and the job settles as verified), verifier right
-/// (the provider is slashed, a share to the verifier, the client is refunded) or undecidable
-/// (a non-deterministic job: refund, nobody slashed). An arbiter silent for 7 days after the
-/// dispute counts as undecidable, and then anyone may resolve.
+/// The job's arbiter (the market's when it was posted) decides a disputed job: provider right
+/// (the verifier is slashed the job's `fraud_slash_bps`, a share to the provider, and the job
+/// settles as verified), verifier right (the provider is slashed, a share to the verifier, the
+/// client is refunded) or undecidable (a non-deterministic job: refund, nobody slashed). An
+/// arbiter silent for 7 days after the dispute counts as undecidable, and then anyone may
+/// resolve.
 #[event_cpi]
 #[derive(Accounts)]
 pub struct ResolveDispute<'info> {
