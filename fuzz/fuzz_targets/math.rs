@@ -61,6 +61,7 @@ enum Case {
         billed: u32,
         verifier_billed: u32,
         vfee_bps: u16,
+        rate_bps: u16,
         status: u8,
         bond: u64,
     },
@@ -343,11 +344,20 @@ fn auction(
     assert_eq!(next, scaled.max(min_init));
 }
 
-fn verifier(price: u64, billed: u32, verifier_billed: u32, vfee_bps: u16, status: u8, bond: u64) {
+fn verifier(
+    price: u64,
+    billed: u32,
+    verifier_billed: u32,
+    vfee_bps: u16,
+    rate_bps: u16,
+    status: u8,
+    bond: u64,
+) {
     let mut job: Job = bytemuck::Zeroable::zeroed();
     job.price_per_sec = price;
     job.billed_secs = billed;
     job.verification_fee_bps = vfee_bps % 2_001;
+    job.verify_rate_bps = rate_bps % 10_001;
     job.sample_status = SampleStatus(status % 3);
     job.client_bond = bond.to_le_bytes();
     let Ok(pay) = verifier_pay(&job, verifier_billed) else {
@@ -362,7 +372,14 @@ fn verifier(price: u64, billed: u32, verifier_billed: u32, vfee_bps: u16, status
         "one run of the job at most"
     );
     let drawn = job.sample_status == SampleStatus::Sampled && bond == 0;
-    if !drawn {
+    if drawn {
+        // The pool's solvency: rate × a drawn run ≤ fee × pay, the job's income to the pool.
+        let income = exact(price, billed as u64) * job.verification_fee_bps as u128;
+        assert!(
+            pay as u128 * job.verify_rate_bps.max(1) as u128 <= income,
+            "a drawn run costs the pool no more than it expects to earn from the job"
+        );
+    } else {
         let own_fee =
             (exact(price, billed as u64) * job.verification_fee_bps as u128).div_ceil(10_000);
         assert!(
@@ -411,9 +428,16 @@ fuzz_target!(|case: Case| match case {
         billed,
         verifier_billed,
         vfee_bps,
+        rate_bps,
         status,
         bond,
-    } => {
-        verifier(price, billed, verifier_billed, vfee_bps, status, bond)
-    }
+    } => verifier(
+        price,
+        billed,
+        verifier_billed,
+        vfee_bps,
+        rate_bps,
+        status,
+        bond,
+    ),
 });

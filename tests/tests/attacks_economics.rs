@@ -51,6 +51,28 @@ fn submitted_at(w: &mut World, price: u64, duration: u32, billed: u32) -> JobKey
     k
 }
 
+/// A job the draw chose, in a market whose verify rate equals its verification fee (20 %), so a
+/// drawn run's solvency bound (pay × fee / rate) is the pay itself and never binds here: posts,
+/// runs and reveals jobs until one is drawn, settling the others.
+fn drawn_at(w: &mut World, price: u64, duration: u32, billed: u32) -> JobKeys {
+    let twenty = market_params(w, |p| {
+        p.verify_rate_bps = Bps(2_000);
+        p.verification_fee_bps = Bps(2_000);
+    });
+    w.send(&[twenty], &[]).expect("update_market");
+    for _ in 0..60 {
+        let k = submitted_at(w, price, duration, billed);
+        w.warp(2);
+        w.send(&[ix::reveal_sample(&k)], &[]).expect("reveal");
+        if w.job(&k.job).sample_status == SampleStatus::Sampled {
+            return k;
+        }
+        w.warp(600);
+        w.settle(&k);
+    }
+    panic!("no job drawn in 60 at 20 %");
+}
+
 fn market_params(w: &World, edit: impl FnOnce(&mut cinder::state::MarketParams)) -> Instruction {
     let a = w.admin.pubkey();
     let mut mp = default_market_params(a);
@@ -1061,15 +1083,11 @@ on_both!(
         // Before the fix a verifier's billed seconds were bounded by the job's max duration only: a
         // provider and a verifier working together could submit a 0-second result and have the
         // verifier bill the whole duration from the market pool (funded by other jobs' fees).
-        set_verify_rate(&mut w, 10_000);
         let pool = w.verify_pool();
         mint_payment(&mut w, &pool, 1_000_000);
         let v = verifier(&mut w);
         for (billed, expected_pay) in [(0u32, 0u64), (100, 100 * PRICE)] {
-            let k = submitted_at(&mut w, PRICE, DURATION, billed);
-            w.warp(2);
-            w.send(&[ix::reveal_sample(&k)], &[]).expect("reveal");
-            assert_eq!(w.job(&k.job).sample_status, SampleStatus::Sampled, "drawn");
+            let k = drawn_at(&mut w, PRICE, DURATION, billed);
             w.send(&[ix::claim_verification(&k, &v.0.pubkey())], &[&v.0])
                 .expect("claim verification");
             w.warp(3_000);
@@ -1149,10 +1167,9 @@ on_both!(a_forced_verification_cannot_drain_the_market_pool, |w| {
     w.settle(&k);
     assert_eq!(pool_free(&mut w), free);
     assert_eq!(start - trio(&mut w, &v), 50_000);
-    // (c) A run the draw decided is the pool's to pay in full: one more run of the job.
-    let k = submitted_at(&mut w, 10_000, 1_000, 100);
-    w.warp(2);
-    w.send(&[ix::reveal_sample(&k)], &[]).expect("reveal");
+    // (c) A run the draw decided is the pool's to pay in full (one more run of the job) where
+    // the market's fee covers its rate.
+    let k = drawn_at(&mut w, 10_000, 1_000, 100);
     w.send(&[ix::claim_verification(&k, &v.0.pubkey())], &[&v.0])
         .expect("claim verification");
     w.warp(100);

@@ -42,6 +42,8 @@ pub struct JobBook {
     /// Fee rates fixed at posting (the config's protocol fee, the market's verification fee).
     pub protocol_fee_bps: u16,
     pub verification_fee_bps: u16,
+    /// The market's verify rate at posting: bounds what a drawn re-run costs the pool.
+    pub verify_rate_bps: u16,
     pub escrow_compute: u128,
     pub escrow_verification: u128,
     pub bond: u128,
@@ -190,8 +192,9 @@ pub struct Model {
     protocol_fee_bps: u16,
     stakers_bps: u16,
     treasury_bps: u16,
-    /// Market: verification fee.
+    /// Market: verification fee and verify rate.
     verification_fee_bps: u16,
+    verify_rate_bps: u16,
 }
 
 type Res = Result<(), String>;
@@ -249,6 +252,7 @@ impl Model {
             stakers_bps: config.params.stakers_bps.0,
             treasury_bps: config.params.treasury_bps.0,
             verification_fee_bps: market.params.verification_fee_bps.0,
+            verify_rate_bps: market.params.verify_rate_bps.0,
             keys,
         }
     }
@@ -402,6 +406,7 @@ impl Model {
                     duration,
                     protocol_fee_bps: self.protocol_fee_bps,
                     verification_fee_bps: vbps,
+                    verify_rate_bps: self.verify_rate_bps,
                     escrow_compute: compute,
                     escrow_verification: verification,
                     bond: 0,
@@ -434,8 +439,15 @@ impl Model {
             } => {
                 let b = self.job(&job)?.clone();
                 let vault = *self.bal(&b.vault)?;
+                // Refunded: nothing to the provider, no protocol fee; the verification fee on
+                // pay (rounded up, at most the vault) to the pool, the rest to the client.
                 if refunded {
-                    return self.close_job(&job, &[(k.client, vault)]);
+                    let pay = b.price as u128 * billed_secs as u128;
+                    let verification = bps_up(pay, b.verification_fee_bps).min(vault);
+                    return self.close_job(
+                        &job,
+                        &[(k.pool, verification), (k.client, vault - verification)],
+                    );
                 }
                 // pay = price × billed; the protocol fee rounds up and comes out of the
                 // provider's pay; the verification fee on pay (rounded up) goes to the pool
@@ -482,8 +494,13 @@ impl Model {
                 // unswept protocol fees.
                 let b = self.job(&job)?.clone();
                 let run = b.price as u128 * verifier_billed_secs.min(billed_secs) as u128;
+                // A drawn run: at most pay × fee / rate (rounded down), the pool's expected
+                // income from the job over the chance it is drawn.
                 let pay = if drawn_sample && b.bond == 0 {
-                    run
+                    let job_pay = b.price as u128 * billed_secs as u128;
+                    let bound = job_pay * b.verification_fee_bps as u128
+                        / b.verify_rate_bps.max(1) as u128;
+                    run.min(bound)
                 } else {
                     let own_fee = bps_up(
                         b.price as u128 * billed_secs as u128,

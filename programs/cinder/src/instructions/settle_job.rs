@@ -133,12 +133,19 @@ pub(crate) fn pay_out(ctx: Context<SettleJob>, accepted: bool) -> Result<()> {
     let vault_balance = utils::token_amount(&accounts.vault)?;
     let refunded = job.state == JobState::Refunded;
     let split = if refunded {
-        // The arbiter found the verifier right, or could not decide: all back to the client.
+        // The arbiter found the verifier right, or could not decide: the provider gets nothing,
+        // no protocol fee is taken, and the client gets the vault back less the verification
+        // fee on the billed run (rounded up; at most the vault). The job was re-run, so it pays
+        // the pool like any other: a coalition that disputes its own jobs into a refund cannot
+        // make other clients' fees pay for its verifiers (SECURITY.md #34).
+        let pay = math::mul(job.price_per_sec, job.billed_secs as u64)?;
+        let verification_fee =
+            math::bps_of_ceil(pay, job.verification_fee_bps)?.min(vault_balance);
         math::Settlement {
             provider: 0,
             protocol_fee: 0,
-            verification_fee: 0,
-            refund: vault_balance,
+            verification_fee,
+            refund: math::sub(vault_balance, verification_fee)?,
         }
     } else {
         let mut split = math::settlement_for(

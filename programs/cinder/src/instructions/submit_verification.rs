@@ -49,20 +49,33 @@ pub struct SubmitVerification<'info> {
 }
 
 /// What the market pool owes a matching verifier that billed `billed_secs` (before the pool's
-/// free funds cap it). The pool is funded by every settled job's verification fee and is
-/// solvent in expectation because a drawn job costs it one more run (DESIGN: fee ≥ rate).
-/// Two things keep a verifier (with a colluding client and provider) from draining it:
+/// free funds cap it). Every job that reaches settlement pays its verification fee `f × pay`
+/// into the pool (settled, accepted, refunded or disputed alike), and a job is drawn with
+/// probability `r` (its verify rate), so the pool stays solvent in expectation when a drawn
+/// re-run costs it at most `pay × f / r`: expected outflow `r × min(run, pay × f / r) ≤ f ×
+/// pay`, the income. With `f ≥ r` (the defaults: 6 % and 5 %) that bound never binds and a
+/// drawn run is paid in full. Three things keep a verifier (with a colluding client and
+/// provider) from draining the pool:
 /// - the run is paid for at most the seconds the provider billed: a 0-second job pays nothing;
+/// - a drawn run is paid at most `pay × f / r`, rounded down (the solvency bound above);
 /// - a run the draw did not decide — forced by the client's dispute (its bond pays the
 ///   verifier and the provider instead), or by nobody revealing the draw in time — is paid at
 ///   most the verification fee this job itself pays into the pool at settlement.
 pub fn verifier_pay(job: &Job, billed_secs: u32) -> Result<u64> {
     let run = math::mul(job.price_per_sec, billed_secs.min(job.billed_secs) as u64)?;
+    let pay = math::mul(job.price_per_sec, job.billed_secs as u64)?;
     let drawn = job.sample_status == SampleStatus::Sampled && job.client_bond() == 0;
     if drawn {
-        return Ok(run);
+        // A draw needs a non-zero rate; `max(1)` only keeps the division defined. A bound
+        // beyond u64 cannot bind.
+        let bound = math::mul_div_floor(
+            pay,
+            job.verification_fee_bps as u64,
+            job.verify_rate_bps.max(1) as u64,
+        )
+        .unwrap_or(u64::MAX);
+        return Ok(run.min(bound));
     }
-    let pay = math::mul(job.price_per_sec, job.billed_secs as u64)?;
     let own_fee = math::bps_of_ceil(pay, job.verification_fee_bps)?;
     Ok(run.min(own_fee))
 }

@@ -32,8 +32,9 @@ impl JobState {
     pub const Verified: Self = Self(4);
     /// A verifier mismatched; the arbiter decides.
     pub const Disputed: Self = Self(5);
-    /// The arbiter found the verifier right, or could not decide: the client gets everything
-    /// back at settlement and the provider nothing.
+    /// The arbiter found the verifier right, or could not decide: at settlement the provider
+    /// gets nothing and the client everything back but the verification fee on the billed run,
+    /// which goes to the pool (the job was re-run).
     pub const Refunded: Self = Self(6);
 }
 
