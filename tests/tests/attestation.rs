@@ -331,7 +331,11 @@ on_both!(
         // The job was re-run: its verification fee on the 100 billed seconds, ceil(6 % of
         // 1 000) = 60, goes to the pool like any job's; the client gets the rest of the vault.
         assert_eq!(after[3] - before[3], 60, "the verification fee to the pool");
-        assert_eq!(after[0] - before[0], before[4] - 60, "the rest back to the client");
+        assert_eq!(
+            after[0] - before[0],
+            before[4] - 60,
+            "the rest back to the client"
+        );
         assert_eq!(after[2], before[2], "no protocol fee");
         assert_eq!(w.provider_account().locked_stake, 0);
     }
@@ -372,7 +376,11 @@ on_both!(
         w.settle(&k);
         let after = w.ledger(&k);
         assert_eq!(after[3] - before[3], 60, "the verification fee to the pool");
-        assert_eq!(after[0] - before[0], before[4] - 60, "the rest back to the client");
+        assert_eq!(
+            after[0] - before[0],
+            before[4] - 60,
+            "the rest back to the client"
+        );
     }
 );
 

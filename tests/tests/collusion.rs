@@ -67,80 +67,94 @@ fn pool_free(w: &mut World) -> u64 {
     w.balance(&pool) - w.market_account().protocol_fees_accrued
 }
 
-on_both!(a_coalition_pays_the_pool_for_every_job_it_refunds_itself, |w| {
-    // One owner's client, provider and verifier keys, at the default 5 % rate and 6 % fee.
-    // Drawn jobs: the owner's verifier matches and the pool pays it the run. Undrawn jobs: the
-    // owner's client disputes, its verifier mismatches, the arbiter stays silent (undecidable
-    // after 7 days) and the job is refunded. On main at 28570d1 that refund returned the
-    // whole vault, so every drawn run was the coalition's gain, paid by other clients' fees.
-    w.set_verify_rate(500);
-    let (v, vt) = second_key(&mut w);
-    let pool = w.verify_pool();
-    mint_payment(&mut w, &pool, 1_000_000); // other clients' verification fees
-    let client = w.client.insecure_clone();
-    let (ct, pt) = (w.client_token, w.provider_token);
-    let coalition = |w: &mut World| w.balance(&ct) + w.balance(&pt) + w.balance(&vt);
-    let (start, free_start) = (coalition(&mut w), pool_free(&mut w));
-    let (mut drawn, mut undrawn) = (0u64, 0u64);
-    while drawn == 0 || undrawn < 3 {
-        assert!(drawn + undrawn < 200, "no job drawn at 5 %");
-        let k = w.post(PRICE, 100);
-        w.claim(&k);
-        w.warp(100);
-        w.submit(&k, 100); // pay 1 000: protocol fee 50, verification fee 60
-        w.warp(2);
-        w.send(&[ix::reveal_sample(&k)], &[]).expect("reveal");
-        let sampled = w.job(&k.job).sample_status == SampleStatus::Sampled;
-        if !sampled {
-            w.send(&[ix::dispute_job(&k, &ct)], &[&client])
-                .expect("dispute");
+on_both!(
+    a_coalition_pays_the_pool_for_every_job_it_refunds_itself,
+    |w| {
+        // One owner's client, provider and verifier keys, at the default 5 % rate and 6 % fee.
+        // Drawn jobs: the owner's verifier matches and the pool pays it the run. Undrawn jobs: the
+        // owner's client disputes, its verifier mismatches, the arbiter stays silent (undecidable
+        // after 7 days) and the job is refunded. On main at 28570d1 that refund returned the
+        // whole vault, so every drawn run was the coalition's gain, paid by other clients' fees.
+        w.set_verify_rate(500);
+        let (v, vt) = second_key(&mut w);
+        let pool = w.verify_pool();
+        mint_payment(&mut w, &pool, 1_000_000); // other clients' verification fees
+        let client = w.client.insecure_clone();
+        let (ct, pt) = (w.client_token, w.provider_token);
+        let coalition = |w: &mut World| w.balance(&ct) + w.balance(&pt) + w.balance(&vt);
+        let (start, free_start) = (coalition(&mut w), pool_free(&mut w));
+        let (mut drawn, mut undrawn) = (0u64, 0u64);
+        while drawn == 0 || undrawn < 3 {
+            assert!(drawn + undrawn < 200, "no job drawn at 5 %");
+            let k = w.post(PRICE, 100);
+            w.claim(&k);
+            w.warp(100);
+            w.submit(&k, 100); // pay 1 000: protocol fee 50, verification fee 60
+            w.warp(2);
+            w.send(&[ix::reveal_sample(&k)], &[]).expect("reveal");
+            let sampled = w.job(&k.job).sample_status == SampleStatus::Sampled;
+            if !sampled {
+                w.send(&[ix::dispute_job(&k, &ct)], &[&client])
+                    .expect("dispute");
+            }
+            w.send(&[ix::claim_verification(&k, &v.pubkey())], &[&v])
+                .expect("claim verification");
+            w.warp(100);
+            let hash = if sampled { [42; 32] } else { [7; 32] };
+            w.send(
+                &[ix::submit_verification(
+                    &k,
+                    &v.pubkey(),
+                    &vt,
+                    &pt,
+                    hash,
+                    100,
+                )],
+                &[&v],
+            )
+            .expect("submit verification");
+            if sampled {
+                drawn += 1;
+            } else {
+                w.warp(7 * DAY_SECS as i64);
+                let anyone = stranger(&mut w);
+                let winner = w.protocol_account(&anyone.pubkey());
+                let p = w.protocol();
+                let provider = w.provider.pubkey();
+                let silent = ix::resolve_dispute(
+                    &k,
+                    &anyone.pubkey(),
+                    &provider,
+                    &v.pubkey(),
+                    &winner,
+                    &p,
+                    resolution::VERIFIER_RIGHT,
+                );
+                w.send(&[silent], &[&anyone])
+                    .expect("resolve after the timeout");
+                assert_eq!(w.job(&k.job).resolution, resolution::UNDECIDABLE);
+                undrawn += 1;
+            }
+            w.settle(&k);
         }
-        w.send(&[ix::claim_verification(&k, &v.pubkey())], &[&v])
-            .expect("claim verification");
-        w.warp(100);
-        let hash = if sampled { [42; 32] } else { [7; 32] };
-        w.send(
-            &[ix::submit_verification(&k, &v.pubkey(), &vt, &pt, hash, 100)],
-            &[&v],
-        )
-        .expect("submit verification");
-        if sampled {
-            drawn += 1;
-        } else {
-            w.warp(7 * DAY_SECS as i64);
-            let anyone = stranger(&mut w);
-            let winner = w.protocol_account(&anyone.pubkey());
-            let p = w.protocol();
-            let provider = w.provider.pubkey();
-            let silent = ix::resolve_dispute(
-                &k,
-                &anyone.pubkey(),
-                &provider,
-                &v.pubkey(),
-                &winner,
-                &p,
-                resolution::VERIFIER_RIGHT,
-            );
-            w.send(&[silent], &[&anyone]).expect("resolve after the timeout");
-            assert_eq!(w.job(&k.job).resolution, resolution::UNDECIDABLE);
-            undrawn += 1;
-        }
-        w.settle(&k);
+        // Exactly by the rules: a drawn job costs the owner the two fees (110) and pays its
+        // verifier the run (1 000: the bound pay × 6 % / 5 % = 1 200 does not bind); a refunded
+        // one costs it the verification fee (60), bond and the rest returned.
+        let gain = coalition(&mut w) as i64 - start as i64;
+        assert_eq!(gain, 890 * drawn as i64 - 60 * undrawn as i64);
+        let pool_gain = pool_free(&mut w) as i64 - free_start as i64;
+        assert_eq!(
+            pool_gain,
+            60 * (drawn + undrawn) as i64 - 1_000 * drawn as i64
+        );
+        // Which jobs are drawn is unknown until after the commitment, so per job the owner expects
+        // r × 890 − (1 − r) × 60 = −12.5 at r = 5 %, and the pool r × (60 − 1 000) + (1 − r) × 60
+        // = +10: the coalition loses, the pool gains (cinder-sim's coalition table, BENCHMARKS.md).
+        let r = 0.05;
+        assert!(r * 890.0 - (1.0 - r) * 60.0 < 0.0);
+        assert!(r * (60.0 - 1_000.0) + (1.0 - r) * 60.0 > 0.0);
     }
-    // Exactly by the rules: a drawn job costs the owner the two fees (110) and pays its
-    // verifier the run (1 000: the bound pay × 6 % / 5 % = 1 200 does not bind); a refunded
-    // one costs it the verification fee (60), bond and the rest returned.
-    let gain = coalition(&mut w) as i64 - start as i64;
-    assert_eq!(gain, 890 * drawn as i64 - 60 * undrawn as i64);
-    let pool_gain = pool_free(&mut w) as i64 - free_start as i64;
-    assert_eq!(pool_gain, 60 * (drawn + undrawn) as i64 - 1_000 * drawn as i64);
-    // Which jobs are drawn is unknown until after the commitment, so per job the owner expects
-    // r × 890 − (1 − r) × 60 = −12.5 at r = 5 %, and the pool r × (60 − 1 000) + (1 − r) × 60
-    // = +10: the coalition loses, the pool gains (cinder-sim's coalition table, BENCHMARKS.md).
-    let r = 0.05;
-    assert!(r * 890.0 - (1.0 - r) * 60.0 < 0.0);
-    assert!(r * (60.0 - 1_000.0) + (1.0 - r) * 60.0 > 0.0);
-});
+);
 
 // --- (c) settlement before the draw ----------------------------------------------------------
 

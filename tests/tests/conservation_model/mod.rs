@@ -498,8 +498,8 @@ impl Model {
                 // income from the job over the chance it is drawn.
                 let pay = if drawn_sample && b.bond == 0 {
                     let job_pay = b.price as u128 * billed_secs as u128;
-                    let bound = job_pay * b.verification_fee_bps as u128
-                        / b.verify_rate_bps.max(1) as u128;
+                    let bound =
+                        job_pay * b.verification_fee_bps as u128 / b.verify_rate_bps.max(1) as u128;
                     run.min(bound)
                 } else {
                     let own_fee = bps_up(

@@ -139,8 +139,7 @@ pub(crate) fn pay_out(ctx: Context<SettleJob>, accepted: bool) -> Result<()> {
         // the pool like any other: a coalition that disputes its own jobs into a refund cannot
         // make other clients' fees pay for its verifiers (SECURITY.md #34).
         let pay = math::mul(job.price_per_sec, job.billed_secs as u64)?;
-        let verification_fee =
-            math::bps_of_ceil(pay, job.verification_fee_bps)?.min(vault_balance);
+        let verification_fee = math::bps_of_ceil(pay, job.verification_fee_bps)?.min(vault_balance);
         math::Settlement {
             provider: 0,
             protocol_fee: 0,
