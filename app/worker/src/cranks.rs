@@ -46,7 +46,8 @@ impl Crank {
 }
 
 /// The crank `job` is ready for at chain time `now` and `slot`, if any, by the terms the job
-/// was posted under. Mirrors the program's own conditions, so a keeper never pays for a transaction bound to fail.
+/// was posted under. Mirrors the program's own conditions, so a keeper never pays for a
+/// transaction bound to fail.
 pub fn due(job: &Job, now: i64, slot: u64) -> Option<Crank> {
     match job.state {
         JobState::Running => {

@@ -113,8 +113,8 @@ pub struct Job {
     /// it for `REOPEN_HOLD_SECS`, so the client can always take its escrow back (`cancel_job`)
     /// from a provider who keeps it running with key after key.
     pub reopened_at: i64,
-    // Terms fixed at post (`JobTerms`), so an admin's later change of the market or the
-    // protocol never alters a funded job: fees, sampling, windows, stake, slashes, arbiter.
+    // Terms copied from the market and the config at post (`post_job`), so an admin's later
+    // change never alters a funded job: fees, sampling, windows, stake, slashes, arbiter.
     /// Provider stake a claim locks (the market's `stake_per_job` at post).
     pub stake_per_job: u64,
     pub challenge_window_secs: u32,
