@@ -334,6 +334,44 @@ impl World {
         self.refresh_slot_hashes(clock.slot);
     }
 
+    /// Moves the slot (not the time) forward by `n`.
+    pub fn pass_slots(&mut self, n: u64) {
+        let mut clock = self.chain.clock();
+        clock.slot += n;
+        self.chain.set_clock(&clock);
+        self.refresh_slot_hashes(clock.slot);
+    }
+
+    /// A new staker's stake races only from the next verifier race on (stake that grew once a
+    /// race's seed could be known might be sized to it): moves the slot one race forward.
+    pub fn wait_one_race(&mut self) {
+        self.pass_slots(cinder::constants::VERIFIER_RACE_SLOTS + 1);
+    }
+
+    /// Moves the slot (not the time) past `job`'s race origin, so its first verifier race is
+    /// open: after a dispute of an undrawn job the origin is `SAMPLE_DELAY_SLOTS` ahead.
+    pub fn open_race(&mut self, job: &Pubkey) {
+        let origin = self.job(job).race_origin();
+        let mut clock = self.chain.clock();
+        if clock.slot <= origin {
+            clock.slot = origin + 1;
+            self.chain.set_clock(&clock);
+            self.refresh_slot_hashes(clock.slot);
+        }
+    }
+
+    /// Moves the slot (not the time) past the verifier race `job`'s verifier won, so it may
+    /// submit: a race runs `VERIFIER_RACE_SLOTS` (≈ 30 s) and nobody submits before it closes.
+    pub fn close_race(&mut self, job: &Pubkey) {
+        let closes = self.job(job).race_closes();
+        let mut clock = self.chain.clock();
+        if clock.slot <= closes {
+            clock.slot = closes + 1;
+            self.chain.set_clock(&clock);
+            self.refresh_slot_hashes(clock.slot);
+        }
+    }
+
     /// SlotHashes as a cluster would hold it at `slot`: the 512 previous slots, newest first,
     /// with a hash per slot (sha256 of the slot number: fixed, so tests are reproducible).
     pub fn refresh_slot_hashes(&mut self, slot: u64) {

@@ -38,6 +38,7 @@ const INSUFFICIENT_FUNDS: InstructionError = InstructionError::Custom(1);
 fn verifier(w: &mut World) -> (Keypair, Pubkey) {
     let v = stranger(w);
     w.make_provider(&v);
+    w.wait_one_race();
     let t = payment_account(w, &v.pubkey());
     (v, t)
 }
@@ -587,6 +588,7 @@ on_both!(
         let v = verifier(&mut w);
         w.send(&[ix::claim_verification(&k, &v.0.pubkey())], &[&v.0])
             .expect("claim verification");
+        w.close_race(&k.job);
         w.warp(100);
         let commitment = w.job(&k.job).result_commitment;
         let pool_before = w.balance(&pool);
@@ -1031,6 +1033,7 @@ on_both!(a_dispute_cannot_slash_the_wrong_position, |w| {
     let v = verifier(&mut w);
     w.send(&[ix::claim_verification(&k, &v.0.pubkey())], &[&v.0])
         .expect("claim verification");
+    w.close_race(&k.job);
     w.send(&[submit_verification(&w, &k, &v, [7; 32], 0)], &[&v.0])
         .expect("mismatch");
     let (a, p) = (w.admin.pubkey(), w.protocol());
@@ -1090,6 +1093,7 @@ on_both!(
             let k = drawn_at(&mut w, PRICE, DURATION, billed);
             w.send(&[ix::claim_verification(&k, &v.0.pubkey())], &[&v.0])
                 .expect("claim verification");
+            w.close_race(&k.job);
             w.warp(3_000);
             let (pool_before, v_before) = (w.balance(&pool), w.balance(&v.1));
             w.send(&[submit_verification(&w, &k, &v, [42; 32], 3_000)], &[&v.0])
@@ -1129,8 +1133,10 @@ on_both!(a_forced_verification_cannot_drain_the_market_pool, |w| {
     let k = submitted_at(&mut w, 10_000, 1_000, 100); // pay 1 000 000
     w.send(&[ix::dispute_job(&k, &ct)], &[&client])
         .expect("dispute");
+    w.open_race(&k.job);
     w.send(&[ix::claim_verification(&k, &v.0.pubkey())], &[&v.0])
         .expect("claim verification");
+    w.close_race(&k.job);
     w.warp(100);
     let free = pool_free(&mut w);
     let v_before = w.balance(&v.1);
@@ -1156,6 +1162,7 @@ on_both!(a_forced_verification_cannot_drain_the_market_pool, |w| {
     w.warp(201); // > 500 slots: the draw can no longer be revealed
     w.send(&[ix::claim_verification(&k, &v.0.pubkey())], &[&v.0])
         .expect("claim verification");
+    w.close_race(&k.job);
     assert_eq!(w.job(&k.job).sample_status, SampleStatus::Unrevealed);
     w.warp(100);
     let free = pool_free(&mut w);
@@ -1172,6 +1179,7 @@ on_both!(a_forced_verification_cannot_drain_the_market_pool, |w| {
     let k = drawn_at(&mut w, 10_000, 1_000, 100);
     w.send(&[ix::claim_verification(&k, &v.0.pubkey())], &[&v.0])
         .expect("claim verification");
+    w.close_race(&k.job);
     w.warp(100);
     let v_before = w.balance(&v.1);
     w.send(&[submit_verification(&w, &k, &v, [42; 32], 100)], &[&v.0])

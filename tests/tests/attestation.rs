@@ -18,6 +18,7 @@ fn verifier(w: &mut World) -> (Keypair, Pubkey) {
     let v = Keypair::new();
     w.fund(&v.pubkey());
     w.make_provider(&v);
+    w.wait_one_race();
     let (admin, mint, tp) = (w.admin.insecure_clone(), w.mint, w.token_program);
     let t = tokens::create_token_account(w.chain.as_mut(), &admin, &mint, &v.pubkey(), &tp);
     (v, t)
@@ -167,6 +168,7 @@ on_both!(
         let (v, vt) = verifier(&mut w);
         w.send(&[ix::claim_verification(&k, &v.pubkey())], &[&v])
             .expect("claim_verification");
+        w.close_race(&k.job);
         assert_eq!(w.job(&k.job).state, JobState::Verifying);
         assert_eq!(
             w.read::<cinder::state::Provider>(&ix::provider_pda(&v.pubkey()))
@@ -207,6 +209,7 @@ on_both!(a_verifier_with_only_public_data_cannot_match, |w| {
     let (v, vt) = verifier(&mut w);
     w.send(&[ix::claim_verification(&k, &v.pubkey())], &[&v])
         .unwrap();
+    w.close_race(&k.job);
     // The commitment is public; submitting it (or anything but the true hash) mismatches.
     let commitment = w.job(&k.job).result_commitment;
     w.send(
@@ -233,6 +236,7 @@ fn disputed(w: &mut World) -> (JobKeys, Keypair) {
     let (v, vt) = verifier(w);
     w.send(&[ix::claim_verification(&k, &v.pubkey())], &[&v])
         .unwrap();
+    w.close_race(&k.job);
     w.warp(10);
     w.send(
         &[ix::submit_verification(
@@ -391,12 +395,13 @@ on_both!(a_silent_verifier_is_slashed_and_replaced, |w| {
     let (v, _) = verifier(&mut w);
     w.send(&[ix::claim_verification(&k, &v.pubkey())], &[&v])
         .unwrap();
+    w.close_race(&k.job);
     let caller = Keypair::new();
     let ct = w.protocol_account(&caller.pubkey());
     let p = w.protocol();
     let exp = ix::expire_verification(&k, &caller.pubkey(), &v.pubkey(), &ct, &p);
-    // deadline = claim + 3 600 s, grace 300 s
-    w.warp(3_900);
+    // deadline = claim + 3 600 s + 60 s for the race, grace 300 s
+    w.warp(3_960);
     assert_cinder_error(
         w.send(std::slice::from_ref(&exp), &[&caller]),
         CinderError::DeadlineNotPassed,
@@ -413,6 +418,7 @@ on_both!(a_silent_verifier_is_slashed_and_replaced, |w| {
     let (v2, vt2) = verifier(&mut w);
     w.send(&[ix::claim_verification(&k, &v2.pubkey())], &[&v2])
         .expect("second verifier");
+    w.close_race(&k.job);
     w.send(
         &[ix::submit_verification(
             &k,
@@ -439,6 +445,7 @@ fn client_disputed(w: &mut World) -> JobKeys {
     let ct = w.client_token;
     w.send(&[ix::dispute_job(&k, &ct)], &[&client])
         .expect("dispute_job");
+    w.open_race(&k.job);
     k
 }
 
@@ -517,6 +524,7 @@ on_both!(dispute_rules, |w| {
         CinderError::NotJobClient,
     );
     w.send(&[ix::dispute_job(&k, &ct)], &[&client]).unwrap();
+    w.open_race(&k.job);
     assert_cinder_error(
         w.send(&[ix::dispute_job(&k, &ct)], &[&client]),
         CinderError::AlreadyDisputed,
@@ -544,6 +552,7 @@ on_both!(
         let (v, vt) = verifier(&mut w);
         w.send(&[ix::claim_verification(&k, &v.pubkey())], &[&v])
             .unwrap();
+        w.close_race(&k.job);
         w.send(
             &[ix::submit_verification(
                 &k,
@@ -580,6 +589,7 @@ on_both!(
         let k = client_disputed(&mut w);
         w.send(&[ix::claim_verification(&k, &v.pubkey())], &[&v])
             .unwrap();
+        w.close_race(&k.job);
         w.send(
             &[ix::submit_verification(
                 &k,
@@ -626,6 +636,7 @@ on_both!(attestation_events, |w| {
     let (v, vt) = verifier(&mut w);
     w.send(&[ix::claim_verification(&k, &v.pubkey())], &[&v])
         .unwrap();
+    w.close_race(&k.job);
     let meta = w
         .send(
             &[ix::submit_verification(

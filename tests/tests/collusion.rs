@@ -1,16 +1,18 @@
 //! Issue 15: attestation against participants who collude and hold many keys. Each test is
 //! one capability an attacker had on main at 28570d1, now refused with an exact error, with
 //! exact balances where money moves; every test runs on the host build and on the SBF build.
-//! SECURITY.md rows 30–33.
+//! SECURITY.md rows 29–35.
 
 mod attacks_support;
 
 use attacks_support::{mint_payment, payment_account, stranger, Attack};
 use cinder::{
-    constants::{DAY_SECS, MAX_EXPIRE_GRACE_SECS, REOPEN_HOLD_SECS, SAMPLE_DELAY_SLOTS},
+    constants::{
+        DAY_SECS, MAX_EXPIRE_GRACE_SECS, REOPEN_HOLD_SECS, SAMPLE_DELAY_SLOTS, VERIFIER_RACE_SLOTS,
+    },
     errors::CinderError,
     instructions::reveal_sample::is_sampled,
-    state::{resolution, Bps, SampleStatus},
+    state::{resolution, Bps, JobState, Provider, SampleStatus},
 };
 use cinder_tests::{
     ix::{self, JobKeys},
@@ -96,9 +98,11 @@ on_both!(
             if !sampled {
                 w.send(&[ix::dispute_job(&k, &ct)], &[&client])
                     .expect("dispute");
+                w.open_race(&k.job);
             }
             w.send(&[ix::claim_verification(&k, &v.pubkey())], &[&v])
                 .expect("claim verification");
+            w.close_race(&k.job);
             w.warp(100);
             let hash = if sampled { [42; 32] } else { [7; 32] };
             w.send(
@@ -433,6 +437,7 @@ on_both!(sampling_and_the_arbiter_are_the_jobs_own, |w| {
     w.send(&[ix::reveal_sample(&sampled)], &[]).expect("reveal");
     w.send(&[ix::claim_verification(&sampled, &v.pubkey())], &[&v])
         .expect("claim verification");
+    w.close_race(&sampled.job);
     w.warp(10);
     let provider_token = w.provider_token;
     w.send(
@@ -472,4 +477,210 @@ on_both!(sampling_and_the_arbiter_are_the_jobs_own, |w| {
     // The job's 20 % fraud slash of the losing verifier, not the market's new 100 %.
     let slashed = PROVIDER_STAKE / 5;
     assert_eq!(w.position(&v.pubkey()).amount, PROVIDER_STAKE - slashed);
+});
+
+/// A staked, registered provider at a fixed key (`seed`), so the races below are reproducible.
+fn staked_key(w: &mut World, seed: u8) -> (Keypair, Pubkey) {
+    let v = Keypair::new_from_array([seed; 32]);
+    w.fund(&v.pubkey());
+    w.make_provider(&v);
+    let t = payment_account(w, &v.pubkey());
+    (v, t)
+}
+
+/// The ticket of `key` in the race seeded at `seed_slot`, recomputed here from the rule in
+/// floating point (not by calling the program): -log2((U + 1) / 2^64) / stake, with U the first
+/// 8 bytes (little-endian) of sha256(slot hash ‖ job ‖ key) and the test chain's slot hash
+/// sha256(slot).
+fn ticket(seed_slot: u64, job: &Pubkey, key: &Pubkey, stake: u64) -> f64 {
+    let seed: [u8; 32] = sha2::Sha256::digest(seed_slot.to_le_bytes()).into();
+    let mut h = sha2::Sha256::new();
+    h.update(seed);
+    h.update(job.as_ref());
+    h.update(key.as_ref());
+    let d: [u8; 32] = h.finalize().into();
+    let u = u64::from_le_bytes(d[..8].try_into().unwrap());
+    -((u as f64 + 1.0) / 2f64.powi(64)).log2() / stake as f64
+}
+
+fn provider_of(w: &mut World, key: &Pubkey) -> Provider {
+    w.read(&ix::provider_pda(key))
+}
+
+// (a) A provider's second key claimed the verification of its own (fraudulent) result at the
+// first slot and matched it. Now the verifier is the lowest ticket of a stake-weighted race that
+// the provider cannot seed: its key may claim first, but cannot submit while the race is open,
+// and any key with a lower ticket takes the job from it (its stake released to the base unit).
+on_both!(a_providers_second_key_cannot_verify_its_own_result, |w| {
+    w.set_verify_rate(10_000);
+    // Nine staked keys of equal stake. Which one is the provider's second key does not matter
+    // to the chain; once the seed is known we cast it as a middle ticket, so that one key beats
+    // it and one does not (the job's address, and so every ticket, varies from run to run).
+    let keys: Vec<_> = (20..29).map(|s| staked_key(&mut w, s)).collect();
+    w.wait_one_race();
+    let k = w.post(PRICE, 3_600);
+    w.claim(&k);
+    w.warp(100);
+    w.submit(&k, 100); // commits [42; 32], whatever the true result is
+    let job = w.job(&k.job);
+    let origin = job.submitted_slot + SAMPLE_DELAY_SLOTS;
+    assert_eq!(job.race_origin(), origin);
+    let t = |key: &Pubkey| ticket(origin, &k.job, key, PROVIDER_STAKE);
+    let mut by_ticket: Vec<_> = keys.iter().collect();
+    by_ticket.sort_by(|a, b| t(&a.0.pubkey()).total_cmp(&t(&b.0.pubkey())));
+    let (low, sock, high) = (by_ticket[0], by_ticket[4], by_ticket[8]);
+    assert!(t(&low.0.pubkey()) < t(&sock.0.pubkey()) && t(&sock.0.pubkey()) < t(&high.0.pubkey()));
+    // The first slot of the race: reveal + claim in one transaction, as before the fix.
+    w.pass_slots(SAMPLE_DELAY_SLOTS + 1);
+    w.send(
+        &[
+            ix::reveal_sample(&k),
+            ix::claim_verification(&k, &sock.0.pubkey()),
+        ],
+        &[&sock.0],
+    )
+    .expect("the sock may enter the race");
+    let job = w.job(&k.job);
+    assert_eq!(
+        (job.state, job.verifier),
+        (JobState::Verifying, sock.0.pubkey())
+    );
+    assert_eq!(job.race_closes(), origin + VERIFIER_RACE_SLOTS);
+    assert_eq!(
+        provider_of(&mut w, &sock.0.pubkey()).locked_stake,
+        job.stake_per_job
+    );
+    // It cannot settle the question before the race closes.
+    let pt = w.provider_token;
+    let early = ix::submit_verification(&k, &sock.0.pubkey(), &sock.1, &pt, [42; 32], 1);
+    w.refused(&[early], &[&sock.0], CinderError::VerifierRaceOpen);
+    // The honest key with the lower ticket displaces it, naming the displaced provider.
+    let (lo, hi) = (low.0.insecure_clone(), high.0.insecure_clone());
+    w.refused(
+        &[ix::claim_verification(&k, &lo.pubkey())],
+        &[&lo],
+        CinderError::DisplacedVerifierMissing,
+    );
+    w.refused(
+        &[ix::claim_verification_displacing(
+            &k,
+            &lo.pubkey(),
+            &hi.pubkey(),
+        )],
+        &[&lo],
+        CinderError::ProviderMismatch,
+    );
+    w.send(
+        &[ix::claim_verification_displacing(
+            &k,
+            &lo.pubkey(),
+            &sock.0.pubkey(),
+        )],
+        &[&lo],
+    )
+    .expect("a lower ticket displaces the sock");
+    let sock_provider = provider_of(&mut w, &sock.0.pubkey());
+    assert_eq!(
+        (sock_provider.locked_stake, sock_provider.active_jobs),
+        (0, 0)
+    );
+    assert_eq!(
+        provider_of(&mut w, &lo.pubkey()).locked_stake,
+        job.stake_per_job
+    );
+    assert_eq!(w.job(&k.job).verifier, lo.pubkey());
+    // Neither the sock again, nor a higher honest ticket, nor stake grown after the seed.
+    for who in [&sock.0, &hi] {
+        w.refused(
+            &[ix::claim_verification_displacing(
+                &k,
+                &who.pubkey(),
+                &lo.pubkey(),
+            )],
+            &[who],
+            CinderError::TicketNotLower,
+        );
+    }
+    // A key that staked once the seed was known (it could have sized its stake to it).
+    let late = stranger(&mut w);
+    w.make_provider(&late);
+    w.refused(
+        &[ix::claim_verification_displacing(
+            &k,
+            &late.pubkey(),
+            &lo.pubkey(),
+        )],
+        &[&late],
+        CinderError::StakeTooRecent,
+    );
+    // The race closes: the sock is out for good, the honest verifier re-runs and mismatches.
+    w.close_race(&k.job);
+    w.refused(
+        &[ix::claim_verification_displacing(
+            &k,
+            &sock.0.pubkey(),
+            &lo.pubkey(),
+        )],
+        &[&sock.0],
+        CinderError::TicketNotLower,
+    );
+    let lt = keys.iter().find(|h| h.0.pubkey() == lo.pubkey()).unwrap().1;
+    w.warp(10);
+    w.send(
+        &[ix::submit_verification(
+            &k,
+            &lo.pubkey(),
+            &lt,
+            &pt,
+            [7; 32],
+            1,
+        )],
+        &[&lo],
+    )
+    .expect("the honest verifier's true result");
+    assert_eq!(w.job(&k.job).state, JobState::Disputed);
+});
+
+// A client who disputes an undrawn job (or holds a key of its own among the verifiers) cannot
+// time the dispute to a race seed it already knows: the races start `SAMPLE_DELAY_SLOTS` after
+// the dispute; a drawn job keeps the races of its draw, so a dispute gives it no second seed.
+on_both!(a_dispute_starts_a_race_nobody_could_foresee, |w| {
+    w.set_verify_rate(0);
+    let v = staked_key(&mut w, 9);
+    w.wait_one_race();
+    let k = w.post(PRICE, 3_600);
+    w.claim(&k);
+    w.warp(100);
+    w.submit(&k, 100);
+    w.pass_slots(3 * VERIFIER_RACE_SLOTS);
+    let client = w.client.insecure_clone();
+    let ct = w.client_token;
+    w.send(&[ix::dispute_job(&k, &ct)], &[&client])
+        .expect("dispute");
+    let slot = w.chain.clock().slot;
+    assert_eq!(w.job(&k.job).race_origin(), slot + SAMPLE_DELAY_SLOTS);
+    w.refused(
+        &[ix::claim_verification(&k, &v.0.pubkey())],
+        &[&v.0],
+        CinderError::SampleNotReady,
+    );
+    w.open_race(&k.job);
+    w.send(&[ix::claim_verification(&k, &v.0.pubkey())], &[&v.0])
+        .expect("claim in the first race after the dispute");
+    assert_eq!(
+        w.job(&k.job).race_closes(),
+        slot + SAMPLE_DELAY_SLOTS + VERIFIER_RACE_SLOTS
+    );
+    // A drawn job: the dispute leaves the draw's races as they are.
+    w.set_verify_rate(10_000);
+    let k = w.post(PRICE, 3_600);
+    w.claim(&k);
+    w.warp(100);
+    w.submit(&k, 100);
+    w.pass_slots(SAMPLE_DELAY_SLOTS + 1);
+    w.send(&[ix::dispute_job(&k, &ct)], &[&client])
+        .expect("dispute");
+    let job = w.job(&k.job);
+    assert_eq!(job.race_origin(), job.submitted_slot + SAMPLE_DELAY_SLOTS);
+    assert_eq!(job.sample_status, SampleStatus::Sampled);
 });

@@ -41,7 +41,7 @@ export function parseErrors(src) {
 /** Instruction names (snake_case) of the `#[program]` module, in order. */
 export function parseInstructionNames(libRs) {
   const mod = libRs.slice(libRs.indexOf('#[program]'));
-  return [...mod.matchAll(/^\s*pub fn ([a-z0-9_]+)\s*\(/gm)].map((m) => m[1]);
+  return [...mod.matchAll(/^\s*pub fn ([a-z0-9_]+)\s*(?:<[^>]*>)?\s*\(/gm)].map((m) => m[1]);
 }
 
 /** Account struct names (`#[account]` / `#[account(zero_copy)]`) under src/state. */

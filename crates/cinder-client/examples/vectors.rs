@@ -805,6 +805,9 @@ fn accounts(g: &mut Gen) -> J {
         last_provider: g.key(),
         arbiter: g.key(),
         client_bond: g.bytes(),
+        race_origin: g.bytes(),
+        race_closes: g.bytes(),
+        verifier_ticket: g.bytes(),
         _reserved: g.bytes(),
     };
     out.push(account(
@@ -859,6 +862,9 @@ fn accounts(g: &mut Gen) -> J {
             "lastProvider" => key(&j.last_provider),
             "arbiter" => key(&j.arbiter),
             "clientBond" => hex(&j.client_bond),
+            "raceOrigin" => hex(&j.race_origin),
+            "raceCloses" => hex(&j.race_closes),
+            "verifierTicket" => hex(&j.verifier_ticket),
             "reserved" => hex(&j._reserved),
         },
     ));
@@ -953,6 +959,8 @@ fn accounts(g: &mut Gen) -> J {
         reward_debt: PodU128(g.bytes()),
         lock_secs: g.u32(),
         bump: g.u8(),
+        _pad: g.bytes(),
+        grew_slot: g.u64(),
         _reserved: g.bytes(),
     };
     out.push(account(
@@ -968,6 +976,8 @@ fn accounts(g: &mut Gen) -> J {
             "rewardDebt" => big(s.reward_debt.get()),
             "lockSecs" => small(s.lock_secs),
             "bump" => small(s.bump),
+            "pad" => hex(&s._pad),
+            "grewSlot" => big(s.grew_slot),
             "reserved" => hex(&s._reserved),
         },
     ));
@@ -1641,6 +1651,10 @@ fn errors() -> J {
         ClaimAfterLeaving,
         ReopenHold,
         StakeBackingJobs,
+        VerifierRaceOpen,
+        TicketNotLower,
+        StakeTooRecent,
+        DisplacedVerifierMissing,
     ];
     J::Arr(
         all.into_iter()

@@ -1,7 +1,10 @@
 //! Instruction builders and PDA helpers for the cinder program, built from the
 //! program crate's own Anchor types so they cannot drift from it.
 
-use anchor_lang::solana_program::{instruction::Instruction, pubkey::Pubkey};
+use anchor_lang::solana_program::{
+    instruction::{AccountMeta, Instruction},
+    pubkey::Pubkey,
+};
 use anchor_lang::{InstructionData, ToAccountMetas};
 use cinder::{
     constants::*,
@@ -697,11 +700,25 @@ pub fn claim_verification(k: &JobKeys, verifier: &Pubkey) -> Instruction {
             config: config_pda(),
             market: k.market,
             job: k.job,
+            slot_hashes: SLOT_HASHES,
             event_authority: event_authority(),
             program: cinder::ID,
         },
         cinder::instruction::ClaimVerification {},
     )
+}
+
+/// `claim_verification` with a lower ticket than the current verifier `displaced` (whose
+/// provider account is passed, writable, so its locked stake is released).
+pub fn claim_verification_displacing(
+    k: &JobKeys,
+    verifier: &Pubkey,
+    displaced: &Pubkey,
+) -> Instruction {
+    let mut ix = claim_verification(k, verifier);
+    ix.accounts
+        .push(AccountMeta::new(provider_pda(displaced), false));
+    ix
 }
 
 pub fn submit_verification(
@@ -803,6 +820,7 @@ pub fn dispute_job(k: &JobKeys, client_token: &Pubkey) -> Instruction {
             client_token: *client_token,
             payment_mint: k.mint,
             token_program: k.token_program,
+            slot_hashes: SLOT_HASHES,
             event_authority: event_authority(),
             program: cinder::ID,
         },

@@ -18,6 +18,13 @@ pub const STAKE_SEED: &[u8] = b"stake";
 /// keeps 512 slots), or the job counts as sampled.
 pub const SAMPLE_DELAY_SLOTS: u64 = 4;
 pub const REVEAL_WINDOW_SLOTS: u64 = 500;
+/// Verifier sortition: each race runs this many slots (≈ 30 s); its seed is the SlotHashes
+/// entry at its first slot, which SlotHashes (512 slots) still holds when the race closes.
+/// A claim with a lower ticket displaces the current verifier until the race closes; nobody
+/// submits a verification before. Races follow each other from the race origin (the draw slot,
+/// or `SAMPLE_DELAY_SLOTS` after a dispute or a silent verifier's expiry), so a job nobody
+/// claims in one race is raced again in the next, never first come.
+pub const VERIFIER_RACE_SLOTS: u64 = 75;
 /// An arbiter silent this long after a dispute counts as "undecidable" (refund, no slash).
 pub const RESOLVE_TIMEOUT_SECS: i64 = 7 * DAY_SECS as i64;
 

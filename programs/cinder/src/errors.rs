@@ -217,4 +217,12 @@ pub enum CinderError {
     ReopenHold,
     #[msg("Stake cannot be withdrawn while a job you run or verify can still slash it; settle or finish your open jobs, then withdraw")]
     StakeBackingJobs,
+    #[msg("The verifier race of this job is still open: a lower ticket may yet displace you; submit after the race closes (job.race_closes slot)")]
+    VerifierRaceOpen,
+    #[msg("Your ticket is not lower than the current verifier's in this race, or the race has closed: another key verifies this job")]
+    TicketNotLower,
+    #[msg("Stake added or restaked since this verifier race's seed slot does not race in it (it could be sized to the known seed); claim in a later race or job")]
+    StakeTooRecent,
+    #[msg("Pass the displaced verifier's provider account (its locked stake is released) as the first remaining account")]
+    DisplacedVerifierMissing,
 }

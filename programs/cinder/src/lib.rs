@@ -210,7 +210,7 @@ pub mod cinder {
     }
 
     /// Another eligible provider: takes a sampled job to re-run it.
-    pub fn claim_verification(ctx: Context<ClaimVerification>) -> Result<()> {
+    pub fn claim_verification<'info>(ctx: Context<'info, ClaimVerification<'info>>) -> Result<()> {
         instructions::claim_verification(ctx)
     }
 

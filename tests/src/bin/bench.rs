@@ -395,6 +395,7 @@ fn measure(kind: MintKind) -> Vec<Row> {
         let v = cinder_tests::keypair();
         w.fund(&v.pubkey());
         w.make_provider(&v);
+        w.wait_one_race();
         let vt = tokens::create_token_account(w.chain.as_mut(), &admin, &mint, &v.pubkey(), &tp);
         let job = |w: &mut World| {
             let k = w.post(10, 3_600);
@@ -408,8 +409,13 @@ fn measure(kind: MintKind) -> Vec<Row> {
         let cu = run(&mut w, &[ix::reveal_sample(&k)], &[]);
         row("reveal_sample", cu, "anyone; SlotHashes binary search");
         let cu = run(&mut w, &[ix::claim_verification(&k, &v.pubkey())], &[&v]);
-        row("claim_verification", cu, "verifier");
+        row(
+            "claim_verification",
+            cu,
+            "verifier; SlotHashes seed, ticket (sha256 + log2)",
+        );
         w.warp(30);
+        w.close_race(&k.job);
         let pt = w.provider_token;
         let cu = run(
             &mut w,
@@ -432,7 +438,7 @@ fn measure(kind: MintKind) -> Vec<Row> {
         w.send(&[ix::reveal_sample(&k)], &[]).unwrap();
         w.send(&[ix::claim_verification(&k, &v.pubkey())], &[&v])
             .unwrap();
-        w.warp(3_901);
+        w.warp(3_961);
         let c = cinder_tests::keypair();
         let ct = w.protocol_account(&c.pubkey());
         let p = w.protocol();
@@ -448,8 +454,10 @@ fn measure(kind: MintKind) -> Vec<Row> {
             &[&c],
         );
         row("expire_verification", cu, "anyone; slashes the verifier");
+        w.open_race(&k.job);
         w.send(&[ix::claim_verification(&k, &v.pubkey())], &[&v])
             .unwrap();
+        w.close_race(&k.job);
         w.send(
             &[ix::submit_verification(
                 &k,

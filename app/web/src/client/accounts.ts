@@ -194,9 +194,15 @@ export type Job = {
   arbiter: Address;
   /** Little-endian u64 (see `jobClientBond`). */
   clientBond: ReadonlyUint8Array;
+  /** Verifier sortition: the slot races count from (LE u64, 0 = the draw slot). */
+  raceOrigin: ReadonlyUint8Array;
+  /** The last slot of the race the current verifier won (LE u64, 0 while none). */
+  raceCloses: ReadonlyUint8Array;
+  /** The current verifier's ticket (LE u128); lower wins. */
+  verifierTicket: ReadonlyUint8Array;
   reserved: ReadonlyUint8Array;
 };
-export const JOB_SIZE = 8 + 640;
+export const JOB_SIZE = 8 + 672;
 export const getJobCodec = (): Codec<Job> =>
   withDiscriminator(
     'Job',
@@ -249,6 +255,9 @@ export const getJobCodec = (): Codec<Job> =>
       ['lastProvider', getAddressCodec()],
       ['arbiter', getAddressCodec()],
       ['clientBond', bytes(8)],
+      ['raceOrigin', bytes(8)],
+      ['raceCloses', bytes(8)],
+      ['verifierTicket', bytes(16)],
       ['reserved', bytes(4)],
     ]),
     JOB_SIZE,
@@ -259,6 +268,10 @@ export function jobSpecUri(job: Job): string {
 }
 export function jobClientBond(job: Job): bigint {
   return getU64Codec().decode(job.clientBond);
+}
+/** The last slot of the verifier race the job's verifier won (0 while none). */
+export function jobRaceCloses(job: Job): bigint {
+  return getU64Codec().decode(job.raceCloses);
 }
 
 // --- Provider -------------------------------------------------------------------------------
@@ -367,6 +380,9 @@ export type StakePosition = {
   rewardDebt: bigint;
   lockSecs: number;
   bump: number;
+  pad: ReadonlyUint8Array;
+  /** The slot active stake last grew: it races only for verifier races seeded after it. */
+  grewSlot: bigint;
   reserved: ReadonlyUint8Array;
 };
 export const STAKE_POSITION_SIZE = 8 + 128;
@@ -383,7 +399,9 @@ export const getStakePositionCodec = (): Codec<StakePosition> =>
       ['rewardDebt', getU128Codec()],
       ['lockSecs', getU32Codec()],
       ['bump', getU8Codec()],
-      ['reserved', bytes(35)],
+      ['pad', bytes(3)],
+      ['grewSlot', getU64Codec()],
+      ['reserved', bytes(24)],
     ]),
     STAKE_POSITION_SIZE,
   );

@@ -315,11 +315,12 @@ export const getRevealSampleInstruction = define('revealSample', [
 
 export const getDisputeJobInstruction = define('disputeJob', [
   ['client', 's'], ['job', 'w'], ['market', 'r'], ['vault', 'w'], ['clientToken', 'w'],
-  ['paymentMint', 'r'], ['tokenProgram', 'r'],
+  ['paymentMint', 'r'], ['tokenProgram', 'r'], ['slotHashes', 'r'],
 ]);
 
 export const getClaimVerificationInstruction = define('claimVerification', [
   ['owner', 's'], ['provider', 'w'], ['stake', 'r'], ['config', 'r'], ['market', 'r'], ['job', 'w'],
+  ['slotHashes', 'r'],
 ]);
 
 export const getSubmitVerificationInstruction = define(

@@ -423,6 +423,7 @@ export async function claimVerification(k: JobKeys, verifier: Address) {
     config: await findConfigPda(),
     market: k.market,
     job: k.job,
+    slotHashes: SLOT_HASHES_SYSVAR_ADDRESS,
   });
 }
 
@@ -502,5 +503,6 @@ export async function disputeJob(k: JobKeys, clientToken: Address) {
     clientToken,
     paymentMint: k.mint,
     tokenProgram: k.tokenProgram,
+    slotHashes: SLOT_HASHES_SYSVAR_ADDRESS,
   });
 }

@@ -1,6 +1,8 @@
 use crate::{
+    constants::SAMPLE_DELAY_SLOTS,
     errors::CinderError,
     events::JobDisputed,
+    instructions::{must_verify_now, SLOT_HASHES_ID},
     math,
     state::{Job, JobState, Market, SampleStatus},
     utils,
@@ -35,11 +37,16 @@ pub struct DisputeJob<'info> {
     pub payment_mint: UncheckedAccount<'info>,
     #[account(address = market.load()?.payment_token_program @ CinderError::TokenProgramMismatch)]
     pub token_program: Interface<'info, TokenInterface>,
+    /// CHECK: the SlotHashes sysvar (address-checked): an unrevealed draw is decided here.
+    #[account(address = SLOT_HASHES_ID)]
+    pub slot_hashes: UncheckedAccount<'info>,
 }
 
 pub fn dispute_job(ctx: Context<DisputeJob>) -> Result<()> {
-    let now = Clock::get()?.unix_timestamp;
+    let clock = Clock::get()?;
+    let now = clock.unix_timestamp;
     let a = &ctx.accounts;
+    let job_key = a.job.key();
     let bond = {
         let mut job = a.job.load_mut()?;
         require!(
@@ -50,6 +57,15 @@ pub fn dispute_job(ctx: Context<DisputeJob>) -> Result<()> {
         require!(now < window_end, CinderError::ChallengeWindowClosed);
         require!(job.client_bond() == 0, CinderError::AlreadyDisputed);
         let bond = job.escrow_verification.max(1);
+        // A drawn job keeps racing from its draw; an undrawn one (or one whose draw nobody can
+        // know yet) races from a slot still in the future, so a client cannot pick a moment
+        // whose known seed favours a key of its own, nor dispute a drawn job for a second seed.
+        let drawn = clock.slot > math::add(job.submitted_slot, SAMPLE_DELAY_SLOTS)?
+            && must_verify_now(&job, &job_key, clock.slot, &a.slot_hashes)?;
+        if !drawn {
+            let origin = math::add(clock.slot, SAMPLE_DELAY_SLOTS)?;
+            job.race_origin = origin.to_le_bytes();
+        }
         job.client_bond = bond.to_le_bytes();
         job.sample_status = SampleStatus::Sampled;
         bond
@@ -65,9 +81,6 @@ pub fn dispute_job(ctx: Context<DisputeJob>) -> Result<()> {
         decimals,
         &[],
     )?;
-    emit_cpi!(JobDisputed {
-        job: a.job.key(),
-        bond,
-    });
+    emit_cpi!(JobDisputed { job: job_key, bond });
     Ok(())
 }

@@ -1,4 +1,5 @@
 use crate::{
+    constants::SAMPLE_DELAY_SLOTS,
     errors::CinderError,
     events::{Slashed, VerificationExpired, SLASH_REASON_TIMEOUT},
     instructions::slashing,
@@ -70,6 +71,10 @@ pub fn expire_verification(ctx: Context<ExpireVerification>) -> Result<()> {
         job.verify_deadline = 0;
         job.verifier_stake_locked = 0;
         job.verifier_billed_secs = 0;
+        // The replacement is raced afresh, from a slot whose hash nobody knows yet.
+        job.clear_race();
+        let origin = math::add(Clock::get()?.slot, SAMPLE_DELAY_SLOTS)?;
+        job.race_origin = origin.to_le_bytes();
         (verifier, job.timeout_slash_bps, job.slash_reward_bps)
     };
     let s = slashing::slash(

@@ -176,6 +176,9 @@ pub fn post_job(ctx: Context<PostJob>, args: PostJobArgs) -> Result<()> {
         verifier: Pubkey::default(),
         last_provider: Pubkey::default(),
         client_bond: [0; 8],
+        race_origin: [0; 8],
+        race_closes: [0; 8],
+        verifier_ticket: [0; 16],
         _reserved: [0; 4],
     };
     drop(market);

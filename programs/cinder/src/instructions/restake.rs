@@ -26,6 +26,7 @@ pub fn restake(ctx: Context<Restake>) -> Result<()> {
     pos.settle_rewards(&pool)?;
     pos.amount = math::add(pos.amount, amount)?;
     pos.unbonding = 0;
+    pos.grew_slot = Clock::get()?.slot;
     pos.unlock_at = 0;
     pos.reweight(&mut pool)?;
     drop((pool, pos));

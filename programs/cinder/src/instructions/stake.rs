@@ -66,7 +66,9 @@ pub fn stake(ctx: Context<Stake>, amount: u64, lock_secs: u32) -> Result<()> {
             reward_debt: PodU128::default(),
             lock_secs,
             bump,
-            _reserved: [0; 35],
+            _pad: [0; 3],
+            grew_slot: 0,
+            _reserved: [0; 24],
         };
         utils::init_zero_copy_account(
             &a.owner,
@@ -83,6 +85,7 @@ pub fn stake(ctx: Context<Stake>, amount: u64, lock_secs: u32) -> Result<()> {
         require!(lock_secs >= pos.lock_secs, CinderError::LockCannotShorten);
         pos.settle_rewards(&pool)?;
         pos.amount = math::add(pos.amount, amount)?;
+        pos.grew_slot = Clock::get()?.slot;
         require!(
             pos.amount >= pool.min_stake(),
             CinderError::StakeBelowMinimum

@@ -85,7 +85,8 @@ pub fn submit_verification(
     result_hash: [u8; 32],
     billed_secs: u32,
 ) -> Result<()> {
-    let now = Clock::get()?.unix_timestamp;
+    let clock = Clock::get()?;
+    let now = clock.unix_timestamp;
     let a = &ctx.accounts;
     let owner = a.owner.key();
     let job_key = a.job.key();
@@ -97,6 +98,10 @@ pub fn submit_verification(
             CinderError::JobNotVerifying
         );
         require!(job.verifier == owner, CinderError::NotJobVerifier);
+        require!(
+            clock.slot > job.race_closes(),
+            CinderError::VerifierRaceOpen
+        );
         require!(now <= job.verify_deadline, CinderError::DeadlinePassed);
         let elapsed = math::sub_i64(now, job.verifier_claimed_at)?;
         require!(

@@ -3,12 +3,14 @@
 mod revenue;
 mod rewards;
 mod settlement;
+mod sortition;
 #[cfg(test)]
 mod tests;
 
 pub use revenue::*;
 pub use rewards::*;
 pub use settlement::*;
+pub use sortition::*;
 
 use crate::{constants::BPS_DENOMINATOR, errors::CinderError};
 use anchor_lang::prelude::*;

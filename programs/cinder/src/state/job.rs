@@ -68,7 +68,7 @@ impl SampleStatus {
     pub const Sampled: Self = Self(2);
 }
 
-/// One GPU job and its escrow. Zero-copy (`repr(C)`, 640 bytes, no padding): the hot paths
+/// One GPU job and its escrow. Zero-copy (`repr(C)`, 672 bytes, no padding): the hot paths
 /// read and write fields in place. The first fields sit at fixed offsets for getProgramAccounts
 /// memcmp filters (see `Job::STATE_OFFSET`).
 #[account(zero_copy)]
@@ -145,6 +145,16 @@ pub struct Job {
     pub arbiter: Pubkey,
     /// Bond the client posted with `dispute_job` (little-endian u64; kept in the vault).
     pub client_bond: [u8; 8],
+    /// Verifier sortition (`math::sortition`, `Job::race_at`). The slot races are counted from
+    /// (little-endian u64): 0 means the draw slot (`submitted_slot + SAMPLE_DELAY_SLOTS`); a
+    /// dispute of an undrawn job or a silent verifier's expiry sets it to a slot whose hash
+    /// nobody knew at the time.
+    pub race_origin: [u8; 8],
+    /// The last slot of the race the current verifier won (little-endian u64; 0 while none):
+    /// a lower ticket may displace it up to this slot, and it may submit only after.
+    pub race_closes: [u8; 8],
+    /// The current verifier's ticket (little-endian u128); lower wins.
+    pub verifier_ticket: [u8; 16],
     pub _reserved: [u8; 4],
 }
 
@@ -197,6 +207,41 @@ impl Job {
             }
             _ => false,
         }
+    }
+
+    /// The slot verifier races are counted from (see `race_origin`).
+    pub fn race_origin(&self) -> u64 {
+        match u64::from_le_bytes(self.race_origin) {
+            0 => self.submitted_slot.saturating_add(SAMPLE_DELAY_SLOTS),
+            origin => origin,
+        }
+    }
+
+    /// The verifier race running at `slot`: (the slot whose hash seeds it, its last slot).
+    /// Races follow each other every `VERIFIER_RACE_SLOTS` from the origin; `None` up to the
+    /// origin itself (its hash is not known yet).
+    pub fn race_at(&self, slot: u64) -> Option<(u64, u64)> {
+        let origin = self.race_origin();
+        let since = slot.checked_sub(origin)?.checked_sub(1)?;
+        let start = since
+            .checked_div(VERIFIER_RACE_SLOTS)?
+            .checked_mul(VERIFIER_RACE_SLOTS)?
+            .checked_add(origin)?;
+        Some((start, start.checked_add(VERIFIER_RACE_SLOTS)?))
+    }
+
+    pub fn race_closes(&self) -> u64 {
+        u64::from_le_bytes(self.race_closes)
+    }
+
+    pub fn verifier_ticket(&self) -> u128 {
+        u128::from_le_bytes(self.verifier_ticket)
+    }
+
+    /// No verifier and no race won: after an expiry, and before any claim.
+    pub fn clear_race(&mut self) {
+        self.race_closes = [0; 8];
+        self.verifier_ticket = [0; 16];
     }
 
     pub fn client_bond(&self) -> u64 {

@@ -104,7 +104,11 @@ pub struct StakePosition {
     pub reward_debt: PodU128,
     pub lock_secs: u32,
     pub bump: u8,
-    pub _reserved: [u8; 35],
+    pub _pad: [u8; 3],
+    /// The slot active stake last grew (stake, restake): stake that grew at or after a verifier
+    /// race's seed slot does not race in it (it could be sized to the known seed).
+    pub grew_slot: u64,
+    pub _reserved: [u8; 24],
 }
 
 impl StakePosition {

@@ -100,6 +100,10 @@ export const PROGRAM_ERRORS = [
   { code: 6096, name: "ClaimAfterLeaving", message: "You quit this job or let it expire: another provider must take it" },
   { code: 6097, name: "ReopenHold", message: "This job was just given back; it may be claimed 60 s after the quit or expiry (the client may cancel it meanwhile)" },
   { code: 6098, name: "StakeBackingJobs", message: "Stake cannot be withdrawn while a job you run or verify can still slash it; settle or finish your open jobs, then withdraw" },
+  { code: 6099, name: "VerifierRaceOpen", message: "The verifier race of this job is still open: a lower ticket may yet displace you; submit after the race closes (job.race_closes slot)" },
+  { code: 6100, name: "TicketNotLower", message: "Your ticket is not lower than the current verifier's in this race, or the race has closed: another key verifies this job" },
+  { code: 6101, name: "StakeTooRecent", message: "Stake added or restaked since this verifier race's seed slot does not race in it (it could be sized to the known seed); claim in a later race or job" },
+  { code: 6102, name: "DisplacedVerifierMissing", message: "Pass the displaced verifier's provider account (its locked stake is released) as the first remaining account" },
 ] as const;
 
 export type ProgramErrorName = (typeof PROGRAM_ERRORS)[number]['name'];
