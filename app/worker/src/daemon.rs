@@ -860,6 +860,10 @@ async fn verification_duty(shared: &Arc<Shared>, tasks: &mut JoinSet<()>) {
             if let Ok(overdue) = market::unrevealed_overdue(&shared.chain, &m, slot).await {
                 jobs.extend(overdue);
             }
+            // Claimed by another key while the race is open: our ticket may be lower.
+            if let Ok(racing) = market::racing_jobs(&shared.chain, &m.key, slot).await {
+                jobs.extend(racing);
+            }
         }
         if !jobs.is_empty() {
             tracing::debug!(
@@ -870,7 +874,8 @@ async fn verification_duty(shared: &Arc<Shared>, tasks: &mut JoinSet<()>) {
         }
         for (key, job) in jobs {
             if job.provider == shared.me()
-                || job.verifier != Pubkey::default()
+                || job.client == shared.me()
+                || job.verifier == shared.me()
                 || shared.is_refused(&key)
             {
                 continue;
@@ -935,18 +940,22 @@ async fn verifier_job(
         kind: "claim_verification",
         pause: None,
     };
+    // The verifier is the lowest ticket of a stake-weighted race: a job another key claimed is
+    // ours only if our ticket is lower, and the chain decides (`TicketNotLower` otherwise).
+    let claim = if job.state == JobState::Verifying {
+        ix::claim_verification_displacing(&keys, &shared.me(), &job.verifier)
+    } else {
+        ix::claim_verification(&keys, &shared.me())
+    };
     if let Err(e) = shared
         .chain
-        .send_observed(
-            &[ix::claim_verification(&keys, &shared.me())],
-            &shared.me,
-            &[],
-            &observer,
-        )
+        .send_observed(&[claim], &shared.me, &[], &observer)
         .await
     {
         let ours = matches!(chain_job(shared, &key).await, Some(j) if j.state == JobState::Verifying && j.verifier == shared.me());
         if !ours {
+            // Losing a race is the normal outcome for most keys; do not try this job again.
+            shared.refuse(&key);
             tracing::info!(job = %key, error = %e, "verification claim failed");
             let _ = shared.journal.fail(
                 &id,
@@ -972,13 +981,7 @@ async fn verify_and_submit(
     permits: Vec<tokio::sync::OwnedSemaphorePermit>,
 ) {
     let id = key.to_string();
-    let Some(job) = chain_job(shared, &key).await else {
-        let _ = shared.journal.fail(
-            &id,
-            Role::Verifier,
-            Step::Quit,
-            "job closed before verification",
-        );
+    let Some(job) = race_won(shared, &key).await else {
         return;
     };
     let prepared = match prepared {
@@ -1038,6 +1041,43 @@ async fn verify_and_submit(
         billed,
     );
     submit_verification(shared, &key, &job, &m, executed.result_hash, billed).await;
+}
+
+/// Waits until the verifier race of `key` closes (nobody may submit before), then says whether
+/// this worker won it: the job when it did; otherwise the journal entry is closed, saying why.
+async fn race_won(shared: &Arc<Shared>, key: &Pubkey) -> Option<Job> {
+    let id = key.to_string();
+    loop {
+        let Some(job) = chain_job(shared, key).await else {
+            let _ = shared.journal.fail(
+                &id,
+                Role::Verifier,
+                Step::Quit,
+                "job closed before verification",
+            );
+            return None;
+        };
+        if job.state != JobState::Verifying || job.verifier != shared.me() {
+            tracing::info!(job = %key, verifier = %job.verifier, "another key won the verifier race");
+            let _ = shared.journal.fail(
+                &id,
+                Role::Verifier,
+                Step::Quit,
+                "displaced by a lower ticket in the verifier race (not a fault: nothing is slashed)",
+            );
+            return None;
+        }
+        match shared.chain.slot().await {
+            Ok(slot) if slot > job.race_closes() => return Some(job),
+            Ok(slot) => {
+                tracing::debug!(job = %key, slot, closes = job.race_closes(), "verifier race open")
+            }
+            Err(e) => {
+                tracing::warn!(job = %key, error = %e, "slot unknown; waiting for the race to close")
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
 }
 
 async fn submit_verification(

@@ -137,6 +137,20 @@ pub async fn unrevealed_overdue(
         .collect())
 }
 
+/// Jobs of `market` being verified whose verifier race is still open at `slot`: a key with a
+/// lower ticket may take them over (`claim_verification` with the displaced verifier).
+pub async fn racing_jobs(
+    chain: &Chain,
+    market: &Pubkey,
+    slot: u64,
+) -> Result<Vec<(Pubkey, Job)>, ChainError> {
+    Ok(jobs_in_state(chain, market, JobState::Verifying)
+        .await?
+        .into_iter()
+        .filter(|(_, j)| slot <= j.race_closes())
+        .collect())
+}
+
 /// Jobs `provider` holds (any state), for recovery and cranks.
 pub async fn jobs_of_provider(
     chain: &Chain,
