@@ -236,6 +236,10 @@ mod tests {
             ClaimAfterLeaving,
             ReopenHold,
             StakeBackingJobs,
+            VerifierRaceOpen,
+            TicketNotLower,
+            StakeTooRecent,
+            DisplacedVerifierMissing,
         ];
         assert_eq!(
             all().len(),
