@@ -220,7 +220,10 @@ fn log2_q32_stays_within_its_error_bound_across_the_range() {
         let v = (x >> (x % 64)).max(1) as u128;
         let exact = (v as f64).log2();
         let got = log2_q32(v) as f64 / 4_294_967_296.0;
-        assert!((exact - got).abs() < 2f64.powi(-27), "log2({v}) = {got}, want {exact}");
+        assert!(
+            (exact - got).abs() < 2f64.powi(-27),
+            "log2({v}) = {got}, want {exact}"
+        );
     }
 }
 
