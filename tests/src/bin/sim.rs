@@ -12,7 +12,10 @@
 //! < r × fraud_slash × stake, i.e. stake / pay > (1 − r) / (r × fraud_slash) = 95 at the
 //! defaults (r = 5 %, fraud slash 20 %).
 
-use cinder::{instructions::is_sampled, math::settlement_for};
+use cinder::{
+    instructions::is_sampled,
+    math::{mul_div_floor, race_ticket, race_uniform, settlement_for},
+};
 use sha2::{Digest, Sha256};
 use solana_sdk::pubkey::Pubkey;
 
@@ -63,6 +66,76 @@ fn simulate(stake_over_pay: u64, seed: u64) -> Row {
     }
 }
 
+/// Self-verification (#15 (a)): a coalition holding `share_bps` of the racing verifier stake
+/// (split over three keys; seven honest keys hold the rest, unevenly) runs a provider that never
+/// runs its jobs. An undrawn job pays it `pay − protocol fee`; a drawn job is re-run by the
+/// lowest ticket of the race (`math::race_ticket` over fresh seeds): a coalition key "matches",
+/// so the provider is paid and the coalition's verifier takes its pay from the pool; an honest
+/// key mismatches and the provider loses `fraud_slash` of `stake_over_pay × pay`.
+/// Returns (coalition's profit per job, honest parties' loss per job, share of drawn jobs the
+/// coalition verified), in base units.
+fn self_verification(share_bps: u64, stake_over_pay: u64, seed: u64) -> (f64, f64, f64) {
+    const TOTAL: u64 = 1_000_000;
+    let coalition = TOTAL * share_bps / 10_000;
+    let honest = TOTAL - coalition;
+    let mut keys: Vec<(bool, u64)> = vec![
+        (true, coalition / 2),
+        (true, coalition / 3),
+        (true, coalition - coalition / 2 - coalition / 3),
+    ];
+    for w in [30, 20, 15, 12, 10, 8] {
+        keys.push((false, honest * w / 100));
+    }
+    keys.push((false, honest - honest * 95 / 100));
+    let (mut profit, mut loss, mut drawn, mut won) = (0i128, 0i128, 0u64, 0u64);
+    for i in 0..JOBS {
+        let h = Sha256::digest([seed.to_le_bytes(), i.to_le_bytes()].concat());
+        let price = 1 + u64::from_le_bytes(h[..8].try_into().unwrap()) % 1_000;
+        let secs = 60 + (u32::from_le_bytes(h[8..12].try_into().unwrap()) % 3_540);
+        let pay = price * secs as u64;
+        let escrow = pay + (pay * VERIFICATION_FEE_BPS as u64).div_ceil(10_000);
+        let s =
+            settlement_for(escrow, price, secs, PROTOCOL_FEE_BPS, VERIFICATION_FEE_BPS).unwrap();
+        let slot_hash: [u8; 32] = Sha256::digest(h).into();
+        let job: [u8; 32] = Sha256::digest(slot_hash).into();
+        if !is_sampled(&slot_hash, &Pubkey::new_from_array(job), VERIFY_RATE_BPS) {
+            profit += s.provider as i128;
+            loss += (escrow - s.refund) as i128;
+            continue;
+        }
+        drawn += 1;
+        let race_seed: [u8; 32] = Sha256::digest(job).into();
+        let winner = keys
+            .iter()
+            .enumerate()
+            .filter(|(_, k)| k.1 > 0)
+            .map(|(n, &(ours, w))| {
+                let key: [u8; 32] = Sha256::digest((n as u64).to_le_bytes()).into();
+                (
+                    race_ticket(race_uniform(&race_seed, &job, &key), w).unwrap(),
+                    ours,
+                )
+            })
+            .min()
+            .unwrap();
+        if winner.1 {
+            won += 1;
+            // `verifier_pay` of a drawn run: the run, at most pay × f / r.
+            let bound = mul_div_floor(pay, VERIFICATION_FEE_BPS as u64, VERIFY_RATE_BPS as u64);
+            let v = pay.min(bound.unwrap());
+            profit += (s.provider + v) as i128;
+            loss += (escrow - s.refund + v) as i128;
+        } else {
+            profit -= (stake_over_pay * pay * FRAUD_SLASH_BPS / 10_000) as i128;
+        }
+    }
+    (
+        profit as f64 / JOBS as f64,
+        loss as f64 / JOBS as f64,
+        won as f64 / drawn.max(1) as f64,
+    )
+}
+
 fn main() {
     let write = std::env::args().any(|a| a == "--write");
     let check = std::env::args().any(|a| a == "--check");
@@ -97,6 +170,37 @@ fn main() {
             }
         );
     }
+    let mut coalition = String::from(
+        "| coalition's share of racing verifier stake | drawn jobs it verified | coalition's profit per job at 100x | honest parties' loss per job | break-even stake / pay |\n|---:|---:|---:|---:|---:|\n",
+    );
+    for share_bps in [100u64, 1_000, 3_000, 5_000] {
+        let (profit, loss, won) = self_verification(share_bps, 100, 11);
+        let share = share_bps as f64 / 10_000.0;
+        // The race gives the coalition its stake share of the drawn jobs, within 4 sd.
+        let drawn = JOBS as f64 * f64::from(VERIFY_RATE_BPS) / 10_000.0;
+        if (won - share).abs() > 4.0 * (share * (1.0 - share) / drawn).sqrt() + 0.005 {
+            problems.push(format!(
+                "a coalition with {:.0} % of the stake verified {:.1} % of drawn jobs",
+                share * 100.0,
+                won * 100.0
+            ));
+        }
+        // Cheating loses money once (1 − r)(pay − fee) + r·s·(pay − fee + v) < r(1 − s)·slash·stake.
+        let r = f64::from(VERIFY_RATE_BPS) / 10_000.0;
+        let slash = FRAUD_SLASH_BPS as f64 / 10_000.0;
+        let net = 1.0 - f64::from(PROTOCOL_FEE_BPS) / 10_000.0;
+        let v = (f64::from(VERIFICATION_FEE_BPS) / f64::from(VERIFY_RATE_BPS)).min(1.0);
+        let even = ((1.0 - r) * net + r * share * (net + v)) / (r * (1.0 - share) * slash);
+        coalition += &format!(
+            "| {:.0} % | {:.1} % | {:.0} ({}) | {:.0} | {:.0}x |\n",
+            share * 100.0,
+            won * 100.0,
+            profit,
+            if profit < 0.0 { "loses money" } else { "pays" },
+            loss,
+            even.ceil()
+        );
+    }
     let section = format!(
         "## Does cheating pay? (`cargo run -p cinder-tests --bin cinder-sim`)\n\n\
 {JOBS} jobs (price 1-1000 per second, 1 min - 1 h) through `math::settlement_for` and the \
@@ -105,7 +209,17 @@ protocol fee 5 %, verification fee 6 %; an honest provider's GPU cost is 70 % of
 Amounts are in payment-token base units per job, stake valued in the same unit. Cheating loses \
 money once the stake a provider risks is worth more than (1 − r) / (r × fraud slash) = 95 times \
 a job's pay: markets must set `min_provider_stake` (and `stake_per_job`) at least that high \
-relative to their largest jobs, or raise `verify_rate_bps` / `fraud_slash_bps`.\n\n{table}"
+relative to their largest jobs, or raise `verify_rate_bps` / `fraud_slash_bps`.\n\n{table}\n\
+### A coalition that verifies its own jobs (#15 (a))\n\n\
+The provider above is one owner with keys among the verifiers too, holding a share of the stake \
+that races for verifications (split over three keys; seven honest keys hold the rest). Drawn jobs \
+are re-run by the lowest ticket of the verifier race (`math::race_ticket`, fresh seeds): a \
+coalition key matches the garbage and takes its pay from the pool, an honest key catches it. \
+The race gives the coalition its stake share of the drawn jobs, however it splits its stake, so \
+its stake must be worth (1 − r)(1 − p) + r·s·(1 − p + v) over r·(1 − s)·slash times a job's pay \
+for cheating to lose money (`v` = the drawn verifier's pay, at most f / r of the pay). Until the \
+second verifier of #15 point 2 lands, markets must size stake for the largest share of racing \
+stake one owner may hold.\n\n{coalition}"
     );
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../BENCHMARKS.md");
     if check {
@@ -125,11 +239,15 @@ run `cargo run -p cinder-tests --bin cinder-sim -- --write` and commit it\ncommi
     }
     if write {
         let doc = std::fs::read_to_string(path).expect("BENCHMARKS.md (run cinder-bench first)");
+        // Replace this section only; the sections after it stay.
         let doc = match doc.find("## Does cheating pay?") {
-            Some(i) => doc[..i].to_string(),
-            None => doc + "\n",
+            Some(i) => {
+                let end = doc[i + 1..].find("\n## ").map_or(doc.len(), |j| i + j + 2);
+                format!("{}{section}\n{}", &doc[..i], &doc[end..])
+            }
+            None => doc + "\n" + &section,
         };
-        std::fs::write(path, doc + &section).expect("write BENCHMARKS.md");
+        std::fs::write(path, doc).expect("write BENCHMARKS.md");
     }
     print!("{section}");
     if !problems.is_empty() {
