@@ -112,7 +112,9 @@ async fn a_sampled_job_is_re_executed_by_another_worker_and_then_settles() {
         .unwrap();
     assert_eq!(j.provider, f.providers[0].pubkey());
     let _b = f.worker(1, &[]);
-    wait_state(&job, None, Duration::from_secs(120)).await;
+    // Worker 1 wins the verifier race (the only key racing), waits for it to close (75 slots,
+    // ≈ 30 s) before re-running, then the job settles.
+    wait_state(&job, None, Duration::from_secs(180)).await;
     let matched = events::<VerificationSubmitted>(&job).await;
     assert_eq!(matched.len(), 1, "one verification");
     assert!(
