@@ -352,23 +352,21 @@ impl World {
     /// open: after a dispute of an undrawn job the origin is `SAMPLE_DELAY_SLOTS` ahead.
     pub fn open_race(&mut self, job: &Pubkey) {
         let origin = self.job(job).race_origin();
-        let mut clock = self.chain.clock();
-        if clock.slot <= origin {
-            clock.slot = origin + 1;
-            self.chain.set_clock(&clock);
-            self.refresh_slot_hashes(clock.slot);
-        }
+        self.pass_slot(origin);
     }
 
     /// Moves the slot (not the time) past the verifier race `job`'s verifier won, so it may
     /// submit: a race runs `VERIFIER_RACE_SLOTS` (≈ 30 s) and nobody submits before it closes.
     pub fn close_race(&mut self, job: &Pubkey) {
         let closes = self.job(job).race_closes();
-        let mut clock = self.chain.clock();
-        if clock.slot <= closes {
-            clock.slot = closes + 1;
-            self.chain.set_clock(&clock);
-            self.refresh_slot_hashes(clock.slot);
+        self.pass_slot(closes);
+    }
+
+    /// Moves the slot (not the time) just past `slot`, unless it is past already.
+    fn pass_slot(&mut self, slot: u64) {
+        let now = self.chain.clock().slot;
+        if now <= slot {
+            self.pass_slots(slot + 1 - now);
         }
     }
 
