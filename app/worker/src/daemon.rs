@@ -1047,25 +1047,27 @@ async fn verify_and_submit(
 /// this worker won it: the job when it did; otherwise the journal entry is closed, saying why.
 async fn race_won(shared: &Arc<Shared>, key: &Pubkey) -> Option<Job> {
     let id = key.to_string();
+    let give_up = |why: &str| {
+        let _ = shared.journal.fail(&id, Role::Verifier, Step::Quit, why);
+        None
+    };
     loop {
-        let Some(job) = chain_job(shared, key).await else {
-            let _ = shared.journal.fail(
-                &id,
-                Role::Verifier,
-                Step::Quit,
-                "job closed before verification",
-            );
-            return None;
+        // A failed read is not an answer: giving up a race we won would leave the verification
+        // to expire and slash our stake, so a flaky RPC only delays the re-run.
+        let job = match shared.chain.zero_copy::<Job>(key).await {
+            Ok(Some(job)) => job,
+            Ok(None) => return give_up("job closed before verification"),
+            Err(e) => {
+                tracing::warn!(job = %key, error = %e, "job unreadable; retrying while the race runs");
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                continue;
+            }
         };
         if job.state != JobState::Verifying || job.verifier != shared.me() {
             tracing::info!(job = %key, verifier = %job.verifier, "another key won the verifier race");
-            let _ = shared.journal.fail(
-                &id,
-                Role::Verifier,
-                Step::Quit,
+            return give_up(
                 "displaced by a lower ticket in the verifier race (not a fault: nothing is slashed)",
             );
-            return None;
         }
         match shared.chain.slot().await {
             Ok(slot) if slot > job.race_closes() => return Some(job),
