@@ -362,6 +362,18 @@ impl World {
         self.pass_slot(closes);
     }
 
+    /// Moves the clock to the end of `job`'s escalation (its first mismatch + the verification
+    /// timeout) with no second verifier: the one mismatch goes to the arbiter.
+    pub fn lapse_escalation(&mut self, job: &Pubkey) {
+        let j = self.job(job);
+        assert_eq!(j.state, cinder::state::JobState::Escalated, "not escalated");
+        let ends = j.disputed_at + j.verification_timeout_secs as i64;
+        let now = self.now();
+        if now < ends {
+            self.warp(ends - now);
+        }
+    }
+
     /// Moves the slot (not the time) just past `slot`, unless it is past already.
     fn pass_slot(&mut self, slot: u64) {
         let now = self.chain.clock().slot;
@@ -533,6 +545,7 @@ impl World {
             max_duration_secs: duration,
             assigned_provider: None,
             open_until: 0,
+            verify_mode: 0,
         }
     }
 

@@ -595,7 +595,7 @@ on_both!(
         let sub = submit_verification(&w, &k, &v, commitment, 100);
         w.send(&[sub], &[&v.0])
             .expect("a mismatch is a valid submission");
-        assert_eq!(w.job(&k.job).state, JobState::Disputed);
+        assert_eq!(w.job(&k.job).state, JobState::Escalated);
         assert_eq!(
             (w.balance(&v.1), w.balance(&pool)),
             (0, pool_before),
@@ -1036,6 +1036,7 @@ on_both!(a_dispute_cannot_slash_the_wrong_position, |w| {
     w.close_race(&k.job);
     w.send(&[submit_verification(&w, &k, &v, [7; 32], 0)], &[&v.0])
         .expect("mismatch");
+    w.lapse_escalation(&k.job); // no second verifier: the arbiter decides on this one verdict
     let (a, p) = (w.admin.pubkey(), w.protocol());
     let provider = w.provider.pubkey();
     let vt = w.protocol_account(&v.0.pubkey());

@@ -224,11 +224,16 @@ on_both!(a_verifier_with_only_public_data_cannot_match, |w| {
         &[&v],
     )
     .unwrap();
-    assert_eq!(w.job(&k.job).state, JobState::Disputed);
-    assert_eq!(w.balance(&vt), 0, "no pay before the dispute is decided");
+    let job = w.job(&k.job);
+    assert_eq!(
+        (job.state, job.first_verifier),
+        (JobState::Escalated, v.pubkey())
+    );
+    assert_eq!(w.balance(&vt), 0, "no pay for a mismatch, before or after");
 });
 
-/// A dispute: the verifier submitted `verifier_hash`.
+/// A dispute on one verdict: the verifier mismatched ([7; 32]) and nobody came to verify a
+/// second time before the escalation lapsed, so the arbiter decides on that one verdict.
 fn disputed(w: &mut World) -> (JobKeys, Keypair) {
     w.set_verify_rate(10_000);
     let k = submitted(w);
@@ -250,6 +255,7 @@ fn disputed(w: &mut World) -> (JobKeys, Keypair) {
         &[&v],
     )
     .unwrap();
+    w.lapse_escalation(&k.job);
     (k, v)
 }
 
@@ -346,7 +352,7 @@ on_both!(
 );
 
 on_both!(
-    a_silent_arbiter_means_undecidable_refund_without_slash,
+    a_silent_arbiter_lets_the_result_stand_and_slashes_nobody,
     |w| {
         let (k, v) = disputed(&mut w);
         let provider = w.provider.pubkey();
@@ -366,25 +372,33 @@ on_both!(
             w.send(std::slice::from_ref(&res), &[&anyone]),
             CinderError::NotArbiter,
         );
-        w.warp(7 * 86_400);
+        w.warp(7 * 86_400 - 1);
+        assert_cinder_error(
+            w.send(std::slice::from_ref(&res), &[&anyone]),
+            CinderError::NotArbiter,
+        );
+        w.warp(1);
         w.send(&[res], &[&anyone])
             .expect("resolve after the timeout");
+        // One unproven mismatch is a claim, not a finding: the provider's result stands (a
+        // refund here would let a client's own verifier key void any job it paid for).
         let job = w.job(&k.job);
         assert_eq!(
             (job.state, job.resolution),
-            (JobState::Refunded, resolution::UNDECIDABLE)
+            (JobState::Verified, resolution::RESULT_STANDS)
         );
         assert_eq!(w.position(&provider).amount, PROVIDER_STAKE);
         assert_eq!(w.position(&v.pubkey()).amount, PROVIDER_STAKE);
+        assert_eq!(
+            w.read::<cinder::state::Provider>(&ix::provider_pda(&v.pubkey()))
+                .locked_stake,
+            0,
+            "the verifier's stake is released"
+        );
         let before = w.ledger(&k);
         w.settle(&k);
         let after = w.ledger(&k);
-        assert_eq!(after[3] - before[3], 60, "the verification fee to the pool");
-        assert_eq!(
-            after[0] - before[0],
-            before[4] - 60,
-            "the rest back to the client"
-        );
+        assert_eq!(after[1] - before[1], 1_000 - 50, "provider paid");
     }
 );
 
@@ -565,6 +579,7 @@ on_both!(
             &[&v],
         )
         .unwrap();
+        w.lapse_escalation(&k.job);
         let winner = w.protocol_account(&v.pubkey());
         w.send(
             &[ix::resolve_dispute(
@@ -602,6 +617,7 @@ on_both!(
             &[&v],
         )
         .unwrap();
+        w.lapse_escalation(&k.job);
         let winner = w.provider_ptoken;
         w.send(
             &[ix::resolve_dispute(
@@ -658,4 +674,338 @@ on_both!(attestation_events, |w| {
     w.warp(600 + 86_400);
     let meta = w.try_settle(&k).unwrap();
     assert_eq!(events_of::<VerificationLapsed>(&meta)[0].job, k.job);
+});
+
+// --- escalation (issue 15, point 2): one mismatch is a claim, two are a finding -------------
+
+/// A drawn job (committed [42; 32]) whose first verifier mismatched ([7; 32]): escalated.
+/// Also the mismatch's transaction.
+fn escalated(w: &mut World, mode: u8) -> (JobKeys, Keypair, cinder_tests::TxMeta) {
+    w.set_verify_rate(10_000);
+    let k = w
+        .try_post_with(PRICE, DURATION, |a| a.verify_mode = mode)
+        .expect("post_job");
+    w.claim(&k);
+    w.warp(100);
+    w.submit(&k, 100);
+    w.warp(2);
+    reveal(w, &k).unwrap();
+    let (v, vt) = verifier(w);
+    w.send(&[ix::claim_verification(&k, &v.pubkey())], &[&v])
+        .unwrap();
+    w.close_race(&k.job);
+    let pt = w.provider_token;
+    let meta = w
+        .send(
+            &[ix::submit_verification(
+                &k,
+                &v.pubkey(),
+                &vt,
+                &pt,
+                [7; 32],
+                0,
+            )],
+            &[&v],
+        )
+        .expect("first mismatch");
+    (k, v, meta)
+}
+
+/// A second verifier wins the escalation's race and submits `hash`; its payment-token
+/// account.
+fn second_verdict(w: &mut World, k: &JobKeys, hash: [u8; 32]) -> (Keypair, Pubkey) {
+    let (v, vt) = verifier(w);
+    w.open_race(&k.job);
+    w.send(&[ix::claim_verification(k, &v.pubkey())], &[&v])
+        .expect("claim the second verification");
+    w.close_race(&k.job);
+    let pt = w.provider_token;
+    w.send(
+        &[ix::submit_verification(k, &v.pubkey(), &vt, &pt, hash, 0)],
+        &[&v],
+    )
+    .expect("second verdict");
+    (v, vt)
+}
+
+fn locked(w: &mut World, who: &Pubkey) -> (u64, u32) {
+    let p = w.read::<cinder::state::Provider>(&ix::provider_pda(who));
+    (p.locked_stake, p.active_jobs)
+}
+
+/// The fraud slash of a full stake (20 %), and its reward (half of it; the rest burned).
+const FRAUD: u64 = PROVIDER_STAKE / 5;
+const REWARD: u64 = FRAUD / 2;
+
+on_both!(two_mismatches_are_fraud_that_anyone_resolves_at_once, |w| {
+    use cinder::{events::VerificationEscalated, state::verdict};
+    use cinder_tests::events_of;
+    assert!(w.chain.record_events(true));
+    let (k, v1, meta) = escalated(&mut w, 0);
+    let e = &events_of::<VerificationEscalated>(&meta)[0];
+    assert_eq!((e.job, e.first_verifier), (k.job, v1.pubkey()));
+    let job = w.job(&k.job);
+    assert_eq!(
+        (job.state, job.first_verifier, job.verifier),
+        (JobState::Escalated, v1.pubkey(), Pubkey::default())
+    );
+    // The first verifier's stake stays locked: it is slashed if its mismatch turns out wrong.
+    assert_eq!(locked(&mut w, &v1.pubkey()), (job.stake_per_job, 1));
+    // The second race starts from a slot nobody knew at the mismatch; the first verifier (and,
+    // as always, the provider and the client) may not enter it.
+    let slot = w.chain.clock().slot;
+    assert!(job.race_origin() > slot);
+    w.open_race(&k.job);
+    assert_cinder_error(
+        w.send(&[ix::claim_verification(&k, &v1.pubkey())], &[&v1]),
+        CinderError::VerifierConflict,
+    );
+    let (v2, _) = second_verdict(&mut w, &k, [9; 32]);
+    let job = w.job(&k.job);
+    assert_eq!(
+        (job.state, job.verdict),
+        (JobState::Disputed, verdict::CONFIRMED)
+    );
+    // Anyone resolves it at once: two independent re-runs disagreeing with an exact result
+    // are proof; the arbiter has no say (its decision, even "provider right", is ignored).
+    let anyone = Keypair::new();
+    let (t1, t2) = (
+        w.protocol_account(&v1.pubkey()),
+        w.protocol_account(&v2.pubkey()),
+    );
+    let (p, provider) = (w.protocol(), w.provider.pubkey());
+    let res = ix::resolve_dispute_escalated(
+        &k,
+        &anyone.pubkey(),
+        &provider,
+        &v1.pubkey(),
+        &v2.pubkey(),
+        &t1,
+        &t2,
+        &p,
+        resolution::PROVIDER_RIGHT,
+    );
+    // Without the second verifier's accounts the program cannot release or pay it.
+    let mut short = res.clone();
+    short.accounts.truncate(short.accounts.len() - 3);
+    assert_cinder_error(
+        w.send(&[short], &[&anyone]),
+        CinderError::SecondVerifierMissing,
+    );
+    w.send(&[res], &[&anyone]).expect("resolve at once");
+    let job = w.job(&k.job);
+    assert_eq!(
+        (job.state, job.resolution),
+        (JobState::Refunded, resolution::VERIFIER_RIGHT)
+    );
+    assert_eq!(w.position(&provider).amount, PROVIDER_STAKE - FRAUD);
+    // The reward is shared: half (rounded down) to the second verifier, the rest to the first.
+    assert_eq!(w.balance(&t2), REWARD / 2);
+    assert_eq!(w.balance(&t1), REWARD - REWARD / 2);
+    assert_eq!(w.position(&v1.pubkey()).amount, PROVIDER_STAKE);
+    assert_eq!(w.position(&v2.pubkey()).amount, PROVIDER_STAKE);
+    assert_eq!(locked(&mut w, &v1.pubkey()), (0, 0));
+    assert_eq!(locked(&mut w, &v2.pubkey()), (0, 0));
+    let before = w.ledger(&k);
+    w.settle(&k);
+    let after = w.ledger(&k);
+    assert_eq!(after[1], before[1], "provider not paid");
+    assert_eq!(after[0] - before[0], before[4] - 60, "client refunded");
+});
+
+on_both!(
+    a_split_goes_to_the_arbiter_who_slashes_the_side_it_finds_wrong,
+    |w| {
+        use cinder::state::verdict;
+        let (p, provider, arbiter) = (w.protocol(), w.provider.pubkey(), w.admin.pubkey());
+        // Verifier right: the provider is slashed, and so is the second verifier that matched a
+        // fraud (a provider's sock that wins the second race cannot rescue it for free). The first
+        // verifier takes both rewards.
+        let pool = w.verify_pool();
+        fund_pool(&mut w, 1_000_000);
+        let (k, v1, _) = escalated(&mut w, 0);
+        let pool_before = w.balance(&pool);
+        let (v2, v2_pay) = second_verdict(&mut w, &k, [42; 32]);
+        // A second verifier is paid from the slash of whoever is wrong, never from the pool:
+        // two keys of one owner could otherwise bill the pool for every job they escalate.
+        assert_eq!((w.balance(&v2_pay), w.balance(&pool)), (0, pool_before));
+        assert_eq!(
+            (w.job(&k.job).state, w.job(&k.job).verdict),
+            (JobState::Disputed, verdict::SPLIT)
+        );
+        let (t1, t2) = (
+            w.protocol_account(&v1.pubkey()),
+            w.protocol_account(&v2.pubkey()),
+        );
+        let resolve = |signer: &Pubkey, winner: &Pubkey, d: u8| {
+            ix::resolve_dispute_escalated(
+                &k,
+                signer,
+                &provider,
+                &v1.pubkey(),
+                &v2.pubkey(),
+                winner,
+                &t2,
+                &p,
+                d,
+            )
+        };
+        let anyone = Keypair::new();
+        assert_cinder_error(
+            w.send(
+                &[resolve(&anyone.pubkey(), &t1, resolution::VERIFIER_RIGHT)],
+                &[&anyone],
+            ),
+            CinderError::NotArbiter,
+        );
+        w.send(&[resolve(&arbiter, &t1, resolution::VERIFIER_RIGHT)], &[])
+            .expect("arbiter: verifier right");
+        assert_eq!(w.position(&provider).amount, PROVIDER_STAKE - FRAUD);
+        assert_eq!(w.position(&v2.pubkey()).amount, PROVIDER_STAKE - FRAUD);
+        assert_eq!(w.position(&v1.pubkey()).amount, PROVIDER_STAKE);
+        assert_eq!(w.balance(&t1), 2 * REWARD);
+        assert_eq!(w.balance(&t2), 0);
+        assert_eq!(w.job(&k.job).state, JobState::Refunded);
+        assert_eq!(locked(&mut w, &v1.pubkey()), (0, 0));
+        assert_eq!(locked(&mut w, &v2.pubkey()), (0, 0));
+        w.settle(&k);
+
+        // Provider right: the first verifier is slashed; the provider and the second verifier,
+        // who matched, share the reward; the job settles as verified. (The provider's stake is
+        // down by the first slash: 20 % of what is left.)
+        let (k, v1, _) = escalated(&mut w, 0);
+        let (v2, _) = second_verdict(&mut w, &k, [42; 32]);
+        let t2 = w.protocol_account(&v2.pubkey());
+        let winner = w.provider_ptoken;
+        let before_p = w.balance(&winner);
+        let res = ix::resolve_dispute_escalated(
+            &k,
+            &arbiter,
+            &provider,
+            &v1.pubkey(),
+            &v2.pubkey(),
+            &winner,
+            &t2,
+            &p,
+            resolution::PROVIDER_RIGHT,
+        );
+        w.send(&[res], &[]).expect("arbiter: provider right");
+        assert_eq!(w.position(&v1.pubkey()).amount, PROVIDER_STAKE - FRAUD);
+        assert_eq!(w.position(&v2.pubkey()).amount, PROVIDER_STAKE);
+        assert_eq!(w.balance(&winner) - before_p, REWARD - REWARD / 2);
+        assert_eq!(w.balance(&t2), REWARD / 2);
+        let job = w.job(&k.job);
+        assert_eq!(
+            (job.state, job.resolution),
+            (JobState::Verified, resolution::PROVIDER_RIGHT)
+        );
+        let before = w.ledger(&k);
+        w.settle(&k);
+        assert_eq!(w.ledger(&k)[1] - before[1], 1_000 - 50, "provider paid");
+    }
+);
+
+on_both!(a_tolerance_job_never_slashes_its_verifiers, |w| {
+    use cinder::state::{verdict, verify_mode};
+    // Floating-point results differ between honest GPUs: two mismatching hashes prove nothing,
+    // so the arbiter decides, and a verifier is never slashed for a hash.
+    let (k, v1, _) = escalated(&mut w, verify_mode::TOLERANCE);
+    let (v2, _) = second_verdict(&mut w, &k, [9; 32]);
+    assert_eq!(w.job(&k.job).verdict, verdict::CONFIRMED);
+    let (p, provider) = (w.protocol(), w.provider.pubkey());
+    let (winner, t2) = (w.provider_ptoken, w.protocol_account(&v2.pubkey()));
+    let resolve = |signer: &Pubkey| {
+        ix::resolve_dispute_escalated(
+            &k,
+            signer,
+            &provider,
+            &v1.pubkey(),
+            &v2.pubkey(),
+            &winner,
+            &t2,
+            &p,
+            resolution::PROVIDER_RIGHT,
+        )
+    };
+    let anyone = Keypair::new();
+    assert_cinder_error(
+        w.send(&[resolve(&anyone.pubkey())], &[&anyone]),
+        CinderError::NotArbiter,
+    );
+    let arbiter = w.admin.pubkey();
+    w.send(&[resolve(&arbiter)], &[])
+        .expect("arbiter: provider right");
+    for v in [&v1, &v2] {
+        assert_eq!(w.position(&v.pubkey()).amount, PROVIDER_STAKE);
+        assert_eq!(locked(&mut w, &v.pubkey()), (0, 0));
+    }
+    assert_eq!(w.job(&k.job).state, JobState::Verified);
+    // A verify mode the program does not know is refused at post.
+    assert_cinder_error(
+        w.try_post_with(PRICE, DURATION, |a| a.verify_mode = 2),
+        CinderError::InvalidVerifyMode,
+    );
+});
+
+on_both!(an_escalation_waits_for_a_second_verifier_then_lapses, |w| {
+    use cinder::state::verdict;
+    let (k, v1, _) = escalated(&mut w, 0);
+    // A second verifier that claims and goes silent is expired like any verifier (slashed, the
+    // caller paid) and the job goes back to waiting for a second verdict.
+    let (v2, _) = verifier(&mut w);
+    w.open_race(&k.job);
+    w.send(&[ix::claim_verification(&k, &v2.pubkey())], &[&v2])
+        .unwrap();
+    w.close_race(&k.job);
+    let caller = Keypair::new();
+    let ct = w.protocol_account(&caller.pubkey());
+    let p = w.protocol();
+    let deadline = w.job(&k.job).verify_deadline;
+    let now = w.now();
+    w.warp(deadline - now + 301);
+    w.send(
+        &[ix::expire_verification(
+            &k,
+            &caller.pubkey(),
+            &v2.pubkey(),
+            &ct,
+            &p,
+        )],
+        &[&caller],
+    )
+    .expect("expire the silent second verifier");
+    assert_eq!(w.balance(&ct), PROVIDER_STAKE / 100 / 2);
+    let job = w.job(&k.job);
+    assert_eq!(
+        (job.state, job.first_verifier, job.verifier),
+        (JobState::Escalated, v1.pubkey(), Pubkey::default())
+    );
+    assert_eq!(locked(&mut w, &v2.pubkey()), (0, 0));
+    // Nobody else comes: once the verification timeout from the mismatch has passed, the race
+    // is closed and the one verdict goes to the arbiter.
+    w.lapse_escalation(&k.job);
+    let (v3, _) = verifier(&mut w);
+    assert_cinder_error(
+        w.send(&[ix::claim_verification(&k, &v3.pubkey())], &[&v3]),
+        CinderError::EscalationLapsed,
+    );
+    let (arbiter, provider) = (w.admin.pubkey(), w.provider.pubkey());
+    let winner = w.provider_ptoken;
+    let res = ix::resolve_dispute(
+        &k,
+        &arbiter,
+        &provider,
+        &v1.pubkey(),
+        &winner,
+        &p,
+        resolution::UNDECIDABLE,
+    );
+    w.send(&[res], &[]).expect("the arbiter decides");
+    let job = w.job(&k.job);
+    assert_eq!(
+        (job.state, job.verdict, job.resolution),
+        (JobState::Refunded, verdict::LAPSED, resolution::UNDECIDABLE)
+    );
+    assert_eq!(locked(&mut w, &v1.pubkey()), (0, 0));
+    assert_eq!(w.position(&v1.pubkey()).amount, PROVIDER_STAKE);
 });

@@ -240,6 +240,8 @@ fn ending() -> impl Strategy<Value = Ending> {
 
 /// Seconds past which an unverified job's verification lapses (window + timeout + 1).
 const LAPSE_SECS: i64 = 600 + 86_400 + 1;
+/// Seconds past which an escalation with no second verifier lapses (the timeout).
+const ESCALATION_SECS: i64 = 86_400;
 
 /// One job from posting to `end`, every step on the newest job (index 0); then, if `sell`,
 /// its fees swept and bought.
@@ -282,8 +284,11 @@ fn job_story(d: Draw, end: Ending, sell: bool) -> Vec<Op> {
                     Op::SubmitVerification(0, true, d.verifier_billed),
                     settle(accept),
                 ]),
+                // One verifier key: nobody verifies a second time, the escalation lapses and
+                // the arbiter decides on the one verdict.
                 Verdict::Mismatch(decision, accept) => ops.extend([
                     Op::SubmitVerification(0, false, d.verifier_billed),
+                    Op::Warp(ESCALATION_SECS),
                     Op::Resolve(0, decision),
                     settle(accept),
                 ]),
@@ -925,7 +930,8 @@ fn run_ops(run: &mut Run, ops: &[Op], whole_chain: bool) -> Result<(), TestCaseE
         apply(run, start.as_ref(), op)?;
     }
     // Active-job counters match the jobs each provider holds: the provider every claimed
-    // job until it settles, the verifier the ones it is verifying or disputing.
+    // job until it settles, the verifier the ones it is verifying or disputing, or whose
+    // mismatch awaits a second verdict.
     let (mut held, mut verifying) = (0, 0);
     for k in run.jobs.clone() {
         if !run.w.exists(&k.job) {
@@ -935,7 +941,12 @@ fn run_ops(run: &mut Run, ops: &[Op], whole_chain: bool) -> Result<(), TestCaseE
         if job.state != JobState::Open {
             held += 1;
         }
-        if matches!(job.state, JobState::Verifying | JobState::Disputed) {
+        let pending = matches!(
+            job.state,
+            JobState::Verifying | JobState::Disputed | JobState::Escalated
+        );
+        let me = run.verifier.pubkey();
+        if pending && (job.verifier == me || job.first_verifier == me) {
             verifying += 1;
         }
     }

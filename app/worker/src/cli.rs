@@ -161,6 +161,7 @@ pub fn state_name(s: JobState) -> &'static str {
         JobState::Verified => "verified",
         JobState::Disputed => "disputed",
         JobState::Refunded => "refunded",
+        JobState::Escalated => "escalated",
         _ => "unknown",
     }
 }
@@ -209,6 +210,20 @@ pub async fn spec_hash(spec: &Path, uri: &str, check: bool) -> anyhow::Result<[u
     Ok(hash)
 }
 
+/// The on-chain `verify_mode` of a spec: its `verify.mode` (exact unless it says otherwise).
+/// Providers' workers refuse a job whose on-chain mode differs from its spec's.
+pub fn chain_verify_mode(spec: &[u8]) -> anyhow::Result<u8> {
+    use cinder::state::verify_mode;
+    let v: serde_json::Value = serde_json::from_slice(spec)?;
+    match v["verify"]["mode"].as_str() {
+        None | Some("exact") => Ok(verify_mode::EXACT),
+        Some("tolerance") => Ok(verify_mode::TOLERANCE),
+        Some(other) => bail!(
+            "the spec's verify mode {other:?} cannot be settled on chain yet: use \"exact\" or \"tolerance\""
+        ),
+    }
+}
+
 async fn fetch(uri: &str) -> anyhow::Result<Vec<u8>> {
     if let Some(path) = uri.strip_prefix("file://") {
         return Ok(std::fs::read(path)?);
@@ -246,6 +261,7 @@ pub async fn job_post(ctx: &Ctx, a: PostArgs) -> anyhow::Result<Pubkey> {
         max_duration_secs: a.duration_secs,
         assigned_provider: a.provider.as_deref().map(pubkey).transpose()?,
         open_until: a.open_for_secs.map(|s| unix_now() + s).unwrap_or(0),
+        verify_mode: chain_verify_mode(&std::fs::read(&a.spec)?)?,
     };
     let client_token = token::ata(&client, &keys.mint, &keys.token_program);
     let sent = ctx

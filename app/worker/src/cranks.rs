@@ -7,7 +7,7 @@ use crate::market::{self, MarketInfo};
 use anchor_lang::prelude::Pubkey;
 use cinder::{
     constants::{RESOLVE_TIMEOUT_SECS, REVEAL_WINDOW_SLOTS, SAMPLE_DELAY_SLOTS},
-    state::{resolution, Job, JobState, SampleStatus},
+    state::{resolution, verdict, verify_mode, Job, JobState, SampleStatus},
 };
 use cinder_client::{
     ix,
@@ -29,8 +29,10 @@ pub enum Crank {
     ExpireJob,
     /// The verifier missed its deadline.
     ExpireVerification,
-    /// The arbiter stayed silent past the resolve timeout: anyone resolves as undecidable.
+    /// The arbiter stayed silent past the resolve timeout: anyone resolves (the result stands).
     ResolveTimeout,
+    /// Two verifiers mismatched an exact job: anyone resolves it at once (fraud).
+    ResolveProven,
 }
 
 impl Crank {
@@ -41,6 +43,7 @@ impl Crank {
             Crank::ExpireJob => "expire_job",
             Crank::ExpireVerification => "expire_verification",
             Crank::ResolveTimeout => "resolve_dispute(timeout)",
+            Crank::ResolveProven => "resolve_dispute(two mismatches)",
         }
     }
 }
@@ -82,8 +85,16 @@ pub fn due(job: &Job, now: i64, slot: u64) -> Option<Crank> {
             (now > expires).then_some(Crank::ExpireVerification)
         }
         JobState::Verified | JobState::Refunded => Some(Crank::Settle),
-        JobState::Disputed => (now >= job.disputed_at.saturating_add(RESOLVE_TIMEOUT_SECS))
-            .then_some(Crank::ResolveTimeout),
+        JobState::Disputed
+            if job.verdict == verdict::CONFIRMED && job.verify_mode == verify_mode::EXACT =>
+        {
+            Some(Crank::ResolveProven)
+        }
+        JobState::Disputed | JobState::Escalated => {
+            let lapsed = job.state == JobState::Disputed || job.escalation_lapsed(now);
+            (lapsed && now >= job.referred_at().saturating_add(RESOLVE_TIMEOUT_SECS))
+                .then_some(Crank::ResolveTimeout)
+        }
         _ => None,
     }
 }
@@ -131,19 +142,26 @@ impl Keeper<'_> {
                     ix::expire_verification(&keys, &me, &job.verifier, &mine, &self.protocol),
                 ]
             }
-            Crank::ResolveTimeout => {
-                // Undecidable: nobody is slashed; the winner account is not paid.
-                let mine = self.my_protocol_account();
+            // The result stands: nobody is slashed, no reward account is paid.
+            Crank::ResolveTimeout => vec![ix::resolve_dispute_for(
+                &keys,
+                job,
+                &me,
+                &self.protocol,
+                resolution::UNDECIDABLE,
+            )],
+            // Fraud: the provider's slash rewards both verifiers, into accounts that must exist.
+            Crank::ResolveProven => {
+                let (mint, program) = (&self.protocol.mint, &self.protocol.token_program);
                 vec![
-                    self.create_my_protocol_account(),
-                    ix::resolve_dispute(
+                    token::create_ata_ix(&me, &job.first_verifier, mint, program),
+                    token::create_ata_ix(&me, &job.verifier, mint, program),
+                    ix::resolve_dispute_for(
                         &keys,
+                        job,
                         &me,
-                        &job.provider,
-                        &job.verifier,
-                        &mine,
                         &self.protocol,
-                        resolution::UNDECIDABLE,
+                        resolution::VERIFIER_RIGHT,
                     ),
                 ]
             }
@@ -205,6 +223,7 @@ impl Keeper<'_> {
                 JobState::Verifying,
                 JobState::Verified,
                 JobState::Disputed,
+                JobState::Escalated,
                 JobState::Refunded,
             ] {
                 let jobs = match market::jobs_in_state(self.chain, &m.key, state).await {
@@ -327,6 +346,28 @@ mod tests {
             due(&j, 1_000 + RESOLVE_TIMEOUT_SECS, 0),
             Some(Crank::ResolveTimeout)
         );
+        j.verdict = verdict::CONFIRMED;
+        assert_eq!(
+            due(&j, 1_000, 0),
+            Some(Crank::ResolveProven),
+            "two mismatches"
+        );
+        j.verify_mode = verify_mode::TOLERANCE;
+        assert_eq!(
+            due(&j, 1_000, 0),
+            None,
+            "a tolerance job's hashes prove nothing"
+        );
+        j.state = JobState::Escalated;
+        j.verdict = verdict::NONE;
+        j.verification_timeout_secs = 100;
+        let referred = 1_100 + RESOLVE_TIMEOUT_SECS;
+        assert_eq!(
+            due(&j, referred - 1, 0),
+            None,
+            "escalation running, then arbiter"
+        );
+        assert_eq!(due(&j, referred, 0), Some(Crank::ResolveTimeout));
         j.state = JobState::Verified;
         assert_eq!(due(&j, 0, 0), Some(Crank::Settle));
     }

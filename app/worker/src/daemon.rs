@@ -391,6 +391,7 @@ async fn provider_job(
         .exec
         .prepare(&key, &spec_uri, &job.spec_hash, &m)
         .await
+        .and_then(|p| p.check_verify_mode(job.verify_mode).map(|()| p))
     {
         Ok(p) => p,
         Err(e) => {
@@ -865,6 +866,12 @@ async fn verification_duty(shared: &Arc<Shared>, tasks: &mut JoinSet<()>) {
                 jobs.extend(racing);
             }
         }
+        // A first verifier mismatched: a second, independent one is raced.
+        if let Ok(now) = shared.chain.unix_time().await {
+            if let Ok(escalated) = market::escalated_jobs(&shared.chain, &m.key, now).await {
+                jobs.extend(escalated);
+            }
+        }
         if !jobs.is_empty() {
             tracing::debug!(
                 market = m.id,
@@ -876,6 +883,7 @@ async fn verification_duty(shared: &Arc<Shared>, tasks: &mut JoinSet<()>) {
             if job.provider == shared.me()
                 || job.client == shared.me()
                 || job.verifier == shared.me()
+                || job.first_verifier == shared.me()
                 || shared.is_refused(&key)
             {
                 continue;

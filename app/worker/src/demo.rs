@@ -378,10 +378,11 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
                 dir.join("workers.log").display()
             );
         }
+        let now = chain.unix_time().await?;
         for t in tracked.iter_mut().filter(|t| !t.3) {
             let (stage, msg) = match chain.zero_copy::<Job>(&t.0).await? {
                 None => (STAGES.len() - 1, "settled".to_string()),
-                Some(j) if j.state == JobState::Disputed && !rulings.contains_key(&t.0) => {
+                Some(j) if awaits_arbiter(&j, now) && !rulings.contains_key(&t.0) => {
                     // The market's arbiter (the admin here) rules on the evidence: both
                     // runs' outputs compared under the job's own verify rule.
                     let spec = &specs[&t.0].1;
@@ -674,9 +675,9 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
                     "exact" if l.verdict != Some(true) || l.paid == 0 => {
                         wrong.push(format!("the exact job {job} was not verified and paid"))
                     }
-                    "tolerance" if l.slashed != 0 => {
-                        wrong.push(format!("the honest tolerance job {job} was slashed"))
-                    }
+                    "tolerance" if l.slashed != 0 || l.paid == 0 => wrong.push(format!(
+                        "the honest tolerance job {job} was slashed or not paid"
+                    )),
                     _ => {}
                 }
             }
@@ -725,7 +726,11 @@ fn stage_of(j: &Job) -> (usize, String) {
             format!("verifier {}… re-running it", &j.verifier.to_string()[..6]),
         ),
         JobState::Verified => (5, "verifier matched the commitment".into()),
-        JobState::Disputed => (5, "verifier mismatched: disputed".into()),
+        JobState::Escalated => (
+            5,
+            "verifier mismatched: a second verifier re-runs it".into(),
+        ),
+        JobState::Disputed => (5, "verifiers' verdicts in: disputed".into()),
         JobState::Refunded => (5, "refunded".into()),
         _ => (0, "?".into()),
     }
@@ -820,8 +825,9 @@ async fn fresh_market(chain: &Chain, id: u64) -> anyhow::Result<MarketInfo> {
 /// evidence: the provider's stored outputs against the verifier's re-run, compared under the
 /// job's own verify rule. Outside the rule (fabricated, wrong): the verifier was right and the
 /// provider is slashed for fraud, the client refunded. Within it (an honest job whose GPU
-/// outputs differ in their last bits): the program's verification compares result hashes
-/// only, so the arbiter can but rule it undecidable: the client is refunded, nobody slashed.
+/// outputs differ in their last bits): provider right, the provider is paid; the verifier of
+/// a `tolerance` job is not slashed for its hash (the program never does), that of an `exact`
+/// job is.
 #[allow(clippy::too_many_arguments)]
 async fn arbitrate(
     chain: &Chain,
@@ -841,8 +847,13 @@ async fn arbitrate(
             .find(|w| w.me.pubkey() == *who)
             .and_then(|w| w.exec.stored_files(key, verifier))
     };
-    let (Some(provider_out), Some(verifier_out)) =
-        (find(&job.provider, false), find(&job.verifier, true))
+    // The verifier that mismatched first (with two workers nobody else can escalate).
+    let first = if job.escalated() {
+        &job.first_verifier
+    } else {
+        &job.verifier
+    };
+    let (Some(provider_out), Some(verifier_out)) = (find(&job.provider, false), find(first, true))
     else {
         bail!("the arbiter cannot find both runs' stored outputs of {key}");
     };
@@ -872,9 +883,9 @@ async fn arbitrate(
         .collect();
     let (decision, summary) = if verdict.matched {
         (
-            resolution::UNDECIDABLE,
+            resolution::PROVIDER_RIGHT,
             format!(
-                "outputs agree under the job's {:?} rule, but the chain compares hashes only: undecidable, client refunded, nobody slashed",
+                "outputs agree under the job's {:?} rule: provider right, provider paid",
                 rule.mode
             ),
         )
@@ -888,19 +899,16 @@ async fn arbitrate(
         )
     };
     let keys = crate::market::job_keys(key, job, &m.market);
-    let winner = token::ata(&job.verifier, &protocol_mint, &token::TOKEN_PROGRAM);
     let protocol = ix::Protocol {
         mint: protocol_mint,
         token_program: token::TOKEN_PROGRAM,
     };
     chain
         .send(
-            &[ix::resolve_dispute(
+            &[ix::resolve_dispute_for(
                 &keys,
+                job,
                 &arbiter.pubkey(),
-                &job.provider,
-                &job.verifier,
-                &winner,
                 &protocol,
                 decision,
             )],
@@ -909,6 +917,14 @@ async fn arbitrate(
         )
         .await?;
     Ok(Ruling { summary, details })
+}
+
+/// Whether the arbiter rules on `job` now: the verifiers' verdicts are in and are not a proven
+/// fraud (which anyone resolves), or its escalation found no second verifier in time.
+fn awaits_arbiter(job: &Job, now: i64) -> bool {
+    use cinder::state::{verdict, verify_mode};
+    let proven = job.verdict == verdict::CONFIRMED && job.verify_mode == verify_mode::EXACT;
+    (job.state == JobState::Disputed && !proven) || job.escalation_lapsed(now)
 }
 
 /// Seconds the provider's process ran (from its stored manifest).

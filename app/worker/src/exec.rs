@@ -74,6 +74,33 @@ pub struct Prepared {
 }
 
 impl Prepared {
+    /// Before a provider claims: the job's on-chain `verify_mode` must be the one its spec
+    /// asks for. A client that declares `exact` for a job whose honest re-runs differ in the
+    /// last bits would have two honest verifiers mismatch it, which slashes the provider for
+    /// fraud without an arbiter; a provider never takes such a job. (A verifier does not
+    /// check this: refusing would let a mislabelled job lapse unverified.)
+    pub fn check_verify_mode(&self, on_chain: u8) -> Result<(), ExecError> {
+        use cinder::state::verify_mode;
+        let wanted = match self.spec.verify_rule().mode {
+            cinder_runner::spec::VerifyMode::Exact => verify_mode::EXACT,
+            cinder_runner::spec::VerifyMode::Tolerance => verify_mode::TOLERANCE,
+            cinder_runner::spec::VerifyMode::None => {
+                return Err(ExecError::Spec(
+                    "its spec's verify mode \"none\" is not settled on chain yet: the chain \
+                     would sample it as an exact job"
+                        .into(),
+                ))
+            }
+        };
+        if wanted != on_chain {
+            return Err(ExecError::Spec(format!(
+                "the job was posted with verify_mode {on_chain} but its spec asks for {wanted} \
+                 (0 exact, 1 tolerance): two honest re-runs could be taken for fraud"
+            )));
+        }
+        Ok(())
+    }
+
     /// Capacity units the job takes: its GPUs, or one CPU slot.
     pub fn slots(&self) -> usize {
         (self.spec.gpus as usize).max(1)

@@ -151,6 +151,20 @@ pub async fn racing_jobs(
         .collect())
 }
 
+/// Jobs of `market` whose first verifier mismatched and that wait for a second one (until
+/// the escalation lapses at chain time `now`).
+pub async fn escalated_jobs(
+    chain: &Chain,
+    market: &Pubkey,
+    now: i64,
+) -> Result<Vec<(Pubkey, Job)>, ChainError> {
+    Ok(jobs_in_state(chain, market, JobState::Escalated)
+        .await?
+        .into_iter()
+        .filter(|(_, j)| !j.escalation_lapsed(now))
+        .collect())
+}
+
 /// Jobs `provider` holds (any state), for recovery and cranks.
 pub async fn jobs_of_provider(
     chain: &Chain,

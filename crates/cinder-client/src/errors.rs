@@ -240,6 +240,9 @@ mod tests {
             TicketNotLower,
             StakeTooRecent,
             DisplacedVerifierMissing,
+            InvalidVerifyMode,
+            EscalationLapsed,
+            SecondVerifierMissing,
         ];
         assert_eq!(
             all().len(),

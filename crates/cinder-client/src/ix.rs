@@ -809,6 +809,76 @@ pub fn resolve_dispute(
     )
 }
 
+/// `resolve_dispute` of a job two verifiers re-ran (`verdict` CONFIRMED or SPLIT):
+/// `first` is `job.first_verifier`, `second` is `job.verifier`, `second_token` the second's
+/// protocol-token account (it shares a slash reward when on the winning side).
+#[allow(clippy::too_many_arguments)]
+pub fn resolve_dispute_escalated(
+    k: &JobKeys,
+    signer: &Pubkey,
+    provider: &Pubkey,
+    first: &Pubkey,
+    second: &Pubkey,
+    winner_token: &Pubkey,
+    second_token: &Pubkey,
+    p: &Protocol,
+    decision: u8,
+) -> Instruction {
+    let mut ix = resolve_dispute(k, signer, provider, first, winner_token, p, decision);
+    ix.accounts.extend([
+        AccountMeta::new(provider_pda(second), false),
+        AccountMeta::new(stake_pda(second), false),
+        AccountMeta::new(*second_token, false),
+    ]);
+    ix
+}
+
+/// `resolve_dispute` for any disputed (or lapsed escalated) job, from the job itself: the
+/// first verifier's and, when there is one, the second's accounts. Rewards go to the
+/// associated protocol-token accounts of the side the outcome favours: the provider's for
+/// provider right, the first verifier's otherwise (and the second's when it shares).
+#[cfg(feature = "rpc")]
+pub fn resolve_dispute_for(
+    k: &JobKeys,
+    job: &cinder::state::Job,
+    signer: &Pubkey,
+    p: &Protocol,
+    decision: u8,
+) -> Instruction {
+    use cinder::state::{resolution, verdict, verify_mode, JobState};
+    let two = job.state == JobState::Disputed
+        && job.escalated()
+        && matches!(job.verdict, verdict::CONFIRMED | verdict::SPLIT);
+    let first = if job.escalated() {
+        job.first_verifier
+    } else {
+        job.verifier
+    };
+    let proven = job.verdict == verdict::CONFIRMED && job.verify_mode == verify_mode::EXACT;
+    let winner = if decision == resolution::PROVIDER_RIGHT && !proven {
+        job.provider
+    } else {
+        first
+    };
+    let winner_token = &crate::token::ata(&winner, &p.mint, &p.token_program);
+    if two {
+        let second_token = crate::token::ata(&job.verifier, &p.mint, &p.token_program);
+        resolve_dispute_escalated(
+            k,
+            signer,
+            &job.provider,
+            &first,
+            &job.verifier,
+            winner_token,
+            &second_token,
+            p,
+            decision,
+        )
+    } else {
+        resolve_dispute(k, signer, &job.provider, &first, winner_token, p, decision)
+    }
+}
+
 /// `dispute_job`: the client posts a bond (the job's verification fee) and forces re-execution.
 pub fn dispute_job(k: &JobKeys, client_token: &Pubkey) -> Instruction {
     build(

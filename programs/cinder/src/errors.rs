@@ -166,7 +166,9 @@ pub enum CinderError {
         "The job awaits verification; settle after a verifier matches or the verification lapses"
     )]
     VerificationPending,
-    #[msg("The job's own provider or client cannot verify it")]
+    #[msg(
+        "The job's own provider or client, or an escalated job's first verifier, cannot verify it"
+    )]
     VerifierConflict,
     #[msg("Only the job's verifier may do this")]
     NotJobVerifier,
@@ -225,4 +227,10 @@ pub enum CinderError {
     StakeTooRecent,
     #[msg("Pass the displaced verifier's provider account (its locked stake is released) as the first remaining account")]
     DisplacedVerifierMissing,
+    #[msg("verify_mode must be 0 (exact: byte-identical outputs) or 1 (tolerance), as the job's spec says")]
+    InvalidVerifyMode,
+    #[msg("Nobody claimed the second verification of this escalated job in time: it waits for the arbiter (resolve_dispute)")]
+    EscalationLapsed,
+    #[msg("This dispute had two verifiers: pass the second verifier's provider account, stake position and protocol-token account as the first three remaining accounts")]
+    SecondVerifierMissing,
 }

@@ -292,6 +292,13 @@ pub struct VerificationExpired {
     pub caller: Pubkey,
 }
 
+/// The first verifier mismatched: a second verifier is raced (from `race_origin`).
+#[event]
+pub struct VerificationEscalated {
+    pub job: Pubkey,
+    pub first_verifier: Pubkey,
+}
+
 #[event]
 pub struct DisputeResolved {
     pub job: Pubkey,

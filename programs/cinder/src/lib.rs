@@ -214,7 +214,8 @@ pub mod cinder {
         instructions::claim_verification(ctx)
     }
 
-    /// The verifier: submits its result hash; match → Verified, mismatch → Disputed.
+    /// The verifier: submits its result hash; match → Verified, a first mismatch → Escalated (a
+    /// second verifier is raced), the second verdict → Disputed.
     pub fn submit_verification(
         ctx: Context<SubmitVerification>,
         result_hash: [u8; 32],
@@ -228,8 +229,12 @@ pub mod cinder {
         instructions::expire_verification(ctx)
     }
 
-    /// The market's arbiter (anyone after the resolve timeout): decides a dispute.
-    pub fn resolve_dispute(ctx: Context<ResolveDispute>, decision: u8) -> Result<()> {
+    /// Decides a dispute: anyone at once when two verifiers mismatched an exact job, otherwise
+    /// the job's arbiter (anyone after the resolve timeout: the result stands).
+    pub fn resolve_dispute<'info>(
+        ctx: Context<'info, ResolveDispute<'info>>,
+        decision: u8,
+    ) -> Result<()> {
         instructions::resolve_dispute(ctx, decision)
     }
 

@@ -11,7 +11,7 @@ use anchor_lang::prelude::*;
 /// (75 slots are ≈ 30 s at 400 ms; twice that covers slow slots).
 pub const RACE_DEADLINE_MARGIN_SECS: i64 = 60;
 
-/// An eligible provider races to re-run a drawn or disputed job (issue 15, point 1). Its
+/// An eligible provider races to re-run a drawn, disputed or escalated job (issue 15, point 1). Its
 /// ticket is `-log2(U) / stake` with U from sha256(race seed ‖ job ‖ key): the lowest ticket of
 /// the race wins, so each owner verifies with the chance of its share of the racing stake, and
 /// neither the provider nor the client can choose who checks the result. A claim with a lower
@@ -61,14 +61,23 @@ pub fn claim_verification<'info>(ctx: Context<'info, ClaimVerification<'info>>) 
             }
             false
         }
+        // The second verification of a first mismatch, raced like the first.
+        JobState::Escalated => {
+            require!(
+                !job.escalation_lapsed(clock.unix_timestamp),
+                CinderError::EscalationLapsed
+            );
+            false
+        }
         JobState::Verifying => {
             require!(clock.slot <= job.race_closes(), CinderError::TicketNotLower);
             true
         }
         _ => return err!(CinderError::JobNotSubmitted),
     };
+    // Neither party, nor (in an escalation) the verifier whose verdict is being checked.
     require!(
-        owner != job.provider && owner != job.client,
+        owner != job.provider && owner != job.client && owner != job.first_verifier,
         CinderError::VerifierConflict
     );
     let (seed_slot, closes) = job

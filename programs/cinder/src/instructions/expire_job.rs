@@ -79,6 +79,7 @@ pub fn expire_job(ctx: Context<ExpireJob>) -> Result<()> {
             protocol_mint: &a.protocol_mint,
             winner_token: &a.caller_token,
             winner: a.caller.key(),
+            co_winner: None,
             token_program: &a.token_program,
         },
         &provider_key,

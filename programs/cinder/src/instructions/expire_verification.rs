@@ -64,8 +64,13 @@ pub fn expire_verification(ctx: Context<ExpireVerification>) -> Result<()> {
         provider.release_job(job.verifier_stake_locked)?;
         provider.jobs_expired = provider.jobs_expired.saturating_add(1);
         let verifier = job.verifier;
-        // Back to Submitted: it still must be verified (sampled, disputed or never revealed).
-        job.state = JobState::Submitted;
+        // Back to Submitted: it still must be verified (sampled, disputed or never revealed);
+        // an escalation goes back to waiting for its second verifier.
+        job.state = if job.escalated() {
+            JobState::Escalated
+        } else {
+            JobState::Submitted
+        };
         job.verifier = Pubkey::default();
         job.verifier_claimed_at = 0;
         job.verify_deadline = 0;
@@ -86,6 +91,7 @@ pub fn expire_verification(ctx: Context<ExpireVerification>) -> Result<()> {
             protocol_mint: &a.protocol_mint,
             winner_token: &a.caller_token,
             winner: a.caller.key(),
+            co_winner: None,
             token_program: &a.token_program,
         },
         &verifier,

@@ -3,7 +3,7 @@ use crate::{
     errors::CinderError,
     events::JobPosted,
     math,
-    state::{fixed_ascii, Config, Job, JobState, Market, SampleStatus},
+    state::{fixed_ascii, verify_mode, Config, Job, JobState, Market, SampleStatus},
     utils,
 };
 use anchor_lang::prelude::*;
@@ -26,6 +26,8 @@ pub struct PostJobArgs {
     pub assigned_provider: Option<Pubkey>,
     /// Unix time after which an unclaimed job may be cancelled by anyone; 0 = never.
     pub open_until: i64,
+    /// How a re-run is compared (`verify_mode`: 0 exact, 1 tolerance), as the spec says.
+    pub verify_mode: u8,
 }
 
 #[event_cpi]
@@ -78,6 +80,10 @@ impl PostJob<'_> {
         require!(
             args.open_until == 0 || args.open_until > now,
             CinderError::InvalidOpenUntil
+        );
+        require!(
+            args.verify_mode <= verify_mode::TOLERANCE,
+            CinderError::InvalidVerifyMode
         );
         fixed_ascii::<URI_LEN>(args.spec_uri.as_bytes())
             .ok_or_else(|| error!(CinderError::InvalidUri))
@@ -179,7 +185,11 @@ pub fn post_job(ctx: Context<PostJob>, args: PostJobArgs) -> Result<()> {
         race_origin: [0; 8],
         race_closes: [0; 8],
         verifier_ticket: [0; 16],
-        _reserved: [0; 4],
+        first_verifier: Pubkey::default(),
+        first_verifier_stake: [0; 8],
+        verdict: 0,
+        verify_mode: args.verify_mode,
+        _reserved: [0; 2],
     };
     drop(market);
     job.invariant()?;

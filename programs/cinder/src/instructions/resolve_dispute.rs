@@ -4,17 +4,31 @@ use crate::{
     events::{DisputeResolved, Slashed, SLASH_REASON_FRAUD},
     instructions::slashing,
     math,
-    state::{resolution, Config, Job, JobState, Market, Provider, StakePool, StakePosition},
+    state::{
+        resolution, verdict, verify_mode, Config, Job, JobState, Market, Provider, StakePool,
+        StakePosition,
+    },
 };
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::TokenInterface;
 
-/// The job's arbiter (the market's when it was posted) decides a disputed job: provider right
-/// (the verifier is slashed the job's `fraud_slash_bps`, a share to the provider, and the job
-/// settles as verified), verifier right (the provider is slashed, a share to the verifier, the
-/// client is refunded) or undecidable (a non-deterministic job: refund, nobody slashed). An
-/// arbiter silent for 7 days after the dispute counts as undecidable, and then anyone may
-/// resolve.
+/// Decides a disputed job (issue 15, point 2). Who decides depends on the verdicts:
+/// - two verifiers mismatched an exact job (`verdict::CONFIRMED`): fraud, proven without the
+///   arbiter. Anyone resolves it at once, as verifier right; `decision` is ignored.
+/// - otherwise (the verifiers split, the escalation lapsed with one mismatch, or a tolerance
+///   job whose hashes say nothing) the job's arbiter (the market's at post) decides: provider
+///   right (the mismatching first verifier is slashed the job's `fraud_slash_bps`, a share to
+///   the provider and half of it to a matching second verifier; the job settles as verified),
+///   verifier right (the provider is slashed, a share to the first verifier and half of it to
+///   a second that mismatched too, a second that matched is slashed as its accomplice; the
+///   client is refunded) or undecidable (refund, nobody slashed). A tolerance job's verifiers
+///   are never slashed: their hashes differ from honest runs too.
+/// - an arbiter silent for 7 days lets anyone resolve: the provider's result stands (a
+///   mismatch is only a claim), it is paid, the client's bond returns, nobody is slashed.
+///
+/// With two verifiers, pass the second's provider account, stake position and protocol-token
+/// account as the first three remaining accounts (writable); both verifiers' stakes are
+/// released.
 #[event_cpi]
 #[derive(Accounts)]
 pub struct ResolveDispute<'info> {
@@ -25,10 +39,10 @@ pub struct ResolveDispute<'info> {
     /// The job's provider's stake position.
     #[account(mut)]
     pub provider_stake: AccountLoader<'info, StakePosition>,
-    /// The verifier's provider account (its locked stake is released).
+    /// The first (or only) verifier's provider account (its locked stake is released).
     #[account(mut)]
     pub verifier_provider: AccountLoader<'info, Provider>,
-    /// The verifier's stake position.
+    /// The first verifier's stake position.
     #[account(mut)]
     pub verifier_stake: AccountLoader<'info, StakePosition>,
     #[account(mut)]
@@ -45,58 +59,74 @@ pub struct ResolveDispute<'info> {
     /// CHECK: equal to `stake_pool.protocol_mint` (has_one).
     #[account(mut)]
     pub protocol_mint: UncheckedAccount<'info>,
-    /// CHECK: the winner's protocol-token account (owner checked when paid).
+    /// CHECK: the protocol-token account of the side found right: the provider's (provider
+    /// right) or the first verifier's (verifier right); owner checked when paid.
     #[account(mut)]
     pub winner_token: UncheckedAccount<'info>,
     #[account(address = stake_pool.load()?.token_program @ CinderError::TokenProgramMismatch)]
     pub token_program: Interface<'info, TokenInterface>,
 }
 
-pub fn resolve_dispute(ctx: Context<ResolveDispute>, decision: u8) -> Result<()> {
+pub fn resolve_dispute<'info>(
+    ctx: Context<'info, ResolveDispute<'info>>,
+    decision: u8,
+) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let a = &ctx.accounts;
-    let (outcome, by_arbiter, provider, verifier, fraud_bps, reward_bps) = {
+    let (outcome, by_arbiter, job) = {
         let mut job = a.job.load_mut()?;
-        require!(job.state == JobState::Disputed, CinderError::JobNotDisputed);
-        let by_arbiter = a.signer.key() == job.arbiter;
-        let timed_out = now >= math::add_i64(job.disputed_at, RESOLVE_TIMEOUT_SECS)?;
-        require!(by_arbiter || timed_out, CinderError::NotArbiter);
-        let outcome = if by_arbiter {
+        match job.state {
+            JobState::Disputed => {}
+            JobState::Escalated if job.escalation_lapsed(now) => job.verdict = verdict::LAPSED,
+            _ => return err!(CinderError::JobNotDisputed),
+        }
+        let exact = job.verify_mode == verify_mode::EXACT;
+        let proven = exact && job.verdict == verdict::CONFIRMED;
+        let by_arbiter = !proven && a.signer.key() == job.arbiter;
+        let timed_out = now >= math::add_i64(job.referred_at(), RESOLVE_TIMEOUT_SECS)?;
+        require!(proven || by_arbiter || timed_out, CinderError::NotArbiter);
+        let outcome = if proven {
+            resolution::VERIFIER_RIGHT
+        } else if by_arbiter {
             decision
         } else {
-            resolution::UNDECIDABLE
+            resolution::RESULT_STANDS
         };
-        require!(
-            matches!(
-                outcome,
-                resolution::PROVIDER_RIGHT | resolution::VERIFIER_RIGHT | resolution::UNDECIDABLE
-            ),
-            CinderError::InvalidResolution
-        );
+        let valid = matches!(
+            outcome,
+            resolution::PROVIDER_RIGHT | resolution::VERIFIER_RIGHT | resolution::UNDECIDABLE
+        ) || (!by_arbiter && outcome == resolution::RESULT_STANDS);
+        require!(valid, CinderError::InvalidResolution);
+        // Before an escalation existed a dispute had one verifier: `verifier`.
+        let (first, first_stake) = if job.escalated() {
+            (job.first_verifier, job.first_verifier_stake())
+        } else {
+            (job.verifier, job.verifier_stake_locked)
+        };
         let mut vp = a.verifier_provider.load_mut()?;
-        require!(vp.owner == job.verifier, CinderError::ProviderMismatch);
-        vp.release_job(job.verifier_stake_locked)?;
+        require!(vp.owner == first, CinderError::ProviderMismatch);
+        vp.release_job(first_stake)?;
+        drop(vp);
+        if job.escalated() && job.state == JobState::Disputed {
+            let second = second_verifier(ctx.remaining_accounts)?;
+            let sp = AccountLoader::<Provider>::try_from(second.provider)?;
+            let mut sp = sp.load_mut()?;
+            require!(sp.owner == job.verifier, CinderError::ProviderMismatch);
+            sp.release_job(job.verifier_stake_locked)?;
+        }
         job.verifier_stake_locked = 0;
+        job.first_verifier_stake = [0; 8];
         job.resolution = outcome;
-        if outcome == resolution::PROVIDER_RIGHT {
+        if matches!(
+            outcome,
+            resolution::PROVIDER_RIGHT | resolution::RESULT_STANDS
+        ) {
             job.state = JobState::Verified;
             job.verifier_billed_secs = 0;
         } else {
             job.state = JobState::Refunded;
         }
-        (
-            outcome,
-            by_arbiter,
-            job.provider,
-            job.verifier,
-            job.fraud_slash_bps,
-            job.slash_reward_bps,
-        )
-    };
-    let loser = match outcome {
-        resolution::PROVIDER_RIGHT => Some((verifier, &a.verifier_stake, provider)),
-        resolution::VERIFIER_RIGHT => Some((provider, &a.provider_stake, verifier)),
-        _ => None,
+        (outcome, by_arbiter, *job)
     };
     let job_key = a.job.key();
     emit_cpi!(DisputeResolved {
@@ -104,32 +134,139 @@ pub fn resolve_dispute(ctx: Context<ResolveDispute>, decision: u8) -> Result<()>
         resolution: outcome,
         by_arbiter,
     });
-    if let Some((who, position, winner)) = loser {
-        let s = slashing::slash(
+    let slashes = slashes(&job, outcome);
+    let second = if job.verdict == verdict::CONFIRMED || job.verdict == verdict::SPLIT {
+        Some(second_verifier(ctx.remaining_accounts)?)
+    } else {
+        None
+    };
+    for s in slashes.into_iter().flatten() {
+        let position = match s.loser {
+            Party::Provider => a.provider_stake.clone(),
+            Party::First => a.verifier_stake.clone(),
+            Party::Second => {
+                let second = second
+                    .as_ref()
+                    .ok_or_else(|| error!(CinderError::SecondVerifierMissing))?;
+                AccountLoader::<StakePosition>::try_from(second.stake)?
+            }
+        };
+        let co_winner = match (s.shared, &second) {
+            (true, Some(second)) => Some((second.token, job.verifier)),
+            _ => None,
+        };
+        let who = s.loser.key(&job);
+        let done = slashing::slash(
             slashing::SlashAccounts {
                 config: &a.config,
                 stake_pool: &a.stake_pool,
-                position,
+                position: &position,
                 stake_vault: &a.stake_vault,
                 protocol_mint: &a.protocol_mint,
                 winner_token: &a.winner_token,
-                winner,
+                winner: s.winner.key(&job),
+                co_winner,
                 token_program: &a.token_program,
             },
             &who,
-            fraud_bps,
-            reward_bps,
+            job.fraud_slash_bps,
+            job.slash_reward_bps,
         )?;
-        if s.amount > 0 {
+        if done.amount > 0 {
             emit_cpi!(Slashed {
                 who,
-                amount: s.amount,
-                reward: s.reward,
-                burned: s.burned,
+                amount: done.amount,
+                reward: done.reward,
+                burned: done.burned,
                 reason: SLASH_REASON_FRAUD,
                 job: job_key,
             });
         }
     }
     Ok(())
+}
+
+/// A party to a dispute.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Party {
+    Provider,
+    /// The verifier that mismatched first (the only one before escalation).
+    First,
+    /// The escalation's verifier (`job.verifier`).
+    Second,
+}
+
+impl Party {
+    fn key(self, job: &Job) -> Pubkey {
+        match self {
+            Party::Provider => job.provider,
+            Party::First if job.escalated() => job.first_verifier,
+            Party::First | Party::Second => job.verifier,
+        }
+    }
+}
+
+/// One slash of a resolution: who loses, whose account takes the reward, and whether the
+/// second verifier (on the winner's side) shares it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+struct SlashOf {
+    loser: Party,
+    winner: Party,
+    shared: bool,
+}
+
+/// Who a resolution slashes. Hash verdicts prove nothing for a tolerance job, so its
+/// verifiers are never slashed; a second verifier is on the provider's side when it matched
+/// (`SPLIT`) and on the first verifier's when it mismatched too (`CONFIRMED`).
+fn slashes(job: &Job, outcome: u8) -> [Option<SlashOf>; 2] {
+    let exact = job.verify_mode == verify_mode::EXACT;
+    let split = job.verdict == verdict::SPLIT;
+    let confirmed = job.verdict == verdict::CONFIRMED;
+    match outcome {
+        resolution::VERIFIER_RIGHT => [
+            Some(SlashOf {
+                loser: Party::Provider,
+                winner: Party::First,
+                shared: confirmed,
+            }),
+            (split && exact).then_some(SlashOf {
+                loser: Party::Second,
+                winner: Party::First,
+                shared: false,
+            }),
+        ],
+        resolution::PROVIDER_RIGHT if exact => [
+            Some(SlashOf {
+                loser: Party::First,
+                winner: Party::Provider,
+                shared: split,
+            }),
+            None,
+        ],
+        _ => [None, None],
+    }
+}
+
+/// The second verifier's accounts (remaining accounts 0..3).
+struct SecondVerifier<'a, 'info> {
+    provider: &'a AccountInfo<'info>,
+    stake: &'a AccountInfo<'info>,
+    token: &'a AccountInfo<'info>,
+}
+
+fn second_verifier<'a, 'info>(
+    remaining: &'a [AccountInfo<'info>],
+) -> Result<SecondVerifier<'a, 'info>> {
+    match remaining {
+        [provider, stake, token, ..]
+            if provider.is_writable && stake.is_writable && token.is_writable =>
+        {
+            Ok(SecondVerifier {
+                provider,
+                stake,
+                token,
+            })
+        }
+        _ => err!(CinderError::SecondVerifierMissing),
+    }
 }

@@ -4,7 +4,7 @@ use crate::{
     events::{JobSettled, VerificationLapsed},
     instructions::reveal_sample::must_verify_now,
     math,
-    state::{Job, JobState, Market, Provider},
+    state::{resolution, Job, JobState, Market, Provider},
     utils,
 };
 use anchor_lang::prelude::*;
@@ -154,10 +154,14 @@ pub(crate) fn pay_out(ctx: Context<SettleJob>, accepted: bool) -> Result<()> {
             job.protocol_fee_bps,
             job.verification_fee_bps,
         )?;
-        // A client bond still in the vault of a Verified job: the arbiter found the provider
-        // right against the client's doubt, so the bond is the provider's.
+        // A client bond still in the vault of a job the arbiter found the provider right in,
+        // against the client's doubt, is the provider's. Otherwise (refunded, or a result that
+        // stands because the arbiter was silent) it returns with the refund.
         let bond = job.client_bond();
-        if job.state == JobState::Verified && bond > 0 {
+        if job.state == JobState::Verified
+            && job.resolution == resolution::PROVIDER_RIGHT
+            && bond > 0
+        {
             split.provider = math::add(split.provider, bond)?;
             split.refund = math::sub(split.refund, bond)?;
         }

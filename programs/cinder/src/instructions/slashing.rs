@@ -20,6 +20,9 @@ pub struct SlashAccounts<'a, 'info> {
     /// Protocol-token account of whoever proved the fault (owner checked here).
     pub winner_token: &'a AccountInfo<'info>,
     pub winner: Pubkey,
+    /// A second verifier that proved the fault with the winner: half the reward (rounded
+    /// down) goes to its protocol-token account (owner checked here).
+    pub co_winner: Option<(&'a AccountInfo<'info>, Pubkey)>,
     pub token_program: &'a AccountInfo<'info>,
 }
 
@@ -50,15 +53,23 @@ pub fn slash(a: SlashAccounts, who: &Pubkey, bps: u16, reward_bps: u16) -> Resul
     }
     let seeds: &[&[u8]] = &[STAKE_POOL_SEED, &[bump]];
     let pool_info = a.stake_pool.to_account_info();
-    if reward > 0 {
-        utils::check_token_owner(a.winner_token, a.token_program.key, &a.winner)?;
+    let co_share = if a.co_winner.is_some() { reward / 2 } else { 0 };
+    let shares = [
+        Some((a.winner_token, a.winner, math::sub(reward, co_share)?)),
+        a.co_winner.map(|(token, owner)| (token, owner, co_share)),
+    ];
+    for (token, owner, amount) in shares.into_iter().flatten() {
+        if amount == 0 {
+            continue;
+        }
+        utils::check_token_owner(token, a.token_program.key, &owner)?;
         utils::transfer_checked(
             a.token_program,
             a.stake_vault,
             a.protocol_mint,
-            a.winner_token,
+            token,
             &pool_info,
-            reward,
+            amount,
             decimals,
             &[seeds],
         )?;

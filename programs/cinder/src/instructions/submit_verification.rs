@@ -1,10 +1,10 @@
 use crate::{
-    constants::{JOB_SEED, MARKET_SEED},
+    constants::{JOB_SEED, MARKET_SEED, SAMPLE_DELAY_SLOTS},
     errors::CinderError,
-    events::{BondPaid, VerificationSubmitted},
+    events::{BondPaid, VerificationEscalated, VerificationSubmitted},
     instructions::result_commitment,
     math,
-    state::{Job, JobState, Market, Provider, SampleStatus},
+    state::{verdict, Job, JobState, Market, Provider, SampleStatus},
     utils,
 };
 use anchor_lang::prelude::*;
@@ -15,7 +15,9 @@ use anchor_spl::token_interface::TokenInterface;
 /// commitment cannot match. Match → Verified, and the verifier is paid price × its billed
 /// seconds, at most the seconds the provider billed (one more run of the same job), from the
 /// market pool as far as the pool's verification funds go — in full only for a run the
-/// slot-hash draw decided; see [`verifier_pay`]. Mismatch → Disputed, for the arbiter.
+/// slot-hash draw decided; see [`verifier_pay`]. A first mismatch → Escalated: a second verifier
+/// is raced. The second verdict → Disputed: two mismatches are fraud (`resolve_dispute` by
+/// anyone, at once, for an exact job), a split goes to the arbiter.
 #[event_cpi]
 #[derive(Accounts)]
 pub struct SubmitVerification<'info> {
@@ -111,23 +113,53 @@ pub fn submit_verification(
         job.verifier_billed_secs = billed_secs;
         let matched =
             result_commitment(&job_key, &job.provider, &result_hash) == job.result_commitment;
-        if matched {
-            job.state = JobState::Verified;
-            let mut provider = a.provider.load_mut()?;
-            provider.release_job(job.verifier_stake_locked)?;
-            provider.invariant()?;
-            job.verifier_stake_locked = 0;
-        } else {
-            job.state = JobState::Disputed;
-            job.disputed_at = now;
+        let second = job.escalated();
+        match (matched, second) {
+            (true, false) => {
+                job.state = JobState::Verified;
+                let mut provider = a.provider.load_mut()?;
+                provider.release_job(job.verifier_stake_locked)?;
+                provider.invariant()?;
+                job.verifier_stake_locked = 0;
+            }
+            // One mismatch decides nothing: a second verifier, raced afresh from a slot whose
+            // hash nobody knows yet and never this one, re-runs the job. This verifier's stake
+            // stays locked: it is slashed if it turns out wrong.
+            (false, false) => {
+                job.state = JobState::Escalated;
+                job.first_verifier = owner;
+                job.first_verifier_stake = job.verifier_stake_locked.to_le_bytes();
+                job.verifier = Pubkey::default();
+                job.verifier_claimed_at = 0;
+                job.verify_deadline = 0;
+                job.verifier_stake_locked = 0;
+                job.clear_race();
+                let origin = math::add(clock.slot, SAMPLE_DELAY_SLOTS)?;
+                job.race_origin = origin.to_le_bytes();
+                job.disputed_at = now;
+            }
+            // The second verdict: two mismatches (fraud, anyone resolves it at once) or a
+            // split (the arbiter decides). Both verifiers' stakes stay locked until then.
+            (_, true) => {
+                job.state = JobState::Disputed;
+                job.verdict = if matched {
+                    verdict::SPLIT
+                } else {
+                    verdict::CONFIRMED
+                };
+                job.disputed_at = now;
+            }
         }
-        let pay = if matched {
+        // Only an unchallenged match is paid from the pool; escalation verifiers are paid
+        // from the slash of whoever turns out wrong.
+        let first_match = matched && !second;
+        let pay = if first_match {
             verifier_pay(&job, billed_secs)?
         } else {
             0
         };
         // The client doubted a result the verifier confirmed: its bond goes to both.
-        let bond = if matched { job.client_bond() } else { 0 };
+        let bond = if first_match { job.client_bond() } else { 0 };
         if bond > 0 {
             job.client_bond = [0; 8];
         }
@@ -204,5 +236,11 @@ pub fn submit_verification(
         matched,
         verifier_paid: paid,
     });
+    if job_copy.state == JobState::Escalated {
+        emit_cpi!(VerificationEscalated {
+            job: job_key,
+            first_verifier: owner,
+        });
+    }
     Ok(())
 }

@@ -30,12 +30,17 @@ impl JobState {
     pub const Verifying: Self = Self(3);
     /// A verifier matched the commitment (or the arbiter found the provider right).
     pub const Verified: Self = Self(4);
-    /// A verifier mismatched; the arbiter decides.
+    /// Two verdicts are in and disagree with the provider, or with each other (`verdict`), or
+    /// the escalation lapsed: `resolve_dispute` decides (anyone at once when two verifiers
+    /// mismatched; otherwise the arbiter).
     pub const Disputed: Self = Self(5);
     /// The arbiter found the verifier right, or could not decide: at settlement the provider
     /// gets nothing and the client everything back but the verification fee on the billed run,
     /// which goes to the pool (the job was re-run).
     pub const Refunded: Self = Self(6);
+    /// The first verifier mismatched: a second verifier, raced afresh without it, re-runs the
+    /// job (issue 15, point 2). Its stake stays locked until the dispute is resolved.
+    pub const Escalated: Self = Self(7);
 }
 
 /// Whether a submitted job was drawn for re-execution.
@@ -59,6 +64,32 @@ pub mod resolution {
     pub const PROVIDER_RIGHT: u8 = 1;
     pub const VERIFIER_RIGHT: u8 = 2;
     pub const UNDECIDABLE: u8 = 3;
+    /// The arbiter stayed silent past its timeout: the provider's result stands (it is paid,
+    /// the client's bond returns), nobody is slashed. Only ever recorded, never a decision.
+    pub const RESULT_STANDS: u8 = 4;
+}
+
+/// What the verifiers of an escalated job said (`Job::verdict`).
+pub mod verdict {
+    /// No second verdict: not escalated, or the escalation is still running.
+    pub const NONE: u8 = 0;
+    /// Both verifiers mismatched the provider's commitment.
+    pub const CONFIRMED: u8 = 1;
+    /// The first mismatched, the second matched.
+    pub const SPLIT: u8 = 2;
+    /// Nobody claimed the second verification in time: only the first's mismatch.
+    pub const LAPSED: u8 = 3;
+}
+
+/// How a job's re-run is compared with the provider's (`Job::verify_mode`, from the job's
+/// spec; the client declares it at post and the provider's worker checks it against the spec
+/// before claiming).
+pub mod verify_mode {
+    /// Byte-identical outputs: a mismatch of two independent verifiers proves fraud.
+    pub const EXACT: u8 = 0;
+    /// Numeric outputs within a tolerance: hashes differ for honest runs, so mismatches only
+    /// ever go to the arbiter, never to a slash by themselves.
+    pub const TOLERANCE: u8 = 1;
 }
 
 #[allow(non_upper_case_globals)]
@@ -68,7 +99,7 @@ impl SampleStatus {
     pub const Sampled: Self = Self(2);
 }
 
-/// One GPU job and its escrow. Zero-copy (`repr(C)`, 672 bytes, no padding): the hot paths
+/// One GPU job and its escrow. Zero-copy (`repr(C)`, 712 bytes, no padding): the hot paths
 /// read and write fields in place. The first fields sit at fixed offsets for getProgramAccounts
 /// memcmp filters (see `Job::STATE_OFFSET`).
 #[account(zero_copy)]
@@ -155,7 +186,15 @@ pub struct Job {
     pub race_closes: [u8; 8],
     /// The current verifier's ticket (little-endian u128); lower wins.
     pub verifier_ticket: [u8; 16],
-    pub _reserved: [u8; 4],
+    /// Escalation (`JobState::Escalated`): the verifier that mismatched first, and the stake it
+    /// keeps locked (little-endian u64) until the dispute is resolved.
+    pub first_verifier: Pubkey,
+    pub first_verifier_stake: [u8; 8],
+    /// What the second verifier said (`verdict`).
+    pub verdict: u8,
+    /// `verify_mode` from the job's spec.
+    pub verify_mode: u8,
+    pub _reserved: [u8; 2],
 }
 
 impl Job {
@@ -242,6 +281,35 @@ impl Job {
     pub fn clear_race(&mut self) {
         self.race_closes = [0; 8];
         self.verifier_ticket = [0; 16];
+    }
+
+    pub fn first_verifier_stake(&self) -> u64 {
+        u64::from_le_bytes(self.first_verifier_stake)
+    }
+
+    pub fn escalated(&self) -> bool {
+        self.first_verifier != Pubkey::default()
+    }
+
+    /// An escalated job nobody claimed to verify a second time within the verification
+    /// timeout of the first mismatch (`disputed_at`): it goes to the arbiter on one verdict.
+    pub fn escalation_lapsed(&self, now: i64) -> bool {
+        self.state == JobState::Escalated
+            && now
+                >= self
+                    .disputed_at
+                    .saturating_add(self.verification_timeout_secs as i64)
+    }
+
+    /// From when the arbiter's timeout runs (`RESOLVE_TIMEOUT_SECS`): the second verdict, or
+    /// the lapse of the escalation.
+    pub fn referred_at(&self) -> i64 {
+        if self.state == JobState::Escalated {
+            self.disputed_at
+                .saturating_add(self.verification_timeout_secs as i64)
+        } else {
+            self.disputed_at
+        }
     }
 
     pub fn client_bond(&self) -> u64 {
