@@ -422,6 +422,7 @@ fn instructions(g: &mut Gen) -> J {
             max_duration_secs: g.u32(),
             assigned_provider: assigned,
             open_until: g.i64(),
+            verify_mode: g.u8() % 2,
         };
         let args_json = obj! {
             "nonce" => big(args.nonce),
@@ -433,6 +434,7 @@ fn instructions(g: &mut Gen) -> J {
             "maxDurationSecs" => small(args.max_duration_secs),
             "assignedProvider" => args.assigned_provider.as_ref().map_or(J::Null, key),
             "openUntil" => big(args.open_until),
+            "verifyMode" => small(args.verify_mode),
         };
         out.push(instruction(
             if assigned.is_some() {
@@ -566,6 +568,27 @@ fn instructions(g: &mut Gen) -> J {
             "protocol" => pj(), "decision" => small(2u8),
         },
         ix::resolve_dispute(&k, &admin, &owner, &verifier, &winner_token, &protocol, 2),
+    ));
+    let (second, second_token) = (g.key(), g.key());
+    out.push(instruction(
+        "resolveDisputeEscalated",
+        obj! {
+            "keys" => kj(), "signer" => key(&caller), "provider" => key(&owner),
+            "first" => key(&verifier), "second" => key(&second),
+            "winnerToken" => key(&winner_token), "secondToken" => key(&second_token),
+            "protocol" => pj(), "decision" => small(1u8),
+        },
+        ix::resolve_dispute_escalated(
+            &k,
+            &caller,
+            &owner,
+            &verifier,
+            &second,
+            &winner_token,
+            &second_token,
+            &protocol,
+            1,
+        ),
     ));
 
     out.push(instruction(
@@ -808,6 +831,10 @@ fn accounts(g: &mut Gen) -> J {
         race_origin: g.bytes(),
         race_closes: g.bytes(),
         verifier_ticket: g.bytes(),
+        first_verifier: g.key(),
+        first_verifier_stake: g.bytes(),
+        verdict: g.u8(),
+        verify_mode: g.u8(),
         _reserved: g.bytes(),
     };
     out.push(account(
@@ -865,6 +892,10 @@ fn accounts(g: &mut Gen) -> J {
             "raceOrigin" => hex(&j.race_origin),
             "raceCloses" => hex(&j.race_closes),
             "verifierTicket" => hex(&j.verifier_ticket),
+            "firstVerifier" => key(&j.first_verifier),
+            "firstVerifierStake" => hex(&j.first_verifier_stake),
+            "verdict" => small(j.verdict),
+            "verifyMode" => small(j.verify_mode),
             "reserved" => hex(&j._reserved),
         },
     ));
@@ -1537,6 +1568,15 @@ fn events(g: &mut Gen) -> J {
         &e,
         obj! { "job" => key(&e.job) },
     ));
+    let e = VerificationEscalated {
+        job: g.key(),
+        first_verifier: g.key(),
+    };
+    out.push(event(
+        "VerificationEscalated",
+        &e,
+        obj! { "job" => key(&e.job), "firstVerifier" => key(&e.first_verifier) },
+    ));
     J::Arr(out)
 }
 
@@ -1655,6 +1695,9 @@ fn errors() -> J {
         TicketNotLower,
         StakeTooRecent,
         DisplacedVerifierMissing,
+        InvalidVerifyMode,
+        EscalationLapsed,
+        SecondVerifierMissing,
     ];
     J::Arr(
         all.into_iter()

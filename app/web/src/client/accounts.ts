@@ -200,9 +200,16 @@ export type Job = {
   raceCloses: ReadonlyUint8Array;
   /** The current verifier's ticket (LE u128); lower wins. */
   verifierTicket: ReadonlyUint8Array;
+  /** Escalation: the verifier that mismatched first, and its still-locked stake (LE u64). */
+  firstVerifier: Address;
+  firstVerifierStake: ReadonlyUint8Array;
+  /** What the second verifier said: 0 none yet, 1 mismatched too, 2 matched, 3 nobody came. */
+  verdict: number;
+  /** How a re-run is compared: 0 exact, 1 tolerance (from the job's spec). */
+  verifyMode: number;
   reserved: ReadonlyUint8Array;
 };
-export const JOB_SIZE = 8 + 672;
+export const JOB_SIZE = 8 + 712;
 export const getJobCodec = (): Codec<Job> =>
   withDiscriminator(
     'Job',
@@ -258,7 +265,11 @@ export const getJobCodec = (): Codec<Job> =>
       ['raceOrigin', bytes(8)],
       ['raceCloses', bytes(8)],
       ['verifierTicket', bytes(16)],
-      ['reserved', bytes(4)],
+      ['firstVerifier', getAddressCodec()],
+      ['firstVerifierStake', bytes(8)],
+      ['verdict', getU8Codec()],
+      ['verifyMode', getU8Codec()],
+      ['reserved', bytes(2)],
     ]),
     JOB_SIZE,
   );

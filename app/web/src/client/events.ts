@@ -70,6 +70,7 @@ const FIELDS = {
   JobDisputed: [['job', key()], ['bond', u64()]],
   BondPaid: [['job', key()], ['toProvider', u64()], ['toVerifier', u64()]],
   VerificationLapsed: [['job', key()]],
+  VerificationEscalated: [['job', key()], ['firstVerifier', key()]],
 } as const satisfies Record<EventName, readonly (readonly [string, Codec<any>])[]>;
 
 export type EventName = keyof typeof EVENT_DISCRIMINATORS;

@@ -105,6 +105,8 @@ export type PostJobArgs = {
   assignedProvider: Address | null;
   /** Unix time after which an unclaimed job may be cancelled by anyone; 0 = never. */
   openUntil: bigint;
+  /** How a re-run is compared (`VerifyMode`: 0 exact, 1 tolerance), as the spec says. */
+  verifyMode: number;
 };
 export const getPostJobArgsCodec = (): Codec<PostJobArgs> =>
   getStructCodec([
@@ -117,6 +119,7 @@ export const getPostJobArgsCodec = (): Codec<PostJobArgs> =>
     ['maxDurationSecs', getU32Codec()],
     ['assignedProvider', getNullableCodec(getAddressCodec())],
     ['openUntil', getI64Codec()],
+    ['verifyMode', getU8Codec()],
   ]) as Codec<PostJobArgs>;
 
 // --- config and markets ---------------------------------------------------------------------

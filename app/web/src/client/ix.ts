@@ -3,7 +3,7 @@
  * crates/cinder-client/src/ix.rs and with the same parameters, so the dApp builds exactly what
  * the Rust tests, migrations and worker build (checked byte for byte by tests/unit/vectors).
  */
-import type { Address, ReadonlyUint8Array } from '@solana/kit';
+import { AccountRole, type Address, type ReadonlyUint8Array } from '@solana/kit';
 import * as I from './instructions';
 import {
   findAuctionPda,
@@ -491,6 +491,34 @@ export async function resolveDispute(
     tokenProgram: p.tokenProgram,
     decision,
   });
+}
+
+/**
+ * resolve_dispute of a job two verifiers re-ran (`verdict` CONFIRMED or SPLIT): the second
+ * verifier's provider account, stake position and protocol-token account follow as remaining
+ * accounts (writable). A proven fraud (two mismatches of an exact job) may be sent by anyone.
+ */
+export async function resolveDisputeEscalated(
+  k: JobKeys,
+  signer: Address,
+  provider: Address,
+  first: Address,
+  second: Address,
+  winnerToken: Address,
+  secondToken: Address,
+  p: Protocol,
+  decision: number,
+): Promise<I.CinderInstruction> {
+  const ix = await resolveDispute(k, signer, provider, first, winnerToken, p, decision);
+  return {
+    ...ix,
+    accounts: [
+      ...ix.accounts,
+      { address: await findProviderPda(second), role: AccountRole.WRITABLE },
+      { address: await findStakePda(second), role: AccountRole.WRITABLE },
+      { address: secondToken, role: AccountRole.WRITABLE },
+    ],
+  };
 }
 
 /** dispute_job: the client posts a bond (the job's verification fee) and forces re-execution. */

@@ -53,6 +53,7 @@ export const JobState = {
   Verified: 4,
   Disputed: 5,
   Refunded: 6,
+  Escalated: 7,
 } as const;
 export type JobStateName = keyof typeof JobState;
 export const JOB_STATE_NAMES: readonly JobStateName[] = [
@@ -63,11 +64,16 @@ export const JOB_STATE_NAMES: readonly JobStateName[] = [
   'Verified',
   'Disputed',
   'Refunded',
+  'Escalated',
 ];
 
 export const SampleStatus = { Unrevealed: 0, NotSampled: 1, Sampled: 2 } as const;
 export const ProviderStatus = { Active: 0, Inactive: 1 } as const;
-export const Resolution = { ProviderRight: 1, VerifierRight: 2, Undecidable: 3 } as const;
+export const Resolution = { ProviderRight: 1, VerifierRight: 2, Undecidable: 3, ResultStands: 4 } as const;
+/** What an escalated job's second verifier said (`Job.verdict`). */
+export const Verdict = { None: 0, Confirmed: 1, Split: 2, Lapsed: 3 } as const;
+/** How a job's re-run is compared (`Job.verifyMode`, from its spec). */
+export const VerifyMode = { Exact: 0, Tolerance: 1 } as const;
 
 /** Slashed.reason (events.rs). */
 export const SLASH_REASONS: Record<number, string> = {

@@ -10,6 +10,7 @@ import { associatedTokenAddress, ensureAssociatedToken } from '../chain/tokens';
 import {
   JobState,
   SampleStatus,
+  VerifyMode,
   escrowFor,
   findJobPda,
   findJobVaultPda,
@@ -110,6 +111,7 @@ function PostJobForm({ markets }: { markets: Decoded<Market>[] }) {
   const [duration, setDuration] = useState('');
   const [assigned, setAssigned] = useState('');
   const [openFor, setOpenFor] = useState('');
+  const [verifyMode, setVerifyMode] = useState<number>(VerifyMode.Exact);
   const [hashNote, setHashNote] = useState<string | null>(null);
 
   const priceUnits = useMemo(() => {
@@ -128,8 +130,17 @@ function PostJobForm({ markets }: { markets: Decoded<Market>[] }) {
     try {
       const res = await fetch(specUri);
       if (!res.ok) throw new Error(`${res.status}`);
-      setSpecHash(toHex(await sha256(new Uint8Array(await res.arrayBuffer()))));
-      setHashNote('sha256 of the spec at that URI');
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      setSpecHash(toHex(await sha256(bytes)));
+      // The verification mode the spec asks for (exact unless it says tolerance).
+      let mode: unknown;
+      try {
+        mode = (JSON.parse(new TextDecoder().decode(bytes)) as { verify?: { mode?: unknown } }).verify?.mode;
+      } catch {
+        mode = undefined;
+      }
+      setVerifyMode(mode === 'tolerance' ? VerifyMode.Tolerance : VerifyMode.Exact);
+      setHashNote(`sha256 of the spec at that URI; verification: ${mode === 'tolerance' ? 'tolerance' : 'exact'}`);
     } catch (e) {
       setHashNote(`Could not fetch the spec (${(e as Error).message}); paste its sha256 instead.`);
     }
@@ -164,6 +175,7 @@ function PostJobForm({ markets }: { markets: Decoded<Market>[] }) {
         maxDurationSecs: durationSecs,
         assignedProvider: assigned.trim() ? address(assigned.trim()) : null,
         openUntil: openFor.trim() ? BigInt(now + Math.round(Number(openFor) * 60)) : 0n,
+        verifyMode,
       });
       // Tracked before sending, so the row survives a settlement that closes the account
       // even if this page misses the moment; dropped again if the post fails.
@@ -207,6 +219,14 @@ function PostJobForm({ markets }: { markets: Decoded<Market>[] }) {
           </button>
         </span>
         {hashNote && <small>{hashNote}</small>}
+      </label>
+      <label>
+        Verification (as the spec's verify.mode says)
+        <select data-testid="post-verify-mode" value={verifyMode} onChange={(e) => setVerifyMode(Number(e.target.value))}>
+          <option value={VerifyMode.Exact}>exact: byte-identical outputs</option>
+          <option value={VerifyMode.Tolerance}>tolerance: numeric outputs within the spec's bounds</option>
+        </select>
+        <small>Providers refuse a job whose mode differs from its spec</small>
       </label>
       <label>
         Price per second ({label})

@@ -85,6 +85,7 @@ export const EVENT_DISCRIMINATORS = {
   VerificationClaimed: new Uint8Array([72, 250, 12, 81, 82, 5, 151, 75]),
   VerificationSubmitted: new Uint8Array([168, 0, 119, 21, 185, 123, 43, 57]),
   VerificationExpired: new Uint8Array([38, 75, 232, 254, 127, 235, 25, 106]),
+  VerificationEscalated: new Uint8Array([72, 179, 52, 235, 128, 12, 181, 44]),
   DisputeResolved: new Uint8Array([121, 64, 249, 153, 139, 128, 236, 187]),
   JobDisputed: new Uint8Array([203, 7, 212, 211, 189, 75, 64, 15]),
   BondPaid: new Uint8Array([189, 63, 203, 116, 94, 33, 56, 152]),

@@ -76,7 +76,7 @@ export const PROGRAM_ERRORS = [
   { code: 6072, name: "SlotHashNotFound", message: "The SlotHashes sysvar does not hold the sampling slot" },
   { code: 6073, name: "NotSampled", message: "This job is not sampled for verification (or its verification lapsed)" },
   { code: 6074, name: "VerificationPending", message: "The job awaits verification; settle after a verifier matches or the verification lapses" },
-  { code: 6075, name: "VerifierConflict", message: "The job's own provider or client cannot verify it" },
+  { code: 6075, name: "VerifierConflict", message: "The job's own provider or client, or an escalated job's first verifier, cannot verify it" },
   { code: 6076, name: "NotJobVerifier", message: "Only the job's verifier may do this" },
   { code: 6077, name: "JobNotVerifying", message: "Job is not in verification" },
   { code: 6078, name: "JobNotDisputed", message: "Job is not disputed" },
@@ -104,6 +104,9 @@ export const PROGRAM_ERRORS = [
   { code: 6100, name: "TicketNotLower", message: "Your ticket is not lower than the current verifier's in this race, or the race has closed: another key verifies this job" },
   { code: 6101, name: "StakeTooRecent", message: "Stake added or restaked since this verifier race's seed slot does not race in it (it could be sized to the known seed); claim in a later race or job" },
   { code: 6102, name: "DisplacedVerifierMissing", message: "Pass the displaced verifier's provider account (its locked stake is released) as the first remaining account" },
+  { code: 6103, name: "InvalidVerifyMode", message: "verify_mode must be 0 (exact: byte-identical outputs) or 1 (tolerance), as the job's spec says" },
+  { code: 6104, name: "EscalationLapsed", message: "Nobody claimed the second verification of this escalated job in time: it waits for the arbiter (resolve_dispute)" },
+  { code: 6105, name: "SecondVerifierMissing", message: "This dispute had two verifiers: pass the second verifier's provider account, stake position and protocol-token account as the first three remaining accounts" },
 ] as const;
 
 export type ProgramErrorName = (typeof PROGRAM_ERRORS)[number]['name'];

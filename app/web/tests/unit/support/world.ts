@@ -193,7 +193,11 @@ export async function addJob(chain: FakeChain, market: Address, client: Address,
     raceOrigin: zeros(8),
     raceCloses: zeros(8),
     verifierTicket: zeros(16),
-    reserved: zeros(4),
+    firstVerifier: ZERO,
+    firstVerifierStake: zeros(8),
+    verdict: 0,
+    verifyMode: 0,
+    reserved: zeros(2),
     ...over,
   };
   chain.setAccount(job, { owner: CINDER_PROGRAM_ADDRESS, data: getJobCodec().encode(data) as Uint8Array });
