@@ -458,26 +458,58 @@ fn measure(kind: MintKind) -> Vec<Row> {
         w.send(&[ix::claim_verification(&k, &v.pubkey())], &[&v])
             .unwrap();
         w.close_race(&k.job);
-        w.send(
+        let cu = run(
+            &mut w,
             &[ix::submit_verification(
                 &k,
                 &v.pubkey(),
                 &vt,
-                &{ w.provider_token },
+                &pt,
                 [7; 32],
                 0,
             )],
             &[&v],
+        );
+        row(
+            "submit_verification",
+            cu,
+            "verifier; first mismatch: escalates",
+        );
+        // A second verifier mismatches too: fraud, proven; anyone resolves it.
+        let v2 = cinder_tests::keypair();
+        w.fund(&v2.pubkey());
+        w.make_provider(&v2);
+        w.wait_one_race();
+        let v2t = tokens::create_token_account(w.chain.as_mut(), &admin, &mint, &v2.pubkey(), &tp);
+        w.open_race(&k.job);
+        w.send(&[ix::claim_verification(&k, &v2.pubkey())], &[&v2])
+            .unwrap();
+        w.close_race(&k.job);
+        w.send(
+            &[ix::submit_verification(
+                &k,
+                &v2.pubkey(),
+                &v2t,
+                &{ w.provider_token },
+                [7; 32],
+                0,
+            )],
+            &[&v2],
         )
         .unwrap();
-        let winner = w.protocol_account(&v.pubkey());
+        let (winner, second) = (
+            w.protocol_account(&v.pubkey()),
+            w.protocol_account(&v2.pubkey()),
+        );
         let pk = w.provider.pubkey();
-        let res = ix::resolve_dispute(
+        let res = ix::resolve_dispute_escalated(
             &k,
             &a,
             &pk,
             &v.pubkey(),
+            &v2.pubkey(),
             &winner,
+            &second,
             &p,
             cinder::state::resolution::VERIFIER_RIGHT,
         );
@@ -485,7 +517,7 @@ fn measure(kind: MintKind) -> Vec<Row> {
         row(
             "resolve_dispute",
             cu,
-            "arbiter; verifier right: slashes the provider",
+            "two mismatches: slashes the provider, reward to both verifiers",
         );
         let k = job(&mut w);
         let (client, ct) = (w.client.insecure_clone(), w.client_token);
