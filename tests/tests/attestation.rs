@@ -719,9 +719,10 @@ fn second_verdict(w: &mut World, k: &JobKeys, hash: [u8; 32]) -> (Keypair, Pubke
     w.send(&[ix::claim_verification(k, &v.pubkey())], &[&v])
         .expect("claim the second verification");
     w.close_race(&k.job);
+    w.warp(10);
     let pt = w.provider_token;
     w.send(
-        &[ix::submit_verification(k, &v.pubkey(), &vt, &pt, hash, 0)],
+        &[ix::submit_verification(k, &v.pubkey(), &vt, &pt, hash, 10)],
         &[&v],
     )
     .expect("second verdict");

@@ -25,6 +25,7 @@ const FRAUD_SLASH_BPS: u64 = 2_000;
 const PROTOCOL_FEE_BPS: u16 = 500;
 const VERIFICATION_FEE_BPS: u16 = 600;
 const COST_BPS: u64 = 7_000;
+const SLASH_REWARD_BPS: u64 = 5_000;
 
 struct Row {
     stake_over_pay: u64,
@@ -136,6 +137,70 @@ fn self_verification(share_bps: u64, stake_over_pay: u64, seed: u64) -> (f64, f6
     )
 }
 
+/// False conviction through the escalation (#15 point 2): a coalition holding `share_bps` of
+/// the racing verifier stake (three keys; seven honest keys the rest) attacks honest providers'
+/// drawn jobs. When one of its keys wins a job's first race it mismatches on purpose; the second
+/// race (that key barred, fresh seed) decides: another coalition key mismatches too and the
+/// provider is convicted without the arbiter (the coalition takes the whole slash reward), or an
+/// honest key matches and the verdicts split. Every party locks the same stake per job `S`.
+/// Returns, per drawn job in units of `S`: (the coalition's profit when the arbiter rules on
+/// splits, its profit when the arbiter is silent, the honest providers' loss, the share of drawn
+/// jobs convicted).
+fn false_conviction(share_bps: u64, seed: u64) -> (f64, f64, f64, f64) {
+    const TOTAL: u64 = 1_000_000;
+    let coalition = TOTAL * share_bps / 10_000;
+    let honest = TOTAL - coalition;
+    let mut keys: Vec<(bool, u64)> = vec![
+        (true, coalition / 2),
+        (true, coalition / 3),
+        (true, coalition - coalition / 2 - coalition / 3),
+    ];
+    for w in [30, 20, 15, 12, 10, 8] {
+        keys.push((false, honest * w / 100));
+    }
+    keys.push((false, honest - honest * 95 / 100));
+    let slash = FRAUD_SLASH_BPS as f64 / 10_000.0;
+    let reward = slash * SLASH_REWARD_BPS as f64 / 10_000.0;
+    // The lowest ticket of a race over `keys` but `barred`: (index, coalition's?).
+    let race = |seed: &[u8; 32], job: &[u8; 32], barred: Option<usize>| {
+        keys.iter()
+            .enumerate()
+            .filter(|&(n, k)| k.1 > 0 && Some(n) != barred)
+            .map(|(n, &(ours, w))| {
+                let key: [u8; 32] = Sha256::digest((n as u64).to_le_bytes()).into();
+                (
+                    race_ticket(race_uniform(seed, job, &key), w).unwrap(),
+                    n,
+                    ours,
+                )
+            })
+            .min()
+            .map(|(_, n, ours)| (n, ours))
+            .unwrap()
+    };
+    let (mut acting, mut silent, mut loss, mut convicted) = (0f64, 0f64, 0f64, 0u64);
+    for i in 0..JOBS {
+        let job: [u8; 32] = Sha256::digest([seed.to_le_bytes(), i.to_le_bytes()].concat()).into();
+        let first_seed: [u8; 32] = Sha256::digest(job).into();
+        let (first, ours) = race(&first_seed, &job, None);
+        if !ours {
+            continue; // an honest verifier matches the honest result
+        }
+        let second_seed: [u8; 32] = Sha256::digest(first_seed).into();
+        if race(&second_seed, &job, Some(first)).1 {
+            convicted += 1;
+            acting += reward;
+            silent += reward;
+            loss += slash;
+        } else {
+            // Split: an acting arbiter slashes the first verifier; a silent one slashes nobody.
+            acting -= slash;
+        }
+    }
+    let n = JOBS as f64;
+    (acting / n, silent / n, loss / n, convicted as f64 / n)
+}
+
 fn main() {
     let write = std::env::args().any(|a| a == "--write");
     let check = std::env::args().any(|a| a == "--check");
@@ -201,6 +266,39 @@ fn main() {
             even.ceil()
         );
     }
+    let mut conviction = String::from(
+        "| coalition's share of racing verifier stake | drawn jobs convicted | coalition's profit per drawn job, arbiter rules on splits | the same, arbiter silent | honest providers' loss per drawn job |\n|---:|---:|---:|---:|---:|\n",
+    );
+    for share_bps in [100u64, 1_000, 3_000, 5_000, 7_000] {
+        let (acting, silent, loss, convicted) = false_conviction(share_bps, 13);
+        let share = share_bps as f64 / 10_000.0;
+        // Convictions need two coalition wins in a row, the first winner's stake sitting out
+        // the second race: Σ over its keys of (w / total) × ((coalition − w) / (total − w)),
+        // within 4 sd. (The keys as `false_conviction` splits them: 1/2, 1/3, the rest.)
+        let c = share_bps as f64;
+        let p = [c / 2.0, c / 3.0, c - c / 2.0 - c / 3.0]
+            .iter()
+            .map(|w| w / 10_000.0 * ((c - w) / (10_000.0 - w)))
+            .sum::<f64>();
+        if (convicted - p).abs() > 4.0 * (p * (1.0 - p) / JOBS as f64).sqrt() + 0.01 {
+            problems.push(format!(
+                "a coalition with {:.0} % of the stake convicted {:.2} % of drawn jobs",
+                share * 100.0,
+                convicted * 100.0
+            ));
+        }
+        let verdict = |x: f64| if x < 0.0 { "loses" } else { "pays" };
+        conviction += &format!(
+            "| {:.0} % | {:.2} % | {:+.4} S ({}) | {:+.4} S ({}) | {:.4} S |\n",
+            share * 100.0,
+            convicted * 100.0,
+            acting,
+            verdict(acting),
+            silent,
+            verdict(silent),
+            loss
+        );
+    }
     let section = format!(
         "## Does cheating pay? (`cargo run -p cinder-tests --bin cinder-sim`)\n\n\
 {JOBS} jobs (price 1-1000 per second, 1 min - 1 h) through `math::settlement_for` and the \
@@ -217,9 +315,22 @@ are re-run by the lowest ticket of the verifier race (`math::race_ticket`, fresh
 coalition key matches the garbage and takes its pay from the pool, an honest key catches it. \
 The race gives the coalition its stake share of the drawn jobs, however it splits its stake, so \
 its stake must be worth (1 − r)(1 − p) + r·s·(1 − p + v) over r·(1 − s)·slash times a job's pay \
-for cheating to lose money (`v` = the drawn verifier's pay, at most f / r of the pay). Until the \
-second verifier of #15 point 2 lands, markets must size stake for the largest share of racing \
-stake one owner may hold.\n\n{coalition}"
+for cheating to lose money (`v` = the drawn verifier's pay, at most f / r of the pay). Since the \
+escalation (#15 point 2) an honest key's mismatch is checked by a second race; a coalition key \
+that wins it and matches only splits the verdicts, and an arbiter that rules slashes it with the \
+provider (not counted here: these figures are the coalition's best case). Markets must size \
+stake for the largest share of racing stake one owner may hold.\n\n{coalition}\n\
+### A coalition that convicts honest providers (#15 point 2)\n\n\
+Two mismatches of an exact job slash its provider without the arbiter. A coalition key that \
+wins a drawn job's first race mismatches on purpose; if another coalition key wins the second \
+race (the first barred, a fresh seed; together a little under s²) the honest provider loses the fraud slash (20 % of its \
+stake per job `S`) and the coalition takes the reward (half of it); if an honest key wins, the \
+verdicts split and an arbiter that rules slashes the lying first verifier 20 % of its `S`. \
+Per drawn job the coalition expects s·(s·0.1 − (1 − s)·0.2)·S: it loses money below s = 2/3 of \
+the racing stake when the arbiter rules on splits, while honest providers lose about s²·0.2·S either \
+way. A silent arbiter makes a failed attempt free (the result stands, nobody is slashed), so \
+then any share profits: markets need an arbiter that answers, and stake spread over many \
+owners.\n\n{conviction}"
     );
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../BENCHMARKS.md");
     if check {
