@@ -70,6 +70,10 @@ pub struct Shared {
     /// time limit, failed): not looked at again until `REFUSE_FOR` has passed (a host that
     /// was down may come back); other providers may take them meanwhile.
     refused: Mutex<HashMap<Pubkey, Instant>>,
+    /// Verifier races this worker lost: the job and the race origin they were run from. A job
+    /// whose races start again from another origin (an escalation after a first mismatch, an
+    /// expired verifier) is a new chance, not a refusal.
+    lost_races: Mutex<HashMap<Pubkey, (u64, Instant)>>,
     pub cancel: CancellationToken,
 }
 
@@ -96,6 +100,17 @@ impl Shared {
         let mut r = self.refused.lock().unwrap_or_else(|p| p.into_inner());
         r.retain(|_, at| at.elapsed() < REFUSE_FOR);
         r.contains_key(job)
+    }
+    fn lose_race(&self, job: &Pubkey, origin: u64) {
+        self.lost_races
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(*job, (origin, Instant::now()));
+    }
+    fn lost_race(&self, job: &Pubkey, origin: u64) -> bool {
+        let mut r = self.lost_races.lock().unwrap_or_else(|p| p.into_inner());
+        r.retain(|_, (_, at)| at.elapsed() < REFUSE_FOR);
+        r.get(job).is_some_and(|(o, _)| *o == origin)
     }
     fn keeper(&self) -> Keeper<'_> {
         Keeper {
@@ -195,6 +210,7 @@ pub async fn start(
         capacity: Arc::new(Semaphore::new(capacity)),
         active: Mutex::new(HashSet::new()),
         refused: Mutex::new(HashMap::new()),
+        lost_races: Mutex::new(HashMap::new()),
         cancel: CancellationToken::new(),
         cfg,
     }))
@@ -867,8 +883,8 @@ async fn verification_duty(shared: &Arc<Shared>, tasks: &mut JoinSet<()>) {
             }
         }
         // A first verifier mismatched: a second, independent one is raced.
-        if let Ok(now) = shared.chain.unix_time().await {
-            if let Ok(escalated) = market::escalated_jobs(&shared.chain, &m.key, now).await {
+        if let (Ok(now), Ok(slot)) = (shared.chain.unix_time().await, shared.chain.slot().await) {
+            if let Ok(escalated) = market::escalated_jobs(&shared.chain, &m.key, now, slot).await {
                 jobs.extend(escalated);
             }
         }
@@ -885,6 +901,7 @@ async fn verification_duty(shared: &Arc<Shared>, tasks: &mut JoinSet<()>) {
                 || job.verifier == shared.me()
                 || job.first_verifier == shared.me()
                 || shared.is_refused(&key)
+                || shared.lost_race(&key, job.race_origin())
             {
                 continue;
             }
@@ -962,8 +979,9 @@ async fn verifier_job(
     {
         let ours = matches!(chain_job(shared, &key).await, Some(j) if j.state == JobState::Verifying && j.verifier == shared.me());
         if !ours {
-            // Losing a race is the normal outcome for most keys; do not try this job again.
-            shared.refuse(&key);
+            // Losing a race is the normal outcome for most keys; do not try this job's races
+            // from this origin again (an escalation races it afresh).
+            shared.lose_race(&key, job.race_origin());
             tracing::info!(job = %key, error = %e, "verification claim failed");
             let _ = shared.journal.fail(
                 &id,

@@ -151,17 +151,19 @@ pub async fn racing_jobs(
         .collect())
 }
 
-/// Jobs of `market` whose first verifier mismatched and that wait for a second one (until
-/// the escalation lapses at chain time `now`).
+/// Jobs of `market` whose first verifier mismatched and that wait for a second one: from the
+/// first slot of their new races (after `race_origin`) until the escalation lapses at chain
+/// time `now`.
 pub async fn escalated_jobs(
     chain: &Chain,
     market: &Pubkey,
     now: i64,
+    slot: u64,
 ) -> Result<Vec<(Pubkey, Job)>, ChainError> {
     Ok(jobs_in_state(chain, market, JobState::Escalated)
         .await?
         .into_iter()
-        .filter(|(_, j)| !j.escalation_lapsed(now))
+        .filter(|(_, j)| !j.escalation_lapsed(now) && slot > j.race_origin())
         .collect())
 }
 

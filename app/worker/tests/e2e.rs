@@ -126,6 +126,92 @@ async fn a_sampled_job_is_re_executed_by_another_worker_and_then_settles() {
     assert!(s.provider_amount > 0);
 }
 
+// Issue 15 point 2 through real workers: a provider that fabricates its outputs is caught by
+// one verifier, the mismatch escalates, a second worker (never the first) re-runs it, and the
+// two mismatches are resolved as fraud by a worker's keeper without the arbiter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_cheat_caught_by_two_verifiers_is_slashed_without_the_arbiter() {
+    use cinder::{
+        events::{DisputeResolved, Slashed, VerificationEscalated},
+        state::resolution,
+    };
+    let f = fixture(
+        MarketOpts {
+            verify_rate_bps: 10_000,
+            ..Default::default()
+        },
+        3,
+    )
+    .await;
+    let c = chain();
+    let cheater = f.providers[0].pubkey();
+    let stake_before = c
+        .zero_copy::<cinder::state::StakePosition>(&cinder_client::ix::stake_pda(&cheater))
+        .await
+        .unwrap()
+        .unwrap()
+        .amount;
+    // Worker 0 cheats on jobs that ask for it (demo_tamper, loopback only).
+    let _cheat = f.worker(0, &[("CINDER_DEMO_TAMPER", "true")]);
+    let input = "escalate\n".repeat(100);
+    let input_uri = f.publish("escalate.in", input.as_bytes());
+    let spec = f.spec_from(
+        "escalate",
+        &serde_json::json!({
+            "version": 1, "kind": "process",
+            "command": ["sh", "-c", DETERMINISTIC],
+            "env": {"DEMO_TAMPER": "1"},
+            "inputs": [{"uri": input_uri, "sha256": hex::encode(<sha2::Sha256 as sha2::Digest>::digest(input.as_bytes())), "path": "input.txt"}],
+            "outputs": "/out", "gpus": 0, "min_vram_gib": 0,
+            "time_limit_secs": 60, "deterministic": true
+        }),
+    );
+    let job = f.post(&spec).await;
+    let j = wait_state(&job, Some(JobState::Submitted), Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(j.provider, cheater);
+    // Two honest workers: one wins the first race and mismatches; the other the second.
+    let _b = f.worker(1, &[]);
+    let _c = f.worker(2, &[]);
+    let escalated = wait_state(&job, Some(JobState::Escalated), Duration::from_secs(180))
+        .await
+        .unwrap();
+    let first = escalated.first_verifier;
+    assert!(first == f.providers[1].pubkey() || first == f.providers[2].pubkey());
+    wait_state(&job, None, Duration::from_secs(240)).await;
+    let verdicts = events::<VerificationSubmitted>(&job).await;
+    assert_eq!(verdicts.len(), 2, "two verifications");
+    assert!(verdicts.iter().all(|v| !v.matched), "both mismatched");
+    assert_eq!(verdicts[0].verifier, first);
+    assert_ne!(verdicts[1].verifier, first, "a second, different verifier");
+    assert_eq!(events::<VerificationEscalated>(&job).await.len(), 1);
+    let resolved = events::<DisputeResolved>(&job).await;
+    assert_eq!(resolved.len(), 1);
+    assert_eq!(resolved[0].resolution, resolution::VERIFIER_RIGHT);
+    assert!(
+        !resolved[0].by_arbiter,
+        "resolved by a keeper, not the arbiter"
+    );
+    let slashed = events::<Slashed>(&job).await;
+    assert_eq!(slashed.len(), 1);
+    assert_eq!(slashed[0].who, cheater);
+    let stake_after = c
+        .zero_copy::<cinder::state::StakePosition>(&cinder_client::ix::stake_pda(&cheater))
+        .await
+        .unwrap()
+        .unwrap()
+        .amount;
+    assert_eq!(stake_before - stake_after, slashed[0].amount);
+    assert_eq!(
+        slashed[0].amount,
+        stake_before / 5,
+        "the job's 20 % fraud slash"
+    );
+    let s = settled_event(&job).await;
+    assert_eq!(s.provider_amount, 0, "a cheat is not paid");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_gpu_market_without_nvml_refuses_to_start_and_says_why() {
     let f = fixture(
