@@ -143,14 +143,8 @@ async fn a_cheat_caught_by_two_verifiers_is_slashed_without_the_arbiter() {
         3,
     )
     .await;
-    let c = chain();
     let cheater = f.providers[0].pubkey();
-    let stake_before = c
-        .zero_copy::<cinder::state::StakePosition>(&cinder_client::ix::stake_pda(&cheater))
-        .await
-        .unwrap()
-        .unwrap()
-        .amount;
+    let stake_before = staked(&cheater).await;
     // Worker 0 cheats on jobs that ask for it (demo_tamper, loopback only).
     let _cheat = f.worker(0, &[("CINDER_DEMO_TAMPER", "true")]);
     let input = "escalate\n".repeat(100);
@@ -196,12 +190,7 @@ async fn a_cheat_caught_by_two_verifiers_is_slashed_without_the_arbiter() {
     let slashed = events::<Slashed>(&job).await;
     assert_eq!(slashed.len(), 1);
     assert_eq!(slashed[0].who, cheater);
-    let stake_after = c
-        .zero_copy::<cinder::state::StakePosition>(&cinder_client::ix::stake_pda(&cheater))
-        .await
-        .unwrap()
-        .unwrap()
-        .amount;
+    let stake_after = staked(&cheater).await;
     assert_eq!(stake_before - stake_after, slashed[0].amount);
     assert_eq!(
         slashed[0].amount,
@@ -245,6 +234,16 @@ async fn a_gpu_market_without_nvml_refuses_to_start_and_says_why() {
     let logs = w.logs();
     assert!(logs.contains("NVML"), "{logs}");
     assert!(logs.contains("NVIDIA H100 80GB HBM3"), "{logs}");
+}
+
+/// The active stake of `owner`'s position.
+async fn staked(owner: &anchor_lang::prelude::Pubkey) -> u64 {
+    chain()
+        .zero_copy::<cinder::state::StakePosition>(&cinder_client::ix::stake_pda(owner))
+        .await
+        .unwrap()
+        .expect("stake position")
+        .amount
 }
 
 async fn settled_event(job: &anchor_lang::prelude::Pubkey) -> JobSettled {

@@ -67,15 +67,9 @@ fn simulate(stake_over_pay: u64, seed: u64) -> Row {
     }
 }
 
-/// Self-verification (#15 (a)): a coalition holding `share_bps` of the racing verifier stake
-/// (split over three keys; seven honest keys hold the rest, unevenly) runs a provider that never
-/// runs its jobs. An undrawn job pays it `pay − protocol fee`; a drawn job is re-run by the
-/// lowest ticket of the race (`math::race_ticket` over fresh seeds): a coalition key "matches",
-/// so the provider is paid and the coalition's verifier takes its pay from the pool; an honest
-/// key mismatches and the provider loses `fraud_slash` of `stake_over_pay × pay`.
-/// Returns (coalition's profit per job, honest parties' loss per job, share of drawn jobs the
-/// coalition verified), in base units.
-fn self_verification(share_bps: u64, stake_over_pay: u64, seed: u64) -> (f64, f64, f64) {
+/// The racing verifier stake: a coalition's `share_bps` of it over three keys (1/2, 1/3, the
+/// rest), and seven honest keys holding the rest unevenly. (coalition's?, stake) per key.
+fn racing_keys(share_bps: u64) -> Vec<(bool, u64)> {
     const TOTAL: u64 = 1_000_000;
     let coalition = TOTAL * share_bps / 10_000;
     let honest = TOTAL - coalition;
@@ -88,6 +82,19 @@ fn self_verification(share_bps: u64, stake_over_pay: u64, seed: u64) -> (f64, f6
         keys.push((false, honest * w / 100));
     }
     keys.push((false, honest - honest * 95 / 100));
+    keys
+}
+
+/// Self-verification (#15 (a)): a coalition holding `share_bps` of the racing verifier stake
+/// (split over three keys; seven honest keys hold the rest, unevenly) runs a provider that never
+/// runs its jobs. An undrawn job pays it `pay − protocol fee`; a drawn job is re-run by the
+/// lowest ticket of the race (`math::race_ticket` over fresh seeds): a coalition key "matches",
+/// so the provider is paid and the coalition's verifier takes its pay from the pool; an honest
+/// key mismatches and the provider loses `fraud_slash` of `stake_over_pay × pay`.
+/// Returns (coalition's profit per job, honest parties' loss per job, share of drawn jobs the
+/// coalition verified), in base units.
+fn self_verification(share_bps: u64, stake_over_pay: u64, seed: u64) -> (f64, f64, f64) {
+    let keys = racing_keys(share_bps);
     let (mut profit, mut loss, mut drawn, mut won) = (0i128, 0i128, 0u64, 0u64);
     for i in 0..JOBS {
         let h = Sha256::digest([seed.to_le_bytes(), i.to_le_bytes()].concat());
@@ -147,18 +154,7 @@ fn self_verification(share_bps: u64, stake_over_pay: u64, seed: u64) -> (f64, f6
 /// splits, its profit when the arbiter is silent, the honest providers' loss, the share of drawn
 /// jobs convicted).
 fn false_conviction(share_bps: u64, seed: u64) -> (f64, f64, f64, f64) {
-    const TOTAL: u64 = 1_000_000;
-    let coalition = TOTAL * share_bps / 10_000;
-    let honest = TOTAL - coalition;
-    let mut keys: Vec<(bool, u64)> = vec![
-        (true, coalition / 2),
-        (true, coalition / 3),
-        (true, coalition - coalition / 2 - coalition / 3),
-    ];
-    for w in [30, 20, 15, 12, 10, 8] {
-        keys.push((false, honest * w / 100));
-    }
-    keys.push((false, honest - honest * 95 / 100));
+    let keys = racing_keys(share_bps);
     let slash = FRAUD_SLASH_BPS as f64 / 10_000.0;
     let reward = slash * SLASH_REWARD_BPS as f64 / 10_000.0;
     // The lowest ticket of a race over `keys` but `barred`: (index, coalition's?).
