@@ -8,7 +8,7 @@ import { cleanup, configure, fireEvent, render, screen, waitFor, within } from '
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import App from '../../src/App';
 import { getCompiledTransactionMessageDecoder, getTransactionDecoder } from '@solana/kit';
-import { CINDER_PROGRAM_ADDRESS, INSTRUCTION_DISCRIMINATORS, PROGRAM_ERRORS, auctionPriceAt, findConfigPda, findFeeVaultPda, getAuctionCodec, weightFor, type EventData } from '../../src/client';
+import { CINDER_PROGRAM_ADDRESS, INSTRUCTION_DISCRIMINATORS, PROGRAM_ERRORS, VerifyMode, identifyInstruction, auctionPriceAt, findConfigPda, findFeeVaultPda, getAuctionCodec, weightFor, type EventData } from '../../src/client';
 import type { AppConfig } from '../../src/config';
 import { associatedTokenAddress } from '../../src/chain/tokens';
 import { FakeChain } from './support/fakeRpc';
@@ -114,6 +114,32 @@ describe('jobs', () => {
     expect(wallet.requests.slice(before).map((r) => r.method)).toEqual(['signAndSendTransaction']);
     expect(chain.calls).toContain('simulateTransaction');
     void w;
+  });
+
+  it('posts the verification mode chosen (the spec\'s verify.mode) with the job', async () => {
+    const chain = new FakeChain();
+    await protocolWorld(chain);
+    walletChain.statuses = chain.statuses;
+    chain.setTokenAccount(await associatedTokenAddress(wallet.address, USDC, TOKEN_PROGRAM_ADDRESS), USDC, wallet.address, 10_000_000n);
+    show(chain, 'jobs');
+    await connect();
+    fireEvent.change(await screen.findByTestId('post-spec-uri'), { target: { value: 'https://specs.example/a.json' } });
+    fireEvent.change(screen.getByTestId('post-spec-hash'), { target: { value: 'ab'.repeat(32) } });
+    fireEvent.change(screen.getByTestId('post-price'), { target: { value: '0.002' } });
+    fireEvent.change(screen.getByTestId('post-duration'), { target: { value: '300' } });
+    fireEvent.change(screen.getByTestId('post-verify-mode'), { target: { value: String(VerifyMode.Tolerance) } });
+    fireEvent.click(screen.getByTestId('post-submit'));
+    await waitFor(() => expect(screen.getByTestId('tx-status').getAttribute('data-phase')).toBe('confirmed'), { timeout: 5000 });
+    const tx = getTransactionDecoder().decode(chain.simulated[chain.simulated.length - 1]);
+    const msg = getCompiledTransactionMessageDecoder().decode(tx.messageBytes) as any as {
+      staticAccounts: string[]; instructions: { programAddressIndex: number; data?: Uint8Array }[];
+    };
+    const posts = msg.instructions
+      .filter((i) => msg.staticAccounts[i.programAddressIndex] === CINDER_PROGRAM_ADDRESS)
+      .map((i) => identifyInstruction(i.data ?? new Uint8Array()))
+      .filter((d) => d?.name === 'postJob');
+    expect(posts.length).toBe(1);
+    expect((posts[0]!.args as { args: { verifyMode: number } }).args.verifyMode).toBe(VerifyMode.Tolerance);
   });
 
   it('shows the program error in plain words when the simulation fails, without asking the wallet', async () => {
