@@ -636,6 +636,52 @@ on_both!(
         let before = w.ledger(&k);
         w.settle(&k);
         assert_eq!(w.ledger(&k)[1] - before[1], 950 + BOND);
+        // The arbiter silent: the result stands and the provider is paid, but the bond goes
+        // back to the client (nobody found the provider right against its doubt).
+        let k = client_disputed(&mut w);
+        w.send(&[ix::claim_verification(&k, &v.pubkey())], &[&v])
+            .unwrap();
+        w.close_race(&k.job);
+        let pt = w.provider_token;
+        w.send(
+            &[ix::submit_verification(
+                &k,
+                &v.pubkey(),
+                &vt,
+                &pt,
+                [7; 32],
+                0,
+            )],
+            &[&v],
+        )
+        .unwrap();
+        w.lapse_escalation(&k.job);
+        w.warp(7 * 86_400);
+        let anyone = Keypair::new();
+        let winner = w.provider_ptoken;
+        w.send(
+            &[ix::resolve_dispute(
+                &k,
+                &anyone.pubkey(),
+                &provider,
+                &v.pubkey(),
+                &winner,
+                &p,
+                resolution::VERIFIER_RIGHT,
+            )],
+            &[&anyone],
+        )
+        .expect("anyone, after the arbiter's silence");
+        assert_eq!(w.job(&k.job).resolution, resolution::RESULT_STANDS);
+        let before = w.ledger(&k);
+        w.settle(&k);
+        let after = w.ledger(&k);
+        assert_eq!(after[1] - before[1], 950, "paid, no bond");
+        assert_eq!(
+            after[0] - before[0],
+            before[4] - 1_000 - 60,
+            "the rest of the vault, the bond included, to the client"
+        );
     }
 );
 

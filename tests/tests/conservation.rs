@@ -59,6 +59,13 @@ enum Op {
     ExpireVerification(usize),
     Resolve(usize, u8),
     Dispute(usize),
+    // a second verifier key (the coalition's, or anyone's): claims and submits like the
+    // first; a job it verifies first escalates to the first key, and the reverse
+    ClaimVerification2(usize),
+    SubmitVerification2(usize, bool, u32),
+    /// resolve_dispute by anyone (not the arbiter): a proven fraud at once, or the
+    /// arbiter's silence after 7 days
+    ResolveAnyone(usize),
     // staking: staker 0..2 (the provider and the verifier are positions 2 and 3)
     Stake(usize, u64, bool),
     Unstake(usize, u64),
@@ -73,7 +80,7 @@ enum Op {
 }
 
 /// Every kind but `Warp`, each of which must succeed often enough.
-const KINDS: [&str; 25] = [
+const KINDS: [&str; 28] = [
     "Post",
     "Claim",
     "Submit",
@@ -90,6 +97,9 @@ const KINDS: [&str; 25] = [
     "ExpireVerification",
     "Resolve",
     "Dispute",
+    "ClaimVerification2",
+    "SubmitVerification2",
+    "ResolveAnyone",
     "Stake",
     "Unstake",
     "Restake",
@@ -127,6 +137,9 @@ fn single() -> impl Strategy<Value = Op> {
         1 => (0usize..6).prop_map(Op::ExpireVerification),
         1 => (0usize..6, 1u8..=3).prop_map(|(i, d)| Op::Resolve(i, d)),
         1 => (0usize..6).prop_map(Op::Dispute),
+        1 => (0usize..6).prop_map(Op::ClaimVerification2),
+        1 => (0usize..6, any::<bool>(), 0u32..3_000).prop_map(|(i, m, b)| Op::SubmitVerification2(i, m, b)),
+        1 => (0usize..6).prop_map(Op::ResolveAnyone),
         1 => (0usize..2, 1u64..3_000_000_000_000, any::<bool>()).prop_map(|(i, a, l)| Op::Stake(i, a, l)),
         1 => (0usize..4, 1u64..3_000_000_000_000).prop_map(|(i, a)| Op::Unstake(i, a)),
         1 => (0usize..4).prop_map(Op::Restake),
@@ -198,6 +211,11 @@ enum Verdict {
     Mismatch(u8, bool),
     /// The verifier is silent and expired; the job settles once verification lapses.
     Timeout,
+    /// The verifier mismatches and a second key re-runs the job: it matches (true, a split)
+    /// or mismatches too; `resolve` 1..=3 is the arbiter's ruling, 0 leaves it to anyone (a
+    /// proven fraud at once, a split after the arbiter's 7 days of silence); then accept
+    /// (true) or settle.
+    Escalate(bool, u8, bool),
 }
 
 /// How a job's story ends.
@@ -225,6 +243,7 @@ fn ending() -> impl Strategy<Value = Ending> {
         any::<bool>().prop_map(Verdict::Match),
         (1u8..=3, any::<bool>()).prop_map(|(d, a)| Verdict::Mismatch(d, a)),
         Just(Verdict::Timeout),
+        (any::<bool>(), 0u8..=3, any::<bool>()).prop_map(|(m, r, a)| Verdict::Escalate(m, r, a)),
     ];
     prop_oneof![
         1 => Just(Ending::Cancel),
@@ -242,6 +261,8 @@ fn ending() -> impl Strategy<Value = Ending> {
 const LAPSE_SECS: i64 = 600 + 86_400 + 1;
 /// Seconds past which an escalation with no second verifier lapses (the timeout).
 const ESCALATION_SECS: i64 = 86_400;
+/// The arbiter's time to rule (`RESOLVE_TIMEOUT_SECS`).
+const RESOLVE_SECS: i64 = cinder::constants::RESOLVE_TIMEOUT_SECS;
 
 /// One job from posting to `end`, every step on the newest job (index 0); then, if `sell`,
 /// its fees swept and bought.
@@ -274,7 +295,8 @@ fn job_story(d: Draw, end: Ending, sell: bool) -> Vec<Op> {
         Ending::Lapse => ops.extend([Op::Warp(LAPSE_SECS), Op::Settle(0)]),
         Ending::Verify(sampling, verdict) => {
             match sampling {
-                Sampling::Dispute => ops.push(Op::Dispute(0)),
+                // An undrawn job's races start 4 slots after the dispute.
+                Sampling::Dispute => ops.extend([Op::Dispute(0), Op::Warp(2)]),
                 Sampling::Reveal => ops.extend([Op::Warp(10), Op::Reveal(0)]),
                 Sampling::Silence => ops.push(Op::Warp(250)),
             }
@@ -292,6 +314,24 @@ fn job_story(d: Draw, end: Ending, sell: bool) -> Vec<Op> {
                     Op::Resolve(0, decision),
                     settle(accept),
                 ]),
+                Verdict::Escalate(second_matches, resolve, accept) => {
+                    ops.extend([
+                        Op::SubmitVerification(0, false, d.verifier_billed),
+                        // The second race opens 4 slots after the mismatch and runs 75.
+                        Op::Warp(2),
+                        Op::ClaimVerification2(0),
+                        Op::Warp(d.verifier_work.max(31) as i64),
+                        Op::SubmitVerification2(0, second_matches, d.verifier_billed),
+                    ]);
+                    match resolve {
+                        0 if second_matches => {
+                            ops.extend([Op::Warp(RESOLVE_SECS), Op::ResolveAnyone(0)])
+                        }
+                        0 => ops.push(Op::ResolveAnyone(0)),
+                        d => ops.push(Op::Resolve(0, d)),
+                    }
+                    ops.push(settle(accept));
+                }
                 Verdict::Timeout => ops.extend([
                     Op::Warp(past_deadline),
                     Op::ExpireVerification(0),
@@ -369,7 +409,11 @@ struct Run {
     jobs: Vec<JobKeys>,
     verifier: Keypair,
     verifier_token: Pubkey,
-    /// Two stakers, then the provider and the verifier: (wallet, protocol-token account).
+    /// A second verifier key and its payment-token account.
+    verifier2: Keypair,
+    verifier2_token: Pubkey,
+    /// Two stakers, then the provider, the verifier and the second verifier: (wallet,
+    /// protocol-token account).
     stakers: Vec<(Keypair, Pubkey)>,
     /// Buys fee vaults, deposits rewards, pays protocol-mint fees: (wallet, protocol-token
     /// account, payment-token account).
@@ -383,17 +427,23 @@ impl Run {
     fn new(mut w: World, rate_bps: u16) -> Self {
         let a = w.admin.pubkey();
         set_market(&mut w, rate_bps);
-        let verifier = solana_sdk::signature::Keypair::new();
-        w.fund(&verifier.pubkey());
-        w.make_provider(&verifier);
         let (admin, mint, tp) = (w.admin.insecure_clone(), w.mint, w.token_program);
-        let verifier_token = cinder_tests::tokens::create_token_account(
-            w.chain.as_mut(),
-            &admin,
-            &mint,
-            &verifier.pubkey(),
-            &tp,
-        );
+        let verifier_key = |w: &mut World| {
+            let v = solana_sdk::signature::Keypair::new();
+            w.fund(&v.pubkey());
+            w.make_provider(&v);
+            let t = cinder_tests::tokens::create_token_account(
+                w.chain.as_mut(),
+                &admin,
+                &mint,
+                &v.pubkey(),
+                &tp,
+            );
+            (v, t)
+        };
+        let (verifier, verifier_token) = verifier_key(&mut w);
+        let (verifier2, verifier2_token) = verifier_key(&mut w);
+        w.wait_one_race();
         let p = w.protocol();
         let pm = p.mint;
         let init = ix::init_auction(&a, &pm, &tokens::LEGACY, default_auction_params(), false);
@@ -405,6 +455,8 @@ impl Run {
         stakers.push((provider, provider_ptoken));
         let vptoken = w.protocol_account(&verifier.pubkey());
         stakers.push((verifier.insecure_clone(), vptoken));
+        let v2ptoken = w.protocol_account(&verifier2.pubkey());
+        stakers.push((verifier2.insecure_clone(), v2ptoken));
         let (whale, whale_ptoken) = w.staker(1_000_000_000_000_000);
         let whale_pay =
             tokens::create_token_account(w.chain.as_mut(), &admin, &mint, &whale.pubkey(), &tp);
@@ -413,6 +465,8 @@ impl Run {
             jobs: Vec::new(),
             verifier,
             verifier_token,
+            verifier2,
+            verifier2_token,
             stakers,
             whale: (whale, whale_ptoken, whale_pay),
             model: None,
@@ -422,12 +476,22 @@ impl Run {
     /// Starts the model from the chain as it is now.
     fn start_model(&mut self) {
         let w = &self.w;
-        let names = ["staker 0", "staker 1", "provider", "verifier"];
+        let names = [
+            "staker 0",
+            "staker 1",
+            "provider",
+            "verifier",
+            "second verifier",
+        ];
         let mut others: Vec<(Pubkey, String)> = (self.stakers.iter().zip(names))
             .map(|(s, n)| (s.1, format!("{n}'s protocol tokens")))
             .collect();
         others.push((self.whale.1, "whale's protocol tokens".into()));
         others.push((self.whale.2, "whale's payment tokens".into()));
+        others.push((
+            self.verifier2_token,
+            "second verifier's payment tokens".into(),
+        ));
         let keys = Keys {
             client: w.client_token,
             provider: w.provider_token,
@@ -573,12 +637,24 @@ fn apply_economics(run: &mut Run, op: &Op) -> Option<(Effect, bool)> {
 fn apply_job_op(run: &mut Run, op: &Op) -> Option<(Effect, bool)> {
     let provider_ptoken = run.provider_ptoken();
     let verifier_ptoken = run.verifier_ptoken();
+    let ptokens: Vec<(Pubkey, Pubkey)> = run.stakers.iter().map(|s| (s.0.pubkey(), s.1)).collect();
+    // A key without one (no verifier yet: the chain refuses such a resolve) gets the
+    // provider's, so the instruction can still be built and sent.
+    let ptoken_of = |who: &Pubkey| {
+        ptokens
+            .iter()
+            .find(|(k, _)| k == who)
+            .map_or(provider_ptoken, |(_, t)| *t)
+    };
     let w = &mut run.w;
     let client = w.client.insecure_clone();
     let provider = w.provider.insecure_clone();
     let ct = w.client_token;
     let v = run.verifier.insecure_clone();
     let vt = run.verifier_token;
+    let v2 = run.verifier2.insecure_clone();
+    let vt2 = run.verifier2_token;
+    let whale = run.whale.0.insecure_clone();
     match *op {
         Op::Post { price, duration } => {
             return Some(match w.try_post(price, duration) {
@@ -617,7 +693,10 @@ fn apply_job_op(run: &mut Run, op: &Op) -> Option<(Effect, bool)> {
         | Op::SubmitVerification(i, _, _)
         | Op::ExpireVerification(i)
         | Op::Resolve(i, _)
-        | Op::Dispute(i) => i,
+        | Op::Dispute(i)
+        | Op::ClaimVerification2(i)
+        | Op::SubmitVerification2(i, _, _)
+        | Op::ResolveAnyone(i) => i,
         _ => unreachable!("not a job op: {op:?}"),
     };
     let k = job_at(&run.jobs, i)?;
@@ -632,12 +711,14 @@ fn apply_job_op(run: &mut Run, op: &Op) -> Option<(Effect, bool)> {
         bps: bps.0,
         reward_bps: params.slash_reward_bps.0,
         winner,
+        co_winner: None,
     };
     let settle = Effect::Settle {
         job: k.job,
         billed_secs: job.billed_secs,
         refunded: job.state == JobState::Refunded,
         verified: job.state == JobState::Verified,
+        resolution: job.resolution,
     };
     let (res, effect) = match *op {
         Op::Claim(_) => (w.try_claim(&k), Effect::Nothing),
@@ -679,53 +760,143 @@ fn apply_job_op(run: &mut Run, op: &Op) -> Option<(Effect, bool)> {
             w.send(&[ix::dispute_job(&k, &ct)], &[&client]),
             Effect::Dispute { job: k.job },
         ),
-        Op::ClaimVerification(_) => (
-            w.send(&[ix::claim_verification(&k, &v.pubkey())], &[&v]),
-            Effect::Nothing,
-        ),
-        Op::SubmitVerification(_, matched, b) => {
+        Op::ClaimVerification(_) | Op::ClaimVerification2(_) => {
+            let who = if matches!(op, Op::ClaimVerification(_)) {
+                &v
+            } else {
+                &v2
+            };
+            (
+                w.send(&[ix::claim_verification(&k, &who.pubkey())], &[who]),
+                Effect::Nothing,
+            )
+        }
+        Op::SubmitVerification(_, matched, b) | Op::SubmitVerification2(_, matched, b) => {
+            let (who, token) = if matches!(op, Op::SubmitVerification(..)) {
+                (&v, vt)
+            } else {
+                (&v2, vt2)
+            };
             let hash = if matched { [42; 32] } else { [7; 32] };
             let pt = w.provider_token;
-            let submit = ix::submit_verification(&k, &v.pubkey(), &vt, &pt, hash, b);
+            let submit = ix::submit_verification(&k, &who.pubkey(), &token, &pt, hash, b);
             let effect = Effect::Verify {
                 job: k.job,
                 matched,
                 billed_secs: job.billed_secs,
                 verifier_billed_secs: b,
                 drawn_sample: job.sample_status == SampleStatus::Sampled,
+                verifier_token: token,
+                escalated: job.first_verifier != Pubkey::default(),
             };
-            (w.send(&[submit], &[&v]), effect)
+            (w.send(&[submit], &[who]), effect)
         }
-        // The provider, as a keeper, expires its silent verifier and takes the slash share.
+        // The provider, as a keeper, expires its silent verifier (either key) and takes the
+        // slash share.
         Op::ExpireVerification(_) => {
+            let who = job.verifier;
             let expire =
-                ix::expire_verification(&k, &provider.pubkey(), &v.pubkey(), &provider_ptoken, &p);
+                ix::expire_verification(&k, &provider.pubkey(), &who, &provider_ptoken, &p);
             (
                 w.send(&[expire], &[&provider]),
-                slash(v.pubkey(), params.timeout_slash_bps, provider_ptoken),
+                slash(who, params.timeout_slash_bps, provider_ptoken),
             )
         }
-        // 1: provider right (the verifier is slashed), 2: verifier right (the provider is),
-        // 3: undecidable (nobody is).
-        Op::Resolve(_, d) => {
-            let (loser, winner) = if d == 1 {
-                (v.pubkey(), provider_ptoken)
-            } else {
-                (provider.pubkey(), verifier_ptoken)
+        // The arbiter rules 1: provider right, 2: verifier right, 3: undecidable (a proven
+        // fraud is verifier right whatever it says); anyone else resolves a proven fraud, or
+        // after the arbiter's silence lets the result stand.
+        Op::Resolve(..) | Op::ResolveAnyone(_) => {
+            let (by_arbiter, d) = match *op {
+                Op::Resolve(_, d) => (true, d),
+                _ => (false, cinder::state::resolution::VERIFIER_RIGHT),
             };
-            let a = w.admin.pubkey();
-            let resolve =
-                ix::resolve_dispute(&k, &a, &provider.pubkey(), &v.pubkey(), &winner, &p, d);
-            let effect = if d == 3 {
-                Effect::Nothing
+            let signer = if by_arbiter {
+                w.admin.insecure_clone()
             } else {
-                slash(loser, params.fraud_slash_bps, winner)
+                whale.insecure_clone()
             };
-            (w.send(&[resolve], &[]), effect)
+            let (resolve, effect) =
+                resolution(&k, &job, &signer.pubkey(), by_arbiter, d, &p, &ptoken_of);
+            let signers: Vec<&Keypair> = if by_arbiter { vec![] } else { vec![&signer] };
+            (w.send(&[resolve], &signers), effect)
         }
         _ => unreachable!(),
     };
     Some((effect, res.is_ok()))
+}
+
+/// resolve_dispute of `job` by `signer` and what it does by the published rules: who decides
+/// (a proven fraud, two mismatches of an exact job, is verifier right whoever sends it; else
+/// the arbiter's `decision`, or the result stands for anyone else), and whom that slashes
+/// (README "Escalation"): verifier right slashes the provider (the reward to the first
+/// verifier, half of it to a second that mismatched too) and a second verifier that matched an
+/// exact job; provider right slashes an exact job's first verifier (half the reward to a second
+/// that matched); nothing else slashes.
+fn resolution(
+    k: &JobKeys,
+    job: &cinder::state::Job,
+    signer: &Pubkey,
+    by_arbiter: bool,
+    decision: u8,
+    p: &ix::Protocol,
+    ptoken_of: &dyn Fn(&Pubkey) -> Pubkey,
+) -> (solana_sdk::instruction::Instruction, Effect) {
+    use cinder::state::{resolution as r, verdict, verify_mode};
+    let escalated = job.first_verifier != Pubkey::default();
+    let two = escalated && job.state == JobState::Disputed;
+    let (first, second) = if escalated {
+        (job.first_verifier, two.then_some(job.verifier))
+    } else {
+        (job.verifier, None)
+    };
+    let exact = job.verify_mode == verify_mode::EXACT;
+    let confirmed = two && job.verdict == verdict::CONFIRMED;
+    let split = two && job.verdict == verdict::SPLIT;
+    let outcome = if exact && confirmed {
+        r::VERIFIER_RIGHT
+    } else if by_arbiter {
+        decision
+    } else {
+        r::RESULT_STANDS
+    };
+    let slash = |who: Pubkey, winner: Pubkey, co: Option<Pubkey>| Effect::Slash {
+        who,
+        bps: job.fraud_slash_bps,
+        reward_bps: job.slash_reward_bps,
+        winner: ptoken_of(&winner),
+        co_winner: co.map(|c| ptoken_of(&c)),
+    };
+    let mut effects = Vec::new();
+    let winner = match outcome {
+        r::VERIFIER_RIGHT => {
+            effects.push(slash(job.provider, first, second.filter(|_| confirmed)));
+            if let (Some(s), true) = (second, split && exact) {
+                effects.push(slash(s, first, None));
+            }
+            first
+        }
+        r::PROVIDER_RIGHT if exact => {
+            effects.push(slash(first, job.provider, second.filter(|_| split)));
+            job.provider
+        }
+        _ => job.provider,
+    };
+    let winner_token = ptoken_of(&winner);
+    let ixn = match second {
+        Some(s) => ix::resolve_dispute_escalated(
+            k,
+            signer,
+            &job.provider,
+            &first,
+            &s,
+            &winner_token,
+            &ptoken_of(&s),
+            p,
+            decision,
+        ),
+        None => ix::resolve_dispute(k, signer, &job.provider, &first, &winner_token, p, decision),
+    };
+    (ixn, Effect::All(effects))
 }
 
 thread_local! {
@@ -932,7 +1103,7 @@ fn run_ops(run: &mut Run, ops: &[Op], whole_chain: bool) -> Result<(), TestCaseE
     // Active-job counters match the jobs each provider holds: the provider every claimed
     // job until it settles, the verifier the ones it is verifying or disputing, or whose
     // mismatch awaits a second verdict.
-    let (mut held, mut verifying) = (0, 0);
+    let (mut held, mut verifying) = (0, [0usize; 2]);
     for k in run.jobs.clone() {
         if !run.w.exists(&k.job) {
             continue;
@@ -945,14 +1116,23 @@ fn run_ops(run: &mut Run, ops: &[Op], whole_chain: bool) -> Result<(), TestCaseE
             job.state,
             JobState::Verifying | JobState::Disputed | JobState::Escalated
         );
-        let me = run.verifier.pubkey();
-        if pending && (job.verifier == me || job.first_verifier == me) {
-            verifying += 1;
+        for (n, me) in [run.verifier.pubkey(), run.verifier2.pubkey()]
+            .iter()
+            .enumerate()
+        {
+            if pending && (job.verifier == *me || job.first_verifier == *me) {
+                verifying[n] += 1;
+            }
         }
     }
     prop_assert_eq!(run.w.provider_account().active_jobs as usize, held);
-    let vp: cinder::state::Provider = run.w.read(&ix::provider_pda(&run.verifier.pubkey()));
-    prop_assert_eq!(vp.active_jobs as usize, verifying);
+    for (n, v) in [run.verifier.pubkey(), run.verifier2.pubkey()]
+        .iter()
+        .enumerate()
+    {
+        let vp: cinder::state::Provider = run.w.read(&ix::provider_pda(v));
+        prop_assert_eq!(vp.active_jobs as usize, verifying[n]);
+    }
     Ok(())
 }
 

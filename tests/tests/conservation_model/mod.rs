@@ -86,6 +86,10 @@ pub enum Effect {
         billed_secs: u32,
         refunded: bool,
         verified: bool,
+        /// The job's `resolution`: a client bond left in a verified job's vault is the
+        /// provider's only when the arbiter found it right (a result that stands by the
+        /// arbiter's silence returns it to the client).
+        resolution: u8,
     },
     Dispute {
         job: Pubkey,
@@ -97,6 +101,10 @@ pub enum Effect {
         billed_secs: u32,
         verifier_billed_secs: u32,
         drawn_sample: bool,
+        /// The verifier's payment-token account.
+        verifier_token: Pubkey,
+        /// A second verdict (the job was escalated): never paid from the pool or the bond.
+        escalated: bool,
     },
     /// expire_job, expire_verification, resolve_dispute: `bps` of `who`'s stake, a share to
     /// `winner`, the rest burned.
@@ -105,7 +113,11 @@ pub enum Effect {
         bps: u16,
         reward_bps: u16,
         winner: Pubkey,
+        /// A second verifier on the winner's side: half the reward (rounded down).
+        co_winner: Option<Pubkey>,
     },
+    /// Several effects of one instruction, in order (resolve_dispute's slashes).
+    All(Vec<Effect>),
     /// quit_job: `bps` of the stake the job locked, burned.
     QuitPenalty {
         who: Pubkey,
@@ -436,6 +448,7 @@ impl Model {
                 billed_secs,
                 refunded,
                 verified,
+                resolution,
             } => {
                 let b = self.job(&job)?.clone();
                 let vault = *self.bal(&b.vault)?;
@@ -456,7 +469,11 @@ impl Model {
                 let pay = b.price as u128 * billed_secs as u128;
                 let fee = bps_up(pay, b.protocol_fee_bps);
                 let verification = bps_up(pay, b.verification_fee_bps);
-                let bond = if verified { b.bond } else { 0 };
+                let bond = if verified && resolution == cinder::state::resolution::PROVIDER_RIGHT {
+                    b.bond
+                } else {
+                    0
+                };
                 let refund = vault
                     .checked_sub(pay + verification + bond)
                     .ok_or("model: settlement exceeds the vault")?;
@@ -484,8 +501,10 @@ impl Model {
                 billed_secs,
                 verifier_billed_secs,
                 drawn_sample,
+                verifier_token,
+                escalated,
             } => {
-                if !matched {
+                if !matched || escalated {
                     return Ok(());
                 }
                 // The verifier's run at the job's price, for at most the provider's billed
@@ -509,11 +528,11 @@ impl Model {
                     run.min(own_fee)
                 };
                 let free = self.bal(&k.pool)?.saturating_sub(self.accrued);
-                self.transfer(&k.pool, &k.verifier, pay.min(free))?;
+                self.transfer(&k.pool, &verifier_token, pay.min(free))?;
                 // A confirmed result: the client's bond, half (rounded down) to the verifier,
                 // the rest to the provider.
                 let to_verifier = b.bond / 2;
-                self.transfer(&b.vault, &k.verifier, to_verifier)?;
+                self.transfer(&b.vault, &verifier_token, to_verifier)?;
                 self.transfer(&b.vault, &k.provider, b.bond - to_verifier)?;
                 self.job(&job)?.bond = 0;
             }
@@ -524,13 +543,23 @@ impl Model {
                 bps,
                 reward_bps,
                 winner,
+                co_winner,
             } => {
                 let p = self.position(&who)?;
                 let want = bps_down(p.amount as u128 + p.unbonding as u128, bps);
                 let taken = self.take_stake(&who, want)?;
                 let reward = bps_down(taken, reward_bps);
-                self.transfer(&k.stake_vault, &winner, reward)?;
+                let co = if co_winner.is_some() { reward / 2 } else { 0 };
+                self.transfer(&k.stake_vault, &winner, reward - co)?;
+                if let Some(co_winner) = co_winner {
+                    self.transfer(&k.stake_vault, &co_winner, co)?;
+                }
                 self.burn(&k.stake_vault, taken - reward)?;
+            }
+            Effect::All(ref effects) => {
+                for e in effects {
+                    self.apply(e)?;
+                }
             }
             Effect::QuitPenalty {
                 who,
