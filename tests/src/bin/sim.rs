@@ -157,23 +157,7 @@ fn false_conviction(share_bps: u64, seed: u64) -> (f64, f64, f64, f64) {
     let keys = racing_keys(share_bps);
     let slash = FRAUD_SLASH_BPS as f64 / 10_000.0;
     let reward = slash * SLASH_REWARD_BPS as f64 / 10_000.0;
-    // The lowest ticket of a race over `keys` but `barred`: (index, coalition's?).
-    let race = |seed: &[u8; 32], job: &[u8; 32], barred: Option<usize>| {
-        keys.iter()
-            .enumerate()
-            .filter(|&(n, k)| k.1 > 0 && Some(n) != barred)
-            .map(|(n, &(ours, w))| {
-                let key: [u8; 32] = Sha256::digest((n as u64).to_le_bytes()).into();
-                (
-                    race_ticket(race_uniform(seed, job, &key), w).unwrap(),
-                    n,
-                    ours,
-                )
-            })
-            .min()
-            .map(|(_, n, ours)| (n, ours))
-            .unwrap()
-    };
+    let race = |seed: &[u8; 32], job: &[u8; 32], barred| race(&keys, seed, job, barred);
     let (mut acting, mut silent, mut loss, mut convicted) = (0f64, 0f64, 0f64, 0u64);
     for i in 0..JOBS {
         let job: [u8; 32] = Sha256::digest([seed.to_le_bytes(), i.to_le_bytes()].concat()).into();
@@ -195,6 +179,96 @@ fn false_conviction(share_bps: u64, seed: u64) -> (f64, f64, f64, f64) {
     }
     let n = JOBS as f64;
     (acting / n, silent / n, loss / n, convicted as f64 / n)
+}
+
+/// The lowest ticket of a verifier race over `keys` but `barred` (`math::race_ticket`):
+/// (its index, whether it is the coalition's).
+fn race(
+    keys: &[(bool, u64)],
+    seed: &[u8; 32],
+    job: &[u8; 32],
+    barred: Option<usize>,
+) -> (usize, bool) {
+    keys.iter()
+        .enumerate()
+        .filter(|&(n, k)| k.1 > 0 && Some(n) != barred)
+        .map(|(n, &(ours, w))| {
+            let key: [u8; 32] = Sha256::digest((n as u64).to_le_bytes()).into();
+            (
+                race_ticket(race_uniform(seed, job, &key), w).unwrap(),
+                n,
+                ours,
+            )
+        })
+        .min()
+        .map(|(_, n, ours)| (n, ours))
+        .unwrap()
+}
+
+/// How a coalition (client, provider and verifier keys of one owner) tries to take money from
+/// the market pool with jobs of its own, whose provider does the work (so every honest
+/// re-run matches, and a coalition verifier does best to match too: a mismatch only escalates,
+/// and costs it the fraud slash when the second verdict splits).
+#[derive(Clone, Copy)]
+enum Drain {
+    /// Its keys verify the drawn jobs they win; undrawn jobs settle unverified.
+    SelfDealing,
+    /// Also disputes every undrawn job (a bond of the job's verification fee), forcing a
+    /// re-run its keys may win.
+    Disputes,
+    /// Never reveals the draw: every job counts as sampled after 500 slots, a forced re-run.
+    WithheldReveals,
+}
+
+/// `strategy` at `share_bps` of the racing verifier stake, through `math::settlement_for`,
+/// the sampling rule and the verifier race: (the coalition's profit per job, the market
+/// pool's net per job: verification fees in, verifier pay out), in base units. The
+/// coalition's GPU time is not counted (its best case).
+fn pool_drain(strategy: Drain, share_bps: u64, seed: u64) -> (f64, f64) {
+    let keys = racing_keys(share_bps);
+    let (mut coalition, mut pool) = (0i128, 0i128);
+    for i in 0..JOBS {
+        let h = Sha256::digest([seed.to_le_bytes(), i.to_le_bytes()].concat());
+        let price = 1 + u64::from_le_bytes(h[..8].try_into().unwrap()) % 1_000;
+        let secs = 60 + (u32::from_le_bytes(h[8..12].try_into().unwrap()) % 3_540);
+        let pay = price * secs as u64;
+        let escrow = pay + (pay * VERIFICATION_FEE_BPS as u64).div_ceil(10_000);
+        let s =
+            settlement_for(escrow, price, secs, PROTOCOL_FEE_BPS, VERIFICATION_FEE_BPS).unwrap();
+        // Every job settles: the coalition pays both fees, the pool keeps the verification fee.
+        coalition -= (s.protocol_fee + s.verification_fee) as i128;
+        pool += s.verification_fee as i128;
+        let slot_hash: [u8; 32] = Sha256::digest(h).into();
+        let job: [u8; 32] = Sha256::digest(slot_hash).into();
+        let drawn = is_sampled(&slot_hash, &Pubkey::new_from_array(job), VERIFY_RATE_BPS);
+        let forced = match strategy {
+            Drain::SelfDealing => false,
+            Drain::Disputes => !drawn,
+            Drain::WithheldReveals => true,
+        };
+        if !drawn && !forced {
+            continue;
+        }
+        // `verifier_pay`: a drawn run at most pay × f / r; a forced one at most its own fee.
+        let cap = if forced {
+            s.verification_fee
+        } else {
+            mul_div_floor(pay, VERIFICATION_FEE_BPS as u64, VERIFY_RATE_BPS as u64).unwrap()
+        };
+        let v = pay.min(cap) as i128;
+        pool -= v;
+        let seed: [u8; 32] = Sha256::digest(job).into();
+        let ours = race(&keys, &seed, &job, None).1;
+        if ours {
+            coalition += v;
+        }
+        // A disputed job's bond (its verification fee) is split by the matching verifier and
+        // the provider: half to an honest verifier is the coalition's loss.
+        if matches!(strategy, Drain::Disputes) && forced && !ours {
+            coalition -= (s.verification_fee / 2) as i128;
+        }
+    }
+    (coalition as f64 / JOBS as f64, pool as f64 / JOBS as f64)
 }
 
 fn main() {
@@ -295,6 +369,39 @@ fn main() {
             loss
         );
     }
+    let mut drain = String::from(
+        "| strategy | coalition's share of racing verifier stake | coalition's profit per job | market pool's net per job |\n|---|---:|---:|---:|\n",
+    );
+    for (name, strategy) in [
+        (
+            "self-dealing: verify its own drawn jobs",
+            Drain::SelfDealing,
+        ),
+        (
+            "disputes: also force re-runs of undrawn jobs",
+            Drain::Disputes,
+        ),
+        (
+            "withheld reveals: every job a forced re-run",
+            Drain::WithheldReveals,
+        ),
+    ] {
+        for share_bps in [1_000u64, 5_000, 10_000] {
+            let (profit, pool) = pool_drain(strategy, share_bps, 17);
+            if profit >= 0.0 {
+                problems.push(format!(
+                    "the coalition's {name} at {} % of the racing stake pays: {profit:.0} per job",
+                    share_bps / 100
+                ));
+            }
+            drain += &format!(
+                "| {name} | {} % | {:.0} | {:+.0} |\n",
+                share_bps / 100,
+                profit,
+                pool
+            );
+        }
+    }
     let section = format!(
         "## Does cheating pay? (`cargo run -p cinder-tests --bin cinder-sim`)\n\n\
 {JOBS} jobs (price 1-1000 per second, 1 min - 1 h) through `math::settlement_for` and the \
@@ -326,7 +433,22 @@ Per drawn job the coalition expects s·(s·0.1 − (1 − s)·0.2)·S: it loses 
 the racing stake when the arbiter rules on splits, while honest providers lose about s²·0.2·S either \
 way. A silent arbiter makes a failed attempt free (the result stands, nobody is slashed), so \
 then any share profits: markets need an arbiter that answers, and stake spread over many \
-owners.\n\n{conviction}"
+owners.\n\n{conviction}\n\
+### A coalition that drains the market pool (#15 (b))\n\n\
+The coalition is client, provider and verifier keys of one owner, posting jobs of its own whose \
+provider does the work (its GPU time not counted: its best case) and taking whatever the pool \
+pays its keys. A drawn re-run pays the winner of the race at most pay × f / r, a re-run the \
+coalition forced (a dispute, or a draw it never revealed) at most the job's own verification fee; \
+a disputed job's bond is half the winning verifier's. Every job pays both fees. `cinder-sim \
+--check` fails if any row pays the coalition. **The disputes row drains the pool**: a forced \
+re-run of an undrawn job is paid out of that job's own verification fee, so those fees no longer \
+fund the drawn runs, and the pool loses about r × (1 − f) of each job's pay (other clients' fees \
+pay it; honest verifiers are paid for real re-runs). The coalition itself nets r − r·f − p of \
+the pay at best (all the racing stake): −0.3 % in expectation at the defaults, so it pays little \
+more than the protocol fee to grief the pool, and would profit in a market with p < r × (1 − f). Open (#15 point 3): pay a \
+dispute's forced re-run from the client's bond, not from the pool. Unbonding out of a pending slash is refused \
+(`StakeBackingJobs`, SECURITY row 32), so the cheating table above applies to a provider that \
+tries it unchanged.\n\n{drain}"
     );
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../BENCHMARKS.md");
     if check {
