@@ -371,7 +371,9 @@ fn verifier(
         pay as u128 <= exact(price, billed.min(verifier_billed) as u64),
         "one run of the job at most"
     );
-    let drawn = job.sample_status == SampleStatus::Sampled && bond == 0;
+    // The bond plays no part: a disputed job's re-run is paid from the bond by
+    // `submit_verification`, never through `verifier_pay` (the pool).
+    let drawn = job.sample_status == SampleStatus::Sampled;
     if drawn {
         // The pool's solvency: rate × a drawn run ≤ fee × pay, the job's income to the pool.
         let income = exact(price, billed as u64) * job.verification_fee_bps as u128;

@@ -1146,15 +1146,20 @@ on_both!(a_forced_verification_cannot_drain_the_market_pool, |w| {
     let bond = 600_000; // ceil(6 % of 10 000 × 1 000)
     assert_eq!(
         w.balance(&v.1) - v_before,
-        60_000 + bond / 2,
-        "the job's own fee + half the bond"
+        bond,
+        "the run (1 000 000), at most the client's bond"
     );
-    assert_eq!(free - pool_free(&mut w), 60_000);
+    assert_eq!(
+        pool_free(&mut w),
+        free,
+        "the pool pays nothing for a run a client forced"
+    );
     w.warp(600);
     w.settle(&k);
-    // Settled: the pool got its 60 000 back; the three lost exactly the protocol fee.
-    assert_eq!(pool_free(&mut w), free);
-    assert_eq!(start - trio(&mut w, &v), 50_000);
+    // Settled: the pool kept the job's 60 000 fee for the drawn runs it funds; the three lost
+    // exactly both fees (the bond went from their client to their verifier).
+    assert_eq!(pool_free(&mut w), free + 60_000);
+    assert_eq!(start - trio(&mut w, &v), 50_000 + 60_000);
     // (b) Nobody reveals the draw in a sampling market: the job counts as sampled. Likewise
     // paid at most its own verification fee.
     set_verify_rate(&mut w, 10_000);

@@ -484,6 +484,8 @@ on_both!(
             .unwrap();
         w.warp(50);
         let before_p = w.balance(&w.provider_token.clone());
+        let pool = w.verify_pool();
+        let pool_before = w.balance(&pool);
         w.send(
             &[ix::submit_verification(
                 &k,
@@ -496,17 +498,16 @@ on_both!(
             &[&v],
         )
         .expect("match");
-        // A run the client forced (not the draw) costs the pool at most the verification fee
-        // this job brings, ceil(6 % of 1 000) = 60, not price × 50 s (SECURITY.md #25).
-        assert_eq!(
-            w.balance(&vt),
-            60 + BOND / 2,
-            "re-run pay from the pool (capped) + half the bond"
-        );
+        // The client pays for the re-run it forced: its bond pays the verifier's 50 s at the
+        // job's price (500), the provider the rest; the pool pays nothing (paid from the pool,
+        // a forced re-run ate the job's own fee and starved the drawn runs: SECURITY.md #25).
+        assert_eq!(w.balance(&vt), 10 * 50, "the run, from the bond");
         assert_eq!(
             w.balance(&w.provider_token.clone()) - before_p,
-            BOND - BOND / 2
+            BOND - 10 * 50,
+            "the rest of the bond"
         );
+        assert_eq!(w.balance(&pool), pool_before, "nothing from the pool");
         let before = w.ledger(&k);
         w.settle(&k);
         let after = w.ledger(&k);

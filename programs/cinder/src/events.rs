@@ -303,7 +303,8 @@ pub struct VerificationEscalated {
 pub struct DisputeResolved {
     pub job: Pubkey,
     pub resolution: u8,
-    /// False when the arbiter stayed silent past the timeout (undecidable).
+    /// False when anyone resolved it: a proven fraud, or the arbiter silent past the timeout
+    /// (the result stands).
     pub by_arbiter: bool,
 }
 
@@ -313,6 +314,8 @@ pub struct JobDisputed {
     pub bond: u64,
 }
 
+/// A disputed job's bond on a match: the verifier's run (at most the bond), the rest to the
+/// provider.
 #[event]
 pub struct BondPaid {
     pub job: Pubkey,

@@ -218,6 +218,10 @@ enum Drain {
     Disputes,
     /// Never reveals the draw: every job counts as sampled after 500 slots, a forced re-run.
     WithheldReveals,
+    /// Reveals (claims) its drawn jobs and lets only the undrawn ones' reveal window pass, so
+    /// they count as sampled: possible only where no keeper reveals or settles them in the
+    /// ≈ 200 s window (anyone can; the worker's keeper does).
+    WithheldUndrawn,
 }
 
 /// `strategy` at `share_bps` of the racing verifier stake, through `math::settlement_for`,
@@ -243,13 +247,24 @@ fn pool_drain(strategy: Drain, share_bps: u64, seed: u64) -> (f64, f64) {
         let drawn = is_sampled(&slot_hash, &Pubkey::new_from_array(job), VERIFY_RATE_BPS);
         let forced = match strategy {
             Drain::SelfDealing => false,
-            Drain::Disputes => !drawn,
+            Drain::Disputes | Drain::WithheldUndrawn => !drawn,
             Drain::WithheldReveals => true,
         };
         if !drawn && !forced {
             continue;
         }
-        // `verifier_pay`: a drawn run at most pay × f / r; a forced one at most its own fee.
+        let seed: [u8; 32] = Sha256::digest(job).into();
+        let ours = race(&keys, &seed, &job, None).1;
+        if matches!(strategy, Drain::Disputes) && forced {
+            // The client's bond (the job's verification fee) pays the forced run, at most
+            // the bond; the rest goes to the provider. The pool pays nothing.
+            if !ours {
+                coalition -= pay.min(s.verification_fee) as i128;
+            }
+            continue;
+        }
+        // `verifier_pay`: a drawn run at most pay × f / r; an unrevealed one at most the
+        // job's own fee.
         let cap = if forced {
             s.verification_fee
         } else {
@@ -257,15 +272,8 @@ fn pool_drain(strategy: Drain, share_bps: u64, seed: u64) -> (f64, f64) {
         };
         let v = pay.min(cap) as i128;
         pool -= v;
-        let seed: [u8; 32] = Sha256::digest(job).into();
-        let ours = race(&keys, &seed, &job, None).1;
         if ours {
             coalition += v;
-        }
-        // A disputed job's bond (its verification fee) is split by the matching verifier and
-        // the provider: half to an honest verifier is the coalition's loss.
-        if matches!(strategy, Drain::Disputes) && forced && !ours {
-            coalition -= (s.verification_fee / 2) as i128;
         }
     }
     (coalition as f64 / JOBS as f64, pool as f64 / JOBS as f64)
@@ -385,6 +393,10 @@ fn main() {
             "withheld reveals: every job a forced re-run",
             Drain::WithheldReveals,
         ),
+        (
+            "withheld reveals of undrawn jobs only",
+            Drain::WithheldUndrawn,
+        ),
     ] {
         for share_bps in [1_000u64, 5_000, 10_000] {
             let (profit, pool) = pool_drain(strategy, share_bps, 17);
@@ -438,15 +450,16 @@ owners.\n\n{conviction}\n\
 The coalition is client, provider and verifier keys of one owner, posting jobs of its own whose \
 provider does the work (its GPU time not counted: its best case) and taking whatever the pool \
 pays its keys. A drawn re-run pays the winner of the race at most pay × f / r, a re-run the \
-coalition forced (a dispute, or a draw it never revealed) at most the job's own verification fee; \
-a disputed job's bond is half the winning verifier's. Every job pays both fees. `cinder-sim \
---check` fails if any row pays the coalition. **The disputes row drains the pool**: a forced \
-re-run of an undrawn job is paid out of that job's own verification fee, so those fees no longer \
-fund the drawn runs, and the pool loses about r × (1 − f) of each job's pay (other clients' fees \
-pay it; honest verifiers are paid for real re-runs). The coalition itself nets r − r·f − p of \
-the pay at best (all the racing stake): −0.3 % in expectation at the defaults, so it pays little \
-more than the protocol fee to grief the pool, and would profit in a market with p < r × (1 − f). Open (#15 point 3): pay a \
-dispute's forced re-run from the client's bond, not from the pool. Unbonding out of a pending slash is refused \
+coalition's client forced with a dispute is paid from its bond (the run, at most the job's \
+verification fee; the rest to the provider), never from the pool, and a draw nobody revealed \
+in time at most the job's own verification fee from the pool. Every job pays both fees. \
+`cinder-sim --check` fails if any row pays the coalition. The last row is what remains: where \
+no keeper reveals or settles a job within its ≈ 200 s reveal window, a coalition that lets \
+only its undrawn jobs' window pass has each of them re-run out of its own fee, which then no \
+longer funds the drawn runs: the pool loses about r × (1 − f) of each job's pay while the \
+coalition nets r − r·f − p (−0.3 % at the defaults; it would profit where p < r × (1 − f)). \
+Anyone's `reveal_sample` or `settle_job` closes it, and the worker's keeper sends them. \
+Unbonding out of a pending slash is refused \
 (`StakeBackingJobs`, SECURITY row 32), so the cheating table above applies to a provider that \
 tries it unchanged.\n\n{drain}"
     );

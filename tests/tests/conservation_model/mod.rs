@@ -508,33 +508,33 @@ impl Model {
                     return Ok(());
                 }
                 // The verifier's run at the job's price, for at most the provider's billed
-                // seconds; a run the draw did not decide (a bond posted) is paid at most the
-                // job's own verification fee; the pool pays what it holds beyond the
-                // unswept protocol fees.
+                // seconds.
                 let b = self.job(&job)?.clone();
                 let run = b.price as u128 * verifier_billed_secs.min(billed_secs) as u128;
-                // A drawn run: at most pay × fee / rate (rounded down), the pool's expected
-                // income from the job over the chance it is drawn.
-                let pay = if drawn_sample && b.bond == 0 {
-                    let job_pay = b.price as u128 * billed_secs as u128;
+                if b.bond > 0 {
+                    // A re-run the client forced with a dispute is the client's to pay: its
+                    // bond pays the run (at most the bond), the provider the rest; the pool
+                    // pays nothing.
+                    let to_verifier = run.min(b.bond);
+                    self.transfer(&b.vault, &verifier_token, to_verifier)?;
+                    self.transfer(&b.vault, &k.provider, b.bond - to_verifier)?;
+                    self.job(&job)?.bond = 0;
+                    return Ok(());
+                }
+                // From the pool: a drawn run at most pay × fee / rate (rounded down), the
+                // pool's expected income from the job over the chance it is drawn; a run forced
+                // by an unrevealed draw at most the job's own verification fee; and only what
+                // the pool holds beyond the unswept protocol fees.
+                let job_pay = b.price as u128 * billed_secs as u128;
+                let pay = if drawn_sample {
                     let bound =
                         job_pay * b.verification_fee_bps as u128 / b.verify_rate_bps.max(1) as u128;
                     run.min(bound)
                 } else {
-                    let own_fee = bps_up(
-                        b.price as u128 * billed_secs as u128,
-                        b.verification_fee_bps,
-                    );
-                    run.min(own_fee)
+                    run.min(bps_up(job_pay, b.verification_fee_bps))
                 };
                 let free = self.bal(&k.pool)?.saturating_sub(self.accrued);
                 self.transfer(&k.pool, &verifier_token, pay.min(free))?;
-                // A confirmed result: the client's bond, half (rounded down) to the verifier,
-                // the rest to the provider.
-                let to_verifier = b.bond / 2;
-                self.transfer(&b.vault, &verifier_token, to_verifier)?;
-                self.transfer(&b.vault, &k.provider, b.bond - to_verifier)?;
-                self.job(&job)?.bond = 0;
             }
             // bps of active + unbonding stake (rounded down) is taken; reward_bps of it
             // (rounded down) to the winner, the rest burned.

@@ -12,8 +12,10 @@ use anchor_spl::token_interface::TokenInterface;
 
 /// Client, inside the challenge window: doubts a result. Posts a bond equal to the job's
 /// verification fee into the job vault and forces re-execution. If a verifier then matches the
-/// provider, the bond goes to provider and verifier; otherwise (verifier right, undecidable, or
-/// no verifier in time) it returns with the refund at settlement.
+/// provider, the bond pays the verifier's run (at most the bond; the pool pays nothing for a
+/// re-run a client forced) and the provider the rest; a provider-right ruling gives it to the
+/// provider; otherwise (verifier right, undecidable, a result that stands by the arbiter's
+/// silence, or no verifier in time) it returns with the refund at settlement.
 #[event_cpi]
 #[derive(Accounts)]
 pub struct DisputeJob<'info> {

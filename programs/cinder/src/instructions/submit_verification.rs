@@ -60,14 +60,16 @@ pub struct SubmitVerification<'info> {
 /// provider) from draining the pool:
 /// - the run is paid for at most the seconds the provider billed: a 0-second job pays nothing;
 /// - a drawn run is paid at most `pay × f / r`, rounded down (the solvency bound above);
-/// - a run the draw did not decide — forced by the client's dispute (its bond pays the
-///   verifier and the provider instead), or by nobody revealing the draw in time — is paid at
-///   most the verification fee this job itself pays into the pool at settlement.
+/// - a run the draw did not decide because nobody revealed it in time is paid at most the
+///   verification fee this job itself pays into the pool at settlement;
+/// - a run a client forced with a dispute is not paid by the pool at all: the client's bond
+///   pays it ([`submit_verification`]). Paid from the pool, a forced re-run of an undrawn job
+///   ate that job's own fee, so disputing every undrawn job starved the drawn runs (the pool
+///   lost about `r × (1 − f)` of each such job's pay; cinder-sim's pool-drain table).
 pub fn verifier_pay(job: &Job, billed_secs: u32) -> Result<u64> {
-    let run = math::mul(job.price_per_sec, billed_secs.min(job.billed_secs) as u64)?;
+    let run = verifier_run(job, billed_secs)?;
     let pay = math::mul(job.price_per_sec, job.billed_secs as u64)?;
-    let drawn = job.sample_status == SampleStatus::Sampled && job.client_bond() == 0;
-    if drawn {
+    if job.sample_status == SampleStatus::Sampled {
         // A draw needs a non-zero rate; `max(1)` only keeps the division defined. A bound
         // beyond u64 cannot bind.
         let bound = math::mul_div_floor(
@@ -82,6 +84,11 @@ pub fn verifier_pay(job: &Job, billed_secs: u32) -> Result<u64> {
     Ok(run.min(own_fee))
 }
 
+/// The verifier's run at the job's price, for at most the seconds the provider billed.
+pub fn verifier_run(job: &Job, billed_secs: u32) -> Result<u64> {
+    math::mul(job.price_per_sec, billed_secs.min(job.billed_secs) as u64)
+}
+
 pub fn submit_verification(
     ctx: Context<SubmitVerification>,
     result_hash: [u8; 32],
@@ -92,7 +99,7 @@ pub fn submit_verification(
     let a = &ctx.accounts;
     let owner = a.owner.key();
     let job_key = a.job.key();
-    let (matched, pay, bond, job_copy) = {
+    let (matched, pay, bond, bond_to_verifier, job_copy) = {
         let mut job = a.job.load_mut()?;
         require_keys_eq!(job.vault, a.vault.key(), CinderError::VaultMismatch);
         require!(
@@ -150,20 +157,22 @@ pub fn submit_verification(
                 job.disputed_at = now;
             }
         }
-        // Only an unchallenged match is paid from the pool; escalation verifiers are paid
-        // from the slash of whoever turns out wrong.
+        // Only an unchallenged match is paid; escalation verifiers are paid from the slash of
+        // whoever turns out wrong. A client that doubted the result pays for the re-run it
+        // forced: its bond pays the verifier's run (at most the bond) and the provider the
+        // rest. Any other match is paid from the pool.
         let first_match = matched && !second;
-        let pay = if first_match {
+        let bond = if first_match { job.client_bond() } else { 0 };
+        let pay = if first_match && bond == 0 {
             verifier_pay(&job, billed_secs)?
         } else {
             0
         };
-        // The client doubted a result the verifier confirmed: its bond goes to both.
-        let bond = if first_match { job.client_bond() } else { 0 };
+        let bond_to_verifier = verifier_run(&job, billed_secs)?.min(bond);
         if bond > 0 {
             job.client_bond = [0; 8];
         }
-        (matched, pay, bond, *job)
+        (matched, pay, bond, bond_to_verifier, *job)
     };
     let mut paid = 0;
     if pay > 0 {
@@ -205,13 +214,16 @@ pub fn submit_verification(
             &nonce,
             &[job_copy.bump],
         ];
-        let to_verifier = bond / 2;
+        let to_verifier = bond_to_verifier;
         let to_provider = math::sub(bond, to_verifier)?;
         let job_info = a.job.to_account_info();
         for (destination, amount) in [
             (&a.verifier_token, to_verifier),
             (&a.provider_token, to_provider),
         ] {
+            if amount == 0 {
+                continue;
+            }
             utils::transfer_checked(
                 &a.token_program,
                 &a.vault,
