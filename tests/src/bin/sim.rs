@@ -14,7 +14,7 @@
 
 use cinder::{
     instructions::is_sampled,
-    math::{mul_div_floor, race_ticket, race_uniform, settlement_for},
+    math::{mul_div_floor, race_ticket, race_uniform, settlement_for, Settlement},
 };
 use sha2::{Digest, Sha256};
 use solana_sdk::pubkey::Pubkey;
@@ -34,18 +34,29 @@ struct Row {
     honest: f64,
 }
 
+/// Job `i` of a run seeded `seed`: terms 1-1000 per second for 60 s - 1 h, billed in full, its
+/// escrow (pay + the verification fee) and settlement; `h` seeds its draw.
+struct SimJob {
+    h: [u8; 32],
+    pay: u64,
+    escrow: u64,
+    s: Settlement,
+}
+
+fn sim_job(seed: u64, i: u64) -> SimJob {
+    let h: [u8; 32] = Sha256::digest([seed.to_le_bytes(), i.to_le_bytes()].concat()).into();
+    let price = 1 + u64::from_le_bytes(h[..8].try_into().unwrap()) % 1_000;
+    let secs = 60 + (u32::from_le_bytes(h[8..12].try_into().unwrap()) % 3_540);
+    let pay = price * secs as u64;
+    let escrow = pay + (pay * VERIFICATION_FEE_BPS as u64).div_ceil(10_000);
+    let s = settlement_for(escrow, price, secs, PROTOCOL_FEE_BPS, VERIFICATION_FEE_BPS).unwrap();
+    SimJob { h, pay, escrow, s }
+}
+
 fn simulate(stake_over_pay: u64, seed: u64) -> Row {
     let (mut sampled, mut cheater_total, mut honest_total) = (0u64, 0i128, 0i128);
     for i in 0..JOBS {
-        // Job terms: 1-1000 per second, 60 s - 1 h, billed in full.
-        let h = Sha256::digest([seed.to_le_bytes(), i.to_le_bytes()].concat());
-        let price = 1 + u64::from_le_bytes(h[..8].try_into().unwrap()) % 1_000;
-        let secs = 60 + (u32::from_le_bytes(h[8..12].try_into().unwrap()) % 3_540);
-        let escrow = price * secs as u64
-            + (price * secs as u64 * VERIFICATION_FEE_BPS as u64).div_ceil(10_000);
-        let s =
-            settlement_for(escrow, price, secs, PROTOCOL_FEE_BPS, VERIFICATION_FEE_BPS).unwrap();
-        let pay = price * secs as u64;
+        let SimJob { h, pay, s, .. } = sim_job(seed, i);
         let stake = stake_over_pay * pay;
         // The deciding slot hash is unknown when the provider commits: a fresh random one.
         let slot_hash: [u8; 32] = Sha256::digest(h).into();
@@ -97,13 +108,7 @@ fn self_verification(share_bps: u64, stake_over_pay: u64, seed: u64) -> (f64, f6
     let keys = racing_keys(share_bps);
     let (mut profit, mut loss, mut drawn, mut won) = (0i128, 0i128, 0u64, 0u64);
     for i in 0..JOBS {
-        let h = Sha256::digest([seed.to_le_bytes(), i.to_le_bytes()].concat());
-        let price = 1 + u64::from_le_bytes(h[..8].try_into().unwrap()) % 1_000;
-        let secs = 60 + (u32::from_le_bytes(h[8..12].try_into().unwrap()) % 3_540);
-        let pay = price * secs as u64;
-        let escrow = pay + (pay * VERIFICATION_FEE_BPS as u64).div_ceil(10_000);
-        let s =
-            settlement_for(escrow, price, secs, PROTOCOL_FEE_BPS, VERIFICATION_FEE_BPS).unwrap();
+        let SimJob { h, pay, escrow, s } = sim_job(seed, i);
         let slot_hash: [u8; 32] = Sha256::digest(h).into();
         let job: [u8; 32] = Sha256::digest(slot_hash).into();
         if !is_sampled(&slot_hash, &Pubkey::new_from_array(job), VERIFY_RATE_BPS) {
@@ -232,13 +237,7 @@ fn pool_drain(strategy: Drain, share_bps: u64, seed: u64) -> (f64, f64) {
     let keys = racing_keys(share_bps);
     let (mut coalition, mut pool) = (0i128, 0i128);
     for i in 0..JOBS {
-        let h = Sha256::digest([seed.to_le_bytes(), i.to_le_bytes()].concat());
-        let price = 1 + u64::from_le_bytes(h[..8].try_into().unwrap()) % 1_000;
-        let secs = 60 + (u32::from_le_bytes(h[8..12].try_into().unwrap()) % 3_540);
-        let pay = price * secs as u64;
-        let escrow = pay + (pay * VERIFICATION_FEE_BPS as u64).div_ceil(10_000);
-        let s =
-            settlement_for(escrow, price, secs, PROTOCOL_FEE_BPS, VERIFICATION_FEE_BPS).unwrap();
+        let SimJob { h, pay, s, .. } = sim_job(seed, i);
         // Every job settles: the coalition pays both fees, the pool keeps the verification fee.
         coalition -= (s.protocol_fee + s.verification_fee) as i128;
         pool += s.verification_fee as i128;
