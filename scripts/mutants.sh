@@ -33,5 +33,5 @@ fi
 export CARGO_TARGET_DIR=$CINDER_CACHE/target-mutants
 exec cargo mutants --no-shuffle \
   --file 'programs/cinder/src/math/**' --file 'programs/cinder/src/state/**' \
-  --exclude 'programs/cinder/src/math/tests.rs' \
+  --exclude 'programs/cinder/src/math/tests.rs' --exclude 'programs/cinder/src/state/tests.rs' \
   "${packages[@]}" "$@" "${test_args[@]}"

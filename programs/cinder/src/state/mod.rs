@@ -38,3 +38,6 @@ const _: () = {
     assert!(core::mem::size_of::<StakePosition>() == 128);
     assert!(core::mem::offset_of!(Job, state) + 8 == Job::STATE_OFFSET);
 };
+
+#[cfg(test)]
+mod tests;
