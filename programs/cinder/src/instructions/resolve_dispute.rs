@@ -73,7 +73,7 @@ pub fn resolve_dispute<'info>(
 ) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let a = &ctx.accounts;
-    let (outcome, by_arbiter, job) = {
+    let (outcome, by_arbiter, job, second) = {
         let mut job = a.job.load_mut()?;
         match job.state {
             JobState::Disputed => {}
@@ -107,13 +107,19 @@ pub fn resolve_dispute<'info>(
         require!(vp.owner == first, CinderError::ProviderMismatch);
         vp.release_job(first_stake)?;
         drop(vp);
-        if job.escalated() && job.state == JobState::Disputed {
+        // A second verdict (escalated, then disputed: `CONFIRMED` or `SPLIT`) brings the
+        // second verifier's accounts; its locked stake is released here, its stake and token
+        // accounts are used by the slashes below.
+        let second = if job.escalated() && job.state == JobState::Disputed {
             let second = second_verifier(ctx.remaining_accounts)?;
             let sp = AccountLoader::<Provider>::try_from(second.provider)?;
             let mut sp = sp.load_mut()?;
             require!(sp.owner == job.verifier, CinderError::ProviderMismatch);
             sp.release_job(job.verifier_stake_locked)?;
-        }
+            Some(second)
+        } else {
+            None
+        };
         job.verifier_stake_locked = 0;
         job.first_verifier_stake = [0; 8];
         job.resolution = outcome;
@@ -126,7 +132,7 @@ pub fn resolve_dispute<'info>(
         } else {
             job.state = JobState::Refunded;
         }
-        (outcome, by_arbiter, *job)
+        (outcome, by_arbiter, *job, second)
     };
     let job_key = a.job.key();
     emit_cpi!(DisputeResolved {
@@ -135,11 +141,6 @@ pub fn resolve_dispute<'info>(
         by_arbiter,
     });
     let slashes = slashes(&job, outcome);
-    let second = if job.verdict == verdict::CONFIRMED || job.verdict == verdict::SPLIT {
-        Some(second_verifier(ctx.remaining_accounts)?)
-    } else {
-        None
-    };
     for s in slashes.into_iter().flatten() {
         let position = match s.loser {
             Party::Provider => a.provider_stake.clone(),

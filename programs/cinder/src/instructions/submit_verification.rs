@@ -168,10 +168,12 @@ pub fn submit_verification(
         } else {
             0
         };
-        let bond_to_verifier = verifier_run(&job, billed_secs)?.min(bond);
-        if bond > 0 {
+        let bond_to_verifier = if bond > 0 {
             job.client_bond = [0; 8];
-        }
+            verifier_run(&job, billed_secs)?.min(bond)
+        } else {
+            0
+        };
         (matched, pay, bond, bond_to_verifier, *job)
     };
     let mut paid = 0;
