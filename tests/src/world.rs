@@ -608,6 +608,39 @@ impl World {
         self.try_submit(k, billed).expect("submit_result");
     }
 
+    /// `verifier` submits its re-run of `k`'s job: `result_hash` for `billed_secs`, paid to
+    /// its payment-token account `token` (a bond's rest goes to the world's provider).
+    pub fn submit_verification(
+        &mut self,
+        k: &JobKeys,
+        verifier: &Keypair,
+        token: &Pubkey,
+        result_hash: [u8; 32],
+        billed_secs: u32,
+    ) -> Result<TxMeta, TransactionError> {
+        let (v, pt) = (verifier.pubkey(), self.provider_token);
+        let submit = ix::submit_verification(k, &v, token, &pt, result_hash, billed_secs);
+        self.send(&[submit], &[verifier])
+    }
+
+    /// The whole re-run of `k`'s job by `verifier`: it claims the verification, waits out
+    /// the race it won, and submits (`submit_verification`). The claim's error if it fails.
+    pub fn verify(
+        &mut self,
+        k: &JobKeys,
+        verifier: &Keypair,
+        token: &Pubkey,
+        result_hash: [u8; 32],
+        billed_secs: u32,
+    ) -> Result<TxMeta, TransactionError> {
+        self.send(
+            &[ix::claim_verification(k, &verifier.pubkey())],
+            &[verifier],
+        )?;
+        self.close_race(&k.job);
+        self.submit_verification(k, verifier, token, result_hash, billed_secs)
+    }
+
     pub fn payees(&self) -> Payees {
         Payees {
             client_token: self.client_token,

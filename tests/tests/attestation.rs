@@ -212,18 +212,7 @@ on_both!(a_verifier_with_only_public_data_cannot_match, |w| {
     w.close_race(&k.job);
     // The commitment is public; submitting it (or anything but the true hash) mismatches.
     let commitment = w.job(&k.job).result_commitment;
-    w.send(
-        &[ix::submit_verification(
-            &k,
-            &v.pubkey(),
-            &vt,
-            &{ w.provider_token },
-            commitment,
-            0,
-        )],
-        &[&v],
-    )
-    .unwrap();
+    w.submit_verification(&k, &v, &vt, commitment, 0).unwrap();
     let job = w.job(&k.job);
     assert_eq!(
         (job.state, job.first_verifier),
@@ -243,18 +232,7 @@ fn disputed(w: &mut World) -> (JobKeys, Keypair) {
         .unwrap();
     w.close_race(&k.job);
     w.warp(10);
-    w.send(
-        &[ix::submit_verification(
-            &k,
-            &v.pubkey(),
-            &vt,
-            &{ w.provider_token },
-            [7; 32],
-            10,
-        )],
-        &[&v],
-    )
-    .unwrap();
+    w.submit_verification(&k, &v, &vt, [7; 32], 10).unwrap();
     w.lapse_escalation(&k.job);
     (k, v)
 }
@@ -430,21 +408,7 @@ on_both!(a_silent_verifier_is_slashed_and_replaced, |w| {
     );
     // Another verifier takes over (the verification timeout counts from the submit: 1 day).
     let (v2, vt2) = verifier(&mut w);
-    w.send(&[ix::claim_verification(&k, &v2.pubkey())], &[&v2])
-        .expect("second verifier");
-    w.close_race(&k.job);
-    w.send(
-        &[ix::submit_verification(
-            &k,
-            &v2.pubkey(),
-            &vt2,
-            &{ w.provider_token },
-            [42; 32],
-            0,
-        )],
-        &[&v2],
-    )
-    .unwrap();
+    w.verify(&k, &v2, &vt2, [42; 32], 0).unwrap();
     w.settle(&k);
 });
 
@@ -486,18 +450,8 @@ on_both!(
         let before_p = w.balance(&w.provider_token.clone());
         let pool = w.verify_pool();
         let pool_before = w.balance(&pool);
-        w.send(
-            &[ix::submit_verification(
-                &k,
-                &v.pubkey(),
-                &vt,
-                &{ w.provider_token },
-                [42; 32],
-                50,
-            )],
-            &[&v],
-        )
-        .expect("match");
+        w.submit_verification(&k, &v, &vt, [42; 32], 50)
+            .expect("match");
         // The client pays for the re-run it forced: its bond pays the verifier's 50 s at the
         // job's price (500), the provider the rest; the pool pays nothing (paid from the pool,
         // a forced re-run ate the job's own fee and starved the drawn runs: SECURITY.md #25).
@@ -565,21 +519,7 @@ on_both!(
         let start = w.balance(&w.client_token.clone());
         let k = client_disputed(&mut w);
         let (v, vt) = verifier(&mut w);
-        w.send(&[ix::claim_verification(&k, &v.pubkey())], &[&v])
-            .unwrap();
-        w.close_race(&k.job);
-        w.send(
-            &[ix::submit_verification(
-                &k,
-                &v.pubkey(),
-                &vt,
-                &{ w.provider_token },
-                [7; 32],
-                0,
-            )],
-            &[&v],
-        )
-        .unwrap();
+        w.verify(&k, &v, &vt, [7; 32], 0).unwrap();
         w.lapse_escalation(&k.job);
         let winner = w.protocol_account(&v.pubkey());
         w.send(
@@ -603,21 +543,7 @@ on_both!(
         );
         // Provider right: the bond is the provider's.
         let k = client_disputed(&mut w);
-        w.send(&[ix::claim_verification(&k, &v.pubkey())], &[&v])
-            .unwrap();
-        w.close_race(&k.job);
-        w.send(
-            &[ix::submit_verification(
-                &k,
-                &v.pubkey(),
-                &vt,
-                &{ w.provider_token },
-                [7; 32],
-                0,
-            )],
-            &[&v],
-        )
-        .unwrap();
+        w.verify(&k, &v, &vt, [7; 32], 0).unwrap();
         w.lapse_escalation(&k.job);
         let winner = w.provider_ptoken;
         w.send(
@@ -640,22 +566,7 @@ on_both!(
         // The arbiter silent: the result stands and the provider is paid, but the bond goes
         // back to the client (nobody found the provider right against its doubt).
         let k = client_disputed(&mut w);
-        w.send(&[ix::claim_verification(&k, &v.pubkey())], &[&v])
-            .unwrap();
-        w.close_race(&k.job);
-        let pt = w.provider_token;
-        w.send(
-            &[ix::submit_verification(
-                &k,
-                &v.pubkey(),
-                &vt,
-                &pt,
-                [7; 32],
-                0,
-            )],
-            &[&v],
-        )
-        .unwrap();
+        w.verify(&k, &v, &vt, [7; 32], 0).unwrap();
         w.lapse_escalation(&k.job);
         w.warp(7 * 86_400);
         let anyone = Keypair::new();
@@ -697,22 +608,7 @@ on_both!(attestation_events, |w| {
     let r = &events_of::<SampleRevealed>(&meta)[0];
     assert!(r.sampled && r.slot >= w.job(&k.job).submitted_slot + 4);
     let (v, vt) = verifier(&mut w);
-    w.send(&[ix::claim_verification(&k, &v.pubkey())], &[&v])
-        .unwrap();
-    w.close_race(&k.job);
-    let meta = w
-        .send(
-            &[ix::submit_verification(
-                &k,
-                &v.pubkey(),
-                &vt,
-                &{ w.provider_token },
-                [42; 32],
-                0,
-            )],
-            &[&v],
-        )
-        .unwrap();
+    let meta = w.verify(&k, &v, &vt, [42; 32], 0).unwrap();
     let s = &events_of::<VerificationSubmitted>(&meta)[0];
     assert!(s.matched && s.result_hash == [42; 32]);
     // A sampled job nobody verifies lapses at settlement, and says so.
@@ -738,23 +634,7 @@ fn escalated(w: &mut World, mode: u8) -> (JobKeys, Keypair, cinder_tests::TxMeta
     w.warp(2);
     reveal(w, &k).unwrap();
     let (v, vt) = verifier(w);
-    w.send(&[ix::claim_verification(&k, &v.pubkey())], &[&v])
-        .unwrap();
-    w.close_race(&k.job);
-    let pt = w.provider_token;
-    let meta = w
-        .send(
-            &[ix::submit_verification(
-                &k,
-                &v.pubkey(),
-                &vt,
-                &pt,
-                [7; 32],
-                0,
-            )],
-            &[&v],
-        )
-        .expect("first mismatch");
+    let meta = w.verify(&k, &v, &vt, [7; 32], 0).expect("first mismatch");
     (k, v, meta)
 }
 
@@ -767,12 +647,8 @@ fn second_verdict(w: &mut World, k: &JobKeys, hash: [u8; 32]) -> (Keypair, Pubke
         .expect("claim the second verification");
     w.close_race(&k.job);
     w.warp(10);
-    let pt = w.provider_token;
-    w.send(
-        &[ix::submit_verification(k, &v.pubkey(), &vt, &pt, hash, 10)],
-        &[&v],
-    )
-    .expect("second verdict");
+    w.submit_verification(k, &v, &vt, hash, 10)
+        .expect("second verdict");
     (v, vt)
 }
 

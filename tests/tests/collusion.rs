@@ -106,18 +106,8 @@ on_both!(
             w.close_race(&k.job);
             w.warp(100);
             let hash = if sampled { [42; 32] } else { [7; 32] };
-            w.send(
-                &[ix::submit_verification(
-                    &k,
-                    &v.pubkey(),
-                    &vt,
-                    &pt,
-                    hash,
-                    100,
-                )],
-                &[&v],
-            )
-            .expect("submit verification");
+            w.submit_verification(&k, &v, &vt, hash, 100)
+                .expect("submit verification");
             if sampled {
                 drawn += 1;
             } else {
@@ -442,19 +432,8 @@ on_both!(sampling_and_the_arbiter_are_the_jobs_own, |w| {
         .expect("claim verification");
     w.close_race(&sampled.job);
     w.warp(10);
-    let provider_token = w.provider_token;
-    w.send(
-        &[ix::submit_verification(
-            &sampled,
-            &v.pubkey(),
-            &vt,
-            &provider_token,
-            [7; 32],
-            10,
-        )],
-        &[&v],
-    )
-    .expect("mismatch");
+    w.submit_verification(&sampled, &v, &vt, [7; 32], 10)
+        .expect("mismatch");
     w.lapse_escalation(&sampled.job);
     let p = w.protocol();
     let provider = w.provider.pubkey();
@@ -630,18 +609,8 @@ on_both!(a_providers_second_key_cannot_verify_its_own_result, |w| {
     );
     let lt = keys.iter().find(|h| h.0.pubkey() == lo.pubkey()).unwrap().1;
     w.warp(10);
-    w.send(
-        &[ix::submit_verification(
-            &k,
-            &lo.pubkey(),
-            &lt,
-            &pt,
-            [7; 32],
-            1,
-        )],
-        &[&lo],
-    )
-    .expect("the honest verifier's true result");
+    w.submit_verification(&k, &lo, &lt, [7; 32], 1)
+        .expect("the honest verifier's true result");
     // One mismatch is a claim: a second race decides whether it is fraud. The honest verifier
     // whose verdict is in question takes no part in it (tests/tests/attestation.rs follows the
     // escalation to its end).

@@ -94,9 +94,11 @@ describe('markets', () => {
 });
 
 describe('jobs', () => {
-  it('posts a job: simulate, wallet signs and sends, confirmed', async () => {
+  /** The jobs page of a funded, connected wallet with the post form filled in: a spec,
+   *  0.002 per second for 300 s. */
+  async function postFormShown(): Promise<FakeChain> {
     const chain = new FakeChain();
-    const w = await protocolWorld(chain);
+    await protocolWorld(chain);
     // The wallet sends through its own RPC: share the fake chain's state with it.
     walletChain.statuses = chain.statuses;
     chain.setTokenAccount(await associatedTokenAddress(wallet.address, USDC, TOKEN_PROGRAM_ADDRESS), USDC, wallet.address, 10_000_000n);
@@ -106,6 +108,11 @@ describe('jobs', () => {
     fireEvent.change(screen.getByTestId('post-spec-hash'), { target: { value: 'ab'.repeat(32) } });
     fireEvent.change(screen.getByTestId('post-price'), { target: { value: '0.002' } });
     fireEvent.change(screen.getByTestId('post-duration'), { target: { value: '300' } });
+    return chain;
+  }
+
+  it('posts a job: simulate, wallet signs and sends, confirmed', async () => {
+    const chain = await postFormShown();
     // 0.002 × 300 = 0.6 compute + 6% = 0.036 verification fee.
     expect(screen.getByTestId('post-escrow').textContent).toMatch(/^Escrow: 0\.636 /);
     const before = wallet.requests.length;
@@ -113,20 +120,10 @@ describe('jobs', () => {
     await waitFor(() => expect(screen.getByTestId('tx-status').getAttribute('data-phase')).toBe('confirmed'), { timeout: 5000 });
     expect(wallet.requests.slice(before).map((r) => r.method)).toEqual(['signAndSendTransaction']);
     expect(chain.calls).toContain('simulateTransaction');
-    void w;
   });
 
   it('posts the verification mode chosen (the spec\'s verify.mode) with the job', async () => {
-    const chain = new FakeChain();
-    await protocolWorld(chain);
-    walletChain.statuses = chain.statuses;
-    chain.setTokenAccount(await associatedTokenAddress(wallet.address, USDC, TOKEN_PROGRAM_ADDRESS), USDC, wallet.address, 10_000_000n);
-    show(chain, 'jobs');
-    await connect();
-    fireEvent.change(await screen.findByTestId('post-spec-uri'), { target: { value: 'https://specs.example/a.json' } });
-    fireEvent.change(screen.getByTestId('post-spec-hash'), { target: { value: 'ab'.repeat(32) } });
-    fireEvent.change(screen.getByTestId('post-price'), { target: { value: '0.002' } });
-    fireEvent.change(screen.getByTestId('post-duration'), { target: { value: '300' } });
+    const chain = await postFormShown();
     fireEvent.change(screen.getByTestId('post-verify-mode'), { target: { value: String(VerifyMode.Tolerance) } });
     fireEvent.click(screen.getByTestId('post-submit'));
     await waitFor(() => expect(screen.getByTestId('tx-status').getAttribute('data-phase')).toBe('confirmed'), { timeout: 5000 });
