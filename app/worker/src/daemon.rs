@@ -32,6 +32,10 @@ use tokio_util::sync::CancellationToken;
 const SUBMIT_MARGIN_SECS: i64 = 15;
 /// How long a job whose spec was refused, or that we quit, is left alone.
 const REFUSE_FOR: Duration = Duration::from_secs(300);
+/// How long a job task keeps asking an RPC node that does not answer before it leaves the
+/// job's journal entry open for the next start's recovery: an outage must never read as "the
+/// job is gone" (a claim that landed unseen would be slashed as a timeout).
+const CHAIN_ANSWER_WITHIN: Duration = Duration::from_secs(600);
 /// Memo program (v3): a quit carries its reason in the same transaction, for the client.
 const MEMO_PROGRAM: Pubkey = anchor_lang::pubkey!("MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr");
 
@@ -479,8 +483,11 @@ async fn provider_job(
         }
         Err(e) => {
             // Lost the race, or unsure: the chain decides.
-            match chain_job(shared, &key).await {
-                Some(j) if j.state == JobState::Running && j.provider == shared.me() => {
+            let me = shared.me();
+            let ours = |j: &Job| j.state == JobState::Running && j.provider == me;
+            match claim_landed(shared, &entry, &key, ours).await {
+                Some(true) => {
+                    tracing::warn!(job = %key, error = %e, "claim landed despite an error; running it");
                     let _ = shared.journal.advance(
                         &entry.job,
                         Role::Provider,
@@ -488,7 +495,8 @@ async fn provider_job(
                         "claim landed despite an error",
                     );
                 }
-                _ => {
+                None => return,
+                Some(false) => {
                     tracing::info!(job = %key, error = %e, "claim failed: {e}");
                     let _ = shared.journal.fail(
                         &entry.job,
@@ -514,14 +522,21 @@ async fn run_and_submit(
     permits: Vec<tokio::sync::OwnedSemaphorePermit>,
 ) {
     let id = key.to_string();
-    let Some(job) = chain_job(shared, &key).await else {
-        let _ = shared.journal.fail(
-            &id,
-            Role::Provider,
-            Step::Quit,
-            "job vanished before it ran",
-        );
-        return;
+    let job = match chain_job(shared, &key).await {
+        Ok(Some(job)) => job,
+        Ok(None) => {
+            let _ = shared.journal.fail(
+                &id,
+                Role::Provider,
+                Step::Quit,
+                "job vanished before it ran",
+            );
+            return;
+        }
+        Err(e) => {
+            tracing::error!(job = %key, error = %e, "cannot read the job to run it: the RPC node does not answer; the next start resumes it");
+            return;
+        }
     };
     let prepared = match prepared {
         Some(p) => p,
@@ -663,7 +678,10 @@ async fn submit(
             );
         }
         Err(e) => match chain_job(shared, key).await {
-            Some(j) if j.state != JobState::Running && j.provider == shared.me() => {
+            Err(read) => {
+                tracing::error!(job = %key, error = %e, read = %read, "submit failed and the chain cannot be read; the journal keeps the result for the next start");
+            }
+            Ok(Some(j)) if j.state != JobState::Running && j.provider == shared.me() => {
                 let _ = shared.journal.advance(
                     &id,
                     Role::Provider,
@@ -671,7 +689,7 @@ async fn submit(
                     "submit had landed",
                 );
             }
-            Some(j) if j.state == JobState::Running && j.provider == shared.me() => {
+            Ok(Some(j)) if j.state == JobState::Running && j.provider == shared.me() => {
                 tracing::error!(job = %key, error = %e, "submit failed; will retry on the next restart or crank");
             }
             _ => {
@@ -761,8 +779,44 @@ fn truncate(s: &str, max: usize) -> &str {
     }
 }
 
-async fn chain_job(shared: &Shared, key: &Pubkey) -> Option<Job> {
-    shared.chain.zero_copy::<Job>(key).await.ok().flatten()
+/// The job as the chain has it (`None`: closed), asking again every 2 s while the RPC node
+/// does not answer, for up to `CHAIN_ANSWER_WITHIN`. `Err` means nobody knows: callers then
+/// journal nothing final (no Quit the chain did not see).
+async fn chain_job(shared: &Shared, key: &Pubkey) -> Result<Option<Job>, ChainError> {
+    let give_up = Instant::now() + CHAIN_ANSWER_WITHIN;
+    loop {
+        match shared.chain.zero_copy::<Job>(key).await {
+            Ok(job) => return Ok(job),
+            Err(e) if Instant::now() >= give_up => return Err(e),
+            Err(ChainError::Rpc { last, .. }) => {
+                tracing::warn!(job = %key, error = %last, "RPC node not answering; asking again in 2 s");
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Whether a claim whose send returned an error is ours after all: a transport error may hide
+/// a claim that landed, so the chain decides, once every claim this job's entry signed has
+/// landed or expired. `None` when the chain cannot be asked: the entry stays open for the
+/// next start's recovery, and nothing is journaled as given up.
+async fn claim_landed(
+    shared: &Shared,
+    entry: &JobEntry,
+    key: &Pubkey,
+    ours: impl Fn(&Job) -> bool,
+) -> Option<bool> {
+    // Ask first (this waits out an outage), then let in-flight claims settle, then ask again.
+    chain_job(shared, key).await.ok()?;
+    settle_in_flight(shared, entry).await;
+    match chain_job(shared, key).await {
+        Ok(job) => Some(job.as_ref().is_some_and(ours)),
+        Err(e) => {
+            tracing::error!(job = %key, error = %e, "cannot tell whether our claim landed: the RPC node does not answer; the journal keeps the job open and the next start reconciles it");
+            None
+        }
+    }
 }
 
 /// Our submitted jobs: reveal and settle them as soon as the program allows.
@@ -977,11 +1031,18 @@ async fn verifier_job(
         .send_observed(&[claim], &shared.me, &[], &observer)
         .await
     {
-        let ours = matches!(chain_job(shared, &key).await, Some(j) if j.state == JobState::Verifying && j.verifier == shared.me());
+        let me = shared.me();
+        let ours = |j: &Job| j.state == JobState::Verifying && j.verifier == me;
+        let Some(ours) = claim_landed(shared, &entry, &key, ours).await else {
+            return;
+        };
         if !ours {
-            // Losing a race is the normal outcome for most keys; do not try this job's races
-            // from this origin again (an escalation races it afresh).
-            shared.lose_race(&key, job.race_origin());
+            // Losing a race (the program refused the claim: `TicketNotLower`...) is the normal
+            // outcome for most keys; do not try this job's races from this origin again (an
+            // escalation races it afresh). A claim lost to the network is tried again.
+            if matches!(e, ChainError::Program { .. }) {
+                shared.lose_race(&key, job.race_origin());
+            }
             tracing::info!(job = %key, error = %e, "verification claim failed");
             let _ = shared.journal.fail(
                 &id,
@@ -1161,8 +1222,13 @@ async fn submit_verification(
             );
         }
         Err(e) => {
-            let landed =
-                matches!(chain_job(shared, key).await, Some(j) if j.state != JobState::Verifying);
+            let landed = match chain_job(shared, key).await {
+                Ok(j) => matches!(j, Some(j) if j.state != JobState::Verifying),
+                Err(read) => {
+                    tracing::error!(job = %key, error = %e, read = %read, "submit_verification failed and the chain cannot be read; the journal keeps the result for the next start");
+                    return;
+                }
+            };
             if landed {
                 let _ = shared.journal.advance(
                     &id,
@@ -1237,7 +1303,13 @@ async fn recover(shared: &Arc<Shared>, tasks: &mut JoinSet<()>) -> anyhow::Resul
 async fn recover_one(shared: &Arc<Shared>, key: Pubkey, e: JobEntry) {
     // A signed claim or submit may still land: wait until its blockhash is spent.
     settle_in_flight(shared, &e).await;
-    let job = chain_job(shared, &key).await;
+    let job = match chain_job(shared, &key).await {
+        Ok(job) => job,
+        Err(read) => {
+            tracing::error!(job = %key, error = %read, "cannot reconcile: the RPC node does not answer; the entry stays open for the next start");
+            return;
+        }
+    };
     let mine = |j: &Job| match e.role {
         Role::Provider => j.provider == shared.me(),
         Role::Verifier => j.verifier == shared.me(),
@@ -1370,19 +1442,15 @@ async fn settle_in_flight(shared: &Shared, e: &JobEntry) {
         };
         for s in sigs {
             let Ok(sig) = s.parse() else { continue };
-            for _ in 0..300 {
+            // An RPC error is no answer: keep asking, for up to 2 min per signature.
+            let until = Instant::now() + Duration::from_secs(120);
+            while Instant::now() < until {
                 match shared.chain.status(&sig).await {
-                    Ok(cinder_client::rpc::TxStatus::Unknown) => {}
-                    _ => break,
+                    Ok(cinder_client::rpc::TxStatus::Unknown) | Err(_) => {}
+                    Ok(_) => break,
                 }
                 let lvh = shared.journal.last_valid_height(&s).unwrap_or(0);
-                let height = shared
-                    .chain
-                    .rpc()
-                    .get_block_height()
-                    .await
-                    .unwrap_or(u64::MAX);
-                if height > lvh {
+                if matches!(shared.chain.rpc().get_block_height().await, Ok(h) if h > lvh) {
                     break;
                 }
                 tokio::time::sleep(Duration::from_millis(400)).await;

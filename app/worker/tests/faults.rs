@@ -178,7 +178,7 @@ kill_tests! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_flaky_rpc_node_is_retried_with_backoff_and_the_job_still_settles() {
     let f = fixture(MarketOpts::default(), 1).await;
-    let proxy = flaky::start(&net().state.rpc_url).await;
+    let proxy = proxy::flaky(&net().state.rpc_url).await;
     let mut w = f.worker(0, &[("CINDER_RPC_URL", &proxy.url)]);
     let spec = f.process_spec("flaky", DETERMINISTIC, 60);
     let job = f.post(&spec).await;
@@ -186,6 +186,37 @@ async fn a_flaky_rpc_node_is_retried_with_backoff_and_the_job_still_settles() {
     assert!(proxy.faults() > 0, "the proxy injected faults");
     assert_eq!(count_events::<JobClaimed>(&job).await, 1);
     assert_eq!(count_events::<ResultSubmitted>(&job).await, 1);
+    w.kill9();
+}
+
+/// The claim lands but its reply is lost and the node goes dark for 20 s (longer than the
+/// RPC retries): the worker waits for the chain to answer, finds the claim its own, runs and
+/// submits the job. Before issue 16 (point 5) it read the outage as a lost claim, journaled a
+/// quit the chain never saw, and left the job to expire under its own stake.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_claim_that_lands_during_an_rpc_outage_is_run_not_abandoned() {
+    let f = fixture(MarketOpts::default(), 1).await;
+    let (proxy, outage) = proxy::outage(&net().state.rpc_url, Duration::from_secs(20)).await;
+    let mut w = f.worker(0, &[("CINDER_RPC_URL", &proxy.url)]);
+    assert!(
+        w.wait_log("worker ready", Duration::from_secs(60)).await,
+        "{}",
+        w.logs()
+    );
+    outage.arm();
+    let spec = f.process_spec("outage", DETERMINISTIC, 60);
+    let job = f.post(&spec).await;
+    wait_state(&job, None, Duration::from_secs(240)).await;
+    assert!(outage.happened(), "the claim went through the outage");
+    assert!(
+        w.wait_log("claim landed despite an error", Duration::from_secs(1))
+            .await,
+        "{}",
+        w.logs()
+    );
+    assert_eq!(count_events::<JobClaimed>(&job).await, 1);
+    assert_eq!(count_events::<ResultSubmitted>(&job).await, 1);
+    assert_eq!(count_events::<JobQuit>(&job).await, 0, "{}", w.logs());
     w.kill9();
 }
 
@@ -206,34 +237,50 @@ async fn quit_memo(job: &anchor_lang::prelude::Pubkey) -> String {
         .join("\n")
 }
 
-/// A JSON-RPC proxy on loopback that answers every third request with an HTTP 500, every
-/// seventh with a 429, and stalls every eleventh for a second before a 503.
-mod flaky {
-    use std::sync::{
-        atomic::{AtomicUsize, Ordering},
-        Arc,
+/// A JSON-RPC proxy on loopback between the worker and the validator; a policy decides for
+/// each request whether it is forwarded and what the worker gets back.
+mod proxy {
+    use axum::http::StatusCode;
+    use std::{
+        sync::{
+            atomic::{AtomicUsize, Ordering},
+            Arc, Mutex,
+        },
+        time::{Duration, Instant},
     };
+
+    /// What the proxy does with one request.
+    pub enum Action {
+        Forward,
+        /// Answers with this status without forwarding, after a stall.
+        Fail(StatusCode, Duration),
+        /// Forwards it (it takes effect on chain) but answers with this status: the reply is
+        /// lost.
+        ForwardAndLose(StatusCode),
+    }
+
+    /// Decides per request: its number (from 1) and its JSON body.
+    pub type Policy = dyn Fn(usize, &[u8]) -> Action + Send + Sync;
 
     pub struct Proxy {
         pub url: String,
-        count: Arc<AtomicUsize>,
         faults: Arc<AtomicUsize>,
     }
 
     impl Proxy {
+        /// Requests not forwarded, or whose reply was lost.
         pub fn faults(&self) -> usize {
-            let _ = self.count.load(Ordering::SeqCst);
             self.faults.load(Ordering::SeqCst)
         }
     }
 
-    pub async fn start(upstream: &str) -> Proxy {
+    pub async fn start(upstream: &str, policy: Arc<Policy>) -> Proxy {
         let count = Arc::new(AtomicUsize::new(0));
         let faults = Arc::new(AtomicUsize::new(0));
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let addr = listener.local_addr().unwrap();
-        let (c, f, up) = (count.clone(), faults.clone(), upstream.to_string());
+        let (c, f, up) = (count, faults.clone(), upstream.to_string());
         std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -245,22 +292,18 @@ mod flaky {
                     "/",
                     axum::routing::post(move |body: axum::body::Bytes| {
                         let (c, f, up, http) = (c.clone(), f.clone(), up.clone(), http.clone());
+                        let policy = policy.clone();
                         async move {
                             let n = c.fetch_add(1, Ordering::SeqCst) + 1;
-                            use axum::http::StatusCode;
-                            if n % 11 == 0 {
-                                f.fetch_add(1, Ordering::SeqCst);
-                                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-                                return Err(StatusCode::SERVICE_UNAVAILABLE);
-                            }
-                            if n % 3 == 0 {
-                                f.fetch_add(1, Ordering::SeqCst);
-                                return Err(StatusCode::INTERNAL_SERVER_ERROR);
-                            }
-                            if n % 7 == 0 {
-                                f.fetch_add(1, Ordering::SeqCst);
-                                return Err(StatusCode::TOO_MANY_REQUESTS);
-                            }
+                            let lose = match policy(n, &body) {
+                                Action::Forward => None,
+                                Action::Fail(status, stall) => {
+                                    f.fetch_add(1, Ordering::SeqCst);
+                                    tokio::time::sleep(stall).await;
+                                    return Err(status);
+                                }
+                                Action::ForwardAndLose(status) => Some(status),
+                            };
                             let r = http
                                 .post(&up)
                                 .header("content-type", "application/json")
@@ -269,6 +312,10 @@ mod flaky {
                                 .await
                                 .map_err(|_| StatusCode::BAD_GATEWAY)?;
                             let b = r.bytes().await.map_err(|_| StatusCode::BAD_GATEWAY)?;
+                            if let Some(status) = lose {
+                                f.fetch_add(1, Ordering::SeqCst);
+                                return Err(status);
+                            }
                             Ok(([("content-type", "application/json")], b))
                         }
                     }),
@@ -279,8 +326,66 @@ mod flaky {
         });
         Proxy {
             url: format!("http://{addr}"),
-            count,
             faults,
         }
+    }
+
+    /// Every third request answered with an HTTP 500, every seventh with a 429, every
+    /// eleventh stalled for a second before a 503.
+    pub async fn flaky(upstream: &str) -> Proxy {
+        let policy = |n: usize, _: &[u8]| match n {
+            n if n % 11 == 0 => {
+                Action::Fail(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(1))
+            }
+            n if n % 3 == 0 => Action::Fail(StatusCode::INTERNAL_SERVER_ERROR, Duration::ZERO),
+            n if n % 7 == 0 => Action::Fail(StatusCode::TOO_MANY_REQUESTS, Duration::ZERO),
+            _ => Action::Forward,
+        };
+        start(upstream, Arc::new(policy)).await
+    }
+
+    /// An outage switch: once armed, the next `sendTransaction` is forwarded (it lands) but
+    /// its reply is lost, and the node then answers nothing but 503s for `length`.
+    pub struct Outage {
+        armed: std::sync::atomic::AtomicBool,
+        down_until: Mutex<Option<Instant>>,
+        length: Duration,
+    }
+
+    impl Outage {
+        pub fn arm(&self) {
+            self.armed.store(true, Ordering::SeqCst);
+        }
+
+        /// Whether the outage happened.
+        pub fn happened(&self) -> bool {
+            self.down_until.lock().unwrap().is_some()
+        }
+
+        fn decide(&self, body: &[u8]) -> Action {
+            let unavailable = StatusCode::SERVICE_UNAVAILABLE;
+            let mut down = self.down_until.lock().unwrap();
+            if down.is_some_and(|until| Instant::now() < until) {
+                return Action::Fail(unavailable, Duration::ZERO);
+            }
+            let needle = b"\"sendTransaction\"";
+            let sending = body.windows(needle.len()).any(|w| w == needle);
+            if sending && self.armed.swap(false, Ordering::SeqCst) {
+                *down = Some(Instant::now() + self.length);
+                return Action::ForwardAndLose(unavailable);
+            }
+            Action::Forward
+        }
+    }
+
+    pub async fn outage(upstream: &str, length: Duration) -> (Proxy, Arc<Outage>) {
+        let switch = Arc::new(Outage {
+            armed: false.into(),
+            down_until: Mutex::new(None),
+            length,
+        });
+        let s = switch.clone();
+        let proxy = start(upstream, Arc::new(move |_, body: &[u8]| s.decide(body))).await;
+        (proxy, switch)
     }
 }
