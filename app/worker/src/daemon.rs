@@ -661,47 +661,74 @@ async fn submit(
         billed,
         &uri,
     )];
-    match shared
-        .chain
-        .send_observed(&ixs, &shared.me, &[], &observer)
-        .await
-    {
-        Ok(sent) => {
-            tracing::info!(job = %key, sig = %sent.signature, cu = sent.compute_units, "submitted");
-            metrics::counter!("cinder_jobs_submitted_total").increment(1);
-            fault::point("submitted").await;
-            let _ = shared.journal.advance(
-                &id,
-                Role::Provider,
-                Step::Submitted,
-                &sent.signature.to_string(),
-            );
-        }
-        Err(e) => match chain_job(shared, key).await {
-            Err(read) => {
-                tracing::error!(job = %key, error = %e, read = %read, "submit failed and the chain cannot be read; the journal keeps the result for the next start");
-            }
-            Ok(Some(j)) if j.state != JobState::Running && j.provider == shared.me() => {
+    loop {
+        let sent = shared
+            .chain
+            .send_observed(&ixs, &shared.me, &[], &observer)
+            .await;
+        match sent {
+            Ok(sent) => {
+                tracing::info!(job = %key, sig = %sent.signature, cu = sent.compute_units, "submitted");
+                metrics::counter!("cinder_jobs_submitted_total").increment(1);
+                fault::point("submitted").await;
                 let _ = shared.journal.advance(
                     &id,
                     Role::Provider,
                     Step::Submitted,
-                    "submit had landed",
+                    &sent.signature.to_string(),
                 );
             }
-            Ok(Some(j)) if j.state == JobState::Running && j.provider == shared.me() => {
-                tracing::error!(job = %key, error = %e, "submit failed; will retry on the next restart or crank");
-            }
-            _ => {
-                let _ = shared.journal.fail(
-                    &id,
-                    Role::Provider,
-                    Step::Quit,
-                    &format!("submit refused: {e}"),
-                );
-            }
-        },
+            Err(e) => match chain_job(shared, key).await {
+                Err(read) => {
+                    tracing::error!(job = %key, error = %e, read = %read, "submit failed and the chain cannot be read; the journal keeps the result for the next start");
+                }
+                Ok(Some(j)) if j.state != JobState::Running && j.provider == shared.me() => {
+                    let _ = shared.journal.advance(
+                        &id,
+                        Role::Provider,
+                        Step::Submitted,
+                        "submit had landed",
+                    );
+                }
+                Ok(Some(j)) if j.state == JobState::Running && j.provider == shared.me() => {
+                    if resend_after(shared, key, &e, j.deadline).await {
+                        continue;
+                    }
+                    tracing::error!(job = %key, error = %e, "submit failed; the next start tries again while the deadline allows");
+                }
+                _ => {
+                    let _ = shared.journal.fail(
+                        &id,
+                        Role::Provider,
+                        Step::Quit,
+                        &format!("submit refused: {e}"),
+                    );
+                }
+            },
+        }
+        return;
     }
+}
+
+/// After a failed send of a result the chain still waits for from us (`submit_result`,
+/// `submit_verification`): whether to send it again, after 5 s. Not after a refusal by the
+/// program (it would refuse again), nor when the deadline leaves no time: a provider that
+/// did the work must not lose it to a network error (issue 16, point 6).
+async fn resend_after(shared: &Shared, key: &Pubkey, e: &ChainError, deadline: i64) -> bool {
+    if matches!(e, ChainError::Program { .. }) {
+        return false;
+    }
+    let now = shared
+        .chain
+        .unix_time()
+        .await
+        .unwrap_or_else(|_| unix_now());
+    if now.saturating_add(5) >= deadline {
+        return false;
+    }
+    tracing::warn!(job = %key, error = %e, "sending the result failed (the network, not the work): sending it again in 5 s");
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    true
 }
 
 /// Gives a Running job back with the reason in a memo (visible to the client in the
@@ -1206,46 +1233,57 @@ async fn submit_verification(
         kind: "submit_verification",
         pause: None,
     };
-    match shared
-        .chain
-        .send_observed(&ixs, &shared.me, &[], &observer)
-        .await
-    {
-        Ok(sent) => {
-            tracing::info!(job = %key, sig = %sent.signature, "verification submitted");
-            metrics::counter!("cinder_verifications_total").increment(1);
-            let _ = shared.journal.advance(
-                &id,
-                Role::Verifier,
-                Step::Submitted,
-                &sent.signature.to_string(),
-            );
-        }
-        Err(e) => {
-            let landed = match chain_job(shared, key).await {
-                Ok(j) => matches!(j, Some(j) if j.state != JobState::Verifying),
-                Err(read) => {
-                    tracing::error!(job = %key, error = %e, read = %read, "submit_verification failed and the chain cannot be read; the journal keeps the result for the next start");
-                    return;
-                }
-            };
-            if landed {
+    loop {
+        let sent = shared
+            .chain
+            .send_observed(&ixs, &shared.me, &[], &observer)
+            .await;
+        match sent {
+            Ok(sent) => {
+                tracing::info!(job = %key, sig = %sent.signature, "verification submitted");
+                metrics::counter!("cinder_verifications_total").increment(1);
                 let _ = shared.journal.advance(
                     &id,
                     Role::Verifier,
                     Step::Submitted,
-                    "verification had landed",
-                );
-            } else {
-                tracing::error!(job = %key, error = %e, "submit_verification failed");
-                let _ = shared.journal.fail(
-                    &id,
-                    Role::Verifier,
-                    Step::Quit,
-                    &format!("submit_verification failed: {e}"),
+                    &sent.signature.to_string(),
                 );
             }
+            Err(e) => {
+                let j = match chain_job(shared, key).await {
+                    Ok(j) => j,
+                    Err(read) => {
+                        tracing::error!(job = %key, error = %e, read = %read, "submit_verification failed and the chain cannot be read; the journal keeps the result for the next start");
+                        return;
+                    }
+                };
+                let landed = matches!(j, Some(j) if j.state != JobState::Verifying);
+                let waits_for_us = matches!(j, Some(j) if j.state == JobState::Verifying && j.verifier == shared.me());
+                if waits_for_us {
+                    let deadline = j.map_or(0, |j| j.verify_deadline);
+                    if resend_after(shared, key, &e, deadline).await {
+                        continue;
+                    }
+                }
+                if landed {
+                    let _ = shared.journal.advance(
+                        &id,
+                        Role::Verifier,
+                        Step::Submitted,
+                        "verification had landed",
+                    );
+                } else {
+                    tracing::error!(job = %key, error = %e, "submit_verification failed");
+                    let _ = shared.journal.fail(
+                        &id,
+                        Role::Verifier,
+                        Step::Quit,
+                        &format!("submit_verification failed: {e}"),
+                    );
+                }
+            }
         }
+        return;
     }
 }
 

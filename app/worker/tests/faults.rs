@@ -1,6 +1,7 @@
 //! The worker fault table of SECURITY.md, for real: bad specs are never claimed, bad inputs
 //! and runaway jobs are quit with a reason, a worker killed with SIGKILL at each step of a
-//! job resumes it exactly once after a restart, and a flaky RPC node is retried through.
+//! job resumes it exactly once after a restart, a flaky RPC node is retried through, and an
+//! RPC outage during a claim or a submit never costs the work done.
 
 mod common;
 
@@ -196,14 +197,14 @@ async fn a_flaky_rpc_node_is_retried_with_backoff_and_the_job_still_settles() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_claim_that_lands_during_an_rpc_outage_is_run_not_abandoned() {
     let f = fixture(MarketOpts::default(), 1).await;
-    let (proxy, outage) = proxy::outage(&net().state.rpc_url, Duration::from_secs(20)).await;
+    let (proxy, outage) = proxy::outage(&net().state.rpc_url, Duration::from_secs(20), true).await;
     let mut w = f.worker(0, &[("CINDER_RPC_URL", &proxy.url)]);
     assert!(
         w.wait_log("worker ready", Duration::from_secs(60)).await,
         "{}",
         w.logs()
     );
-    outage.arm();
+    outage.arm(1);
     let spec = f.process_spec("outage", DETERMINISTIC, 60);
     let job = f.post(&spec).await;
     wait_state(&job, None, Duration::from_secs(240)).await;
@@ -215,6 +216,35 @@ async fn a_claim_that_lands_during_an_rpc_outage_is_run_not_abandoned() {
         w.logs()
     );
     assert_eq!(count_events::<JobClaimed>(&job).await, 1);
+    assert_eq!(count_events::<ResultSubmitted>(&job).await, 1);
+    assert_eq!(count_events::<JobQuit>(&job).await, 0, "{}", w.logs());
+    w.kill9();
+}
+
+/// The submit never reaches the node, which then fails every call for 20 s (longer than the
+/// RPC retries): the worker finds the job still waiting for its result and sends it again
+/// while the deadline allows. Before issue 16 (point 6) it left the submit to the next
+/// restart, and the job expired under its stake with the work done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_submit_lost_in_an_rpc_outage_is_sent_again_before_the_deadline() {
+    let f = fixture(MarketOpts::default(), 1).await;
+    let (proxy, outage) = proxy::outage(&net().state.rpc_url, Duration::from_secs(20), false).await;
+    let mut w = f.worker(0, &[("CINDER_RPC_URL", &proxy.url)]);
+    assert!(
+        w.wait_log("worker ready", Duration::from_secs(60)).await,
+        "{}",
+        w.logs()
+    );
+    outage.arm(2); // the claim goes through; the submit starts the outage
+    let spec = f.process_spec("lost-submit", DETERMINISTIC, 60);
+    let job = f.post(&spec).await;
+    wait_state(&job, None, Duration::from_secs(240)).await;
+    assert!(outage.happened(), "the submit went into the outage");
+    assert!(
+        w.wait_log("sending it again", Duration::from_secs(1)).await,
+        "{}",
+        w.logs()
+    );
     assert_eq!(count_events::<ResultSubmitted>(&job).await, 1);
     assert_eq!(count_events::<JobQuit>(&job).await, 0, "{}", w.logs());
     w.kill9();
@@ -344,17 +374,19 @@ mod proxy {
         start(upstream, Arc::new(policy)).await
     }
 
-    /// An outage switch: once armed, the next `sendTransaction` is forwarded (it lands) but
-    /// its reply is lost, and the node then answers nothing but 503s for `length`.
+    /// An outage switch: once armed, the `n`th `sendTransaction` from then on starts it: that
+    /// transaction is forwarded with its reply lost (`lands`) or never forwarded, and the node
+    /// then answers nothing but 503s for `length`.
     pub struct Outage {
-        armed: std::sync::atomic::AtomicBool,
+        armed: AtomicUsize,
         down_until: Mutex<Option<Instant>>,
         length: Duration,
+        lands: bool,
     }
 
     impl Outage {
-        pub fn arm(&self) {
-            self.armed.store(true, Ordering::SeqCst);
+        pub fn arm(&self, n: usize) {
+            self.armed.store(n, Ordering::SeqCst);
         }
 
         /// Whether the outage happened.
@@ -370,19 +402,27 @@ mod proxy {
             }
             let needle = b"\"sendTransaction\"";
             let sending = body.windows(needle.len()).any(|w| w == needle);
-            if sending && self.armed.swap(false, Ordering::SeqCst) {
-                *down = Some(Instant::now() + self.length);
-                return Action::ForwardAndLose(unavailable);
+            let armed = self.armed.load(Ordering::SeqCst);
+            if sending && armed > 0 {
+                self.armed.store(armed - 1, Ordering::SeqCst);
+                if armed == 1 {
+                    *down = Some(Instant::now() + self.length);
+                    return match self.lands {
+                        true => Action::ForwardAndLose(unavailable),
+                        false => Action::Fail(unavailable, Duration::ZERO),
+                    };
+                }
             }
             Action::Forward
         }
     }
 
-    pub async fn outage(upstream: &str, length: Duration) -> (Proxy, Arc<Outage>) {
+    pub async fn outage(upstream: &str, length: Duration, lands: bool) -> (Proxy, Arc<Outage>) {
         let switch = Arc::new(Outage {
-            armed: false.into(),
+            armed: 0.into(),
             down_until: Mutex::new(None),
             length,
+            lands,
         });
         let s = switch.clone();
         let proxy = start(upstream, Arc::new(move |_, body: &[u8]| s.decide(body))).await;
