@@ -826,16 +826,15 @@ async fn chain_job(shared: &Shared, key: &Pubkey) -> Result<Option<Job>, ChainEr
 
 /// Whether a claim whose send returned an error is ours after all: a transport error may hide
 /// a claim that landed, so the chain decides, once every claim this job's entry signed has
-/// landed or expired. `None` when the chain cannot be asked: the entry stays open for the
-/// next start's recovery, and nothing is journaled as given up.
+/// landed or expired (`settle_in_flight` asks through an outage, and a blockhash the outage
+/// outlived can no longer land). `None` when the chain cannot be asked: the entry stays open
+/// for the next start's recovery, and nothing is journaled as given up.
 async fn claim_landed(
     shared: &Shared,
     entry: &JobEntry,
     key: &Pubkey,
     ours: impl Fn(&Job) -> bool,
 ) -> Option<bool> {
-    // Ask first (this waits out an outage), then let in-flight claims settle, then ask again.
-    chain_job(shared, key).await.ok()?;
     settle_in_flight(shared, entry).await;
     match chain_job(shared, key).await {
         Ok(job) => Some(job.as_ref().is_some_and(ours)),
@@ -1258,10 +1257,10 @@ async fn submit_verification(
                     }
                 };
                 let landed = matches!(j, Some(j) if j.state != JobState::Verifying);
-                let waits_for_us = matches!(j, Some(j) if j.state == JobState::Verifying && j.verifier == shared.me());
-                if waits_for_us {
-                    let deadline = j.map_or(0, |j| j.verify_deadline);
-                    if resend_after(shared, key, &e, deadline).await {
+                let me = shared.me();
+                let waiting = j.filter(|j| j.state == JobState::Verifying && j.verifier == me);
+                if let Some(j) = waiting {
+                    if resend_after(shared, key, &e, j.verify_deadline).await {
                         continue;
                     }
                 }
