@@ -217,28 +217,33 @@ function AuctionCard({
   );
 }
 
+/**
+ * The markets whose pools hold protocol fees, each with a button that sweeps them to the
+ * auction. The transaction status belongs to the list, not the row: a confirmed sweep empties
+ * the row's pool and so removes the row, and its outcome must still be shown.
+ */
 function SweepList({ markets }: { markets: Decoded<Market>[] }) {
   const { config: app } = useChain();
-  const withFees = markets.filter((m) => m.data.protocolFeesAccrued > 0n);
-  if (withFees.length === 0) return <p className="muted">No protocol fees waiting in market pools.</p>;
-  return (
-    <div className="sweeps">
-      {withFees.map((m) => (
-        <SweepButton key={m.address} market={m} labels={app.mintLabels} />
-      ))}
-    </div>
-  );
-}
-
-function SweepButton({ market, labels }: { market: Decoded<Market>; labels: Record<string, string> }) {
   const { status, run, busy } = useTx();
-  const m = market.data;
+  const withFees = markets.filter((m) => m.data.protocolFeesAccrued > 0n);
   return (
-    <div className="sweep">
-      Market #{m.marketId.toString()} holds {amountText(m.protocolFeesAccrued, m.paymentDecimals, m.paymentMint, labels)} of protocol fees{' '}
-      <button onClick={() => void run('Sweep fees', async () => [await ix.sweepFees(market.address, m.paymentMint, m.paymentTokenProgram)])} disabled={busy} data-testid="sweep-submit">
-        Move them to the auction
-      </button>
+    <div className="sweeps" data-testid="sweeps">
+      {withFees.length === 0 && <p className="muted">No protocol fees waiting in market pools.</p>}
+      {withFees.map((market) => {
+        const m = market.data;
+        return (
+          <div className="sweep" key={market.address}>
+            Market #{m.marketId.toString()} holds {amountText(m.protocolFeesAccrued, m.paymentDecimals, m.paymentMint, app.mintLabels)} of protocol fees{' '}
+            <button
+              onClick={() => void run(`Sweep market #${m.marketId} fees`, async () => [await ix.sweepFees(market.address, m.paymentMint, m.paymentTokenProgram)])}
+              disabled={busy}
+              data-testid="sweep-submit"
+            >
+              Move them to the auction
+            </button>
+          </div>
+        );
+      })}
       <TxStatusView status={status} />
     </div>
   );

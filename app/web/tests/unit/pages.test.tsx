@@ -14,7 +14,7 @@ import { associatedTokenAddress } from '../../src/chain/tokens';
 import { FakeChain } from './support/fakeRpc';
 import { installTestWallet } from './support/wallet';
 import { addJob, addr, PROTOCOL_MINT, protocolWorld, USDC } from './support/world';
-import { TOKEN_PROGRAM_ADDRESS } from '../../src/client';
+import { TOKEN_PROGRAM_ADDRESS, getMarketCodec } from '../../src/client';
 import type { TestWallet } from '../e2e/support/testWallet';
 
 // Generous waits: CI machines are small and often busy.
@@ -254,6 +254,35 @@ describe('provider', () => {
 });
 
 describe('economics', () => {
+  it('keeps a sweep\'s outcome on screen after the sweep empties its market\'s row away', async () => {
+    const chain = new FakeChain();
+    const w = await protocolWorld(chain);
+    const setFees = (protocolFeesAccrued: bigint) => {
+      const market = getMarketCodec().decode(chain.accounts.get(w.market)!.data);
+      chain.setAccount(w.market, { owner: CINDER_PROGRAM_ADDRESS, data: getMarketCodec().encode({ ...market, protocolFeesAccrued }) as Uint8Array });
+    };
+    setFees(1_500_000n);
+    walletChain.statuses = chain.statuses;
+    show(chain, 'economics');
+    await connect();
+    const sweeps = await screen.findByTestId('sweeps');
+    await waitFor(() => expect(within(sweeps).getByText(/Market #1 holds 1\.5 /)).toBeTruthy());
+    walletChain.holdSent = true;
+    try {
+      fireEvent.click(within(sweeps).getByTestId('sweep-submit'));
+      await waitFor(() => expect(walletChain.sent.length).toBeGreaterThan(0));
+      // The sweep lands: the pool is empty, the page rereads it and drops the row, then the
+      // signature's confirmation arrives.
+      setFees(0n);
+      await waitFor(() => expect(sweeps.textContent).toMatch(/No protocol fees waiting/));
+      chain.statuses.set(walletChain.sent.at(-1)!, { err: null });
+    } finally {
+      walletChain.holdSent = false;
+    }
+    await waitFor(() => expect(within(sweeps).getByTestId('tx-status').getAttribute('data-phase')).toBe('confirmed'));
+    expect(within(sweeps).getByTestId('tx-status').textContent).toMatch(/^Sweep market #1 fees: /);
+  });
+
   it('shows total burned with its history, the vault, and the live auction price', async () => {
     const chain = new FakeChain();
     const w = await protocolWorld(chain, { totalBurned: 7_000_000n });

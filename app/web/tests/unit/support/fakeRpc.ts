@@ -29,6 +29,8 @@ export class FakeChain {
   simulationLogs: string[] = [];
   statuses = new Map<string, { err: unknown }>();
   sent: string[] = [];
+  /** Sent transactions stay unconfirmed (no status) while this is true: set a status to land one. */
+  holdSent = false;
   calls: string[] = [];
   /** Wire bytes of every transaction simulated, in order. */
   simulated: Uint8Array[] = [];
@@ -161,7 +163,7 @@ export class FakeChain {
         // The first signature of the wire transaction is its id.
         const sig = getBase58Decoder().decode(wire.subarray(1, 65));
         this.sent.push(sig);
-        if (!this.statuses.has(sig)) this.statuses.set(sig, { err: null });
+        if (!this.holdSent && !this.statuses.has(sig)) this.statuses.set(sig, { err: null });
         return sig;
       }
       case 'getSignatureStatuses':
