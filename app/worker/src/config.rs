@@ -40,6 +40,10 @@ pub struct WorkerConfig {
     pub cpu_slots: u32,
     /// Accept `file://` spec and input URIs (local testing only).
     pub allow_file_uris: bool,
+    /// Internal networks (CIDR) that job specs and inputs may still be fetched from: loopback,
+    /// private and link-local addresses (the clouds' metadata service among them) are refused
+    /// otherwise. `["127.0.0.0/8"]` for a local chain's test servers; an operator's own mirror.
+    pub fetch_internal_networks: Vec<String>,
     /// Ignore jobs paying less than this per second (base units), on top of the market minimum.
     pub min_price_per_sec: u64,
     /// Re-run other providers' sampled jobs.
@@ -50,6 +54,12 @@ pub struct WorkerConfig {
     pub rescan_secs: u64,
     /// On shutdown, wait this long for running jobs before quitting them.
     pub shutdown_grace_secs: u64,
+    /// How long a job task keeps asking an RPC node that does not answer before it leaves the
+    /// job's journal entry open for the reconciler (an outage never reads as "the job is gone").
+    pub rpc_patience_secs: u64,
+    /// The reconciler re-drives, this often, every journal entry left open by a task that gave
+    /// up on the RPC node (claimed, running, ran, submitting), as a restart would.
+    pub reconcile_secs: u64,
     /// Keep stored results this many days after settlement.
     pub retention_days: u64,
     /// Optional object store for results (`s3://bucket/prefix`, `file:///dir`).
@@ -99,11 +109,14 @@ impl Default for WorkerConfig {
             process_allow: BTreeMap::new(),
             cpu_slots: 1,
             allow_file_uris: false,
+            fetch_internal_networks: Vec::new(),
             min_price_per_sec: 0,
             verify: true,
             keeper: true,
             rescan_secs: 15,
             shutdown_grace_secs: 30,
+            rpc_patience_secs: 600,
+            reconcile_secs: 30,
             retention_days: 7,
             object_store: None,
             priority_fee: PriorityFeeConfig {
@@ -188,6 +201,10 @@ impl WorkerConfig {
                 )));
             }
         }
+        for net in &self.fetch_internal_networks {
+            net.parse::<cinder_runner::spec::IpNet>()
+                .map_err(|e| ConfigError::Invalid(format!("fetch_internal_networks: {e}")))?;
+        }
         if self.cpu_slots == 0 {
             return Err(ConfigError::Invalid("cpu_slots must be at least 1".into()));
         }
@@ -196,6 +213,14 @@ impl WorkerConfig {
                 "demo_tamper makes this worker cheat and exists for local demos and tests only; \
                  rpc_url {} is not a local chain (127.0.0.1, ::1 or localhost): turn it off",
                 self.rpc_url
+            )));
+        }
+        if !is_loopback_url(&self.rpc_url) && reachable_only_here(&self.endpoint) {
+            return Err(ConfigError::Invalid(format!(
+                "endpoint {} is where clients download results (it is registered on chain), but \
+                 only this machine can reach it and rpc_url {} is not a local chain: set endpoint \
+                 to this host's public URL (e.g. https://gpu1.example.com, behind a TLS proxy)",
+                self.endpoint, self.rpc_url
             )));
         }
         if !matches!(self.log_format.as_str(), "pretty" | "json") {
@@ -229,6 +254,20 @@ pub fn is_loopback_url(url: &str) -> bool {
     }
 }
 
+/// The URL's host is this machine or no machine (`0.0.0.0`, `[::]`): fine for a local chain,
+/// useless as a public endpoint.
+fn reachable_only_here(url: &str) -> bool {
+    let host = url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host().map(|h| h.to_owned()));
+    is_loopback_url(url)
+        || match host {
+            Some(url::Host::Ipv4(ip)) => ip.is_unspecified(),
+            Some(url::Host::Ipv6(ip)) => ip.is_unspecified(),
+            _ => false,
+        }
+}
+
 fn setting_keys() -> Vec<String> {
     match serde_json::to_value(WorkerConfig::default()) {
         Ok(serde_json::Value::Object(m)) => m.keys().cloned().collect(),
@@ -260,7 +299,7 @@ mod tests {
         let f = dir.path().join("w.toml");
         std::fs::write(
             &f,
-            "rpc_url = \"http://10.0.0.1:8899\"\nmarkets = [3, 4]\ncpu_slots = 2\n[process_allow]\nsh = \"/bin/sh\"\n",
+            "rpc_url = \"http://10.0.0.1:8899\"\nendpoint = \"https://gpu1.example.com\"\nmarkets = [3, 4]\ncpu_slots = 2\n[process_allow]\nsh = \"/bin/sh\"\n",
         )
         .unwrap();
         figment::Jail::expect_with(|jail| {
@@ -305,6 +344,42 @@ mod tests {
             assert_eq!(r.is_ok(), ok, "{url}: {r:?}");
             if let Err(e) = r {
                 assert!(e.to_string().contains("demo_tamper"), "{e}");
+            }
+        }
+        // The results endpoint is registered on chain: on a real cluster it must be public.
+        for (rpc, endpoint, ok) in [
+            ("http://127.0.0.1:8899", "http://127.0.0.1:8950", true),
+            (
+                "https://api.devnet.solana.com",
+                "https://gpu1.example.com",
+                true,
+            ),
+            (
+                "https://api.devnet.solana.com",
+                "http://127.0.0.1:8950",
+                false,
+            ),
+            (
+                "https://api.devnet.solana.com",
+                "http://localhost:8950",
+                false,
+            ),
+            (
+                "https://api.devnet.solana.com",
+                "http://0.0.0.0:8950",
+                false,
+            ),
+            ("https://api.devnet.solana.com", "http://[::]:8950", false),
+        ] {
+            std::fs::write(
+                &f,
+                format!("rpc_url = \"{rpc}\"\nendpoint = \"{endpoint}\"\n"),
+            )
+            .unwrap();
+            let r = WorkerConfig::load(Some(&f), &Overrides::default());
+            assert_eq!(r.is_ok(), ok, "{rpc} {endpoint}: {r:?}");
+            if let Err(e) = r {
+                assert!(e.to_string().contains("public URL"), "{e}");
             }
         }
         let missing = dir.path().join("nope.toml");

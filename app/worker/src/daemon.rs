@@ -1,7 +1,8 @@
 //! The provider daemon: one supervisor loop (discover → claim → run → submit → reveal →
 //! settle), one task per job, verification duty for other providers' sampled jobs, the
 //! keeper cranks, the results server and metrics; recovery from the journal and the chain at
-//! start; graceful shutdown.
+//! start, and the same reconciliation every `reconcile_secs` for entries a task left open;
+//! graceful shutdown.
 
 use crate::{
     config::WorkerConfig,
@@ -30,12 +31,13 @@ use tokio_util::sync::CancellationToken;
 
 /// Seconds kept free before a job's deadline for hashing, storing and the submit transaction.
 const SUBMIT_MARGIN_SECS: i64 = 15;
-/// How long a job whose spec was refused, or that we quit, is left alone.
-const REFUSE_FOR: Duration = Duration::from_secs(300);
-/// How long a job task keeps asking an RPC node that does not answer before it leaves the
-/// job's journal entry open for the next start's recovery: an outage must never read as "the
-/// job is gone" (a claim that landed unseen would be slashed as a timeout).
-const CHAIN_ANSWER_WITHIN: Duration = Duration::from_secs(600);
+/// How long a job whose spec was refused, or that we quit, or whose claim failed, is left alone
+/// the first time (seconds); each repeat for the same job and spec doubles it, up to
+/// `REFUSE_AT_MOST`. Refusals are journaled, so a restart honours them.
+const REFUSE_FOR: i64 = 300;
+const REFUSE_AT_MOST: i64 = 24 * 3600;
+/// How long a verifier race this worker lost is not entered again from the same origin.
+const LOST_RACE_FOR: Duration = Duration::from_secs(300);
 /// Memo program (v3): a quit carries its reason in the same transaction, for the client.
 const MEMO_PROGRAM: Pubkey = anchor_lang::pubkey!("MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr");
 
@@ -70,10 +72,11 @@ pub struct Shared {
     pub capacity: Arc<Semaphore>,
     /// Jobs with a task in flight (either role).
     active: Mutex<HashSet<(Pubkey, bool)>>,
-    /// Jobs refused before claiming (bad spec, unreachable spec) or quit (bad input, over its
-    /// time limit, failed): not looked at again until `REFUSE_FOR` has passed (a host that
-    /// was down may come back); other providers may take them meanwhile.
-    refused: Mutex<HashMap<Pubkey, Instant>>,
+    /// Jobs refused before claiming (bad spec, unreachable spec), whose claim failed, or that
+    /// we quit (bad input, over its time limit, failed), by (job, spec hash), with the unix time
+    /// until which they are left alone (a host that was down may come back; other providers
+    /// may take them meanwhile). Written through to the journal.
+    refused: Mutex<HashMap<(Pubkey, [u8; 32]), i64>>,
     /// Verifier races this worker lost: the job and the race origin they were run from. A job
     /// whose races start again from another origin (an escalation after a first mismatch, an
     /// expired verifier) is a new chance, not a refusal.
@@ -94,16 +97,35 @@ impl Shared {
             .unwrap_or_else(|p| p.into_inner())
             .remove(&(*job, verifier));
     }
-    fn refuse(&self, job: &Pubkey) {
+    fn refuse(&self, job: &Pubkey, spec_hash: &[u8; 32], reason: &str) {
+        let now = unix_now();
+        let until = match self.journal.refuse(
+            &job.to_string(),
+            &hex::encode(spec_hash),
+            reason,
+            now,
+            REFUSE_FOR,
+            REFUSE_AT_MOST,
+        ) {
+            Ok(r) => {
+                tracing::info!(job = %job, times = r.count, for_secs = r.until - now, "leaving the job alone: {reason}");
+                r.until
+            }
+            Err(e) => {
+                tracing::error!(job = %job, error = %e, "journal write failed; the refusal lasts until this worker stops");
+                now + REFUSE_FOR
+            }
+        };
         self.refused
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(*job, Instant::now());
+            .insert((*job, *spec_hash), until);
     }
-    fn is_refused(&self, job: &Pubkey) -> bool {
+    fn is_refused(&self, job: &Pubkey, spec_hash: &[u8; 32]) -> bool {
+        let now = unix_now();
         let mut r = self.refused.lock().unwrap_or_else(|p| p.into_inner());
-        r.retain(|_, at| at.elapsed() < REFUSE_FOR);
-        r.contains_key(job)
+        r.retain(|_, until| *until > now);
+        r.contains_key(&(*job, *spec_hash))
     }
     fn lose_race(&self, job: &Pubkey, origin: u64) {
         self.lost_races
@@ -113,7 +135,7 @@ impl Shared {
     }
     fn lost_race(&self, job: &Pubkey, origin: u64) -> bool {
         let mut r = self.lost_races.lock().unwrap_or_else(|p| p.into_inner());
-        r.retain(|_, (_, at)| at.elapsed() < REFUSE_FOR);
+        r.retain(|_, (_, at)| at.elapsed() < LOST_RACE_FOR);
         r.get(job).is_some_and(|(o, _)| *o == origin)
     }
     fn keeper(&self) -> Keeper<'_> {
@@ -195,6 +217,7 @@ pub async fn start(
     exec.check_runtime().await?;
     register(&chain, &me, &exec, &first, &cfg.endpoint).await?;
     let journal = Journal::open(&cfg.data_dir.join("journal.db"))?;
+    let refused = refusals_in_force(&journal);
     tracing::info!(
         provider = %me.pubkey(),
         class = %first.gpu_model(),
@@ -213,11 +236,35 @@ pub async fn start(
         protocol,
         capacity: Arc::new(Semaphore::new(capacity)),
         active: Mutex::new(HashSet::new()),
-        refused: Mutex::new(HashMap::new()),
+        refused: Mutex::new(refused),
         lost_races: Mutex::new(HashMap::new()),
         cancel: CancellationToken::new(),
         cfg,
     }))
+}
+
+/// The journal's refusals still in force: a restart does not fetch a refused spec again, nor
+/// claim a job it quit, before its time is up.
+fn refusals_in_force(journal: &Journal) -> HashMap<(Pubkey, [u8; 32]), i64> {
+    let rows = journal.refusals_in_force(unix_now()).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "cannot read the journal's refusals; starting without them");
+        Vec::new()
+    });
+    let refused: HashMap<_, _> = rows
+        .iter()
+        .filter_map(|r| {
+            let job = r.job.parse::<Pubkey>().ok()?;
+            let hash = <[u8; 32]>::try_from(hex::decode(&r.spec_hash).ok()?).ok()?;
+            Some(((job, hash), r.until))
+        })
+        .collect();
+    if !refused.is_empty() {
+        tracing::info!(
+            count = refused.len(),
+            "refusals in force from the journal: those jobs are left alone until their time is up"
+        );
+    }
+    refused
 }
 
 /// Registers this provider for the market's class, or updates its registration when the
@@ -280,6 +327,10 @@ pub async fn run(shared: Arc<Shared>) -> anyhow::Result<()> {
     let mut rescan = tokio::time::interval(Duration::from_secs(shared.cfg.rescan_secs.max(1)));
     let mut crank = tokio::time::interval(Duration::from_millis(1_000));
     crank.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let every = Duration::from_secs(shared.cfg.reconcile_secs.max(1));
+    // `recover` has just reconciled every entry: the first pass is one period from now.
+    let mut reconcile = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    reconcile.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut ticks: u64 = 0;
     loop {
         tokio::select! {
@@ -301,6 +352,7 @@ pub async fn run(shared: Arc<Shared>) -> anyhow::Result<()> {
                     }
                 }
             }
+            _ = reconcile.tick() => reconcile_open(&shared, &mut tasks),
             _ = crank.tick() => {
                 ticks += 1;
                 own_cranks(&shared).await;
@@ -372,7 +424,7 @@ async fn shutdown(shared: &Arc<Shared>, mut tasks: JoinSet<()>) {
 
 /// A job seen open: claim it if it is eligible, not already ours and capacity is free.
 fn consider(shared: &Arc<Shared>, tasks: &mut JoinSet<()>, key: Pubkey, job: Job, seen: Instant) {
-    if shared.cancel.is_cancelled() || shared.is_refused(&key) {
+    if shared.cancel.is_cancelled() || shared.is_refused(&key, &job.spec_hash) {
         return;
     }
     let Some(m) = shared.markets.get(&job.market).copied() else {
@@ -417,7 +469,7 @@ async fn provider_job(
         Err(e) => {
             tracing::warn!(job = %key, uri = %spec_uri, error = %e, "not claiming: {e}");
             metrics::counter!("cinder_jobs_refused_total", "reason" => e.kind()).increment(1);
-            shared.refuse(&key);
+            shared.refuse(&key, &job.spec_hash, &format!("not claimed: {e}"));
             return;
         }
     };
@@ -498,6 +550,7 @@ async fn provider_job(
                 None => return,
                 Some(false) => {
                     tracing::info!(job = %key, error = %e, "claim failed: {e}");
+                    shared.refuse(&key, &job.spec_hash, &format!("claim failed: {e}"));
                     let _ = shared.journal.fail(
                         &entry.job,
                         Role::Provider,
@@ -534,7 +587,7 @@ async fn run_and_submit(
             return;
         }
         Err(e) => {
-            tracing::error!(job = %key, error = %e, "cannot read the job to run it: the RPC node does not answer; the next start resumes it");
+            tracing::error!(job = %key, error = %e, "cannot read the job to run it: the RPC node does not answer; the reconciler resumes it");
             return;
         }
     };
@@ -547,12 +600,13 @@ async fn run_and_submit(
         {
             Ok(p) => p,
             Err(e) => {
+                tracing::warn!(job = %key, error = %e, "spec no longer valid");
                 quit(
                     shared,
                     &key,
                     &job,
                     &m,
-                    &format!("spec no longer valid: {e}"),
+                    &format!("spec no longer valid: {}", e.for_chain()),
                 )
                 .await;
                 return;
@@ -584,7 +638,8 @@ async fn run_and_submit(
         Ok(x) => x,
         Err(e) => {
             metrics::counter!("cinder_jobs_failed_total", "reason" => e.kind()).increment(1);
-            quit(shared, &key, &job, &m, &e.to_string()).await;
+            tracing::warn!(job = %key, error = %e, "run failed");
+            quit(shared, &key, &job, &m, &e.for_chain()).await;
             return;
         }
     };
@@ -680,7 +735,7 @@ async fn submit(
             }
             Err(e) => match chain_job(shared, key).await {
                 Err(read) => {
-                    tracing::error!(job = %key, error = %e, read = %read, "submit failed and the chain cannot be read; the journal keeps the result for the next start");
+                    tracing::error!(job = %key, error = %e, read = %read, "submit failed and the chain cannot be read; the journal keeps the result and the reconciler sends it");
                 }
                 Ok(Some(j)) if j.state != JobState::Running && j.provider == shared.me() => {
                     let _ = shared.journal.advance(
@@ -694,7 +749,19 @@ async fn submit(
                     if resend_after(shared, key, &e, j.deadline).await {
                         continue;
                     }
-                    tracing::error!(job = %key, error = %e, "submit failed; the next start tries again while the deadline allows");
+                    match shared.chain.unix_time().await {
+                        Ok(now) if now > j.deadline => {
+                            let _ = shared.journal.fail(
+                                &id,
+                                Role::Provider,
+                                Step::Quit,
+                                &format!("submit failed ({e}) and the job's deadline has passed: it can only be expired now, with the timeout slash"),
+                            );
+                        }
+                        _ => {
+                            tracing::error!(job = %key, error = %e, every_secs = shared.cfg.reconcile_secs, "submit failed; the reconciler sends it again while the deadline allows")
+                        }
+                    }
                 }
                 _ => {
                     let _ = shared.journal.fail(
@@ -737,7 +804,7 @@ async fn quit(shared: &Arc<Shared>, key: &Pubkey, job: &Job, m: &MarketInfo, rea
     let id = key.to_string();
     tracing::warn!(job = %key, reason, "quitting job");
     // What made us quit would make us quit again: leave the job to other providers.
-    shared.refuse(key);
+    shared.refuse(key, &job.spec_hash, &format!("quit: {reason}"));
     // Only when the chain's clock is known: a quit sent in doubt costs a fee, one not sent when
     // it would have landed costs the timeout slash.
     if let Ok(now) = shared.chain.unix_time().await {
@@ -807,10 +874,12 @@ fn truncate(s: &str, max: usize) -> &str {
 }
 
 /// The job as the chain has it (`None`: closed), asking again every 2 s while the RPC node
-/// does not answer, for up to `CHAIN_ANSWER_WITHIN`. `Err` means nobody knows: callers then
-/// journal nothing final (no Quit the chain did not see).
+/// does not answer, for up to `rpc_patience_secs` (an outage must never read as "the job is
+/// gone": a claim that landed unseen would be slashed as a timeout). `Err` means nobody knows:
+/// callers then journal nothing final (no Quit the chain did not see) and leave the entry to
+/// the reconciler.
 async fn chain_job(shared: &Shared, key: &Pubkey) -> Result<Option<Job>, ChainError> {
-    let give_up = Instant::now() + CHAIN_ANSWER_WITHIN;
+    let give_up = Instant::now() + Duration::from_secs(shared.cfg.rpc_patience_secs.max(1));
     loop {
         match shared.chain.zero_copy::<Job>(key).await {
             Ok(job) => return Ok(job),
@@ -828,7 +897,7 @@ async fn chain_job(shared: &Shared, key: &Pubkey) -> Result<Option<Job>, ChainEr
 /// a claim that landed, so the chain decides, once every claim this job's entry signed has
 /// landed or expired (`settle_in_flight` asks through an outage, and a blockhash the outage
 /// outlived can no longer land). `None` when the chain cannot be asked: the entry stays open
-/// for the next start's recovery, and nothing is journaled as given up.
+/// for the reconciler (or the next start), and nothing is journaled as given up.
 async fn claim_landed(
     shared: &Shared,
     entry: &JobEntry,
@@ -839,7 +908,7 @@ async fn claim_landed(
     match chain_job(shared, key).await {
         Ok(job) => Some(job.as_ref().is_some_and(ours)),
         Err(e) => {
-            tracing::error!(job = %key, error = %e, "cannot tell whether our claim landed: the RPC node does not answer; the journal keeps the job open and the next start reconciles it");
+            tracing::error!(job = %key, error = %e, "cannot tell whether our claim landed: the RPC node does not answer; the journal keeps the job open and the reconciler decides");
             None
         }
     }
@@ -980,7 +1049,7 @@ async fn verification_duty(shared: &Arc<Shared>, tasks: &mut JoinSet<()>) {
                 || job.client == shared.me()
                 || job.verifier == shared.me()
                 || job.first_verifier == shared.me()
-                || shared.is_refused(&key)
+                || shared.is_refused(&key, &job.spec_hash)
                 || shared.lost_race(&key, job.race_origin())
             {
                 continue;
@@ -1017,7 +1086,7 @@ async fn verifier_job(
         Ok(_) => return,
         Err(e) => {
             tracing::warn!(job = %key, error = %e, "not verifying: {e}");
-            shared.refuse(&key);
+            shared.refuse(&key, &job.spec_hash, &format!("not verified: {e}"));
             return;
         }
     };
@@ -1252,7 +1321,7 @@ async fn submit_verification(
                 let j = match chain_job(shared, key).await {
                     Ok(j) => j,
                     Err(read) => {
-                        tracing::error!(job = %key, error = %e, read = %read, "submit_verification failed and the chain cannot be read; the journal keeps the result for the next start");
+                        tracing::error!(job = %key, error = %e, read = %read, "submit_verification failed and the chain cannot be read; the journal keeps the result and the reconciler sends it");
                         return;
                     }
                 };
@@ -1290,24 +1359,10 @@ async fn submit_verification(
 /// closed, exactly once; a job the chain says is ours but the journal lost is quit.
 async fn recover(shared: &Arc<Shared>, tasks: &mut JoinSet<()>) -> anyhow::Result<()> {
     let open = shared.journal.open_jobs()?;
-    let mut known = HashSet::new();
-    for e in open {
-        let Ok(key) = e.job.parse::<Pubkey>() else {
-            continue;
-        };
-        known.insert(key);
-        // Each job recovers on its own task: waiting out one in-flight transaction (up to a
-        // blockhash lifetime) must not hold the worker back from new jobs.
-        let verifier = e.role == Role::Verifier;
-        if !shared.try_activate(&key, verifier) {
-            continue;
-        }
-        let shared = shared.clone();
-        tasks.spawn(async move {
-            recover_one(&shared, key, e).await;
-            shared.deactivate(&key, verifier);
-        });
-    }
+    let known: HashSet<Pubkey> = open
+        .into_iter()
+        .filter_map(|e| spawn_recovery(shared, tasks, e))
+        .collect();
     // Jobs the chain gives us that the journal does not know (journal lost): quit them.
     if let Ok(mine) = market::jobs_of_provider(&shared.chain, &shared.me()).await {
         for (key, j) in mine {
@@ -1336,6 +1391,43 @@ async fn recover(shared: &Arc<Shared>, tasks: &mut JoinSet<()>) -> anyhow::Resul
     Ok(())
 }
 
+/// The reconciler's pass (issue 16, point 6): every journal entry not yet submitted that has
+/// no task (its task gave up on an RPC node that did not answer within `rpc_patience_secs`, or
+/// could not tell whether its claim landed) is reconciled with the chain and resumed or closed,
+/// as at start, until its deadline settles it either way. Submitted entries are the cranks'.
+fn reconcile_open(shared: &Arc<Shared>, tasks: &mut JoinSet<()>) {
+    match shared.journal.open_jobs() {
+        Ok(open) => {
+            for e in open.into_iter().filter(|e| e.step < Step::Submitted) {
+                spawn_recovery(shared, tasks, e);
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "reconciler cannot read the journal"),
+    }
+}
+
+/// Reconciles `e` on its own task unless a task already has its job in that role (waiting
+/// out one in-flight transaction, up to a blockhash lifetime, must not hold the worker back
+/// from new jobs). Returns the job's key when the entry names one.
+fn spawn_recovery(shared: &Arc<Shared>, tasks: &mut JoinSet<()>, e: JobEntry) -> Option<Pubkey> {
+    let key = e.job.parse::<Pubkey>().ok()?;
+    let verifier = e.role == Role::Verifier;
+    if shared.try_activate(&key, verifier) {
+        let shared = shared.clone();
+        tasks.spawn(async move {
+            // The entry as it is now: the task that had the job may have closed it between the
+            // journal read and the activation.
+            match shared.journal.get(&e.job, e.role) {
+                Ok(Some(now)) if !now.step.is_final() => recover_one(&shared, key, now).await,
+                Ok(_) => {}
+                Err(err) => tracing::error!(job = %key, error = %err, "cannot read the journal entry to reconcile it"),
+            }
+            shared.deactivate(&key, verifier);
+        });
+    }
+    Some(key)
+}
+
 /// Reconciles one journaled job with the chain and resumes or closes it, exactly once.
 async fn recover_one(shared: &Arc<Shared>, key: Pubkey, e: JobEntry) {
     // A signed claim or submit may still land: wait until its blockhash is spent.
@@ -1343,7 +1435,7 @@ async fn recover_one(shared: &Arc<Shared>, key: Pubkey, e: JobEntry) {
     let job = match chain_job(shared, &key).await {
         Ok(job) => job,
         Err(read) => {
-            tracing::error!(job = %key, error = %read, "cannot reconcile: the RPC node does not answer; the entry stays open for the next start");
+            tracing::error!(job = %key, error = %read, "cannot reconcile: the RPC node does not answer; the entry stays open for the reconciler's next pass");
             return;
         }
     };

@@ -269,6 +269,8 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
                 None => [("sh".to_string(), PathBuf::from("/bin/sh"))].into(),
             },
             cpu_slots: 2,
+            // The demo's spec and input server is on this machine.
+            fetch_internal_networks: vec!["127.0.0.0/8".into()],
             rescan_secs: 5,
             shutdown_grace_secs: 5,
             // The GPU demo shows a cheater caught: both workers cheat on the job whose spec

@@ -13,7 +13,7 @@ use cinder_runner::{
     gpu::{self, Gpu, GpuPool},
     results::ResultStore,
     runtime::{ContainerRuntime, ProcessRuntime, RunOutcome, RunRequest, Runtime},
-    spec::{Fetcher, JobSpec, SpecKind},
+    spec::{FetchError, Fetcher, FetcherConfig, JobSpec, SpecKind},
 };
 use sha2::Digest;
 use std::{
@@ -28,10 +28,12 @@ use tokio_util::sync::CancellationToken;
 pub enum ExecError {
     #[error("spec: {0}")]
     Spec(String),
+    #[error("spec: {0}")]
+    SpecFetch(FetchError),
     #[error("this worker cannot run it: {0}")]
     Unsupported(String),
     #[error("inputs: {0}")]
-    Input(String),
+    Input(FetchError),
     #[error("run failed: {0}")]
     Failed(String),
     #[error("run exceeded its time limit of {0} s and was killed")]
@@ -51,7 +53,7 @@ pub enum ExecError {
 impl ExecError {
     pub fn kind(&self) -> &'static str {
         match self {
-            ExecError::Spec(_) => "spec",
+            ExecError::Spec(_) | ExecError::SpecFetch(_) => "spec",
             ExecError::Unsupported(_) => "unsupported",
             ExecError::Input(_) => "input",
             ExecError::Failed(_) => "failed",
@@ -61,6 +63,16 @@ impl ExecError {
             ExecError::Gpu(_) => "gpu",
             ExecError::Store(_) => "store",
             ExecError::DataDir(_) => "data_dir",
+        }
+    }
+
+    /// The error as the job's client reads it in the quit's memo: a fetch error without the
+    /// provider's network details (the full text goes to the worker's log).
+    pub fn for_chain(&self) -> String {
+        match self {
+            ExecError::SpecFetch(e) => format!("spec: {}", e.public()),
+            ExecError::Input(e) => format!("inputs: {}", e.public()),
+            other => other.to_string(),
         }
     }
 }
@@ -140,7 +152,16 @@ impl Executor {
     pub async fn new(cfg: &WorkerConfig) -> Result<Self, ExecError> {
         // Before anything in data_dir is touched.
         let lock = crate::lock::DataDirLock::acquire(&cfg.data_dir)?;
-        let fetcher = Fetcher::new(cfg.allow_file_uris);
+        let fetcher = Fetcher::with_config(FetcherConfig {
+            allow_file_uris: cfg.allow_file_uris,
+            // Validated with the configuration.
+            internal_allowed: cfg
+                .fetch_internal_networks
+                .iter()
+                .filter_map(|n| n.parse().ok())
+                .collect(),
+            ..FetcherConfig::default()
+        });
         let container = match cfg.runtime {
             RuntimeKind::Process => None,
             kind => {
@@ -295,7 +316,7 @@ impl Executor {
             .fetcher
             .fetch_spec(uri, hash)
             .await
-            .map_err(|e| ExecError::Spec(e.to_string()))?;
+            .map_err(ExecError::SpecFetch)?;
         let p = &m.market.params;
         match spec.kind {
             SpecKind::Container if self.container.is_none() => {
@@ -390,7 +411,7 @@ impl Executor {
         self.fetcher
             .fetch_inputs(&p.spec, &input)
             .await
-            .map_err(|e| ExecError::Input(e.to_string()))?;
+            .map_err(ExecError::Input)?;
         let lease = if p.spec.gpus > 0 {
             let (count, gib) = (p.spec.gpus as usize, p.spec.min_vram_gib as u64);
             let lease = match &p.gpu_model {

@@ -102,6 +102,19 @@ pub struct JobEntry {
     pub updated_at: i64,
 }
 
+/// A job (with this spec) the worker turned down or gave up on: a spec it could not fetch or
+/// that failed its checks, an input that failed its hash, a run that failed, a claim that did
+/// not land. The job is left alone until `until` (unix seconds); each repeat doubles the time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub job: String,
+    pub spec_hash: String,
+    pub reason: String,
+    /// How many times this job with this spec was refused.
+    pub count: u32,
+    pub until: i64,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
     #[error("journal database {path}: {source}")]
@@ -150,6 +163,14 @@ CREATE TABLE IF NOT EXISTS txs (
     signed_at          INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS txs_by_job ON txs(job, kind);
+CREATE TABLE IF NOT EXISTS refusals (
+    job        TEXT NOT NULL,
+    spec_hash  TEXT NOT NULL,
+    reason     TEXT NOT NULL,
+    count      INTEGER NOT NULL,
+    until      INTEGER NOT NULL,
+    PRIMARY KEY (job, spec_hash)
+);
 CREATE TABLE IF NOT EXISTS log (
     id    INTEGER PRIMARY KEY AUTOINCREMENT,
     job   TEXT NOT NULL,
@@ -406,6 +427,72 @@ impl Journal {
         })
     }
 
+    /// Records a refusal of `job` with `spec_hash` at `at`: the first is in force for `base`
+    /// seconds, each repeat for twice as long as the one before, never more than `max`. A job
+    /// posted again with another spec is a new job to the worker.
+    pub fn refuse(
+        &self,
+        job: &str,
+        spec_hash: &str,
+        reason: &str,
+        at: i64,
+        base: i64,
+        max: i64,
+    ) -> Result<Refusal, JournalError> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            let before: Option<i64> = tx
+                .query_row(
+                    "SELECT count FROM refusals WHERE job = ?1 AND spec_hash = ?2",
+                    params![job, spec_hash],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let count = before
+                .unwrap_or(0)
+                .saturating_add(1)
+                .clamp(1, u32::MAX as i64) as u32;
+            // 2^32 doublings of even one second outlast any `max`.
+            let period = base.saturating_mul(1i64 << (count - 1).min(32)).min(max);
+            let until = at.saturating_add(period);
+            tx.execute(
+                "INSERT INTO refusals (job, spec_hash, reason, count, until)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (job, spec_hash)
+                 DO UPDATE SET reason = ?3, count = ?4, until = ?5",
+                params![job, spec_hash, reason, count as i64, until],
+            )?;
+            tx.commit()?;
+            Ok(Refusal {
+                job: job.into(),
+                spec_hash: spec_hash.into(),
+                reason: reason.into(),
+                count,
+                until,
+            })
+        })
+    }
+
+    /// Refusals still in force at `at`, soonest to lapse first.
+    pub fn refusals_in_force(&self, at: i64) -> Result<Vec<Refusal>, JournalError> {
+        self.with(|c| {
+            let mut st = c.prepare(
+                "SELECT job, spec_hash, reason, count, until FROM refusals
+                 WHERE until > ?1 ORDER BY until",
+            )?;
+            let rows = st.query_map(params![at], |r| {
+                Ok(Refusal {
+                    job: r.get(0)?,
+                    spec_hash: r.get(1)?,
+                    reason: r.get(2)?,
+                    count: r.get::<_, i64>(3)?.clamp(0, u32::MAX as i64) as u32,
+                    until: r.get(4)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
     /// The client of a job we ran (as provider or verifier).
     pub fn client_of(&self, job: &str) -> Result<Option<String>, JournalError> {
         self.with(|c| {
@@ -487,6 +574,69 @@ mod tests {
             error: None,
             updated_at: 0,
         }
+    }
+
+    #[test]
+    fn a_refusal_persists_doubles_on_each_repeat_up_to_the_cap_and_is_per_spec() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.db");
+        let j = Journal::open(&path).unwrap();
+        let t = 1_000_000;
+        let first = j
+            .refuse("a", "h1", "spec unreachable", t, 300, 3_600)
+            .unwrap();
+        assert_eq!((first.count, first.until), (1, t + 300));
+        assert_eq!(
+            j.refuse("a", "h1", "again", t + 400, 300, 3_600)
+                .unwrap()
+                .until,
+            t + 400 + 600
+        );
+        assert_eq!(
+            j.refuse("a", "h1", "again", t, 300, 3_600).unwrap().until,
+            t + 1_200
+        );
+        assert_eq!(
+            j.refuse("a", "h1", "again", t, 300, 3_600).unwrap().until,
+            t + 2_400
+        );
+        // 4,800 s would be next: capped at an hour.
+        let capped = j.refuse("a", "h1", "input hash", t, 300, 3_600).unwrap();
+        assert_eq!(
+            (capped.count, capped.until, capped.reason.as_str()),
+            (5, t + 3_600, "input hash")
+        );
+        // Repeats far past the cap never overflow: 1 s doubled 100 more times is the cap.
+        let mut last = 0;
+        for _ in 0..100 {
+            last = j.refuse("a", "h1", "x", t, 1, 3_600).unwrap().until;
+            assert!(last > t && last <= t + 3_600, "{last}");
+        }
+        assert_eq!(last, t + 3_600);
+        // The same job with another spec is another job.
+        assert_eq!(j.refuse("a", "h2", "bad", t, 300, 3_600).unwrap().count, 1);
+        j.refuse("b", "h1", "claim failed", t - 400, 300, 3_600)
+            .unwrap();
+        drop(j);
+        // It survives a restart; lapsed refusals are not in force.
+        let j = Journal::open(&path).unwrap();
+        let in_force: Vec<(String, String)> = j
+            .refusals_in_force(t)
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.job, r.spec_hash))
+            .collect();
+        assert_eq!(
+            in_force,
+            vec![
+                ("a".to_string(), "h2".to_string()),
+                ("a".into(), "h1".into())
+            ]
+        );
+        assert!(
+            j.refusals_in_force(t + 3_600).unwrap().is_empty(),
+            "until is exclusive"
+        );
     }
 
     #[test]

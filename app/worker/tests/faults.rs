@@ -1,7 +1,8 @@
 //! The worker fault table of SECURITY.md, for real: bad specs are never claimed, bad inputs
 //! and runaway jobs are quit with a reason, a worker killed with SIGKILL at each step of a
 //! job resumes it exactly once after a restart, a flaky RPC node is retried through, and an
-//! RPC outage during a claim or a submit never costs the work done.
+//! RPC outage during a claim or a submit never costs the work done, even one longer than the
+//! worker waits for its node (the reconciler sends the result when the node is back).
 
 mod common;
 
@@ -17,7 +18,7 @@ use std::time::Duration;
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_spec_whose_bytes_do_not_match_its_hash_is_never_claimed() {
     let f = fixture(MarketOpts::default(), 1).await;
-    let w = f.worker(0, &[]);
+    let mut w = f.worker(0, &[]);
     let mut spec = f.process_spec("tampered", DETERMINISTIC, 60);
     // The client hashes its own copy; the host serves other bytes from the start, so the
     // worker can never have seen the true ones.
@@ -32,7 +33,25 @@ async fn a_spec_whose_bytes_do_not_match_its_hash_is_never_claimed() {
         w.logs()
     );
     assert!(w.logs().contains("hash"), "{}", w.logs());
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // The refusal is journaled: a restarted worker does not fetch the spec again before its
+    // time is up (5 min the first time), however often it rescans (every 2 s here).
+    w.restart();
+    assert!(
+        w.wait_log(
+            "refusals in force from the journal",
+            Duration::from_secs(60)
+        )
+        .await,
+        "{}",
+        w.logs()
+    );
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let logs = w.logs();
+    let (_, after) = logs.split_once("---- restart ----").unwrap();
+    assert!(
+        !after.contains("not claiming"),
+        "the restarted worker looked at the refused spec again: {after}"
+    );
     let j = job_state(&job).await;
     assert_eq!(j, Some(JobState::Open), "still open, never claimed");
     assert_eq!(count_events::<JobClaimed>(&job).await, 0);
@@ -242,6 +261,49 @@ async fn a_submit_lost_in_an_rpc_outage_is_sent_again_before_the_deadline() {
     assert!(outage.happened(), "the submit went into the outage");
     assert!(
         w.wait_log("sending it again", Duration::from_secs(1)).await,
+        "{}",
+        w.logs()
+    );
+    assert_eq!(count_events::<ResultSubmitted>(&job).await, 1);
+    assert_eq!(count_events::<JobQuit>(&job).await, 0, "{}", w.logs());
+    w.kill9();
+}
+
+/// The same lost submit, but the node stays dark for 30 s and the worker is told to wait for it
+/// only 2 s (`rpc_patience_secs`): the job's task gives up and leaves the entry at Submitting.
+/// The reconciler (every 3 s here) re-drives the entry in the same process, without a restart:
+/// it waits out the lost transaction's blockhash, finds the job still waiting for the result
+/// and submits it. Before issue 16 (point 6) only a restart re-drove such an entry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_submit_given_up_in_a_long_outage_is_sent_by_the_reconciler() {
+    let f = fixture(MarketOpts::default(), 1).await;
+    let (proxy, outage) = proxy::outage(&net().state.rpc_url, Duration::from_secs(30), false).await;
+    let mut w = f.worker(
+        0,
+        &[
+            ("CINDER_RPC_URL", &proxy.url),
+            ("CINDER_RPC_PATIENCE_SECS", "2"),
+            ("CINDER_RECONCILE_SECS", "3"),
+        ],
+    );
+    assert!(
+        w.wait_log("worker ready", Duration::from_secs(60)).await,
+        "{}",
+        w.logs()
+    );
+    outage.arm(2); // the claim goes through; the submit starts the outage
+    let spec = f.process_spec("reconciled-submit", DETERMINISTIC, 60);
+    let job = f.post(&spec).await;
+    assert!(
+        w.wait_log("the reconciler sends it", Duration::from_secs(120))
+            .await,
+        "the job's task gave up on the node: {}",
+        w.logs()
+    );
+    wait_state(&job, None, Duration::from_secs(240)).await;
+    assert!(outage.happened(), "the submit went into the outage");
+    assert!(
+        w.wait_log("recovering", Duration::from_secs(1)).await,
         "{}",
         w.logs()
     );

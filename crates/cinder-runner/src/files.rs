@@ -25,6 +25,8 @@ pub enum Fault {
     Status(u16),
     /// These bytes, with status 200.
     Bytes(Vec<u8>),
+    /// A 302 redirect to this URL.
+    Redirect(String),
 }
 
 type Faults = Arc<Mutex<HashMap<String, Fault>>>;
@@ -124,6 +126,9 @@ async fn serve_file(
                 .into_response()
         }
         Some(Fault::Bytes(bytes)) => return bytes.into_response(),
+        Some(Fault::Redirect(to)) => {
+            return (StatusCode::FOUND, [(axum::http::header::LOCATION, to)]).into_response()
+        }
         None => {}
     }
     if path.split('/').any(|c| c == ".." || c.is_empty()) {

@@ -5,7 +5,7 @@ mod common;
 
 use cinder_runner::{
     files::{serve_dir, Fault},
-    spec::{spec_hash, FetchError, Fetcher, JobSpec, SpecError},
+    spec::{is_internal, spec_hash, FetchError, Fetcher, FetcherConfig, IpNet, JobSpec, SpecError},
 };
 use common::sha256_hex;
 use serde_json::json;
@@ -13,6 +13,15 @@ use std::{fs, net::SocketAddr};
 
 fn loopback() -> SocketAddr {
     "127.0.0.1:0".parse().unwrap()
+}
+
+/// A fetcher that may reach this machine's loopback network (where the test servers are).
+fn lab(allow_file_uris: bool) -> Fetcher {
+    Fetcher::with_config(FetcherConfig {
+        allow_file_uris,
+        internal_allowed: vec!["127.0.0.0/8".parse().unwrap()],
+        ..FetcherConfig::default()
+    })
 }
 
 fn spec_bytes(inputs: serde_json::Value) -> Vec<u8> {
@@ -34,7 +43,7 @@ async fn a_spec_whose_bytes_match_its_hash_is_returned_with_those_bytes() {
     let host = serve_dir(dir.path().to_path_buf(), loopback())
         .await
         .unwrap();
-    let (spec, got) = Fetcher::new(false)
+    let (spec, got) = lab(false)
         .fetch_spec(&host.url("spec.json"), &spec_hash(&bytes))
         .await
         .unwrap();
@@ -52,7 +61,7 @@ async fn a_spec_not_matching_its_hash_is_a_hash_mismatch() {
         .unwrap();
     let mut other = bytes.clone();
     other.push(b'\n');
-    let e = Fetcher::new(false)
+    let e = lab(false)
         .fetch_spec(&host.url("spec.json"), &spec_hash(&other))
         .await
         .unwrap_err();
@@ -65,7 +74,7 @@ async fn a_spec_not_matching_its_hash_is_a_hash_mismatch() {
     }
     // The server swapping the bytes is caught the same way.
     host.set_fault("spec.json", Fault::Bytes(b"{}".to_vec()));
-    let e = Fetcher::new(false)
+    let e = lab(false)
         .fetch_spec(&host.url("spec.json"), &spec_hash(&bytes))
         .await
         .unwrap_err();
@@ -81,10 +90,9 @@ async fn a_spec_on_a_closed_port_is_unreachable() {
         .unwrap()
         .port();
     let uri = format!("http://127.0.0.1:{port}/spec.json");
-    let e = Fetcher::new(false)
-        .fetch_spec(&uri, &[0; 32])
-        .await
-        .unwrap_err();
+    let e = lab(false).fetch_spec(&uri, &[0; 32]).await.unwrap_err();
+    // What goes on chain names the URI, never the connection error (the provider's network).
+    assert_eq!(e.public(), format!("spec {uri} is unreachable"));
     match e {
         FetchError::SpecUnreachable { uri: u, reason } => {
             assert_eq!(u, uri);
@@ -101,7 +109,7 @@ async fn a_spec_answering_500_or_404_is_unreachable() {
         .await
         .unwrap();
     host.set_fault("spec.json", Fault::Status(500));
-    let e = Fetcher::new(false)
+    let e = lab(false)
         .fetch_spec(&host.url("spec.json"), &[0; 32])
         .await
         .unwrap_err();
@@ -109,7 +117,7 @@ async fn a_spec_answering_500_or_404_is_unreachable() {
         matches!(&e, FetchError::SpecUnreachable { reason, .. } if reason.contains("500")),
         "{e}"
     );
-    let e = Fetcher::new(false)
+    let e = lab(false)
         .fetch_spec(&host.url("missing.json"), &[0; 32])
         .await
         .unwrap_err();
@@ -127,7 +135,7 @@ async fn a_spec_matching_its_hash_but_invalid_is_malformed() {
     let host = serve_dir(dir.path().to_path_buf(), loopback())
         .await
         .unwrap();
-    let e = Fetcher::new(false)
+    let e = lab(false)
         .fetch_spec(&host.url("spec.json"), &spec_hash(bytes))
         .await
         .unwrap_err();
@@ -145,7 +153,7 @@ async fn a_spec_over_64_kib_is_refused_before_it_is_all_read() {
     let host = serve_dir(dir.path().to_path_buf(), loopback())
         .await
         .unwrap();
-    let e = Fetcher::new(false)
+    let e = lab(false)
         .fetch_spec(&host.url("spec.json"), &spec_hash(&big))
         .await
         .unwrap_err();
@@ -162,17 +170,17 @@ async fn file_uris_are_read_only_when_the_operator_allows_them() {
     let path = dir.path().join("spec.json");
     fs::write(&path, &bytes).unwrap();
     let uri = format!("file://{}", path.display());
-    let e = Fetcher::new(false)
+    let e = lab(false)
         .fetch_spec(&uri, &spec_hash(&bytes))
         .await
         .unwrap_err();
     assert!(matches!(e, FetchError::FileUriNotAllowed { .. }), "{e}");
-    let (_, got) = Fetcher::new(true)
+    let (_, got) = lab(true)
         .fetch_spec(&uri, &spec_hash(&bytes))
         .await
         .unwrap();
     assert_eq!(got, bytes);
-    let e = Fetcher::new(true)
+    let e = lab(true)
         .fetch_spec("ftp://x/spec", &[0; 32])
         .await
         .unwrap_err();
@@ -195,10 +203,7 @@ async fn inputs_land_at_their_paths_with_their_hashes() {
     ])))
     .unwrap();
     let dest = tempfile::tempdir().unwrap();
-    Fetcher::new(true)
-        .fetch_inputs(&spec, dest.path())
-        .await
-        .unwrap();
+    lab(true).fetch_inputs(&spec, dest.path()).await.unwrap();
     assert_eq!(fs::read(dest.path().join("a.txt")).unwrap(), b"alpha");
     assert_eq!(
         fs::read(dest.path().join("deep/dir/b.bin")).unwrap().len(),
@@ -225,7 +230,7 @@ async fn an_input_with_wrong_bytes_is_a_mismatch_and_its_partial_file_is_removed
     ])))
     .unwrap();
     let dest = tempfile::tempdir().unwrap();
-    let e = Fetcher::new(false)
+    let e = lab(false)
         .fetch_inputs(&spec, dest.path())
         .await
         .unwrap_err();
@@ -259,13 +264,17 @@ async fn an_input_that_errors_is_unreachable_and_leaves_nothing() {
     ])))
     .unwrap();
     let dest = tempfile::tempdir().unwrap();
-    let e = Fetcher::new(false)
+    let e = lab(false)
         .fetch_inputs(&spec, dest.path())
         .await
         .unwrap_err();
     assert!(
         matches!(&e, FetchError::InputUnreachable { path, reason, .. } if path == "x" && reason.contains("503")),
         "{e}"
+    );
+    assert_eq!(
+        e.public(),
+        format!("input x ({}) is unreachable", host.url("x"))
     );
     assert!(common::dir_is_empty(dest.path()));
 }
@@ -281,7 +290,8 @@ async fn an_input_over_the_size_limit_is_refused() {
         {"uri": host.url("big"), "sha256": sha256_hex(&[1u8; 4096]), "path": "big"}
     ])))
     .unwrap();
-    let fetcher = Fetcher::with_config(cinder_runner::spec::FetcherConfig {
+    let fetcher = Fetcher::with_config(FetcherConfig {
+        internal_allowed: vec!["127.0.0.0/8".parse().unwrap()],
         max_input_bytes: 1000,
         ..Default::default()
     });
@@ -325,4 +335,144 @@ async fn the_file_server_answers_head_and_refuses_escapes() {
         &b"12345"[..]
     );
     host.shutdown().await;
+}
+
+/// A job's URIs are the client's: by default they may not reach the provider's own network,
+/// whether the address is written out, behind a name, or behind a redirect.
+#[tokio::test]
+async fn uris_into_the_providers_own_network_are_refused_unless_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = spec_bytes(json!([]));
+    fs::write(dir.path().join("spec.json"), &bytes).unwrap();
+    let host = serve_dir(dir.path().to_path_buf(), loopback())
+        .await
+        .unwrap();
+    let port = host.addr().port();
+    let hash = spec_hash(&bytes);
+    let default = Fetcher::new(false);
+    for (uri, address) in [
+        (format!("http://127.0.0.1:{port}/spec.json"), "127.0.0.1"),
+        (format!("http://localhost:{port}/spec.json"), ""),
+        (
+            "http://169.254.169.254/latest/meta-data/".to_string(),
+            "169.254.169.254",
+        ),
+        ("http://[::ffff:10.0.0.1]/x".to_string(), "::ffff:10.0.0.1"),
+    ] {
+        let e = default.fetch_spec(&uri, &hash).await.unwrap_err();
+        match &e {
+            FetchError::InternalAddress { address: a, .. } => {
+                assert!(a.contains(address), "{uri}: {e}")
+            }
+            other => panic!("{uri}: {other}"),
+        }
+        assert!(e.to_string().contains("fetch_internal_networks"), "{e}");
+        assert_eq!(
+            e.public(),
+            format!("{uri} points into the provider's own network, which it does not fetch from")
+        );
+    }
+    // Allowed: only the network named. 127.0.0.1 may redirect to a public name, not to
+    // 127.0.0.2 (loopback too, outside the allowed /32).
+    let one = Fetcher::with_config(FetcherConfig {
+        internal_allowed: vec!["127.0.0.1".parse().unwrap()],
+        ..FetcherConfig::default()
+    });
+    let direct = format!("http://127.0.0.1:{port}/spec.json");
+    assert_eq!(one.fetch_spec(&direct, &hash).await.unwrap().1, bytes);
+    host.set_fault(
+        "hop.json",
+        Fault::Redirect(format!("http://127.0.0.2:{port}/spec.json")),
+    );
+    let e = one
+        .fetch_spec(&format!("http://127.0.0.1:{port}/hop.json"), &hash)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, FetchError::SpecUnreachable { reason, .. } if reason.contains("redirect to internal address 127.0.0.2")),
+        "{e}"
+    );
+    host.set_fault("hop-home.json", Fault::Redirect(direct.clone()));
+    let home = format!("http://127.0.0.1:{port}/hop-home.json");
+    assert_eq!(
+        one.fetch_spec(&home, &hash).await.unwrap().1,
+        bytes,
+        "a redirect inside the allowed network is followed"
+    );
+    // With 127.0.0.0/8 allowed the redirect to 127.0.0.2 is followed (and finds no server).
+    let e = lab(false)
+        .fetch_spec(&format!("http://127.0.0.1:{port}/hop.json"), &hash)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, FetchError::SpecUnreachable { reason, .. } if reason.contains("connect") && !reason.contains("internal")),
+        "{e}"
+    );
+}
+
+#[test]
+fn internal_addresses_are_classified_by_their_network() {
+    for (ip, internal) in [
+        ("8.8.8.8", false),
+        ("1.1.1.1", false),
+        ("2606:4700::1111", false),
+        ("100.63.255.255", false),
+        ("100.128.0.0", false),
+        ("172.32.0.1", false),
+        ("0.0.0.0", true),
+        ("0.1.2.3", true),
+        ("127.0.0.1", true),
+        ("127.255.0.9", true),
+        ("10.0.0.1", true),
+        ("172.16.0.1", true),
+        ("172.31.255.255", true),
+        ("192.168.1.1", true),
+        ("169.254.169.254", true),
+        ("100.64.0.1", true),
+        ("100.127.255.255", true),
+        ("192.0.0.170", true),
+        ("198.18.0.1", true),
+        ("198.51.100.7", true),
+        ("224.0.0.1", true),
+        ("240.0.0.1", true),
+        ("255.255.255.255", true),
+        ("::", true),
+        ("::1", true),
+        ("fc00::1", true),
+        ("fd12:3456::1", true),
+        ("fe80::1", true),
+        ("fec0::1", true),
+        ("ff02::1", true),
+        ("2001:db8::1", true),
+        ("::ffff:127.0.0.1", true),
+        ("::ffff:8.8.8.8", false),
+        ("64:ff9b::a9fe:a9fe", true),
+        ("64:ff9b::808:808", false),
+    ] {
+        assert_eq!(is_internal(ip.parse().unwrap()), internal, "{ip}");
+    }
+    let net: IpNet = "10.1.0.0/16".parse().unwrap();
+    assert!(net.contains("10.1.255.1".parse().unwrap()));
+    assert!(!net.contains("10.2.0.1".parse().unwrap()));
+    assert!(
+        net.contains("::ffff:10.1.0.9".parse().unwrap()),
+        "IPv4-mapped"
+    );
+    let all: IpNet = "0.0.0.0/0".parse().unwrap();
+    assert!(all.contains("169.254.169.254".parse().unwrap()));
+    assert!(
+        !all.contains("::1".parse().unwrap()),
+        "an IPv4 network holds no IPv6 address"
+    );
+    let one: IpNet = "::1".parse().unwrap();
+    assert!(one.contains("::1".parse().unwrap()) && !one.contains("::2".parse().unwrap()));
+    for bad in [
+        "10.0.0.0/33",
+        "::/129",
+        "10.0.0/8",
+        "localhost",
+        "10.0.0.0/-1",
+    ] {
+        assert!(bad.parse::<IpNet>().is_err(), "{bad}");
+    }
 }

@@ -138,7 +138,7 @@ async fn main() -> anyhow::Result<()> {
         format!(
             "rpc_url = \"{}\"\nws_url = \"{}\"\nkeypair = \"{}\"\ndata_dir = \"{}\"\nmarkets = [{id}]\n\
 endpoint = \"http://127.0.0.1:{port}\"\nlisten = \"127.0.0.1:{port}\"\nruntime = \"process\"\ncpu_slots = 1\n\
-keeper = false\n[process_allow]\nsh = \"/bin/sh\"\n",
+keeper = false\nfetch_internal_networks = [\"127.0.0.0/8\"]\n[process_allow]\nsh = \"/bin/sh\"\n",
             st.rpc_url,
             st.ws_url,
             key.display(),

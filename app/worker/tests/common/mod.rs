@@ -343,7 +343,7 @@ impl Worker {
             std::fs::write(
                 &config,
                 format!(
-                    "rpc_url = \"{}\"\nws_url = \"{}\"\nkeypair = \"{}\"\ndata_dir = \"{}\"\nmarkets = [{}]\nendpoint = \"http://127.0.0.1:{p}\"\nlisten = \"127.0.0.1:{p}\"\nruntime = \"process\"\ncpu_slots = 2\nrescan_secs = 2\nshutdown_grace_secs = 2\n[process_allow]\nsh = \"/bin/sh\"\nsleep = \"/bin/sleep\"\n",
+                    "rpc_url = \"{}\"\nws_url = \"{}\"\nkeypair = \"{}\"\ndata_dir = \"{}\"\nmarkets = [{}]\nendpoint = \"http://127.0.0.1:{p}\"\nlisten = \"127.0.0.1:{p}\"\nruntime = \"process\"\ncpu_slots = 2\nrescan_secs = 2\nshutdown_grace_secs = 2\nfetch_internal_networks = [\"127.0.0.0/8\"]\n[process_allow]\nsh = \"/bin/sh\"\nsleep = \"/bin/sleep\"\n",
                     net.state.rpc_url, net.state.ws_url, key.display(), data_dir.display(), f.market_id
                 ),
             )

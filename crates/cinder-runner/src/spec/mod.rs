@@ -4,7 +4,7 @@
 
 mod fetch;
 
-pub use fetch::{FetchError, Fetcher, FetcherConfig};
+pub use fetch::{is_internal, FetchError, Fetcher, FetcherConfig, IpNet};
 
 use crate::relpath;
 use serde::{Deserialize, Serialize};

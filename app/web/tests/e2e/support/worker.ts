@@ -43,6 +43,8 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
       `markets = [${opts.markets.join(', ')}]`,
       `endpoint = ${toml(endpoint)}`,
       `listen = ${toml(`127.0.0.1:${port}`)}`,
+      // The test's spec and input server is on this machine (refused by default).
+      'fetch_internal_networks = ["127.0.0.0/8"]',
       opts.extraToml ?? '',
     ].join('\n') + '\n',
   );
