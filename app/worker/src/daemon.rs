@@ -331,6 +331,9 @@ pub async fn run(shared: Arc<Shared>) -> anyhow::Result<()> {
     // `recover` has just reconciled every entry: the first pass is one period from now.
     let mut reconcile = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     reconcile.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    // At start, then hourly: results of jobs closed longer ago than `retention_days`.
+    let mut prune = tokio::time::interval(Duration::from_secs(3600));
+    prune.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut ticks: u64 = 0;
     loop {
         tokio::select! {
@@ -353,6 +356,7 @@ pub async fn run(shared: Arc<Shared>) -> anyhow::Result<()> {
                 }
             }
             _ = reconcile.tick() => reconcile_open(&shared, &mut tasks),
+            _ = prune.tick() => prune_results(&shared),
             _ = crank.tick() => {
                 ticks += 1;
                 own_cranks(&shared).await;
@@ -1389,6 +1393,28 @@ async fn recover(shared: &Arc<Shared>, tasks: &mut JoinSet<()>) -> anyhow::Resul
         }
     }
     Ok(())
+}
+
+/// Removes the stored results (and leftover work directories) of jobs the journal closed
+/// (done or quit) more than `retention_days` ago, off the async threads (a result can be
+/// gigabytes of files). The journal keeps its entries: they are the worker's history.
+fn prune_results(shared: &Arc<Shared>) {
+    let before =
+        unix_now().saturating_sub((shared.cfg.retention_days as i64).saturating_mul(86_400));
+    let shared = shared.clone();
+    tokio::task::spawn_blocking(move || match shared.journal.closed_before(before) {
+        Ok(closed) => {
+            let removed = shared.exec.prune(&closed);
+            if !removed.is_empty() {
+                tracing::info!(
+                    count = removed.len(),
+                    retention_days = shared.cfg.retention_days,
+                    "removed the results of jobs closed longer ago than retention_days"
+                );
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "cannot read the journal to prune old results"),
+    });
 }
 
 /// The reconciler's pass (issue 16, point 6): every journal entry not yet submitted that has

@@ -6,6 +6,7 @@
 use crate::{
     config::{RuntimeKind, WorkerConfig},
     daemon::Shared,
+    journal::{JobEntry, Role},
     market::MarketInfo,
 };
 use anchor_lang::prelude::Pubkey;
@@ -505,6 +506,32 @@ impl Executor {
         })
     }
 
+    /// Removes what this worker keeps of `closed` jobs (entries the journal has as done or
+    /// quit): the stored result, which nobody needs once the job is settled or not ours, and
+    /// any work directory a crash left. Returns the store ids it removed something of.
+    pub fn prune(&self, closed: &[JobEntry]) -> Vec<String> {
+        let mut removed = Vec::new();
+        for e in closed {
+            let Ok(job) = e.job.parse::<Pubkey>() else {
+                continue;
+            };
+            let id = store_id(&job, e.role == Role::Verifier);
+            let stored = match self.store.remove(&id) {
+                Ok(was) => was,
+                Err(err) => {
+                    tracing::warn!(job = %job, error = %err, "cannot remove the stored result");
+                    false
+                }
+            };
+            let work = self.work.join(&id);
+            let leftover = work.is_dir() && std::fs::remove_dir_all(&work).is_ok();
+            if stored || leftover {
+                removed.push(id);
+            }
+        }
+        removed
+    }
+
     /// The result hash of a stored result, if the store has one.
     pub fn stored(&self, job: &Pubkey, verifier: bool) -> Option<[u8; 32]> {
         self.store
@@ -606,5 +633,89 @@ impl cinder_runner::server::ClientLookup for JournalLookup {
         Ok(client
             .and_then(|c| c.parse::<Pubkey>().ok())
             .map(|k| k.to_bytes()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::Step;
+    use cinder_runner::runtime::RunReport;
+
+    fn entry(job: &Pubkey, role: Role) -> JobEntry {
+        JobEntry {
+            job: job.to_string(),
+            role,
+            step: Step::Done,
+            market: String::new(),
+            client: String::new(),
+            spec_hash: String::new(),
+            spec_uri: String::new(),
+            result_hash: None,
+            billed_secs: None,
+            error: None,
+            updated_at: 0,
+        }
+    }
+
+    /// Stores a one-file result under `id` as a run would.
+    fn store_result(exec: &Executor, dir: &std::path::Path, id: &str) {
+        let out = dir.join(format!("out-{id}"));
+        std::fs::create_dir_all(&out).unwrap();
+        std::fs::write(out.join("r.txt"), id).unwrap();
+        std::fs::write(dir.join("log"), b"").unwrap();
+        let report = RunReport {
+            runtime: "process".into(),
+            exit_code: 0,
+            started_unix_ms: 0,
+            finished_unix_ms: 1,
+            stdout_log: dir.join("log"),
+            stderr_log: dir.join("log"),
+        };
+        exec.store().store(id, &out, &report).unwrap();
+    }
+
+    #[tokio::test]
+    async fn pruning_removes_the_results_and_work_of_the_closed_jobs_given_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = WorkerConfig {
+            data_dir: dir.path().join("worker"),
+            runtime: RuntimeKind::Process,
+            process_allow: [("sh".to_string(), PathBuf::from("/bin/sh"))].into(),
+            ..WorkerConfig::default()
+        };
+        let exec = Executor::new(&cfg).await.unwrap();
+        let (old, old_verified, kept) = (
+            Pubkey::new_unique(),
+            Pubkey::new_unique(),
+            Pubkey::new_unique(),
+        );
+        for id in [
+            old.to_string(),
+            store_id(&old_verified, true),
+            kept.to_string(),
+        ] {
+            store_result(&exec, dir.path(), &id);
+        }
+        // A crash left the old job's work directory behind.
+        std::fs::create_dir_all(cfg.data_dir.join("work").join(old.to_string()).join("in"))
+            .unwrap();
+        let closed = [
+            entry(&old, Role::Provider),
+            entry(&old_verified, Role::Verifier),
+            entry(&Pubkey::new_unique(), Role::Provider), // nothing stored: nothing to do
+        ];
+        let mut removed = exec.prune(&closed);
+        removed.sort();
+        let mut want = vec![old.to_string(), store_id(&old_verified, true)];
+        want.sort();
+        assert_eq!(removed, want);
+        assert_eq!(exec.store().list().unwrap(), vec![kept.to_string()]);
+        assert!(!cfg.data_dir.join("work").join(old.to_string()).exists());
+        assert!(exec.stored(&kept, false).is_some());
+        assert!(
+            exec.prune(&closed).is_empty(),
+            "a second pass finds nothing"
+        );
     }
 }

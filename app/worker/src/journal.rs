@@ -418,6 +418,17 @@ impl Journal {
         })
     }
 
+    /// Entries closed (done or quit) before `t` (unix seconds): what retention may prune.
+    pub fn closed_before(&self, t: i64) -> Result<Vec<JobEntry>, JournalError> {
+        self.with(|c| {
+            let mut st = c.prepare(&format!(
+                "{SELECT} WHERE step IN ('done', 'quit') AND updated_at < ?1 ORDER BY updated_at"
+            ))?;
+            let rows = st.query_map(params![t], row)?;
+            rows.map(|r| r?).collect()
+        })
+    }
+
     /// Every job entry (for the results server's client lookup and the status command).
     pub fn all(&self) -> Result<Vec<JobEntry>, JournalError> {
         self.with(|c| {
@@ -636,6 +647,31 @@ mod tests {
         assert!(
             j.refusals_in_force(t + 3_600).unwrap().is_empty(),
             "until is exclusive"
+        );
+    }
+
+    #[test]
+    fn closed_entries_are_listed_by_when_they_closed() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(&dir.path().join("j.db")).unwrap();
+        for job in ["open", "done", "quit"] {
+            j.begin(&entry(job)).unwrap();
+        }
+        j.advance("done", Role::Provider, Step::Done, "settled")
+            .unwrap();
+        j.fail("quit", Role::Provider, Step::Quit, "gave it back")
+            .unwrap();
+        let later: Vec<String> = j
+            .closed_before(now() + 10)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.job)
+            .collect();
+        assert_eq!(later.len(), 2);
+        assert!(later.contains(&"done".to_string()) && later.contains(&"quit".to_string()));
+        assert!(
+            j.closed_before(now() - 3_600).unwrap().is_empty(),
+            "closed just now"
         );
     }
 
