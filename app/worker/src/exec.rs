@@ -365,6 +365,9 @@ impl Executor {
                 spec.gpus
             )));
         }
+        let free = cinder_runner::files::free_bytes(&self.work)
+            .map_err(|e| ExecError::Store(format!("{}: {e}", self.work.display())))?;
+        check_disk(&spec, free, self.fetcher.config().max_input_bytes)?;
         tracing::debug!(job = %job, "spec ok");
         Ok(Prepared {
             spec,
@@ -579,6 +582,40 @@ pub fn tamper_outputs(dir: &std::path::Path) -> std::io::Result<()> {
 }
 
 /// Results of our own runs are served under the job key; a verifier's re-run is kept apart.
+/// Kept free on the worker's disk beyond a job's inputs, for its outputs and the store.
+pub const DISK_RESERVE_BYTES: u64 = 1 << 30;
+
+/// Before a claim: every input the spec states a size for fits this worker's limit, and their
+/// total, plus `DISK_RESERVE_BYTES`, fits the disk's `free` bytes. (An input of unstated size
+/// is bounded while it downloads, by the limit.)
+fn check_disk(spec: &JobSpec, free: u64, max_input: u64) -> Result<(), ExecError> {
+    if let Some(i) = spec
+        .inputs
+        .iter()
+        .find(|i| i.size.is_some_and(|n| n > max_input))
+    {
+        return Err(ExecError::Unsupported(format!(
+            "input {} is {} bytes; this worker takes inputs of up to {max_input} bytes",
+            i.path,
+            i.size.unwrap_or_default()
+        )));
+    }
+    let (declared, unstated) = spec.declared_input_bytes();
+    if declared.saturating_add(DISK_RESERVE_BYTES) > free {
+        return Err(ExecError::Unsupported(format!(
+            "its inputs need {declared} bytes{} and this worker's disk has {free} bytes free \
+             ({DISK_RESERVE_BYTES} kept for outputs): free some space (retention_days prunes old \
+             results)",
+            if unstated > 0 {
+                format!(" ({unstated} more of unstated size)")
+            } else {
+                String::new()
+            }
+        )));
+    }
+    Ok(())
+}
+
 fn store_id(job: &Pubkey, verifier: bool) -> String {
     if verifier {
         format!("{job}.verify")
@@ -673,6 +710,61 @@ mod tests {
             stderr_log: dir.join("log"),
         };
         exec.store().store(id, &out, &report).unwrap();
+    }
+
+    #[test]
+    fn a_job_whose_stated_inputs_do_not_fit_the_disk_or_the_limit_is_not_claimed() {
+        let spec = |sizes: &[Option<u64>]| {
+            let inputs: Vec<serde_json::Value> = sizes
+                .iter()
+                .enumerate()
+                .map(|(i, n)| {
+                    let mut v = serde_json::json!({"uri": "https://x.example/i", "sha256": "00".repeat(32), "path": format!("i{i}")});
+                    if let Some(n) = n {
+                        v["size"] = (*n).into();
+                    }
+                    v
+                })
+                .collect();
+            JobSpec::parse(
+                &serde_json::to_vec(&serde_json::json!({
+                    "version": 1, "kind": "process", "command": ["sh"], "inputs": inputs, "time_limit_secs": 60
+                }))
+                .unwrap(),
+            )
+            .unwrap()
+        };
+        let gib = 1u64 << 30;
+        let max = 64 * gib;
+        // 3 GiB stated + 1 GiB reserve: fits 4 GiB free exactly, not one byte less.
+        let two = spec(&[Some(gib), Some(2 * gib), None]);
+        assert!(check_disk(&two, 4 * gib, max).is_ok());
+        let e = check_disk(&two, 4 * gib - 1, max).unwrap_err().to_string();
+        assert!(
+            e.contains("3221225472 bytes (1 more of unstated size)")
+                && e.contains("free some space"),
+            "{e}"
+        );
+        // Nothing stated: only the reserve.
+        assert!(check_disk(&spec(&[None]), gib, max).is_ok());
+        assert!(check_disk(&spec(&[None]), gib - 1, max).is_err());
+        // One input over the worker's limit, however much disk there is.
+        let e = check_disk(&spec(&[Some(max + 1)]), u64::MAX, max)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("up to 68719476736 bytes"), "{e}");
+        // Totals that would overflow saturate (more than any disk has), never wrap.
+        let huge = spec(&[Some(u64::MAX / 2 + 1), Some(u64::MAX / 2 + 1)]);
+        assert!(check_disk(&huge, u64::MAX - 1, u64::MAX).is_err());
+        assert!(check_disk(&spec(&[Some(max), Some(max)]), 3 * max, max).is_ok());
+    }
+
+    #[test]
+    fn free_bytes_reads_the_file_systems_free_space() {
+        let dir = tempfile::tempdir().unwrap();
+        let free = cinder_runner::files::free_bytes(dir.path()).unwrap();
+        assert!(free > 0);
+        assert!(cinder_runner::files::free_bytes(&dir.path().join("missing")).is_err());
     }
 
     #[tokio::test]

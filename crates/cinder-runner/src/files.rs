@@ -27,6 +27,8 @@ pub enum Fault {
     Bytes(Vec<u8>),
     /// A 302 redirect to this URL.
     Redirect(String),
+    /// These bytes, with status 200, streamed in chunks without a Content-Length.
+    Chunked(Vec<u8>),
 }
 
 type Faults = Arc<Mutex<HashMap<String, Fault>>>;
@@ -126,6 +128,11 @@ async fn serve_file(
                 .into_response()
         }
         Some(Fault::Bytes(bytes)) => return bytes.into_response(),
+        Some(Fault::Chunked(bytes)) => {
+            let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+                bytes.chunks(1024).map(|c| Ok(c.to_vec())).collect();
+            return axum::body::Body::from_stream(futures::stream::iter(chunks)).into_response();
+        }
         Some(Fault::Redirect(to)) => {
             return (StatusCode::FOUND, [(axum::http::header::LOCATION, to)]).into_response()
         }
@@ -162,4 +169,19 @@ async fn serve_file(
         HeaderValue::from_static("application/octet-stream"),
     );
     response
+}
+
+/// Bytes an unprivileged process may still write on the file system that holds `path`
+/// (`statvfs`: available blocks × fragment size; the root-reserved blocks do not count).
+pub fn free_bytes(path: &std::path::Path) -> std::io::Result<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes())?;
+    // SAFETY: statvfs is plain data; zeroed is a valid value of it.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `c` is a NUL-terminated path that outlives the call, `st` a valid out pointer.
+    if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    #[allow(clippy::unnecessary_cast)] // the field types differ between targets
+    Ok((st.f_bavail as u64).saturating_mul(st.f_frsize as u64))
 }

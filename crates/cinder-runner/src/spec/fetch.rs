@@ -79,6 +79,8 @@ pub enum FetchError {
     },
     #[error("input {path} is larger than this worker's limit of {max} bytes")]
     InputTooLarge { path: String, max: u64 },
+    #[error("input {path} is larger than the {declared} bytes its spec states")]
+    InputOverDeclared { path: String, declared: u64 },
     #[error("input {path} has sha256 {got}, but the spec says {expected}")]
     InputHashMismatch {
         path: String,
@@ -269,12 +271,22 @@ impl Fetcher {
                 OpenError::Refused(e) => e,
                 OpenError::Unreachable(reason) => unreachable(reason),
             })?;
-            let too_large = || FetchError::InputTooLarge {
-                path: path.clone(),
-                max: self.cfg.max_input_bytes,
+            // The worker's limit, and the size the spec states (if it states one).
+            let too_large = |size: u64| match input.size {
+                Some(declared) if size > declared => FetchError::InputOverDeclared {
+                    path: path.clone(),
+                    declared,
+                },
+                _ => FetchError::InputTooLarge {
+                    path: path.clone(),
+                    max: self.cfg.max_input_bytes,
+                },
             };
-            if body.len.is_some_and(|l| l > self.cfg.max_input_bytes) {
-                return Err(too_large());
+            let limit = input.size.map_or(self.cfg.max_input_bytes, |d| {
+                d.min(self.cfg.max_input_bytes)
+            });
+            if let Some(len) = body.len.filter(|l| *l > limit) {
+                return Err(too_large(len));
             }
             let mut file = tokio::fs::File::create(&partial.path)
                 .await
@@ -284,8 +296,8 @@ impl Fetcher {
             while let Some(chunk) = body.chunks.next().await {
                 let chunk = chunk.map_err(unreachable)?;
                 size += chunk.len() as u64;
-                if size > self.cfg.max_input_bytes {
-                    return Err(too_large());
+                if size > limit {
+                    return Err(too_large(size));
                 }
                 hasher.update(&chunk);
                 file.write_all(&chunk).await.map_err(write_err)?;

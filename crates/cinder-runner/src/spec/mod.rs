@@ -49,6 +49,22 @@ pub struct InputSpec {
     pub uri: String,
     pub sha256: String,
     pub path: String,
+    /// Its size in bytes, if the client states it: a worker checks its free disk against the
+    /// inputs' total before claiming, and stops a download that runs past it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+}
+
+impl JobSpec {
+    /// The inputs' total declared size, and how many inputs state none.
+    pub fn declared_input_bytes(&self) -> (u64, usize) {
+        self.inputs
+            .iter()
+            .fold((0u64, 0usize), |(total, unknown), i| match i.size {
+                Some(n) => (total.saturating_add(n), unknown),
+                None => (total, unknown + 1),
+            })
+    }
 }
 
 impl InputSpec {
