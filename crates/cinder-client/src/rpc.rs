@@ -249,10 +249,10 @@ impl Chain {
             .div_ceil(100)
             .saturating_add(1_000)
             .min(MAX_CU);
-        let with_budget = with_compute_budget(ixs, limit, price);
-
         let mut last_sig = Signature::default();
         for attempt in 1..=self.cfg.blockhash_attempts.max(1) {
+            let price = escalated(self.cfg.priority_fee, price, attempt);
+            let with_budget = with_compute_budget(ixs, limit, price);
             let (blockhash, last_valid) = self
                 .retry("getLatestBlockhash", || {
                     self.rpc
@@ -751,6 +751,24 @@ impl Chain {
     }
 }
 
+/// The lowest priority fee (micro-lamports per compute unit) a transaction is re-signed with
+/// after one that did not land: ≈ 0.0000005 SOL on a 50k-CU transaction.
+pub const ESCALATION_FLOOR: u64 = 10_000;
+
+/// The priority fee for blockhash attempt `attempt` (1-based), from the fee chosen for the
+/// first: a transaction whose blockhash expired unlanded is re-signed with twice the fee (at
+/// least `ESCALATION_FLOOR`), up to the configured maximum. A fixed fee, or none, is the
+/// operator's choice and stays.
+pub fn escalated(cfg: PriorityFee, first: u64, attempt: u32) -> u64 {
+    match cfg {
+        PriorityFee::None => 0,
+        PriorityFee::Fixed(p) => p,
+        PriorityFee::Recent { max, .. } => (1..attempt.max(1))
+            .fold(first, |p, _| p.saturating_mul(2).max(ESCALATION_FLOOR))
+            .min(max.max(first)),
+    }
+}
+
 fn with_compute_budget(ixs: &[Instruction], limit: u64, price: u64) -> Vec<Instruction> {
     let mut out = Vec::with_capacity(ixs.len() + 2);
     out.push(ComputeBudgetInstruction::set_compute_unit_limit(
@@ -864,6 +882,41 @@ mod tests {
     use super::*;
     use solana_instruction_error::InstructionError;
     use solana_transaction_error::TransactionError;
+
+    #[test]
+    fn the_priority_fee_doubles_on_each_fresh_blockhash_up_to_the_maximum() {
+        let recent = PriorityFee::Recent {
+            percentile: 75,
+            min: 0,
+            max: 1_000_000,
+        };
+        let fees = |first| {
+            (1..=5)
+                .map(|a| escalated(recent, first, a))
+                .collect::<Vec<_>>()
+        };
+        // Nothing paid recently: the first try is free, then from the floor up.
+        assert_eq!(fees(0), [0, 10_000, 20_000, 40_000, 80_000]);
+        assert_eq!(
+            fees(300_000),
+            [300_000, 600_000, 1_000_000, 1_000_000, 1_000_000]
+        );
+        assert_eq!(
+            escalated(recent, u64::MAX / 2, 40),
+            1_000_000,
+            "saturates, then the cap"
+        );
+        // A maximum of 0 means no priority fee at all, whatever the attempt.
+        let off = PriorityFee::Recent {
+            percentile: 75,
+            min: 0,
+            max: 0,
+        };
+        assert_eq!(escalated(off, 0, 3), 0);
+        // Fixed or none: the operator's choice stays.
+        assert_eq!(escalated(PriorityFee::Fixed(5), 5, 3), 5);
+        assert_eq!(escalated(PriorityFee::None, 0, 3), 0);
+    }
 
     #[test]
     fn program_errors_are_named() {
