@@ -901,10 +901,16 @@ mod tests {
             fees(300_000),
             [300_000, 600_000, 1_000_000, 1_000_000, 1_000_000]
         );
+        assert_eq!(escalated(recent, 600_000, 40), 1_000_000, "the cap");
+        let unbounded = PriorityFee::Recent {
+            percentile: 75,
+            min: 0,
+            max: u64::MAX,
+        };
         assert_eq!(
-            escalated(recent, u64::MAX / 2, 40),
-            1_000_000,
-            "saturates, then the cap"
+            escalated(unbounded, u64::MAX / 2 + 1, 40),
+            u64::MAX,
+            "saturates, never wraps"
         );
         // A maximum of 0 means no priority fee at all, whatever the attempt.
         let off = PriorityFee::Recent {
