@@ -316,6 +316,17 @@ pub fn send_config(cfg: &WorkerConfig) -> cinder_client::rpc::SendConfig {
 /// Runs until `shared.cancel` fires, then shuts down gracefully.
 pub async fn run(shared: Arc<Shared>) -> anyhow::Result<()> {
     let mut tasks = JoinSet::new();
+    // Containers a crash left for jobs the journal no longer runs (issue 16, point 12).
+    let open: HashSet<String> = shared
+        .journal
+        .open_jobs()?
+        .into_iter()
+        .map(|e| e.job)
+        .collect();
+    let orphans = shared.exec.remove_orphans(&open).await;
+    if !orphans.is_empty() {
+        tracing::warn!(jobs = ?orphans, "removed containers a previous run left for jobs it no longer runs");
+    }
     recover(&shared, &mut tasks).await?;
 
     let market_keys: Vec<Pubkey> = shared.markets.keys().copied().collect();

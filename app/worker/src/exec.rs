@@ -13,11 +13,12 @@ use anchor_lang::prelude::Pubkey;
 use cinder_runner::{
     gpu::{self, Gpu, GpuPool},
     results::ResultStore,
-    runtime::{ContainerRuntime, ProcessRuntime, RunOutcome, RunRequest, Runtime},
+    runtime::{ContainerConfig, ContainerRuntime, ProcessRuntime, RunOutcome, RunRequest, Runtime},
     spec::{FetchError, Fetcher, FetcherConfig, JobSpec, SpecKind},
 };
 use sha2::Digest;
 use std::{
+    collections::HashSet,
     path::PathBuf,
     sync::Arc,
     time::{Duration, Instant},
@@ -166,11 +167,19 @@ impl Executor {
         let container = match cfg.runtime {
             RuntimeKind::Process => None,
             kind => {
-                let probe =
-                    match ContainerRuntime::connect(&cfg.container_socket, cfg.container_network) {
-                        Ok(c) => c.check().await.map(|()| c),
-                        Err(e) => Err(e),
-                    };
+                // Its containers carry this worker's data_dir (one worker per data_dir: the
+                // lock), so at start it removes its own orphans and no other worker's.
+                let owner = std::fs::canonicalize(&cfg.data_dir)
+                    .unwrap_or_else(|_| cfg.data_dir.clone())
+                    .display()
+                    .to_string();
+                let probe = match ContainerRuntime::with_config(ContainerConfig {
+                    owner: Some(owner),
+                    ..ContainerConfig::new(&cfg.container_socket, cfg.container_network)
+                }) {
+                    Ok(c) => c.check().await.map(|()| c),
+                    Err(e) => Err(e),
+                };
                 match probe {
                     Ok(c) => Some(c),
                     Err(e) if kind == RuntimeKind::Auto => {
@@ -533,6 +542,25 @@ impl Executor {
             }
         }
         removed
+    }
+
+    /// At start: removes the containers this worker left running for jobs `open` does not
+    /// hold (a crash after the journal closed them, or a job given up while its container ran):
+    /// they would hold a GPU and the disk forever. Returns their jobs.
+    pub async fn remove_orphans(&self, open: &HashSet<String>) -> Vec<String> {
+        let Some(c) = &self.container else {
+            return Vec::new();
+        };
+        let Some(owner) = c.owner() else {
+            return Vec::new();
+        };
+        match c.remove_orphans(owner, |job| open.contains(job)).await {
+            Ok(jobs) => jobs,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not look for containers a previous run left");
+                Vec::new()
+            }
+        }
     }
 
     /// The result hash of a stored result, if the store has one.

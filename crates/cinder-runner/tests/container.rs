@@ -375,3 +375,86 @@ async fn containers_a_killed_worker_left_behind_are_found_and_removed() {
     assert_no_container_left(&rt, job).await;
     assert_eq!(rt.remove_containers_of(job).await.unwrap(), 0);
 }
+
+/// A worker restarting removes the containers it left for jobs it no longer runs, and nothing
+/// of another worker's (another owner) or of a job it still runs; the runtime labels the
+/// containers it creates with its owner.
+#[tokio::test]
+async fn orphans_are_removed_by_their_owner_only() {
+    let Some((rt, image)) = setup("orphans_are_removed_by_their_owner_only").await else {
+        return;
+    };
+    // Names of this run's own: an earlier run killed mid-test may have left containers.
+    let pid = std::process::id();
+    let (a, b) = (format!("/orphans/{pid}/a"), format!("/orphans/{pid}/b"));
+    let (gone, kept) = (format!("OrphanGone{pid}"), format!("OrphanKept{pid}"));
+    let image_id = rt
+        .resolve(&cinder_runner::spec::ImagePin::parse(&image).unwrap())
+        .await
+        .unwrap();
+    for (owner, job) in [(&a, &gone), (&a, &kept), (&b, &gone)] {
+        let body = bollard::models::ContainerCreateBody {
+            image: Some(image_id.clone()),
+            cmd: Some(vec!["sleep".into(), "300".into()]),
+            labels: Some(std::collections::HashMap::from([
+                (cinder_runner::runtime::JOB_LABEL.to_string(), job.clone()),
+                (
+                    cinder_runner::runtime::OWNER_LABEL.to_string(),
+                    owner.clone(),
+                ),
+            ])),
+            ..Default::default()
+        };
+        let id = rt.docker().create_container(None, body).await.unwrap().id;
+        rt.docker().start_container(&id, None).await.unwrap();
+    }
+    let removed = rt.remove_orphans(&a, |job| *job == kept).await.unwrap();
+    assert_eq!(removed, vec![gone.clone()]);
+    let owned = |owner: String| {
+        let rt = rt.clone();
+        async move {
+            let mut jobs: Vec<String> = rt
+                .containers_owned(&owner)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|(_, job)| job)
+                .collect();
+            jobs.sort();
+            jobs
+        }
+    };
+    assert_eq!(owned(a.clone()).await, vec![kept.clone()]);
+    assert_eq!(
+        owned(b.clone()).await,
+        vec![gone.clone()],
+        "another owner's stays"
+    );
+    for job in [&kept, &gone] {
+        rt.remove_containers_of(job).await.unwrap();
+        assert_no_container_left(&rt, job).await;
+    }
+    // A runtime with an owner labels the containers it runs.
+    let socket = common::podman_socket("orphans_are_removed_by_their_owner_only").unwrap();
+    let labelled = ContainerRuntime::with_config(ContainerConfig {
+        owner: Some(a.clone()),
+        kill_grace: Duration::from_secs(1),
+        ..ContainerConfig::new(&socket, false)
+    })
+    .unwrap();
+    let dirs = JobDirs::new();
+    let req = dirs.request(&kept, container_spec(&image, &["sleep", "30"], 60));
+    let cancel = CancellationToken::new();
+    let run = tokio::spawn({
+        let (labelled, cancel) = (labelled.clone(), cancel.clone());
+        async move { labelled.run(&req, cancel).await }
+    });
+    let end = Instant::now() + Duration::from_secs(30);
+    while owned(a.clone()).await.is_empty() && Instant::now() < end {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(owned(a.clone()).await, vec![kept.clone()]);
+    cancel.cancel();
+    assert!(matches!(run.await.unwrap().unwrap(), RunOutcome::Cancelled));
+    assert_no_container_left(&rt, &kept).await;
+}

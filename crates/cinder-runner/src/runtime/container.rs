@@ -32,6 +32,9 @@ use tokio_util::sync::CancellationToken;
 pub const CONTAINER_INPUT_DIR: &str = "/cinder/in";
 /// Label on every container this runtime creates; its value is the job key.
 pub const JOB_LABEL: &str = "io.cinder.job";
+/// Label naming the worker instance that created a container (its `owner`), so a worker
+/// restarting removes its own orphans and never another worker's containers on the host.
+pub const OWNER_LABEL: &str = "io.cinder.owner";
 
 /// Docker Engine API 1.41: Podman 4's compatibility API and Docker ≥ 20.10 both speak it,
 /// and it has everything used here (mounts, device requests).
@@ -53,6 +56,8 @@ pub struct ContainerConfig {
     pub pids_limit: i64,
     /// Each engine API request but the wait for the job to end.
     pub request_timeout: Duration,
+    /// This worker instance, as the `OWNER_LABEL` of its containers (none: unlabelled).
+    pub owner: Option<String>,
 }
 
 impl ContainerConfig {
@@ -63,6 +68,7 @@ impl ContainerConfig {
             kill_grace: Duration::from_secs(5),
             pids_limit: 4096,
             request_timeout: Duration::from_secs(120),
+            owner: None,
         }
     }
 }
@@ -172,6 +178,11 @@ impl ContainerRuntime {
         &self.cfg.socket
     }
 
+    /// The `OWNER_LABEL` this runtime puts on its containers, if any.
+    pub fn owner(&self) -> Option<&str> {
+        self.cfg.owner.as_deref()
+    }
+
     /// The engine client, for what this runtime does not wrap.
     pub fn docker(&self) -> &Docker {
         &self.docker
@@ -277,6 +288,56 @@ impl ContainerRuntime {
         Ok(list.into_iter().filter_map(|c| c.id).collect())
     }
 
+    /// This owner's containers that exist now, as (container id, job label).
+    pub async fn containers_owned(
+        &self,
+        owner: &str,
+    ) -> Result<Vec<(String, String)>, RuntimeError> {
+        let filters =
+            HashMap::from([("label".to_string(), vec![format!("{OWNER_LABEL}={owner}")])]);
+        let list = self
+            .docker
+            .list_containers(Some(ListContainersOptions {
+                all: true,
+                filters: Some(filters),
+                ..Default::default()
+            }))
+            .await
+            .map_err(engine("list containers"))?;
+        Ok(list
+            .into_iter()
+            .filter_map(|c| {
+                let job = c.labels.as_ref()?.get(JOB_LABEL)?.clone();
+                Some((c.id?, job))
+            })
+            .collect())
+    }
+
+    /// Force-removes this owner's containers whose job `keep` rejects (a worker restarting:
+    /// containers of jobs its journal no longer runs, left by a crash). Returns their jobs.
+    pub async fn remove_orphans(
+        &self,
+        owner: &str,
+        keep: impl Fn(&str) -> bool,
+    ) -> Result<Vec<String>, RuntimeError> {
+        let mut removed = Vec::new();
+        for (id, job) in self.containers_owned(owner).await? {
+            if keep(&job) {
+                continue;
+            }
+            match self
+                .docker
+                .remove_container(&id, Some(force_remove()))
+                .await
+            {
+                Ok(()) => removed.push(job),
+                Err(e) if is_not_found(&e) => {}
+                Err(e) => return Err(engine("remove container")(e)),
+            }
+        }
+        Ok(removed)
+    }
+
     /// Force-removes every container of `job` (what a worker killed mid-run left behind);
     /// returns how many there were.
     pub async fn remove_containers_of(&self, job: &str) -> Result<usize, RuntimeError> {
@@ -327,7 +388,12 @@ impl ContainerRuntime {
             entrypoint: Some(vec![req.spec.command[0].clone()]),
             cmd: Some(req.spec.command[1..].to_vec()),
             env: Some(env),
-            labels: Some(HashMap::from([(JOB_LABEL.to_string(), req.job.clone())])),
+            labels: Some(
+                [(JOB_LABEL.to_string(), req.job.clone())]
+                    .into_iter()
+                    .chain(self.cfg.owner.clone().map(|o| (OWNER_LABEL.to_string(), o)))
+                    .collect(),
+            ),
             network_disabled: Some(!self.cfg.allow_network),
             attach_stdout: Some(false),
             attach_stderr: Some(false),

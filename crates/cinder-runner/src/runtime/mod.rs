@@ -8,6 +8,7 @@ mod process;
 
 pub use container::{
     cdi_device_requests, ContainerConfig, ContainerRuntime, CONTAINER_INPUT_DIR, JOB_LABEL,
+    OWNER_LABEL,
 };
 pub use process::{ProcessConfig, ProcessRuntime};
 
