@@ -196,8 +196,13 @@ pub struct PostArgs {
 /// sha256 of the spec's exact bytes, after checking (optionally) that the URI serves them.
 pub async fn spec_hash(spec: &Path, uri: &str, check: bool) -> anyhow::Result<[u8; 32]> {
     let bytes = std::fs::read(spec).with_context(|| format!("reading {}", spec.display()))?;
-    serde_json::from_slice::<serde_json::Value>(&bytes)
-        .with_context(|| format!("{} is not JSON", spec.display()))?;
+    // The workers' own rules: a spec they would all refuse is never posted (and paid for).
+    cinder_runner::spec::JobSpec::parse(&bytes).map_err(|e| {
+        anyhow::anyhow!(
+            "{} is not a job spec every worker accepts: {e}; fix it before posting",
+            spec.display()
+        )
+    })?;
     let hash: [u8; 32] = Sha256::digest(&bytes).into();
     if check {
         let served = fetch(uri)
@@ -929,6 +934,31 @@ pub fn gpus(json_out: bool) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_spec_the_workers_would_refuse_is_not_posted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("spec.json");
+        let good = br#"{"version": 1, "kind": "process", "command": ["sh", "-c", "true"], "time_limit_secs": 60}"#;
+        std::fs::write(&path, good).unwrap();
+        let hash = spec_hash(&path, "unused", false).await.unwrap();
+        assert_eq!(
+            hash,
+            <[u8; 32]>::from(Sha256::digest(good)),
+            "the exact bytes"
+        );
+        for (bad, why) in [
+            (&br#"{"version": 1, "kind": "process", "command": [], "time_limit_secs": 60}"#[..], "command"),
+            (br#"{"version": 1, "kind": "container", "image": "busybox:latest", "command": ["sh"], "time_limit_secs": 60}"#, "pinned"),
+            (br#"{"version": 1, "kind": "process", "command": ["sh"], "time_limit_secs": 60, "inputs": [{"uri": "https://x.example/a", "sha256": "00", "path": "a"}]}"#, "sha256"),
+            (br#"{"version": 1, "kind": "process", "command": ["sh"], "time_limit_secs": 60, "colour": "red"}"#, "colour"),
+            (b"not json", "spec"),
+        ] {
+            std::fs::write(&path, bad).unwrap();
+            let e = spec_hash(&path, "unused", false).await.unwrap_err().to_string();
+            assert!(e.contains("not a job spec every worker accepts") && e.contains(why), "{why}: {e}");
+        }
+    }
 
     #[test]
     fn amounts_are_exact() {
