@@ -336,8 +336,40 @@ pub async fn run(shared: Arc<Shared>) -> anyhow::Result<()> {
         shared.cancel.child_token(),
     );
     let mut rescan = tokio::time::interval(Duration::from_secs(shared.cfg.rescan_secs.max(1)));
-    let mut crank = tokio::time::interval(Duration::from_millis(1_000));
-    crank.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    // Duties that only send transactions run on their own tasks, each on its own clock: a slow
+    // keeper pass or reward claim never holds back discovery, claims or verification duty.
+    duty(
+        &shared,
+        "own cranks",
+        Duration::from_secs(1),
+        |s| async move { own_cranks(&s).await },
+    );
+    duty(
+        &shared,
+        "reward claims",
+        Duration::from_secs(60),
+        |s| async move { claim_rewards(&s).await },
+    );
+    if shared.cfg.keeper {
+        duty(&shared, "keeper", Duration::from_secs(5), |s| async move {
+            let markets: Vec<MarketInfo> = s.markets.values().copied().collect();
+            s.keeper().pass(&markets, Some(&s.me())).await;
+        });
+        duty(
+            &shared,
+            "fee sweeps",
+            Duration::from_secs(60),
+            |s| async move {
+                for m in refreshed_markets(&s).await {
+                    if let Err(e) = s.keeper().sweep(&m).await {
+                        tracing::debug!(error = %e, market = m.id, "sweep not applied");
+                    }
+                }
+            },
+        );
+    }
+    let mut verify = tokio::time::interval(Duration::from_secs(3));
+    verify.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let every = Duration::from_secs(shared.cfg.reconcile_secs.max(1));
     // `recover` has just reconciled every entry: the first pass is one period from now.
     let mut reconcile = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
@@ -345,7 +377,6 @@ pub async fn run(shared: Arc<Shared>) -> anyhow::Result<()> {
     // At start, then hourly: results of jobs closed longer ago than `retention_days`.
     let mut prune = tokio::time::interval(Duration::from_secs(3600));
     prune.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut ticks: u64 = 0;
     loop {
         tokio::select! {
             _ = shared.cancel.cancelled() => break,
@@ -368,28 +399,7 @@ pub async fn run(shared: Arc<Shared>) -> anyhow::Result<()> {
             }
             _ = reconcile.tick() => reconcile_open(&shared, &mut tasks),
             _ = prune.tick() => prune_results(&shared),
-            _ = crank.tick() => {
-                ticks += 1;
-                own_cranks(&shared).await;
-                if shared.cfg.verify && ticks.is_multiple_of(3) {
-                    verification_duty(&shared, &mut tasks).await;
-                }
-                if ticks.is_multiple_of(60) {
-                    claim_rewards(&shared).await;
-                }
-                if shared.cfg.keeper && ticks.is_multiple_of(5) {
-                    let markets: Vec<MarketInfo> = shared.markets.values().copied().collect();
-                    let me = shared.me();
-                    shared.keeper().pass(&markets, Some(&me)).await;
-                    if ticks.is_multiple_of(60) {
-                        for m in refreshed_markets(&shared).await {
-                            if let Err(e) = shared.keeper().sweep(&m).await {
-                                tracing::debug!(error = %e, market = m.id, "sweep not applied");
-                            }
-                        }
-                    }
-                }
-            }
+            _ = verify.tick(), if shared.cfg.verify => verification_duty(&shared, &mut tasks).await,
             Some(done) = tasks.join_next(), if !tasks.is_empty() => {
                 if let Err(e) = done {
                     tracing::error!(error = %e, "a job task panicked");
@@ -399,6 +409,27 @@ pub async fn run(shared: Arc<Shared>) -> anyhow::Result<()> {
     }
     shutdown(&shared, tasks).await;
     Ok(())
+}
+
+/// Runs `pass` every `every` on its own task until the worker stops; a pass in progress
+/// finishes first (it may have a transaction in flight).
+fn duty<F, Fut>(shared: &Arc<Shared>, name: &'static str, every: Duration, pass: F)
+where
+    F: Fn(Arc<Shared>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let shared = shared.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tokio::select! {
+                _ = shared.cancel.cancelled() => break,
+                _ = tick.tick() => pass(shared.clone()).await,
+            }
+        }
+        tracing::debug!(duty = name, "stopped");
+    });
 }
 
 async fn refreshed_markets(shared: &Shared) -> Vec<MarketInfo> {
