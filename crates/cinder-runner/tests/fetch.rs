@@ -24,6 +24,21 @@ fn lab(allow_file_uris: bool) -> Fetcher {
     })
 }
 
+/// A valid spec without inputs, served as `spec.json` on loopback (keep the directory alive).
+async fn served_spec() -> (
+    tempfile::TempDir,
+    Vec<u8>,
+    cinder_runner::files::StaticServer,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = spec_bytes(json!([]));
+    fs::write(dir.path().join("spec.json"), &bytes).unwrap();
+    let host = serve_dir(dir.path().to_path_buf(), loopback())
+        .await
+        .unwrap();
+    (dir, bytes, host)
+}
+
 fn spec_bytes(inputs: serde_json::Value) -> Vec<u8> {
     serde_json::to_vec_pretty(&json!({
         "version": 1,
@@ -37,12 +52,7 @@ fn spec_bytes(inputs: serde_json::Value) -> Vec<u8> {
 
 #[tokio::test]
 async fn a_spec_whose_bytes_match_its_hash_is_returned_with_those_bytes() {
-    let dir = tempfile::tempdir().unwrap();
-    let bytes = spec_bytes(json!([]));
-    fs::write(dir.path().join("spec.json"), &bytes).unwrap();
-    let host = serve_dir(dir.path().to_path_buf(), loopback())
-        .await
-        .unwrap();
+    let (_dir, bytes, host) = served_spec().await;
     let (spec, got) = lab(false)
         .fetch_spec(&host.url("spec.json"), &spec_hash(&bytes))
         .await
@@ -53,12 +63,7 @@ async fn a_spec_whose_bytes_match_its_hash_is_returned_with_those_bytes() {
 
 #[tokio::test]
 async fn a_spec_not_matching_its_hash_is_a_hash_mismatch() {
-    let dir = tempfile::tempdir().unwrap();
-    let bytes = spec_bytes(json!([]));
-    fs::write(dir.path().join("spec.json"), &bytes).unwrap();
-    let host = serve_dir(dir.path().to_path_buf(), loopback())
-        .await
-        .unwrap();
+    let (_dir, bytes, host) = served_spec().await;
     let mut other = bytes.clone();
     other.push(b'\n');
     let e = lab(false)
@@ -385,12 +390,7 @@ async fn the_file_server_answers_head_and_refuses_escapes() {
 /// whether the address is written out, behind a name, or behind a redirect.
 #[tokio::test]
 async fn uris_into_the_providers_own_network_are_refused_unless_allowed() {
-    let dir = tempfile::tempdir().unwrap();
-    let bytes = spec_bytes(json!([]));
-    fs::write(dir.path().join("spec.json"), &bytes).unwrap();
-    let host = serve_dir(dir.path().to_path_buf(), loopback())
-        .await
-        .unwrap();
+    let (_dir, bytes, host) = served_spec().await;
     let port = host.addr().port();
     let hash = spec_hash(&bytes);
     let default = Fetcher::new(false);

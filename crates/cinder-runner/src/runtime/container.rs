@@ -273,18 +273,26 @@ impl ContainerRuntime {
         Ok(None)
     }
 
-    /// Containers of `job` that exist now (running or not): none once its run returned.
-    pub async fn containers_of(&self, job: &str) -> Result<Vec<String>, RuntimeError> {
-        let filters = HashMap::from([("label".to_string(), vec![format!("{JOB_LABEL}={job}")])]);
-        let list = self
-            .docker
+    /// Containers carrying the label `key=value`, running or not.
+    async fn labelled(
+        &self,
+        key: &str,
+        value: &str,
+    ) -> Result<Vec<bollard::models::ContainerSummary>, RuntimeError> {
+        let filters = HashMap::from([("label".to_string(), vec![format!("{key}={value}")])]);
+        self.docker
             .list_containers(Some(ListContainersOptions {
                 all: true,
                 filters: Some(filters),
                 ..Default::default()
             }))
             .await
-            .map_err(engine("list containers"))?;
+            .map_err(engine("list containers"))
+    }
+
+    /// Containers of `job` that exist now (running or not): none once its run returned.
+    pub async fn containers_of(&self, job: &str) -> Result<Vec<String>, RuntimeError> {
+        let list = self.labelled(JOB_LABEL, job).await?;
         Ok(list.into_iter().filter_map(|c| c.id).collect())
     }
 
@@ -293,17 +301,7 @@ impl ContainerRuntime {
         &self,
         owner: &str,
     ) -> Result<Vec<(String, String)>, RuntimeError> {
-        let filters =
-            HashMap::from([("label".to_string(), vec![format!("{OWNER_LABEL}={owner}")])]);
-        let list = self
-            .docker
-            .list_containers(Some(ListContainersOptions {
-                all: true,
-                filters: Some(filters),
-                ..Default::default()
-            }))
-            .await
-            .map_err(engine("list containers"))?;
+        let list = self.labelled(OWNER_LABEL, owner).await?;
         Ok(list
             .into_iter()
             .filter_map(|c| {
