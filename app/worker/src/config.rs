@@ -34,6 +34,12 @@ pub struct WorkerConfig {
     pub container_socket: String,
     /// Give containers network access (off by default: jobs get their inputs from the worker).
     pub container_network: bool,
+    /// A container job's `/dev/shm` (MiB; engines default to 64, too small for PyTorch).
+    pub container_shm_mib: u64,
+    /// A container job's `/tmp`, a tmpfs counted against its memory (MiB).
+    pub container_tmp_mib: u64,
+    /// Memory cap of a container job whose spec sets no `memory_limit_mib` (MiB).
+    pub container_memory_mib: u64,
     /// Operator allow-list for process jobs: name in the spec → absolute path.
     pub process_allow: BTreeMap<String, PathBuf>,
     /// Jobs at once in a market without GPUs (`gpu_model = "cpu"`).
@@ -106,6 +112,9 @@ impl Default for WorkerConfig {
             runtime: RuntimeKind::Auto,
             container_socket: "unix:///run/podman/podman.sock".into(),
             container_network: false,
+            container_shm_mib: 1024,
+            container_tmp_mib: 1024,
+            container_memory_mib: 32 * 1024,
             process_allow: BTreeMap::new(),
             cpu_slots: 1,
             allow_file_uris: false,

@@ -173,8 +173,12 @@ impl Executor {
                     .unwrap_or_else(|_| cfg.data_dir.clone())
                     .display()
                     .to_string();
+                let mib = |m: u64| m.saturating_mul(1 << 20).min(i64::MAX as u64) as i64;
                 let probe = match ContainerRuntime::with_config(ContainerConfig {
                     owner: Some(owner),
+                    shm_bytes: mib(cfg.container_shm_mib),
+                    tmp_bytes: mib(cfg.container_tmp_mib),
+                    default_memory_bytes: mib(cfg.container_memory_mib),
                     ..ContainerConfig::new(&cfg.container_socket, cfg.container_network)
                 }) {
                     Ok(c) => c.check().await.map(|()| c),

@@ -126,7 +126,7 @@ async fn a_container_sees_its_inputs_read_only_the_job_variables_and_no_network(
     assert_eq!(fs::read(dirs.path("in/x")).unwrap(), b"x");
     assert_eq!(
         fs::read_to_string(dirs.path("out/env")).unwrap(),
-        format!("CINDER_INPUT_DIR=/cinder/in\nCINDER_JOB={job}\nCINDER_OUTPUT_DIR=/out\nNVIDIA_VISIBLE_DEVICES=void\n")
+        format!("CINDER_INPUT_DIR=/cinder/in\nCINDER_JOB={job}\nCINDER_OUTPUT_DIR=/out\nCINDER_SCRATCH_DIR=/scratch\nNVIDIA_VISIBLE_DEVICES=void\n")
     );
     assert_eq!(
         fs::read_to_string(dirs.path("out/net")).unwrap().trim(),
@@ -457,4 +457,63 @@ async fn orphans_are_removed_by_their_owner_only() {
     cancel.cancel();
     assert!(matches!(run.await.unwrap().unwrap(), RunOutcome::Cancelled));
     assert_no_container_left(&rt, &kept).await;
+}
+
+/// The job's code is untrusted: inside its container it has no capabilities, cannot write the
+/// image, has an init as PID 1, a large `/dev/shm`, a `/tmp` and a scratch directory (its
+/// HOME) to write to, and a memory cap although its spec sets none.
+#[tokio::test]
+async fn a_container_job_runs_without_capabilities_on_a_read_only_image() {
+    let Some((rt, image)) =
+        setup("a_container_job_runs_without_capabilities_on_a_read_only_image").await
+    else {
+        return;
+    };
+    let job = &format!("ContainerHardened{}", std::process::id());
+    let dirs = JobDirs::new();
+    let script = r#"o=$CINDER_OUTPUT_DIR
+grep CapEff /proc/self/status | tr -d ' \t' > $o/caps
+if touch /etc/cinder-was-here 2>/dev/null; then echo writable > $o/root; else echo read-only > $o/root; fi
+echo x > /tmp/t && echo x > "$HOME/h" && echo x > "$CINDER_SCRATCH_DIR/s" && echo ok > $o/writable
+echo "$HOME" > $o/home
+df -k /dev/shm | tail -1 | awk '{print $2}' > $o/shm
+cat /proc/1/comm > $o/pid1
+cat /sys/fs/cgroup/memory.max 2>/dev/null > $o/memory || cat /sys/fs/cgroup/memory/memory.limit_in_bytes > $o/memory"#;
+    let req = dirs.request(job, container_spec(&image, &["sh", "-c", script], 60));
+    let outcome = rt.run(&req, CancellationToken::new()).await.unwrap();
+    assert!(
+        matches!(outcome, RunOutcome::Completed { .. }),
+        "{outcome:?}"
+    );
+    let read = |name: &str| {
+        fs::read_to_string(dirs.path("out").join(name))
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    assert_eq!(read("caps"), "CapEff:0000000000000000", "no capabilities");
+    assert_eq!(read("root"), "read-only");
+    assert_eq!(
+        read("writable"),
+        "ok",
+        "/tmp, HOME and the scratch dir are writable"
+    );
+    assert_eq!(read("home"), "/scratch");
+    assert_eq!(
+        read("shm"),
+        (1u64 << 20).to_string(),
+        "1 GiB of /dev/shm, in KiB"
+    );
+    assert_ne!(read("pid1"), "sh", "an init is PID 1, not the job");
+    // cgroup v2's memory.max, or v1's memory.limit_in_bytes.
+    assert_eq!(
+        read("memory"),
+        (32u64 << 30).to_string(),
+        "the default memory cap"
+    );
+    assert!(
+        dirs.path("work").join("s").is_file(),
+        "scratch is on the worker's disk"
+    );
+    assert_no_container_left(&rt, job).await;
 }

@@ -28,6 +28,9 @@ use std::{
 };
 use tokio_util::sync::CancellationToken;
 
+/// A container's scratch directory on the worker's disk (its `HOME` and `CINDER_SCRATCH_DIR`):
+/// the rest of its file system is read-only but for `/tmp`.
+pub const CONTAINER_SCRATCH_DIR: &str = "/scratch";
 /// Where a container sees its inputs (read-only); `CINDER_INPUT_DIR`.
 pub const CONTAINER_INPUT_DIR: &str = "/cinder/in";
 /// Label on every container this runtime creates; its value is the job key.
@@ -58,6 +61,13 @@ pub struct ContainerConfig {
     pub request_timeout: Duration,
     /// This worker instance, as the `OWNER_LABEL` of its containers (none: unlabelled).
     pub owner: Option<String>,
+    /// `/dev/shm` of a job's container (engines default to 64 MiB, which breaks PyTorch's
+    /// data loaders).
+    pub shm_bytes: i64,
+    /// A job's `/tmp` (a tmpfs, counted against its memory).
+    pub tmp_bytes: i64,
+    /// Memory cap of a job whose spec sets none (`memory_limit_mib`).
+    pub default_memory_bytes: i64,
 }
 
 impl ContainerConfig {
@@ -69,6 +79,9 @@ impl ContainerConfig {
             pids_limit: 4096,
             request_timeout: Duration::from_secs(120),
             owner: None,
+            shm_bytes: 1 << 30,
+            tmp_bytes: 1 << 30,
+            default_memory_bytes: 32 << 30,
         }
     }
 }
@@ -361,6 +374,11 @@ impl ContainerRuntime {
         env.push(format!("CINDER_JOB={}", req.job));
         env.push(format!("CINDER_INPUT_DIR={CONTAINER_INPUT_DIR}"));
         env.push(format!("CINDER_OUTPUT_DIR={outputs}"));
+        env.push(format!("CINDER_SCRATCH_DIR={CONTAINER_SCRATCH_DIR}"));
+        if !req.spec.env.contains_key("HOME") {
+            // The image's HOME is read-only like the rest of it.
+            env.push(format!("HOME={CONTAINER_SCRATCH_DIR}"));
+        }
         // "void" (not empty) so an image's NVIDIA_VISIBLE_DEVICES=all cannot grant GPUs
         // through a legacy nvidia runtime hook.
         let visible = if req.gpus.is_empty() {
@@ -376,10 +394,13 @@ impl ContainerRuntime {
             read_only: Some(read_only),
             ..Default::default()
         };
-        let memory = req
-            .spec
-            .memory_limit_mib
-            .map(|mib| mib.saturating_mul(1024 * 1024).min(i64::MAX as u64) as i64);
+        let memory = Some(
+            req.spec
+                .memory_limit_mib
+                .map_or(self.cfg.default_memory_bytes, |mib| {
+                    mib.saturating_mul(1024 * 1024).min(i64::MAX as u64) as i64
+                }),
+        );
         let devices = cdi_device_requests(&req.gpus);
         ContainerCreateBody {
             image: Some(image_id.to_string()),
@@ -400,7 +421,18 @@ impl ContainerRuntime {
                 mounts: Some(vec![
                     bind(&req.input_dir, CONTAINER_INPUT_DIR, true),
                     bind(&req.output_dir, &outputs, false),
+                    bind(&req.work_dir, CONTAINER_SCRATCH_DIR, false),
                 ]),
+                // Untrusted code: no capabilities, a read-only image, an init that reaps and
+                // forwards signals.
+                cap_drop: Some(vec!["ALL".into()]),
+                readonly_rootfs: Some(true),
+                tmpfs: Some(HashMap::from([(
+                    "/tmp".to_string(),
+                    format!("rw,nosuid,nodev,size={}", self.cfg.tmp_bytes),
+                )])),
+                shm_size: Some(self.cfg.shm_bytes),
+                init: Some(true),
                 memory,
                 memory_swap: memory,
                 pids_limit: Some(self.cfg.pids_limit),

@@ -7,8 +7,8 @@ mod logs;
 mod process;
 
 pub use container::{
-    cdi_device_requests, ContainerConfig, ContainerRuntime, CONTAINER_INPUT_DIR, JOB_LABEL,
-    OWNER_LABEL,
+    cdi_device_requests, ContainerConfig, ContainerRuntime, CONTAINER_INPUT_DIR,
+    CONTAINER_SCRATCH_DIR, JOB_LABEL, OWNER_LABEL,
 };
 pub use process::{ProcessConfig, ProcessRuntime};
 
