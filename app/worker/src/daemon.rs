@@ -346,6 +346,12 @@ pub async fn run(shared: Arc<Shared>) -> anyhow::Result<()> {
     );
     duty(
         &shared,
+        "host gauges",
+        Duration::from_secs(15),
+        |s| async move { s.exec.report_host() },
+    );
+    duty(
+        &shared,
         "reward claims",
         Duration::from_secs(60),
         |s| async move { claim_rewards(&s).await },
@@ -698,6 +704,7 @@ async fn run_and_submit(
         tracing::error!(job = %key, error = %e, "journal write failed after the run");
     }
     tracing::info!(job = %key, result = %hash_hex, billed, elapsed_ms = executed.elapsed.as_millis() as u64, "ran");
+    metrics::histogram!("cinder_job_run_seconds").record(executed.elapsed.as_secs_f64());
     fault::point("result_stored").await;
     submit(shared, &key, &job, &m, executed.result_hash, billed).await;
 }
@@ -831,6 +838,7 @@ async fn resend_after(shared: &Shared, key: &Pubkey, e: &ChainError, deadline: i
     if matches!(e, ChainError::Program { .. }) {
         return false;
     }
+    metrics::counter!("cinder_rpc_errors_total").increment(1);
     let now = shared
         .chain
         .unix_time()
@@ -931,6 +939,7 @@ async fn chain_job(shared: &Shared, key: &Pubkey) -> Result<Option<Job>, ChainEr
             Ok(job) => return Ok(job),
             Err(e) if Instant::now() >= give_up => return Err(e),
             Err(ChainError::Rpc { last, .. }) => {
+                metrics::counter!("cinder_rpc_errors_total").increment(1);
                 tracing::warn!(job = %key, error = %last, "RPC node not answering; asking again in 2 s");
                 tokio::time::sleep(Duration::from_secs(2)).await;
             }

@@ -567,6 +567,16 @@ impl Executor {
         }
     }
 
+    /// Sets the host gauges: free disk under `data_dir` and free GPUs (of every model).
+    pub fn report_host(&self) {
+        match cinder_runner::files::free_bytes(&self.work) {
+            Ok(free) => metrics::gauge!("cinder_disk_free_bytes").set(free as f64),
+            Err(e) => tracing::warn!(error = %e, "cannot read the free disk space"),
+        }
+        metrics::gauge!("cinder_gpus").set(self.gpus.len() as f64);
+        metrics::gauge!("cinder_gpus_free").set(self.pool.free() as f64);
+    }
+
     /// The result hash of a stored result, if the store has one.
     pub fn stored(&self, job: &Pubkey, verifier: bool) -> Option<[u8; 32]> {
         self.store

@@ -138,6 +138,16 @@ async fn metrics_count_claims_and_a_graceful_shutdown_gives_running_jobs_back() 
     assert!(text.contains("cinder_jobs_claimed_total 1"), "{text}");
     assert!(text.contains("cinder_claim_latency_seconds"), "{text}");
     assert!(text.contains("cinder_jobs_running 1"), "{text}");
+    // Host gauges: free disk under data_dir, and GPUs (none on this machine).
+    let gauge = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("no {name} in {text}"))
+    };
+    assert!(gauge("cinder_disk_free_bytes") > 0.0);
+    assert_eq!(gauge("cinder_gpus"), 0.0);
+    assert_eq!(gauge("cinder_gpus_free"), 0.0);
 
     // SIGTERM: no new claims, the running job gets the grace period (2 s here), then its run
     // is cancelled and the job quit on chain; the worker exits cleanly.
