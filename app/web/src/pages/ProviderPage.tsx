@@ -93,6 +93,9 @@ function ProviderView({
     fetchTokenBalance(rpc, await associatedTokenAddress(owner, protocol.mint, protocol.tokenProgram)),
   );
   const fmt = (v: bigint) => amountText(v, pool.decimals, protocol.mint, config.mintLabels);
+  // One transaction status for the section: a confirmed registration replaces the form with
+  // the provider's details, and its outcome must stay on screen.
+  const providerTx = useTx();
 
   return (
     <>
@@ -115,12 +118,13 @@ function ProviderView({
       <Section title="Provider" testId="provider">
         {provider.error && !provider.data && <Notice kind="error">Cannot read the chain: {provider.error}</Notice>}
         {provider.data ? (
-          <ProviderDetails owner={owner} provider={provider.data.data} fmtStake={fmt} />
+          <ProviderDetails owner={owner} provider={provider.data.data} fmtStake={fmt} tx={providerTx} />
         ) : position.data ? (
-          <RegisterForm owner={owner} markets={markets} />
+          <RegisterForm owner={owner} markets={markets} tx={providerTx} />
         ) : (
           <Notice>Stake protocol tokens first: a provider is bound to its stake position.</Notice>
         )}
+        <TxStatusView status={providerTx.status} />
       </Section>
       <Earnings owner={owner} pool={pool} protocol={protocol} pdas={pdas} />
     </>
@@ -265,8 +269,10 @@ function PositionActions({ owner, pool, protocol, position }: { owner: Address; 
   );
 }
 
-function RegisterForm({ owner, markets }: { owner: Address; markets: Decoded<Market>[] }) {
-  const { status, run, busy } = useTx();
+type Tx = ReturnType<typeof useTx>;
+
+function RegisterForm({ owner, markets, tx }: { owner: Address; markets: Decoded<Market>[]; tx: Tx }) {
+  const { run, busy } = tx;
   const models = [...new Set(markets.map((m) => gpuModelText(m.data.params.gpuModel)))];
   const [model, setModel] = useState(models[0] ?? '');
   const [vram, setVram] = useState('80');
@@ -326,13 +332,12 @@ function RegisterForm({ owner, markets }: { owner: Address; markets: Decoded<Mar
       <button type="submit" disabled={busy || !owner} data-testid="reg-submit">
         Register
       </button>
-      <TxStatusView status={status} />
     </form>
   );
 }
 
-function ProviderDetails({ owner, provider, fmtStake }: { owner: Address; provider: Provider; fmtStake: (v: bigint) => string }) {
-  const { status, run, busy } = useTx();
+function ProviderDetails({ owner, provider, fmtStake, tx }: { owner: Address; provider: Provider; fmtStake: (v: bigint) => string; tx: Tx }) {
+  const { run, busy } = tx;
   const active = provider.status === ProviderStatus.Active;
   const toggle = () =>
     run(active ? 'Pause claiming' : 'Resume claiming', async (o) => [
@@ -362,7 +367,6 @@ function ProviderDetails({ owner, provider, fmtStake }: { owner: Address; provid
       <button onClick={() => void toggle()} disabled={busy || !owner} data-testid="provider-toggle">
         {active ? 'Stop claiming new jobs' : 'Resume claiming'}
       </button>
-      <TxStatusView status={status} />
     </div>
   );
 }

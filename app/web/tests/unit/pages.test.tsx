@@ -14,7 +14,7 @@ import { associatedTokenAddress } from '../../src/chain/tokens';
 import { FakeChain } from './support/fakeRpc';
 import { installTestWallet } from './support/wallet';
 import { addJob, addr, PROTOCOL_MINT, protocolWorld, USDC } from './support/world';
-import { TOKEN_PROGRAM_ADDRESS, getMarketCodec } from '../../src/client';
+import { TOKEN_PROGRAM_ADDRESS, findProviderPda, findStakePda, getMarketCodec, getProviderCodec, getStakePositionCodec } from '../../src/client';
 import type { TestWallet } from '../e2e/support/testWallet';
 
 // Generous waits: CI machines are small and often busy.
@@ -236,6 +236,48 @@ describe('a provider who misses its deadline', () => {
 });
 
 describe('provider', () => {
+  it('keeps a registration\'s outcome on screen after the provider\'s details replace the form', async () => {
+    const chain = new FakeChain();
+    await protocolWorld(chain);
+    const zeros = (n: number) => new Uint8Array(n);
+    chain.setAccount(await findStakePda(wallet.address), {
+      owner: CINDER_PROGRAM_ADDRESS,
+      data: getStakePositionCodec().encode({
+        owner: wallet.address, amount: 2_000_000_000n, weight: 2_000_000_000n, unbonding: 0n, unlockAt: 0n,
+        pendingRewards: 0n, rewardDebt: 0n, lockSecs: 30 * 86_400, bump: 255, pad: zeros(3), grewSlot: 0n, reserved: zeros(24),
+      }) as Uint8Array,
+    });
+    walletChain.statuses = chain.statuses;
+    show(chain, 'provider');
+    await connect();
+    const section = await screen.findByTestId('provider');
+    fireEvent.change(await within(section).findByTestId('reg-model'), { target: { value: 'cpu' } });
+    fireEvent.change(within(section).getByTestId('reg-endpoint'), { target: { value: 'https://gpu1.example.com' } });
+    walletChain.holdSent = true;
+    try {
+      fireEvent.click(within(section).getByTestId('reg-submit'));
+      await waitFor(() => expect(walletChain.sent.length).toBeGreaterThan(0));
+      // The registration lands: the provider account appears and the page shows its details
+      // in place of the form, then the signature's confirmation arrives.
+      const endpoint = new Uint8Array(128);
+      endpoint.set(new TextEncoder().encode('https://gpu1.example.com'));
+      chain.setAccount(await findProviderPda(wallet.address), {
+        owner: CINDER_PROGRAM_ADDRESS,
+        data: getProviderCodec().encode({
+          owner: wallet.address, status: 0, gpuCount: 1, vramGib: 0, activeJobs: 0, jobsDone: 0n, jobsQuit: 0n, jobsExpired: 0n,
+          registeredAt: BigInt(chain.unixTime), lockedStake: 0n, gpuModel: zeros(32), inventoryHash: zeros(32), endpoint,
+          endpointLen: 24, bump: 255, reserved: zeros(54),
+        }) as Uint8Array,
+      });
+      await waitFor(() => expect(within(section).getByTestId('provider-status')).toBeTruthy());
+      chain.statuses.set(walletChain.sent.at(-1)!, { err: null });
+    } finally {
+      walletChain.holdSent = false;
+    }
+    await waitFor(() => expect(within(section).getByTestId('tx-status').getAttribute('data-phase')).toBe('confirmed'));
+    expect(within(section).getByTestId('tx-status').textContent).toMatch(/^Register provider: /);
+  });
+
   it('shows the weight each lock gives the amount typed', async () => {
     const chain = new FakeChain();
     await protocolWorld(chain);
