@@ -317,17 +317,13 @@ pub fn send_config(cfg: &WorkerConfig) -> cinder_client::rpc::SendConfig {
 pub async fn run(shared: Arc<Shared>) -> anyhow::Result<()> {
     let mut tasks = JoinSet::new();
     // Containers a crash left for jobs the journal no longer runs (issue 16, point 12).
-    let open: HashSet<String> = shared
-        .journal
-        .open_jobs()?
-        .into_iter()
-        .map(|e| e.job)
-        .collect();
-    let orphans = shared.exec.remove_orphans(&open).await;
+    let open = shared.journal.open_jobs()?;
+    let jobs: HashSet<String> = open.iter().map(|e| e.job.clone()).collect();
+    let orphans = shared.exec.remove_orphans(&jobs).await;
     if !orphans.is_empty() {
         tracing::warn!(jobs = ?orphans, "removed containers a previous run left for jobs it no longer runs");
     }
-    recover(&shared, &mut tasks).await?;
+    recover(&shared, &mut tasks, open).await;
 
     let market_keys: Vec<Pubkey> = shared.markets.keys().copied().collect();
     let mut feed = market::subscribe_open_jobs(
@@ -1410,10 +1406,9 @@ async fn submit_verification(
     }
 }
 
-/// At start: every journaled job not done is reconciled with the chain and resumed or
+/// At start: every journaled job not done (`open`, read once by `run`) is reconciled with the chain and resumed or
 /// closed, exactly once; a job the chain says is ours but the journal lost is quit.
-async fn recover(shared: &Arc<Shared>, tasks: &mut JoinSet<()>) -> anyhow::Result<()> {
-    let open = shared.journal.open_jobs()?;
+async fn recover(shared: &Arc<Shared>, tasks: &mut JoinSet<()>, open: Vec<JobEntry>) {
     let known: HashSet<Pubkey> = open
         .into_iter()
         .filter_map(|e| spawn_recovery(shared, tasks, e))
@@ -1443,7 +1438,6 @@ async fn recover(shared: &Arc<Shared>, tasks: &mut JoinSet<()>) -> anyhow::Resul
             }
         }
     }
-    Ok(())
 }
 
 /// Removes the stored results (and leftover work directories) of jobs the journal closed

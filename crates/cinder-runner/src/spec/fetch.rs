@@ -118,6 +118,8 @@ impl FetchError {
 pub struct Fetcher {
     cfg: FetcherConfig,
     http: reqwest::Client,
+    /// The addresses URIs may reach, shared with the client's resolver and redirect policy.
+    guard: Guard,
 }
 
 /// Why a URI could not be opened: refused outright, or tried and unreachable.
@@ -151,7 +153,7 @@ impl Fetcher {
         // is checked before it is followed.
         let redirects = guard.clone();
         http = http
-            .dns_resolver(guard)
+            .dns_resolver(guard.clone())
             .redirect(reqwest::redirect::Policy::custom(
                 move |attempt| match redirects.literal(attempt.url()) {
                     Some(ip) => attempt.error(format!("redirect to internal address {ip}")),
@@ -163,7 +165,7 @@ impl Fetcher {
             .build()
             // Only fails when the TLS backend cannot start, which is a broken build.
             .expect("reqwest client with rustls");
-        Fetcher { cfg, http }
+        Fetcher { cfg, http, guard }
     }
 
     pub fn config(&self) -> &FetcherConfig {
@@ -341,7 +343,7 @@ impl Fetcher {
                         address: ip.to_string(),
                     })
                 };
-                let guard = Guard(Arc::new(self.cfg.internal_allowed.clone()));
+                let guard = &self.guard;
                 if let Some(ip) = guard.literal(&url) {
                     return Err(internal(ip));
                 }
@@ -495,7 +497,7 @@ impl std::str::FromStr for IpNet {
 }
 
 /// Which addresses a job's URIs may reach: public ones, and internal ones in an allowed network.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 struct Guard(Arc<Vec<IpNet>>);
 
 impl Guard {
