@@ -199,6 +199,25 @@ impl Executor {
             Ok(g) => (g, None),
             Err(e) => (Vec::new(), Some(e.to_string())),
         };
+        // A GPU host whose engine cannot pass GPUs into containers would run GPU jobs on the
+        // CPU, or not at all: refuse it at start and say what to change.
+        let container = match container {
+            Some(c) if !gpus.is_empty() => {
+                let refused = match c.engine().await {
+                    Ok(engine) => engine.can_pass_gpus().err(),
+                    Err(e) => Some(e.to_string()),
+                };
+                match refused {
+                    None => Some(c),
+                    Some(why) if cfg.runtime == RuntimeKind::Auto => {
+                        tracing::warn!(reason = %why, "the container engine cannot pass this host's GPUs; process jobs only");
+                        None
+                    }
+                    Some(why) => return Err(ExecError::Runtime(why)),
+                }
+            }
+            other => other,
+        };
         let pool = GpuPool::new(gpus.clone());
         let store = ResultStore::open(cfg.data_dir.join("results"))
             .map_err(|e| ExecError::Store(e.to_string()))?;

@@ -517,3 +517,122 @@ cat /sys/fs/cgroup/memory.max 2>/dev/null > $o/memory || cat /sys/fs/cgroup/memo
     );
     assert_no_container_left(&rt, job).await;
 }
+
+/// A GPU job's device request reaches its container, without a GPU: a probe CDI spec (written
+/// where Podman reads CDI specs) describes a fake GPU by UUID whose edits set a variable,
+/// create a device node and mount a file; the job assigned that GPU sees all three, one
+/// assigned no GPU sees none, and a GPU no CDI spec names is refused by name.
+#[tokio::test]
+async fn an_assigned_gpu_reaches_its_container_as_a_cdi_device() {
+    let test = "an_assigned_gpu_reaches_its_container_as_a_cdi_device";
+    let Some(socket) = common::podman_socket(test) else {
+        return;
+    };
+    let pid = std::process::id();
+    let kind = "cinder.test/gpu";
+    let uuid = format!("GPU-cinder-probe-{pid}");
+    let host = tempfile::tempdir().unwrap();
+    let marker = host.path().join("marker");
+    fs::write(&marker, "probe-content").unwrap();
+    let spec_dir = std::path::Path::new("/var/run/cdi");
+    let spec_file = spec_dir.join(format!("cinder-test-probe-{pid}.yaml"));
+    fs::create_dir_all(spec_dir)
+        .and_then(|()| {
+            fs::write(
+                &spec_file,
+                format!(
+                    r#"cdiVersion: "0.5.0"
+kind: "{kind}"
+devices:
+  - name: "{uuid}"
+    containerEdits:
+      env: ["CINDER_PROBE_GPU={uuid}"]
+      deviceNodes:
+        - path: "/dev/cinder-probe-gpu"
+          hostPath: "/dev/null"
+      mounts:
+        - hostPath: "{}"
+          containerPath: "/cinder-probe"
+          options: ["ro", "bind"]
+"#,
+                    marker.display()
+                ),
+            )
+        })
+        .unwrap_or_else(|e| {
+            panic!(
+                "{test}: cannot write a CDI spec in {}: {e}",
+                spec_dir.display()
+            )
+        });
+    struct Remove(PathBuf);
+    impl Drop for Remove {
+        fn drop(&mut self) {
+            let _ = fs::remove_file(&self.0);
+        }
+    }
+    let _cleanup = Remove(spec_file);
+
+    let rt = ContainerRuntime::with_config(ContainerConfig {
+        cdi_kind: kind.into(),
+        ..ContainerConfig::new(&socket, false)
+    })
+    .unwrap();
+    rt.check().await.unwrap();
+    let image = rt.pinned(TEST_IMAGE).await.unwrap();
+    let gpu = |uuid: &str| cinder_runner::gpu::Gpu {
+        index: 0,
+        uuid: uuid.to_string(),
+        name: "Probe".into(),
+        memory_mib: 81_559,
+        pci_device_id: 0,
+        mig_enabled: false,
+    };
+    let script = r#"o=$CINDER_OUTPUT_DIR
+echo "${CINDER_PROBE_GPU:-none} $NVIDIA_VISIBLE_DEVICES" > $o/env
+if [ -c /dev/cinder-probe-gpu ]; then echo node; else echo no-node; fi > $o/node
+cat /cinder-probe > $o/mount 2>/dev/null || echo no-mount > $o/mount"#;
+    let run = |gpus: Vec<cinder_runner::gpu::Gpu>| {
+        let rt = rt.clone();
+        let image = image.clone();
+        async move {
+            let dirs = JobDirs::new();
+            let job = format!("CdiProbe{pid}x{}", gpus.len());
+            let mut req = dirs.request(&job, container_spec(&image, &["sh", "-c", script], 60));
+            req.gpus = gpus;
+            let outcome = rt.run(&req, CancellationToken::new()).await;
+            assert_no_container_left(&rt, &job).await;
+            let read = |name: &str| {
+                fs::read_to_string(dirs.path("out").join(name))
+                    .map(|s| s.trim().to_string())
+                    .unwrap_or_default()
+            };
+            outcome.map(|o| (o, read("env"), read("node"), read("mount")))
+        }
+    };
+    let (outcome, env, node, mount) = run(vec![gpu(&uuid)]).await.unwrap();
+    assert!(
+        matches!(outcome, RunOutcome::Completed { .. }),
+        "{outcome:?}"
+    );
+    assert_eq!(env, format!("{uuid} {uuid}"), "the CDI edits' variable");
+    assert_eq!(node, "node", "the CDI device node");
+    assert_eq!(mount, "probe-content", "the CDI mount");
+
+    let (_, env, node, mount) = run(vec![]).await.unwrap();
+    assert_eq!(
+        (env.as_str(), node.as_str(), mount.as_str()),
+        ("none void", "no-node", "no-mount"),
+        "no GPU assigned, no device"
+    );
+
+    let unknown = format!("GPU-cinder-absent-{pid}");
+    let e = run(vec![gpu(&unknown)]).await.unwrap_err();
+    match &e {
+        RuntimeError::GpuDevice { device, .. } => {
+            assert_eq!(device, &format!("{kind}={unknown}"))
+        }
+        other => panic!("expected GpuDevice, got {other:?}"),
+    }
+    assert!(e.to_string().contains("nvidia-ctk cdi generate"), "{e}");
+}

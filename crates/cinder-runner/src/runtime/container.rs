@@ -1,19 +1,19 @@
 //! Jobs run in a container through the Docker Engine API (Podman's `podman system service`
 //! or Docker's daemon): the image must be the one the spec pins, inputs are mounted
-//! read-only and outputs read-write, assigned GPUs are passed as CDI devices, there is no
-//! network unless the operator allows it, and the container is always removed.
+//! read-only and outputs read-write, assigned GPUs are passed the way the engine honours
+//! (see `engine`), there is no network unless the operator allows it, and the container is
+//! always removed.
 
 use super::{
-    discard_outputs, logs, prepare, unix_ms, visible_devices, Exit, RunOutcome, RunReport,
-    RunRequest, Runtime, RuntimeError,
+    discard_outputs,
+    engine::{self, Bind, Engine, Plan, NVIDIA_CDI_KIND},
+    logs, prepare, unix_ms, visible_devices, Exit, RunOutcome, RunReport, RunRequest, Runtime,
+    RuntimeError,
 };
-use crate::{
-    gpu::Gpu,
-    spec::{ImagePin, SpecKind},
-};
+use crate::spec::{ImagePin, SpecKind};
 use bollard::{
     errors::Error as DockerError,
-    models::{ContainerCreateBody, DeviceRequest, HostConfig, ImageInspect, Mount, MountType},
+    models::ImageInspect,
     query_parameters::{
         CreateContainerOptions, CreateImageOptions, ListContainersOptions, LogsOptions,
         RemoveContainerOptions, StopContainerOptions, WaitContainerOptions,
@@ -23,9 +23,13 @@ use bollard::{
 use futures::StreamExt;
 use std::{
     collections::HashMap,
-    sync::atomic::{AtomicU64, Ordering},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
     time::{Duration, SystemTime},
 };
+use tokio::sync::OnceCell;
 use tokio_util::sync::CancellationToken;
 
 /// A container's scratch directory on the worker's disk (its `HOME` and `CINDER_SCRATCH_DIR`):
@@ -68,6 +72,8 @@ pub struct ContainerConfig {
     pub tmp_bytes: i64,
     /// Memory cap of a job whose spec sets none (`memory_limit_mib`).
     pub default_memory_bytes: i64,
+    /// The CDI kind whose devices, named by UUID, are this host's GPUs (Podman).
+    pub cdi_kind: String,
 }
 
 impl ContainerConfig {
@@ -82,6 +88,7 @@ impl ContainerConfig {
             shm_bytes: 1 << 30,
             tmp_bytes: 1 << 30,
             default_memory_bytes: 32 << 30,
+            cdi_kind: NVIDIA_CDI_KIND.to_string(),
         }
     }
 }
@@ -90,23 +97,7 @@ impl ContainerConfig {
 pub struct ContainerRuntime {
     docker: Docker,
     cfg: ContainerConfig,
-}
-
-/// The CDI device requests that give a container exactly these GPUs
-/// (`nvidia.com/gpu=<uuid>`); none for none.
-pub fn cdi_device_requests(gpus: &[Gpu]) -> Vec<DeviceRequest> {
-    if gpus.is_empty() {
-        return Vec::new();
-    }
-    vec![DeviceRequest {
-        driver: Some("cdi".into()),
-        device_ids: Some(
-            gpus.iter()
-                .map(|g| format!("nvidia.com/gpu={}", g.uuid))
-                .collect(),
-        ),
-        ..Default::default()
-    }]
+    engine: Arc<OnceCell<Engine>>,
 }
 
 /// Removes the container if the run is dropped before it removed it itself.
@@ -184,7 +175,11 @@ impl ContainerRuntime {
             DockerError::SocketNotFoundError(path) => unreachable(format!("no socket at {path}")),
             e => unreachable(e.to_string()),
         })?;
-        Ok(ContainerRuntime { docker, cfg })
+        Ok(ContainerRuntime {
+            docker,
+            cfg,
+            engine: Arc::new(OnceCell::new()),
+        })
     }
 
     pub fn socket(&self) -> &str {
@@ -363,21 +358,26 @@ impl ContainerRuntime {
         Ok(ids.len())
     }
 
-    fn create_body(&self, req: &RunRequest, image_id: &str) -> ContainerCreateBody {
+    /// The job's container: its image, command and environment; its inputs read-only, its
+    /// outputs and scratch directory writable, the rest of its file system read-only but for
+    /// `/tmp`; no capabilities, no network unless allowed, capped memory and processes, an
+    /// init as PID 1, and exactly its GPUs.
+    fn plan(&self, req: &RunRequest, image_id: &str) -> Plan {
         let outputs = req.spec.outputs.trim_end_matches('/').to_string();
-        let mut env: Vec<String> = req
+        let mut env: Vec<(String, String)> = req
             .spec
             .env
             .iter()
-            .map(|(k, v)| format!("{k}={v}"))
+            .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        env.push(format!("CINDER_JOB={}", req.job));
-        env.push(format!("CINDER_INPUT_DIR={CONTAINER_INPUT_DIR}"));
-        env.push(format!("CINDER_OUTPUT_DIR={outputs}"));
-        env.push(format!("CINDER_SCRATCH_DIR={CONTAINER_SCRATCH_DIR}"));
+        let mut set = |k: &str, v: String| env.push((k.to_string(), v));
+        set("CINDER_JOB", req.job.clone());
+        set("CINDER_INPUT_DIR", CONTAINER_INPUT_DIR.into());
+        set("CINDER_OUTPUT_DIR", outputs.clone());
+        set("CINDER_SCRATCH_DIR", CONTAINER_SCRATCH_DIR.into());
         if !req.spec.env.contains_key("HOME") {
             // The image's HOME is read-only like the rest of it.
-            env.push(format!("HOME={CONTAINER_SCRATCH_DIR}"));
+            set("HOME", CONTAINER_SCRATCH_DIR.into());
         }
         // "void" (not empty) so an image's NVIDIA_VISIBLE_DEVICES=all cannot grant GPUs
         // through a legacy nvidia runtime hook.
@@ -386,63 +386,83 @@ impl ContainerRuntime {
         } else {
             visible_devices(&req.gpus)
         };
-        env.push(format!("NVIDIA_VISIBLE_DEVICES={visible}"));
-        let bind = |source: &std::path::Path, target: &str, read_only: bool| Mount {
-            target: Some(target.to_string()),
-            source: Some(source.to_string_lossy().into_owned()),
-            typ: Some(MountType::BIND),
-            read_only: Some(read_only),
-            ..Default::default()
+        set("NVIDIA_VISIBLE_DEVICES", visible);
+        let bind = |source: &std::path::Path, target: &str, read_only: bool| Bind {
+            source: source.to_path_buf(),
+            target: target.to_string(),
+            read_only,
         };
-        let memory = Some(
-            req.spec
+        Plan {
+            name: container_name(&req.job),
+            image: image_id.to_string(),
+            entrypoint: req.spec.command[0].clone(),
+            args: req.spec.command[1..].to_vec(),
+            env,
+            labels: [(JOB_LABEL.to_string(), req.job.clone())]
+                .into_iter()
+                .chain(self.cfg.owner.clone().map(|o| (OWNER_LABEL.to_string(), o)))
+                .collect(),
+            binds: vec![
+                bind(&req.input_dir, CONTAINER_INPUT_DIR, true),
+                bind(&req.output_dir, &outputs, false),
+                bind(&req.work_dir, CONTAINER_SCRATCH_DIR, false),
+            ],
+            tmp_bytes: self.cfg.tmp_bytes,
+            shm_bytes: self.cfg.shm_bytes,
+            memory_bytes: req
+                .spec
                 .memory_limit_mib
                 .map_or(self.cfg.default_memory_bytes, |mib| {
                     mib.saturating_mul(1024 * 1024).min(i64::MAX as u64) as i64
                 }),
-        );
-        let devices = cdi_device_requests(&req.gpus);
-        ContainerCreateBody {
-            image: Some(image_id.to_string()),
-            entrypoint: Some(vec![req.spec.command[0].clone()]),
-            cmd: Some(req.spec.command[1..].to_vec()),
-            env: Some(env),
-            labels: Some(
-                [(JOB_LABEL.to_string(), req.job.clone())]
-                    .into_iter()
-                    .chain(self.cfg.owner.clone().map(|o| (OWNER_LABEL.to_string(), o)))
-                    .collect(),
-            ),
-            network_disabled: Some(!self.cfg.allow_network),
-            attach_stdout: Some(false),
-            attach_stderr: Some(false),
-            tty: Some(false),
-            host_config: Some(HostConfig {
-                mounts: Some(vec![
-                    bind(&req.input_dir, CONTAINER_INPUT_DIR, true),
-                    bind(&req.output_dir, &outputs, false),
-                    bind(&req.work_dir, CONTAINER_SCRATCH_DIR, false),
-                ]),
-                // Untrusted code: no capabilities, a read-only image, an init that reaps and
-                // forwards signals.
-                cap_drop: Some(vec!["ALL".into()]),
-                readonly_rootfs: Some(true),
-                tmpfs: Some(HashMap::from([(
-                    "/tmp".to_string(),
-                    format!("rw,nosuid,nodev,size={}", self.cfg.tmp_bytes),
-                )])),
-                shm_size: Some(self.cfg.shm_bytes),
-                init: Some(true),
-                memory,
-                memory_swap: memory,
-                pids_limit: Some(self.cfg.pids_limit),
-                network_mode: (!self.cfg.allow_network).then(|| "none".to_string()),
-                security_opt: Some(vec!["no-new-privileges".into()]),
-                device_requests: (!devices.is_empty()).then_some(devices),
-                auto_remove: Some(false),
-                ..Default::default()
-            }),
-            ..Default::default()
+            pids_limit: self.cfg.pids_limit,
+            network: self.cfg.allow_network,
+            gpus: req.gpus.iter().map(|g| g.uuid.clone()).collect(),
+            cdi_kind: self.cfg.cdi_kind.clone(),
+        }
+    }
+
+    /// The engine behind the socket (asked once).
+    pub async fn engine(&self) -> Result<Engine, RuntimeError> {
+        self.engine
+            .get_or_try_init(|| async {
+                let version = self.docker.version().await.map_err(|e| {
+                    RuntimeError::EngineUnreachable {
+                        socket: self.cfg.socket.clone(),
+                        reason: e.to_string(),
+                    }
+                })?;
+                let engine = Engine::from_version(&version);
+                tracing::debug!(socket = %self.cfg.socket, ?engine, version = ?version.version, "container engine");
+                Ok(engine)
+            })
+            .await
+            .copied()
+    }
+
+    /// Creates the plan's container through the API that engine honours GPUs through.
+    async fn create(&self, plan: &Plan) -> Result<String, RuntimeError> {
+        let kind = self.engine().await?;
+        if !plan.gpus.is_empty() {
+            kind.can_pass_gpus()
+                .map_err(RuntimeError::GpusUnsupported)?;
+        }
+        match kind {
+            Engine::Podman { .. } => {
+                engine::libpod_create(&self.cfg.socket, plan, self.cfg.request_timeout).await
+            }
+            Engine::Docker => Ok(self
+                .docker
+                .create_container(
+                    Some(CreateContainerOptions {
+                        name: Some(plan.name.clone()),
+                        ..Default::default()
+                    }),
+                    plan.docker_body(),
+                )
+                .await
+                .map_err(engine("create container"))?
+                .id),
         }
     }
 
@@ -455,27 +475,20 @@ impl ContainerRuntime {
         let image = req.spec.image.clone().unwrap_or_default();
         let pin = ImagePin::parse(&image).ok_or(RuntimeError::ImageNotPinned { image })?;
         let image_id = self.resolve(&pin).await?;
-        let body = self.create_body(req, &image_id);
-        let created = self
-            .docker
-            .create_container(
-                Some(CreateContainerOptions {
-                    name: Some(container_name(&req.job)),
-                    ..Default::default()
-                }),
-                body,
-            )
-            .await
-            .map_err(engine("create container"))?;
+        let plan = self.plan(req, &image_id);
+        let id = self.create(&plan).await?;
         let mut guard = ContainerGuard {
             docker: self.docker.clone(),
-            id: Some(created.id.clone()),
+            id: Some(id.clone()),
         };
-        tracing::debug!(job = %req.job, container = %created.id, image = %image_id, "container created");
-        let outcome = self.drive(req, &created.id, cancel).await;
+        tracing::debug!(job = %req.job, container = %id, image = %image_id, "container created");
+        let outcome = self.drive(req, &id, cancel).await.map_err(|e| match &e {
+            RuntimeError::Engine { reason, .. } => plan.gpu_refused(reason).unwrap_or(e),
+            _ => e,
+        });
         let removed = self
             .docker
-            .remove_container(&created.id, Some(force_remove()))
+            .remove_container(&id, Some(force_remove()))
             .await;
         guard.id = None;
         let outcome = match (outcome, removed) {
@@ -648,60 +661,20 @@ impl Runtime for ContainerRuntime {
         self.run_container(req, cancel).await
     }
 
-    /// The engine answers a ping and its version.
+    /// The engine answers a ping and says which engine it is.
     async fn check(&self) -> Result<(), RuntimeError> {
         let unreachable = |e: DockerError| RuntimeError::EngineUnreachable {
             socket: self.cfg.socket.clone(),
             reason: e.to_string(),
         };
         self.docker.ping().await.map_err(unreachable)?;
-        let version = self.docker.version().await.map_err(unreachable)?;
-        tracing::debug!(socket = %self.cfg.socket, version = ?version.version, api = ?version.api_version, "container engine answers");
-        Ok(())
+        self.engine().await.map(|_| ())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn gpu(index: u32) -> Gpu {
-        Gpu {
-            index,
-            uuid: format!("GPU-{index}a2b3c4d-0000-1111-2222-333344445555"),
-            name: "NVIDIA H200".into(),
-            memory_mib: 143771,
-            pci_device_id: 0x2335_10de,
-            mig_enabled: false,
-        }
-    }
-
-    #[test]
-    fn no_gpus_means_no_device_requests() {
-        assert!(cdi_device_requests(&[]).is_empty());
-    }
-
-    #[test]
-    fn assigned_gpus_become_one_cdi_request_naming_each_uuid() {
-        let reqs = cdi_device_requests(&[gpu(3), gpu(5)]);
-        assert_eq!(reqs.len(), 1);
-        assert_eq!(reqs[0].driver.as_deref(), Some("cdi"));
-        assert_eq!(
-            reqs[0].device_ids.as_deref().unwrap(),
-            [
-                "nvidia.com/gpu=GPU-3a2b3c4d-0000-1111-2222-333344445555",
-                "nvidia.com/gpu=GPU-5a2b3c4d-0000-1111-2222-333344445555"
-            ]
-        );
-        assert_eq!((reqs[0].count, &reqs[0].capabilities), (None, &None));
-        // As the engine receives it.
-        let json = serde_json::to_value(&reqs[0]).unwrap();
-        assert_eq!(json["Driver"], "cdi");
-        assert_eq!(
-            json["DeviceIDs"][1],
-            "nvidia.com/gpu=GPU-5a2b3c4d-0000-1111-2222-333344445555"
-        );
-    }
 
     #[test]
     fn a_pin_matches_by_image_id_or_by_digest_of_the_same_name() {

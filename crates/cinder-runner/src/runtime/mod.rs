@@ -3,13 +3,15 @@
 //! stdout/stderr tails kept in log files. Anything but a clean exit discards the outputs.
 
 mod container;
+mod engine;
 mod logs;
 mod process;
 
 pub use container::{
-    cdi_device_requests, ContainerConfig, ContainerRuntime, CONTAINER_INPUT_DIR,
-    CONTAINER_SCRATCH_DIR, JOB_LABEL, OWNER_LABEL,
+    ContainerConfig, ContainerRuntime, CONTAINER_INPUT_DIR, CONTAINER_SCRATCH_DIR, JOB_LABEL,
+    OWNER_LABEL,
 };
+pub use engine::{Engine, Plan, NVIDIA_CDI_KIND};
 pub use process::{ProcessConfig, ProcessRuntime};
 
 use crate::{
@@ -121,6 +123,10 @@ pub enum RuntimeError {
     Spawn { program: String, reason: String },
     #[error("container engine at {socket} is unreachable: {reason}. For Podman run scripts/podman-setup.sh (it starts `podman system service`); for Docker start dockerd")]
     EngineUnreachable { socket: String, reason: String },
+    #[error("the container engine cannot give the job GPU {device}: {reason}. Describe the GPUs to it with `nvidia-ctk cdi generate --output=/etc/cdi/nvidia.yaml` (then `nvidia-ctk cdi list` names each GPU's UUID); see docs/operator.md")]
+    GpuDevice { device: String, reason: String },
+    #[error("{0}")]
+    GpusUnsupported(String),
     #[error("container engine: {op} failed: {reason}")]
     Engine { op: String, reason: String },
     #[error("image {image:?} is not pinned by digest or image id")]
