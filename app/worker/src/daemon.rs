@@ -82,6 +82,9 @@ pub struct Shared {
     /// expired verifier) is a new chance, not a refusal.
     lost_races: Mutex<HashMap<Pubkey, (u64, Instant)>>,
     pub cancel: CancellationToken,
+    /// Drain (SIGUSR1, before an upgrade): no new claims or verifications; the jobs this
+    /// worker has run to their submit, then it stops.
+    pub drain: CancellationToken,
 }
 
 impl Shared {
@@ -239,6 +242,7 @@ pub async fn start(
         refused: Mutex::new(refused),
         lost_races: Mutex::new(HashMap::new()),
         cancel: CancellationToken::new(),
+        drain: CancellationToken::new(),
         cfg,
     }))
 }
@@ -379,6 +383,7 @@ pub async fn run(shared: Arc<Shared>) -> anyhow::Result<()> {
     // At start, then hourly: results of jobs closed longer ago than `retention_days`.
     let mut prune = tokio::time::interval(Duration::from_secs(3600));
     prune.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut drained = tokio::time::interval(Duration::from_secs(1));
     loop {
         tokio::select! {
             _ = shared.cancel.cancelled() => break,
@@ -401,10 +406,16 @@ pub async fn run(shared: Arc<Shared>) -> anyhow::Result<()> {
             }
             _ = reconcile.tick() => reconcile_open(&shared, &mut tasks),
             _ = prune.tick() => prune_results(&shared),
-            _ = verify.tick(), if shared.cfg.verify => verification_duty(&shared, &mut tasks).await,
+            _ = verify.tick(), if shared.cfg.verify && !shared.drain.is_cancelled() => verification_duty(&shared, &mut tasks).await,
             Some(done) = tasks.join_next(), if !tasks.is_empty() => {
                 if let Err(e) = done {
                     tracing::error!(error = %e, "a job task panicked");
+                }
+            }
+            _ = drained.tick(), if shared.drain.is_cancelled() => {
+                if tasks.is_empty() && !has_unsubmitted(&shared) {
+                    tracing::info!("drained: every job this worker took is submitted; stopping");
+                    break;
                 }
             }
         }
@@ -472,7 +483,10 @@ async fn shutdown(shared: &Arc<Shared>, mut tasks: JoinSet<()>) {
 
 /// A job seen open: claim it if it is eligible, not already ours and capacity is free.
 fn consider(shared: &Arc<Shared>, tasks: &mut JoinSet<()>, key: Pubkey, job: Job, seen: Instant) {
-    if shared.cancel.is_cancelled() || shared.is_refused(&key, &job.spec_hash) {
+    if shared.cancel.is_cancelled()
+        || shared.drain.is_cancelled()
+        || shared.is_refused(&key, &job.spec_hash)
+    {
         return;
     }
     let Some(m) = shared.markets.get(&job.market).copied() else {
@@ -1466,6 +1480,18 @@ fn prune_results(shared: &Arc<Shared>) {
 /// no task (its task gave up on an RPC node that did not answer within `rpc_patience_secs`, or
 /// could not tell whether its claim landed) is reconciled with the chain and resumed or closed,
 /// as at start, until its deadline settles it either way. Submitted entries are the cranks'.
+/// Whether the journal holds a job this worker took and has not submitted (the reconciler
+/// re-drives it): a draining worker waits for it.
+fn has_unsubmitted(shared: &Shared) -> bool {
+    match shared.journal.open_jobs() {
+        Ok(open) => open.iter().any(|e| e.step < Step::Submitted),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the journal; assuming jobs are open");
+            true
+        }
+    }
+}
+
 fn reconcile_open(shared: &Arc<Shared>, tasks: &mut JoinSet<()>) {
     match shared.journal.open_jobs() {
         Ok(open) => {

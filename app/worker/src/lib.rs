@@ -16,6 +16,20 @@ pub mod lock;
 pub mod market;
 pub mod telemetry;
 
+/// Resolves on SIGUSR1: the operator asks the worker to drain (take nothing new, finish and
+/// submit what it has, then stop) before an upgrade. Never resolves where there is no SIGUSR1.
+pub async fn drain_signal() {
+    #[cfg(unix)]
+    {
+        let mut usr1 =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1())
+                .expect("installing the SIGUSR1 handler");
+        usr1.recv().await;
+    }
+    #[cfg(not(unix))]
+    std::future::pending::<()>().await
+}
+
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.
 pub async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();

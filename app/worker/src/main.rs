@@ -303,6 +303,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 tracing::info!("signal received: stopping (no new claims)");
                 cancel.cancel();
             });
+            let drain = shared.drain.clone();
+            tokio::spawn(async move {
+                cinder_worker::drain_signal().await;
+                tracing::info!("SIGUSR1: draining (no new claims or verifications; running jobs finish and submit, then the worker stops; SIGTERM now gives them back instead)");
+                drain.cancel();
+            });
             daemon::run(shared).await
         }
         #[cfg(feature = "localnet")]

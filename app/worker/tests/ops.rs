@@ -170,3 +170,49 @@ async fn metrics_count_claims_and_a_graceful_shutdown_gives_running_jobs_back() 
     let quits: usize = h.iter().map(|l| l.events_of::<JobQuit>().len()).sum();
     assert_eq!(quits, 1, "{}", w.logs());
 }
+
+/// Drain before an upgrade (SIGUSR1): the running job runs to its end and is submitted, a job
+/// posted meanwhile is not claimed, and the worker then stops by itself, cleanly, without
+/// giving anything back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_draining_worker_finishes_its_job_claims_nothing_new_and_stops() {
+    let f = fixture(MarketOpts::default(), 1).await;
+    let mut w = f.worker(0, &[]);
+    let running = f.post(&f.process_spec("drained", "sleep 6", 120)).await;
+    wait_state(&running, Some(JobState::Running), Duration::from_secs(60)).await;
+
+    let pid = w.child.as_ref().unwrap().id();
+    let sent = std::process::Command::new("kill")
+        .args(["-USR1", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    assert!(
+        w.wait_log("draining", Duration::from_secs(10)).await,
+        "{}",
+        w.logs()
+    );
+    let later = f.post(&f.process_spec("later", "true", 60)).await;
+
+    let status = w
+        .wait_exit(Duration::from_secs(90))
+        .await
+        .expect("a drained worker stops by itself");
+    assert!(status.success(), "{}", w.logs());
+    assert!(w.logs().contains("drained"), "{}", w.logs());
+    let job = wait_state(&running, Some(JobState::Submitted), Duration::from_secs(5))
+        .await
+        .expect("the running job was submitted, not given back");
+    assert_eq!(job.state, JobState::Submitted);
+    let h = history(&running, |_| true).await;
+    let quits: usize = h.iter().map(|l| l.events_of::<JobQuit>().len()).sum();
+    assert_eq!(quits, 0, "{}", w.logs());
+    let untouched = wait_state(&later, Some(JobState::Open), Duration::from_secs(5))
+        .await
+        .expect("the job posted while draining");
+    assert_eq!(
+        untouched.state,
+        JobState::Open,
+        "not claimed while draining"
+    );
+}
