@@ -521,12 +521,7 @@ async fn provider_job(
 ) {
     // The spec is fetched and checked before claiming: a bad spec is never claimed.
     let spec_uri = accounts::spec_uri(&job);
-    let prepared = match shared
-        .exec
-        .prepare(&key, &spec_uri, &job.spec_hash, &m)
-        .await
-        .and_then(|p| p.check_verify_mode(job.verify_mode).map(|()| p))
-    {
+    let prepared = match ready_to_claim(shared, &key, &job, &m, &spec_uri).await {
         Ok(p) => p,
         Err(e) => {
             tracing::warn!(job = %key, uri = %spec_uri, error = %e, "not claiming: {e}");
@@ -628,6 +623,27 @@ async fn provider_job(
     run_and_submit(shared, key, m, Some(prepared), permits).await;
 }
 
+/// The job's spec fetched and checked, and what its run needs pulled, before claiming (the
+/// job's clock starts at the claim): a spec that is bad, asks for another verification mode
+/// than the job's, or whose full-length run could not be submitted before the deadline is
+/// never claimed, nor one whose image cannot be pulled.
+async fn ready_to_claim(
+    shared: &Shared,
+    key: &Pubkey,
+    job: &Job,
+    m: &MarketInfo,
+    spec_uri: &str,
+) -> Result<Prepared, ExecError> {
+    let prepared = shared
+        .exec
+        .prepare(key, spec_uri, &job.spec_hash, m)
+        .await?;
+    prepared.check_verify_mode(job.verify_mode)?;
+    prepared.check_fits(job.max_duration_secs, SUBMIT_MARGIN_SECS)?;
+    shared.exec.stage(&prepared).await?;
+    Ok(prepared)
+}
+
 /// From Claimed (or a resumed Running) to Submitted.
 async fn run_and_submit(
     shared: &Arc<Shared>,
@@ -717,6 +733,8 @@ async fn run_and_submit(
     metrics::histogram!("cinder_job_run_seconds").record(executed.elapsed.as_secs_f64());
     fault::point("result_stored").await;
     submit(shared, &key, &job, &m, executed.result_hash, billed).await;
+    // After the submit: an upload of a large result never eats into the job's deadline.
+    shared.exec.upload(&key, false).await;
 }
 
 /// Seconds to bill: the run's own time, rounded up (at least one), never more than the chain
@@ -1288,6 +1306,7 @@ async fn verify_and_submit(
         billed,
     );
     submit_verification(shared, &key, &job, &m, executed.result_hash, billed).await;
+    shared.exec.upload(&key, true).await;
 }
 
 /// Waits until the verifier race of `key` closes (nobody may submit before), then says whether

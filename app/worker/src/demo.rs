@@ -990,7 +990,7 @@ fn gpu_jobs(
             "inputs": [job, p],
             "gpus": 1,
             "min_vram_gib": card.nominal_vram_gib(),
-            "time_limit_secs": 300,
+            "time_limit_secs": 240,
             "deterministic": verify["mode"] == "exact",
             "verify": verify,
         }))?)

@@ -40,6 +40,8 @@ pub enum ExecError {
     Failed(String),
     #[error("run exceeded its time limit of {0} s and was killed")]
     Timeout(u64),
+    #[error("the job's deadline leaves no time: {0}")]
+    Deadline(String),
     #[error("run cancelled (worker shutting down)")]
     Cancelled,
     #[error("runtime: {0}")]
@@ -60,6 +62,7 @@ impl ExecError {
             ExecError::Input(_) => "input",
             ExecError::Failed(_) => "failed",
             ExecError::Timeout(_) => "timeout",
+            ExecError::Deadline(_) => "deadline",
             ExecError::Cancelled => "cancelled",
             ExecError::Runtime(_) => "runtime",
             ExecError::Gpu(_) => "gpu",
@@ -93,6 +96,21 @@ impl Prepared {
     /// last bits would have two honest verifiers mismatch it, which slashes the provider for
     /// fraud without an arbiter; a provider never takes such a job. (A verifier does not
     /// check this: refusing would let a mislabelled job lapse unverified.)
+    /// Before a provider claims: a run as long as the spec's time limit, plus `margin_secs`
+    /// to hash, store and submit, must fit between the claim and the job's deadline
+    /// (`max_duration_secs` after the claim). A job that does not fit would be cut short at
+    /// the deadline and given back, or expired.
+    pub fn check_fits(&self, max_duration_secs: u32, margin_secs: i64) -> Result<(), ExecError> {
+        let needed = i64::from(self.spec.time_limit_secs) + margin_secs;
+        if needed > i64::from(max_duration_secs) {
+            return Err(ExecError::Unsupported(format!(
+                "its time limit of {} s and {margin_secs} s to submit exceed the job's {max_duration_secs} s from claim to deadline: a full-length run could not be submitted in time",
+                self.spec.time_limit_secs
+            )));
+        }
+        Ok(())
+    }
+
     pub fn check_verify_mode(&self, on_chain: u8) -> Result<(), ExecError> {
         use cinder::state::verify_mode;
         let wanted = match self.spec.verify_rule().mode {
@@ -444,10 +462,26 @@ impl Executor {
         for d in [&input, &output, &scratch] {
             std::fs::create_dir_all(d).map_err(|e| ExecError::Store(e.to_string()))?;
         }
-        self.fetcher
-            .fetch_inputs(&p.spec, &input)
+        // One absolute deadline (the job's, less the submit margin) bounds every step: the
+        // inputs, the image, then the run gets what is left, up to the spec's time limit.
+        let deadline = tokio::time::Instant::now() + limit;
+        let past = |what: &str| {
+            ExecError::Deadline(format!(
+                "{what} was still going at the job's deadline ({} s after the run began)",
+                limit.as_secs()
+            ))
+        };
+        tokio::time::timeout_at(deadline, self.fetcher.fetch_inputs(&p.spec, &input))
             .await
+            .map_err(|_| past("fetching the inputs"))?
             .map_err(ExecError::Input)?;
+        tokio::time::timeout_at(deadline, self.stage(p))
+            .await
+            .map_err(|_| past("pulling the image"))??;
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if left < Duration::from_secs(1) {
+            return Err(past("getting the inputs and the image"));
+        }
         let lease = if p.spec.gpus > 0 {
             let (count, gib) = (p.spec.gpus as usize, p.spec.min_vram_gib as u64);
             let lease = match &p.gpu_model {
@@ -466,7 +500,7 @@ impl Executor {
             .as_ref()
             .map(|l| l.gpus().to_vec())
             .unwrap_or_default();
-        let limit = limit.min(Duration::from_secs(p.spec.time_limit_secs as u64));
+        let limit = left.min(Duration::from_secs(p.spec.time_limit_secs as u64));
         let req = RunRequest {
             job: job.to_string(),
             spec: p.spec.clone(),
@@ -526,19 +560,44 @@ impl Executor {
             .store(&id, &output, &report)
             .map_err(|e| ExecError::Store(e.to_string()))?;
         let _ = std::fs::remove_dir_all(&dir);
-        if let Some(url) = &self.object_store {
-            // The result is safe locally already; a failed upload is reported, not fatal.
-            match cinder_runner::results::upload_result(&self.store, &id, url).await {
-                Ok(r) => tracing::info!(job = %job, ?r, "result uploaded"),
-                Err(e) => {
-                    tracing::warn!(job = %job, error = %e, url, "result upload failed; serving it from this worker only")
-                }
-            }
-        }
         Ok(Executed {
             result_hash: stored.result_hash,
             elapsed,
         })
+    }
+
+    /// Before claiming (and again, cheaply, before a run): what a run needs that the job's
+    /// clock should not pay for, i.e. a container job's image, pulled if it is not here.
+    pub async fn stage(&self, p: &Prepared) -> Result<(), ExecError> {
+        if p.spec.kind != SpecKind::Container {
+            return Ok(());
+        }
+        let Some(c) = &self.container else {
+            return Err(ExecError::Unsupported("no container engine here".into()));
+        };
+        let image = p.spec.image.as_deref().unwrap_or_default();
+        let pin = cinder_runner::spec::ImagePin::parse(image)
+            .ok_or_else(|| ExecError::Spec(format!("image {image:?} is not pinned by digest")))?;
+        c.resolve(&pin)
+            .await
+            .map(|_| ())
+            .map_err(|e| ExecError::Runtime(e.to_string()))
+    }
+
+    /// Copies a stored result to the configured object store, if any. Called after the
+    /// submit: the result is safe and served locally already, so a failed upload is reported,
+    /// not fatal, and a slow one never costs the job its deadline.
+    pub async fn upload(&self, job: &Pubkey, verifier: bool) {
+        let Some(url) = &self.object_store else {
+            return;
+        };
+        let id = store_id(job, verifier);
+        match cinder_runner::results::upload_result(&self.store, &id, url).await {
+            Ok(r) => tracing::info!(job = %job, ?r, "result uploaded"),
+            Err(e) => {
+                tracing::warn!(job = %job, error = %e, url, "result upload failed; serving it from this worker only")
+            }
+        }
     }
 
     /// Removes what this worker keeps of `closed` jobs (entries the journal has as done or
@@ -756,6 +815,24 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_job_whose_full_run_and_submit_do_not_fit_its_deadline_is_not_taken() {
+        let p = Prepared {
+            spec: JobSpec::parse(
+                br#"{"version": 1, "kind": "process", "command": ["sh"], "time_limit_secs": 285}"#,
+            )
+            .unwrap(),
+            gpu_model: None,
+        };
+        p.check_fits(300, 15).expect("285 s + 15 s fit in 300 s");
+        let e = p.check_fits(299, 15).unwrap_err();
+        assert!(matches!(e, ExecError::Unsupported(_)), "{e}");
+        assert!(
+            e.to_string().contains("could not be submitted in time"),
+            "{e}"
+        );
+    }
+
     /// Stores a one-file result under `id` as a run would.
     fn store_result(exec: &Executor, dir: &std::path::Path, id: &str) {
         let out = dir.join(format!("out-{id}"));
@@ -870,5 +947,46 @@ mod tests {
             exec.prune(&closed).is_empty(),
             "a second pass finds nothing"
         );
+    }
+
+    /// One deadline bounds the inputs too: an input server that accepts and never answers
+    /// does not hold the job past it (the fetcher's own timeouts are far longer), and the run
+    /// never starts.
+    #[tokio::test]
+    async fn an_input_fetch_that_stalls_ends_at_the_jobs_deadline() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = WorkerConfig {
+            data_dir: dir.path().join("worker"),
+            runtime: RuntimeKind::Process,
+            process_allow: [("sh".to_string(), PathBuf::from("/bin/sh"))].into(),
+            fetch_internal_networks: vec!["127.0.0.0/8".into()],
+            ..WorkerConfig::default()
+        };
+        let exec = Executor::new(&cfg).await.unwrap();
+        let stall = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = stall.local_addr().unwrap();
+        let spec = format!(
+            r#"{{"version": 1, "kind": "process", "command": ["sh", "-c", "touch /out/ran"],
+                "inputs": [{{"uri": "http://{addr}/in", "sha256": "{}", "path": "in"}}],
+                "time_limit_secs": 60}}"#,
+            "00".repeat(32)
+        );
+        let p = Prepared {
+            spec: JobSpec::parse(spec.as_bytes()).unwrap(),
+            gpu_model: None,
+        };
+        let started = Instant::now();
+        let e = exec
+            .run(&Pubkey::new_unique(), &p, Duration::from_secs(2))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, ExecError::Deadline(_)), "{e}");
+        assert!(e.to_string().contains("fetching the inputs"), "{e}");
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_secs(2) && took < Duration::from_secs(10),
+            "{took:?}"
+        );
+        drop(stall);
     }
 }

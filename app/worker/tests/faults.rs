@@ -491,3 +491,23 @@ mod proxy {
         (proxy, switch)
     }
 }
+
+/// The job's clock starts at the claim: a job whose spec allows a run as long as the whole
+/// time from claim to deadline (no room to hash and submit) is not claimed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_job_whose_full_run_would_miss_its_deadline_is_never_claimed() {
+    let f = fixture(MarketOpts::default(), 1).await;
+    let w = f.worker(0, &[]);
+    // Posted for up to 300 s; the spec allows a 295 s run.
+    let job = f
+        .post(&f.process_spec("too-long", DETERMINISTIC, 295))
+        .await;
+    assert!(
+        w.wait_log("could not be submitted in time", Duration::from_secs(30))
+            .await,
+        "{}",
+        w.logs()
+    );
+    assert_eq!(job_state(&job).await, Some(JobState::Open));
+    assert_eq!(count_events::<JobClaimed>(&job).await, 0);
+}

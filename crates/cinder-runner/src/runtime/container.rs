@@ -74,6 +74,8 @@ pub struct ContainerConfig {
     pub default_memory_bytes: i64,
     /// The CDI kind whose devices, named by UUID, are this host's GPUs (Podman).
     pub cdi_kind: String,
+    /// A whole image pull (CUDA images are gigabytes).
+    pub pull_timeout: Duration,
 }
 
 impl ContainerConfig {
@@ -89,6 +91,7 @@ impl ContainerConfig {
             tmp_bytes: 1 << 30,
             default_memory_bytes: 32 << 30,
             cdi_kind: NVIDIA_CDI_KIND.to_string(),
+            pull_timeout: Duration::from_secs(3600),
         }
     }
 }
@@ -247,12 +250,21 @@ impl ContainerRuntime {
             from_image: Some(pin.to_string()),
             ..Default::default()
         };
-        let mut progress = self.docker.create_image(Some(pull), None, None);
+        // A pull of a CUDA image takes minutes: it gets its own timeout, and says how it goes.
+        let puller = self.docker.clone().with_timeout(self.cfg.pull_timeout);
+        let mut progress = puller.create_image(Some(pull), None, None);
+        tracing::info!(image = %pin, "pulling the image");
+        let started = std::time::Instant::now();
+        let mut said = started;
         while let Some(step) = progress.next().await {
-            step.map_err(|e| RuntimeError::ImageUnavailable {
+            let step = step.map_err(|e| RuntimeError::ImageUnavailable {
                 image: pin.to_string(),
                 reason: e.to_string(),
             })?;
+            if said.elapsed() >= Duration::from_secs(15) {
+                said = std::time::Instant::now();
+                tracing::info!(image = %pin, elapsed_s = started.elapsed().as_secs(), status = ?step.status, layer = ?step.id, detail = ?step.progress_detail, "pulling the image");
+            }
         }
         self.find_pinned(pin)
             .await?
