@@ -258,6 +258,21 @@ impl Executor {
         })
     }
 
+    /// The GPUs NVML reported at start (none without NVML; see [`Executor::gpu_error`]).
+    pub fn gpus(&self) -> &[Gpu] {
+        &self.gpus
+    }
+
+    /// Why NVML could not be read, if it could not.
+    pub fn gpu_error(&self) -> Option<&str> {
+        self.gpu_error.as_deref()
+    }
+
+    /// The container engine, when one is configured and answered.
+    pub fn container(&self) -> Option<&ContainerRuntime> {
+        self.container.as_ref()
+    }
+
     pub fn runtime_name(&self) -> &'static str {
         if self.container.is_some() {
             "container+process"

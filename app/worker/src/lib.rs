@@ -7,6 +7,7 @@ pub mod cranks;
 pub mod daemon;
 #[cfg(feature = "localnet")]
 pub mod demo;
+pub mod doctor;
 pub mod exec;
 pub mod fault;
 pub mod journal;

@@ -77,6 +77,19 @@ enum Cmd {
     },
     /// List the GPUs NVML finds.
     Gpus,
+    /// Check this host and the worker's config against what its markets need, and say what
+    /// to fix: keypair, data_dir and disk, container engine and GPU passing (CDI specs, the
+    /// NVIDIA runtime), NVML's GPUs and MIG, RPC, markets, stake and registration. Exits 1
+    /// when a check fails.
+    Doctor {
+        /// Worker settings (TOML), as for `cinder worker`.
+        #[arg(long, env = "CINDER_CONFIG")]
+        config: Option<PathBuf>,
+        /// A CUDA image pinned by digest (`name@sha256:…`): started once per GPU with only that
+        /// GPU, it must list exactly that GPU's UUID (`nvidia-smi -L`).
+        #[arg(long)]
+        probe_image: Option<String>,
+    },
     /// Run a real local chain (Agave test validator) with the SBF program, bootstrapped.
     #[cfg(feature = "localnet")]
     Localnet {
@@ -373,6 +386,37 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .await
         }
         Cmd::Gpus => cli::gpus(cli.json),
+        Cmd::Doctor {
+            config,
+            probe_image,
+        } => {
+            let overrides = Overrides {
+                rpc_url: cli.url.clone(),
+                keypair: cli.keypair.as_deref().map(expand),
+                data_dir: None,
+                markets: None,
+            };
+            let cfg = WorkerConfig::load(config.as_deref(), &overrides)?;
+            let checks = cinder_worker::doctor::run(
+                &cfg,
+                &cinder_worker::doctor::DoctorArgs { probe_image },
+            )
+            .await;
+            if cli.json {
+                println!("{}", serde_json::to_string(&checks)?);
+            } else {
+                print!("{}", cinder_worker::doctor::render(&checks));
+            }
+            let failed = checks
+                .iter()
+                .filter(|c| c.level == cinder_worker::doctor::Level::Fail)
+                .count();
+            anyhow::ensure!(
+                failed == 0,
+                "{failed} check(s) failed; fix them and run `cinder doctor` again"
+            );
+            Ok(())
+        }
         cmd => {
             let me = solana_keypair::read_keypair_file(&keypair_path).map_err(|e| {
                 anyhow::anyhow!("keypair {}: {e} (pass --keypair)", keypair_path.display())

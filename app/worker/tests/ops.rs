@@ -216,3 +216,144 @@ async fn a_draining_worker_finishes_its_job_claims_nothing_new_and_stops() {
         "not claimed while draining"
     );
 }
+
+/// `cinder doctor` on a configured provider host: every check passes against the real chain
+/// (RPC, protocol, market, stake, registration) and the command exits 0; a market that is not
+/// on the cluster is a failed check with its fix, and the command exits 1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn doctor_passes_a_configured_host_and_names_what_is_wrong() {
+    let f = fixture(MarketOpts::default(), 1).await;
+    let w = f.worker(0, &[]);
+    assert!(
+        w.wait_log("worker ready", Duration::from_secs(60)).await,
+        "{}",
+        w.logs()
+    );
+    let doctor = |env: &[(&str, &str)]| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_cinder"));
+        cmd.args(["doctor", "--config"]).arg(&w.config);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, out, err) = doctor(&[]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    for line in [
+        "ok    keypair",
+        // ok or warn: the free disk is this machine's.
+        "  data_dir       /",
+        "ok    gpus           none: CPU markets only",
+        "ok    runtime        process jobs only",
+        "ok    rpc",
+        "ok    protocol",
+        &format!("ok    market {}", f.market_id),
+        "ok    stake",
+        "ok    registration   registered",
+    ] {
+        assert!(out.contains(line), "{line:?} in\n{out}");
+    }
+    assert!(!out.contains("FAIL"), "{out}");
+
+    let (code, out, err) = doctor(&[("CINDER_MARKETS", "[987654]")]);
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(
+        out.contains("FAIL  market 987654  no such market on this cluster"),
+        "{out}"
+    );
+    assert!(out.contains("fix: fix `markets`"), "{out}");
+    assert!(err.contains("1 check(s) failed"), "{err}");
+}
+
+/// The doctor's GPU probe starts a container with one GPU the way a job's container is
+/// started and compares what it lists with NVML. Without a GPU: a probe CDI spec describes a
+/// fake GPU whose edits mount an `nvidia-smi` that lists it, as NVIDIA's CDI spec mounts the
+/// real one. The GPU whose container lists it passes; one whose container lists another
+/// GPU too fails; one no CDI spec names fails with the fix.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_doctors_gpu_probe_sees_exactly_the_gpu_a_container_gets() {
+    let Some(socket) = podman_socket() else {
+        return;
+    };
+    use cinder_runner::{
+        gpu::Gpu,
+        runtime::{ContainerConfig, ContainerRuntime},
+    };
+    use cinder_worker::doctor::{probe_gpu, Level};
+    let pid = std::process::id();
+    let kind = "cinder.test/doctor";
+    let host = tempfile::tempdir().unwrap();
+    let gpu = |index: u32, uuid: String| Gpu {
+        index,
+        uuid,
+        name: "Probe".into(),
+        memory_mib: 81_559,
+        pci_device_id: 0,
+        mig_enabled: false,
+    };
+    let (one, two, absent) = (
+        gpu(0, format!("GPU-doctor-one-{pid}")),
+        gpu(1, format!("GPU-doctor-two-{pid}")),
+        gpu(2, format!("GPU-doctor-absent-{pid}")),
+    );
+    // GPU one's nvidia-smi lists only it; GPU two's (a broken host) lists both.
+    let smi = |name: &str, lists: &[&Gpu]| {
+        let path = host.path().join(name);
+        let lines: String = lists
+            .iter()
+            .map(|g| format!("echo 'GPU {}: Probe (UUID: {})'\n", g.index, g.uuid))
+            .collect();
+        std::fs::write(&path, format!("#!/bin/sh\n{lines}")).unwrap();
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        path
+    };
+    let device = |g: &Gpu, smi: &std::path::Path| {
+        format!(
+            "  - name: \"{}\"\n    containerEdits:\n      mounts:\n        - hostPath: \"{}\"\n          containerPath: \"/bin/nvidia-smi\"\n          options: [\"ro\", \"bind\"]\n",
+            g.uuid,
+            smi.display()
+        )
+    };
+    let spec = format!(
+        "cdiVersion: \"0.5.0\"\nkind: \"{kind}\"\ndevices:\n{}{}",
+        device(&one, &smi("smi-one", &[&one])),
+        device(&two, &smi("smi-two", &[&two, &one])),
+    );
+    std::fs::create_dir_all("/var/run/cdi").unwrap();
+    let spec_file = std::path::PathBuf::from(format!("/var/run/cdi/cinder-test-doctor-{pid}.yaml"));
+    std::fs::write(&spec_file, spec).unwrap();
+    struct Remove(std::path::PathBuf);
+    impl Drop for Remove {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+    let _cleanup = Remove(spec_file);
+
+    let rt = ContainerRuntime::with_config(ContainerConfig {
+        cdi_kind: kind.into(),
+        ..ContainerConfig::new(&socket, false)
+    })
+    .unwrap();
+    let image = rt.pinned("localhost/cinder-busybox:latest").await.unwrap();
+    let all = [one.clone(), two.clone(), absent.clone()];
+    let scratch = tempfile::tempdir().unwrap();
+    let good = probe_gpu(&rt, &image, &one, &all, scratch.path()).await;
+    assert_eq!(good.level, Level::Ok, "{good:?}");
+    assert!(good.detail.contains(&one.uuid), "{good:?}");
+    let leaky = probe_gpu(&rt, &image, &two, &all, scratch.path()).await;
+    assert_eq!(leaky.level, Level::Fail, "{leaky:?}");
+    assert!(leaky.detail.contains("also sees"), "{leaky:?}");
+    let missing = probe_gpu(&rt, &image, &absent, &all, scratch.path()).await;
+    assert_eq!(missing.level, Level::Fail, "{missing:?}");
+    assert!(
+        missing.detail.contains("cannot give the job GPU"),
+        "{missing:?}"
+    );
+}

@@ -189,6 +189,11 @@ impl ContainerRuntime {
         &self.cfg.socket
     }
 
+    /// The CDI kind whose devices are the GPUs (`nvidia.com/gpu`).
+    pub fn cdi_kind(&self) -> &str {
+        &self.cfg.cdi_kind
+    }
+
     /// The `OWNER_LABEL` this runtime puts on its containers, if any.
     pub fn owner(&self) -> Option<&str> {
         self.cfg.owner.as_deref()
