@@ -3,7 +3,8 @@
 #   apt:    pkg-config libssl-dev libudev-dev (C libraries some Solana crates link);
 #           clang libclang-dev cmake protobuf-compiler (the local validator: RocksDB is built
 #           from C++ with bindgen, its RPC types from protobuf);
-#           podman runc busybox-static (the worker's container runtime, and the test image)
+#           podman runc busybox-static (the worker's container runtime, and the test image);
+#           bubblewrap (the sandbox of process jobs)
 #   rustup: rustfmt, clippy
 # The SBF toolchain is installed by scripts/sbf-toolchain.sh (run by scripts/build-sbf.sh).
 set -euo pipefail
@@ -16,7 +17,7 @@ as_root() {
 }
 
 APT_PACKAGES=(pkg-config libssl-dev libudev-dev clang libclang-dev cmake protobuf-compiler
-  podman runc busybox-static)
+  podman runc busybox-static bubblewrap)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

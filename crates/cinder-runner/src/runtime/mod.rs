@@ -12,7 +12,7 @@ pub use container::{
     OWNER_LABEL,
 };
 pub use engine::{Engine, Plan, NVIDIA_CDI_KIND};
-pub use process::{ProcessConfig, ProcessRuntime};
+pub use process::{ProcessConfig, ProcessRuntime, Sandbox};
 
 use crate::{
     gpu::Gpu,
@@ -119,6 +119,10 @@ pub enum RuntimeError {
         path: PathBuf,
         reason: String,
     },
+    #[error("the spec sets {key}: process jobs may not set loader variables (LD_*, GCONV_PATH)")]
+    EnvRefused { key: String },
+    #[error("the process sandbox ({bwrap}) does not start: {reason}. Install bubblewrap (`apt-get install bubblewrap`) and allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1), or set process_sandbox = false for clients you trust")]
+    SandboxUnusable { bwrap: PathBuf, reason: String },
     #[error("could not start {program}: {reason}")]
     Spawn { program: String, reason: String },
     #[error("container engine at {socket} is unreachable: {reason}. For Podman run scripts/podman-setup.sh (it starts `podman system service`); for Docker start dockerd")]

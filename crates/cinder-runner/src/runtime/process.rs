@@ -1,6 +1,9 @@
 //! Jobs run as a program the operator allow-listed by name, with a cleared environment, in
 //! their own process group (so a timeout or cancel kills every process the job started),
-//! with an optional address-space limit.
+//! with an optional address-space limit, and, unless the operator turned it off, inside a
+//! sandbox ([`Sandbox`]: bubblewrap): an unprivileged user, its own user, pid, mount, network,
+//! IPC and UTS namespaces, the host read-only, the worker's data and keypair invisible, only
+//! the job's output and scratch directories writable, a process limit, and death with the run.
 
 use super::{
     discard_outputs, logs, prepare, unix_ms, visible_devices, Exit, RunOutcome, RunReport,
@@ -10,7 +13,7 @@ use crate::spec::SpecKind;
 use std::{
     collections::BTreeMap,
     os::unix::{fs::PermissionsExt, process::ExitStatusExt},
-    path::PathBuf,
+    path::{Path, PathBuf},
     process::Stdio,
     time::{Duration, SystemTime},
 };
@@ -26,6 +29,8 @@ pub struct ProcessConfig {
     pub kill_grace: Duration,
     /// How long to wait for the job's output pipes to close after it ended.
     pub drain_timeout: Duration,
+    /// Confine each job; `None` runs it as the worker's user (trusted clients only).
+    pub sandbox: Option<Sandbox>,
 }
 
 impl Default for ProcessConfig {
@@ -34,8 +39,166 @@ impl Default for ProcessConfig {
             allow: BTreeMap::new(),
             kill_grace: Duration::from_secs(5),
             drain_timeout: Duration::from_secs(2),
+            sandbox: None,
         }
     }
+}
+
+/// How a process job is confined (bubblewrap, `apt-get install bubblewrap`).
+#[derive(Debug, Clone)]
+pub struct Sandbox {
+    /// The `bwrap` binary.
+    pub bwrap: PathBuf,
+    /// util-linux's `setpriv`: a root worker's jobs switch to `uid`/`gid` with it.
+    pub setpriv: PathBuf,
+    /// The unprivileged user and group a job runs as when the worker is root (`nobody`); a
+    /// worker that is not root runs jobs as itself, still in their own namespaces.
+    pub uid: u32,
+    pub gid: u32,
+    /// What a job must not see: a directory becomes an empty tmpfs, a file an empty one (the
+    /// worker's `data_dir` but for the job's own directories, its keypair).
+    pub hide: Vec<PathBuf>,
+    /// Most processes the job's user may have (RLIMIT_NPROC): fork bombs.
+    pub pids_limit: u64,
+}
+
+impl Sandbox {
+    pub fn new(hide: Vec<PathBuf>) -> Sandbox {
+        Sandbox {
+            bwrap: PathBuf::from("/usr/bin/bwrap"),
+            setpriv: PathBuf::from("/usr/bin/setpriv"),
+            uid: 65534,
+            gid: 65534,
+            hide,
+            pids_limit: 4096,
+        }
+    }
+
+    /// Whether the worker is root, so jobs drop to `uid`/`gid`.
+    fn drops_privileges(&self) -> bool {
+        // SAFETY: geteuid has no preconditions.
+        unsafe { libc::geteuid() == 0 }
+    }
+
+    /// The `bwrap` arguments that confine `req`, up to and including the program's path
+    /// (for a root worker, `setpriv` switching to the job's user before it). The job's
+    /// directories are bound at [`SANDBOX_INPUT_DIR`], [`SANDBOX_OUTPUT_DIR`] and
+    /// [`SANDBOX_WORK_DIR`], whatever their host paths.
+    ///
+    /// A root worker runs bwrap as root (it can reach every path to bind or hide, and needs no
+    /// user namespace), and the job as the unprivileged `uid`/`gid` with no capabilities and
+    /// no new privileges; a worker that is not root runs bwrap, and the job, as itself in a
+    /// user namespace of its own.
+    pub fn args(&self, req: &RunRequest, program: &Path) -> Vec<String> {
+        let root = self.drops_privileges();
+        let mut a: Vec<String> = vec!["--die-with-parent".into(), "--new-session".into()];
+        if root {
+            a.extend(
+                [
+                    "--unshare-pid",
+                    "--unshare-net",
+                    "--unshare-ipc",
+                    "--unshare-uts",
+                    "--unshare-cgroup-try",
+                ]
+                .map(String::from),
+            );
+        } else {
+            a.push("--unshare-all".into());
+        }
+        a.extend(
+            [
+                "--ro-bind",
+                "/",
+                "/",
+                "--dev",
+                "/dev",
+                "--proc",
+                "/proc",
+                "--perms",
+                "1777",
+                "--tmpfs",
+                "/tmp",
+                "--perms",
+                "1777",
+                "--tmpfs",
+                "/dev/shm",
+            ]
+            .map(String::from),
+        );
+        // After the fresh /tmp and /dev: what is hidden stays hidden wherever it lives.
+        for path in &self.hide {
+            let p = path.to_string_lossy().into_owned();
+            if path.is_dir() {
+                a.extend(["--tmpfs".into(), p]);
+            } else if path.exists() {
+                a.extend(["--ro-bind".into(), "/dev/null".into(), p]);
+            }
+        }
+        if !req.gpus.is_empty() {
+            // CUDA needs the control and UVM nodes beside the GPUs' own; which GPUs a job
+            // uses is CUDA_VISIBLE_DEVICES.
+            for node in nvidia_device_nodes() {
+                let n = node.to_string_lossy().into_owned();
+                a.extend(["--dev-bind".into(), n.clone(), n]);
+            }
+        }
+        let dir = |d: &Path| d.to_string_lossy().into_owned();
+        a.extend(["--perms", "0755", "--dir", "/tmp/cinder"].map(String::from));
+        a.extend([
+            "--ro-bind".into(),
+            dir(&req.input_dir),
+            SANDBOX_INPUT_DIR.into(),
+        ]);
+        a.extend([
+            "--bind".into(),
+            dir(&req.output_dir),
+            SANDBOX_OUTPUT_DIR.into(),
+        ]);
+        a.extend(["--bind".into(), dir(&req.work_dir), SANDBOX_WORK_DIR.into()]);
+        a.extend(["--chdir".into(), SANDBOX_WORK_DIR.into(), "--".into()]);
+        if root {
+            a.extend([
+                dir(&self.setpriv),
+                format!("--reuid={}", self.uid),
+                format!("--regid={}", self.gid),
+                "--clear-groups".into(),
+                "--no-new-privs".into(),
+                "--".into(),
+            ]);
+        }
+        a.push(dir(program));
+        a
+    }
+}
+
+/// Where a sandboxed job sees its inputs (read-only), outputs and scratch directory (its
+/// working directory and `HOME`): `CINDER_INPUT_DIR`, `CINDER_OUTPUT_DIR`.
+pub const SANDBOX_INPUT_DIR: &str = "/tmp/cinder/in";
+pub const SANDBOX_OUTPUT_DIR: &str = "/tmp/cinder/out";
+pub const SANDBOX_WORK_DIR: &str = "/tmp/cinder/work";
+
+/// `/dev/nvidia*` (GPUs, nvidiactl, nvidia-uvm, …) and `/dev/nvidia-caps/*`.
+fn nvidia_device_nodes() -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir("/dev")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("nvidia"))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Variables a spec may not set for a process job: they would make the loader run code of
+/// the job's choosing inside an allow-listed program.
+fn refused_env(key: &str) -> bool {
+    key.starts_with("LD_") || key == "GCONV_PATH"
 }
 
 #[derive(Debug, Clone)]
@@ -139,21 +302,57 @@ impl ProcessRuntime {
         let name = req.spec.command.first().map(String::as_str).unwrap_or("");
         let program = self.program(name)?;
         Self::check_program(name, program)?;
+        if let Some(key) = req.spec.env.keys().find(|k| refused_env(k)) {
+            return Err(RuntimeError::EnvRefused { key: key.clone() });
+        }
 
-        let mut cmd = Command::new(program);
+        // The job's directories as it sees them.
+        let (mut cmd, dirs) = match &self.cfg.sandbox {
+            Some(sb) => {
+                if sb.drops_privileges() {
+                    // The job's user writes its outputs and scratch, nothing else.
+                    for d in [&req.output_dir, &req.work_dir] {
+                        std::os::unix::fs::chown(d, Some(sb.uid), Some(sb.gid))
+                            .map_err(super::io_err(d))?;
+                    }
+                }
+                let mut c = Command::new(&sb.bwrap);
+                c.args(sb.args(req, program));
+                let dirs =
+                    [SANDBOX_INPUT_DIR, SANDBOX_OUTPUT_DIR, SANDBOX_WORK_DIR].map(PathBuf::from);
+                (c, dirs)
+            }
+            None => (
+                Command::new(program),
+                [
+                    req.input_dir.clone(),
+                    req.output_dir.clone(),
+                    req.work_dir.clone(),
+                ],
+            ),
+        };
+        let [input_dir, output_dir, work_dir] = &dirs;
         cmd.args(&req.spec.command[1..])
             .env_clear()
             .envs(&req.spec.env)
             .env("CINDER_JOB", &req.job)
-            .env("CINDER_INPUT_DIR", &req.input_dir)
-            .env("CINDER_OUTPUT_DIR", &req.output_dir)
+            .env("CINDER_INPUT_DIR", input_dir)
+            .env("CINDER_OUTPUT_DIR", output_dir)
             .env("CUDA_VISIBLE_DEVICES", visible_devices(&req.gpus))
-            .current_dir(&req.work_dir)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0)
             .kill_on_drop(true);
+        if self.cfg.sandbox.is_some() {
+            // bwrap changes into the bound work dir itself; HOME is the scratch dir as in a
+            // container (the host's HOME is not the job's).
+            if !req.spec.env.contains_key("HOME") {
+                cmd.env("HOME", work_dir);
+            }
+        } else {
+            cmd.current_dir(work_dir);
+        }
         if let Some(mib) = req.spec.memory_limit_mib {
             let bytes = mib.saturating_mul(1024 * 1024) as libc::rlim_t;
             // The address space (RLIMIT_AS); for a job with GPUs the data segment
@@ -174,6 +373,25 @@ impl ProcessRuntime {
                         rlim_max: bytes,
                     };
                     if libc::setrlimit(resource, &limit) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
+
+        if let Some(sb) = &self.cfg.sandbox {
+            let nproc = sb.pids_limit as libc::rlim_t;
+            // SAFETY: runs in the forked child before exec; setrlimit is async-signal-safe
+            // and touches no memory of the parent. The limit is inherited by the job (and
+            // counts against its user once setpriv has switched to it).
+            unsafe {
+                cmd.pre_exec(move || {
+                    let limit = libc::rlimit {
+                        rlim_cur: nproc,
+                        rlim_max: nproc,
+                    };
+                    if libc::setrlimit(libc::RLIMIT_NPROC, &limit) != 0 {
                         return Err(std::io::Error::last_os_error());
                     }
                     Ok(())
@@ -300,6 +518,60 @@ impl Runtime for ProcessRuntime {
         for (name, path) in &self.cfg.allow {
             Self::check_program(name, path)?;
         }
+        if let Some(sb) = &self.cfg.sandbox {
+            check_sandbox(sb).await?;
+        }
         Ok(())
     }
+}
+
+/// The sandbox starts: `bwrap` is there, may set up its namespaces, and (root worker)
+/// `setpriv` switches to the job's user.
+async fn check_sandbox(sb: &Sandbox) -> Result<(), RuntimeError> {
+    let unusable = |reason: String| RuntimeError::SandboxUnusable {
+        bwrap: sb.bwrap.clone(),
+        reason,
+    };
+    let probe = tempfile_dir().map_err(|e| unusable(format!("a probe directory: {e}")))?;
+    let req = RunRequest {
+        job: "sandbox-check".into(),
+        spec: crate::spec::JobSpec::parse(
+            br#"{"version": 1, "kind": "process", "command": ["true"], "time_limit_secs": 10}"#,
+        )
+        .map_err(|e| unusable(e.to_string()))?,
+        input_dir: probe.clone(),
+        output_dir: probe.clone(),
+        work_dir: probe.clone(),
+        log_dir: probe.clone(),
+        gpus: Vec::new(),
+        time_limit: Duration::from_secs(10),
+    };
+    let out = Command::new(&sb.bwrap)
+        .args(sb.args(&req, Path::new("/bin/true")))
+        .env_clear()
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .await;
+    let _ = std::fs::remove_dir_all(&probe);
+    let out = out.map_err(|e| unusable(e.to_string()))?;
+    if !out.status.success() {
+        return Err(unusable(
+            String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        ));
+    }
+    Ok(())
+}
+
+fn tempfile_dir() -> std::io::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!(
+        "cinder-sandbox-check-{}-{}",
+        std::process::id(),
+        SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+    ));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
 }

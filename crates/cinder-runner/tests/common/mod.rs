@@ -24,6 +24,14 @@ impl JobDirs {
         }
     }
 
+    /// Under `parent` (created), like a worker's job directories under its data_dir.
+    pub fn new_in(parent: &Path) -> JobDirs {
+        std::fs::create_dir_all(parent).expect("parent dir");
+        JobDirs {
+            root: tempfile::tempdir_in(parent).expect("temp dir"),
+        }
+    }
+
     pub fn path(&self, name: &str) -> PathBuf {
         self.root.path().join(name)
     }
