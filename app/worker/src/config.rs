@@ -42,6 +42,10 @@ pub struct WorkerConfig {
     pub container_memory_mib: u64,
     /// Operator allow-list for process jobs: name in the spec → absolute path.
     pub process_allow: BTreeMap<String, PathBuf>,
+    /// Run process jobs in the sandbox (bubblewrap: their own namespaces, the host
+    /// read-only, data_dir and keypair hidden, an unprivileged user when the worker is root).
+    /// Off only for clients you trust: the job then runs as the worker's user.
+    pub process_sandbox: bool,
     /// Jobs at once in a market without GPUs (`gpu_model = "cpu"`).
     pub cpu_slots: u32,
     /// Accept `file://` spec and input URIs (local testing only).
@@ -116,6 +120,7 @@ impl Default for WorkerConfig {
             container_tmp_mib: 1024,
             container_memory_mib: 32 * 1024,
             process_allow: BTreeMap::new(),
+            process_sandbox: true,
             cpu_slots: 1,
             allow_file_uris: false,
             fetch_internal_networks: Vec::new(),

@@ -7,7 +7,7 @@
 use crate::{
     config::WorkerConfig,
     cranks::{self, Crank, Keeper},
-    exec::{ExecError, Executed, Executor, Prepared},
+    exec::{ExecError, Executed, Executor, Prepared, Reservation},
     fault,
     journal::{JobEntry, Journal, Role, Step},
     market::{self, MarketInfo},
@@ -26,7 +26,7 @@ use std::{
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
-use tokio::{sync::Semaphore, task::JoinSet};
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 /// Seconds kept free before a job's deadline for hashing, storing and the submit transaction.
@@ -68,8 +68,6 @@ pub struct Shared {
     pub exec: Arc<Executor>,
     pub markets: HashMap<Pubkey, MarketInfo>,
     pub protocol: ix::Protocol,
-    /// Whole GPUs (or CPU slots) free for new work.
-    pub capacity: Arc<Semaphore>,
     /// Jobs with a task in flight (either role).
     active: Mutex<HashSet<(Pubkey, bool)>>,
     /// Jobs refused before claiming (bad spec, unreachable spec), whose claim failed, or that
@@ -237,7 +235,6 @@ pub async fn start(
         exec: Arc::new(exec),
         markets,
         protocol,
-        capacity: Arc::new(Semaphore::new(capacity)),
         active: Mutex::new(HashSet::new()),
         refused: Mutex::new(refused),
         lost_races: Mutex::new(HashMap::new()),
@@ -497,28 +494,21 @@ fn consider(shared: &Arc<Shared>, tasks: &mut JoinSet<()>, key: Pubkey, job: Job
         tracing::trace!(job = %key, why, "not eligible");
         return;
     }
-    let Ok(permit) = shared.capacity.clone().try_acquire_owned() else {
+    if !shared.exec.has_room(&m) {
         return;
-    };
+    }
     if !shared.try_activate(&key, false) {
         return;
     }
     let shared = shared.clone();
     tasks.spawn(async move {
-        provider_job(&shared, key, job, m, permit, seen).await;
+        provider_job(&shared, key, job, m, seen).await;
         shared.deactivate(&key, false);
     });
 }
 
 /// A provider job from first sight to submitted.
-async fn provider_job(
-    shared: &Arc<Shared>,
-    key: Pubkey,
-    job: Job,
-    m: MarketInfo,
-    first_permit: tokio::sync::OwnedSemaphorePermit,
-    seen: Instant,
-) {
+async fn provider_job(shared: &Arc<Shared>, key: Pubkey, job: Job, m: MarketInfo, seen: Instant) {
     // The spec is fetched and checked before claiming: a bad spec is never claimed.
     let spec_uri = accounts::spec_uri(&job);
     let prepared = match ready_to_claim(shared, &key, &job, &m, &spec_uri).await {
@@ -530,16 +520,11 @@ async fn provider_job(
             return;
         }
     };
-    let mut permits = vec![first_permit];
-    for _ in 1..prepared.slots() {
-        match shared.capacity.clone().try_acquire_owned() {
-            Ok(p) => permits.push(p),
-            Err(_) => {
-                tracing::debug!(job = %key, "needs {} GPUs; not enough free now", prepared.slots());
-                return;
-            }
-        }
-    }
+    // Its GPUs (or slot) are held from here, before the claim, to the end of its run.
+    let Some(held) = shared.exec.reserve(&prepared) else {
+        tracing::debug!(job = %key, gpus = prepared.spec.gpus, "not enough free now; not claiming");
+        return;
+    };
     let entry = JobEntry {
         job: key.to_string(),
         role: Role::Provider,
@@ -620,7 +605,7 @@ async fn provider_job(
         }
     }
     fault::point("claimed").await;
-    run_and_submit(shared, key, m, Some(prepared), permits).await;
+    run_and_submit(shared, key, m, Some((prepared, held))).await;
 }
 
 /// The job's spec fetched and checked, and what its run needs pulled, before claiming (the
@@ -644,13 +629,13 @@ async fn ready_to_claim(
     Ok(prepared)
 }
 
-/// From Claimed (or a resumed Running) to Submitted.
+/// From Claimed (or a resumed Running) to Submitted. `ready`: the spec already prepared and
+/// its reservation (none when resuming: both are made here).
 async fn run_and_submit(
     shared: &Arc<Shared>,
     key: Pubkey,
     m: MarketInfo,
-    prepared: Option<Prepared>,
-    permits: Vec<tokio::sync::OwnedSemaphorePermit>,
+    ready: Option<(Prepared, Reservation)>,
 ) {
     let id = key.to_string();
     let job = match chain_job(shared, &key).await {
@@ -669,14 +654,14 @@ async fn run_and_submit(
             return;
         }
     };
-    let prepared = match prepared {
-        Some(p) => p,
+    let (prepared, held) = match ready {
+        Some((p, held)) => (p, Some(held)),
         None => match shared
             .exec
             .prepare(&key, &accounts::spec_uri(&job), &job.spec_hash, &m)
             .await
         {
-            Ok(p) => p,
+            Ok(p) => (p, None),
             Err(e) => {
                 tracing::warn!(job = %key, error = %e, "spec no longer valid");
                 quit(
@@ -701,6 +686,26 @@ async fn run_and_submit(
         quit(shared, &key, &job, &m, "too close to the deadline to run").await;
         return;
     }
+    let held = match held {
+        Some(h) => h,
+        None => match reserve_within(shared, &prepared, Duration::from_secs(left as u64)).await {
+            Some(h) => h,
+            None => {
+                quit(
+                    shared,
+                    &key,
+                    &job,
+                    &m,
+                    "its GPUs were not free before the deadline",
+                )
+                .await;
+                return;
+            }
+        },
+    };
+    let left =
+        (job.deadline - shared.chain.unix_time().await.unwrap_or(chain_now) - SUBMIT_MARGIN_SECS)
+            .max(1);
     let _ = shared
         .journal
         .advance(&id, Role::Provider, Step::Running, "run started");
@@ -708,10 +713,9 @@ async fn run_and_submit(
     metrics::gauge!("cinder_jobs_running").increment(1.0);
     let outcome = shared
         .exec
-        .run(&key, &prepared, Duration::from_secs(left as u64))
+        .run(&key, &prepared, Duration::from_secs(left as u64), held)
         .await;
     metrics::gauge!("cinder_jobs_running").decrement(1.0);
-    drop(permits);
     let executed = match outcome {
         Ok(x) => x,
         Err(e) => {
@@ -1137,41 +1141,38 @@ async fn verification_duty(shared: &Arc<Shared>, tasks: &mut JoinSet<()>) {
             {
                 continue;
             }
-            let Ok(permit) = shared.capacity.clone().try_acquire_owned() else {
+            if !shared.exec.has_room(&m) {
                 return;
-            };
+            }
             if !shared.try_activate(&key, true) {
                 continue;
             }
             let shared = shared.clone();
             tasks.spawn(async move {
-                verifier_job(&shared, key, job, m, permit).await;
+                verifier_job(&shared, key, job, m).await;
                 shared.deactivate(&key, true);
             });
         }
     }
 }
 
-async fn verifier_job(
-    shared: &Arc<Shared>,
-    key: Pubkey,
-    job: Job,
-    m: MarketInfo,
-    permit: tokio::sync::OwnedSemaphorePermit,
-) {
+async fn verifier_job(shared: &Arc<Shared>, key: Pubkey, job: Job, m: MarketInfo) {
     let spec_uri = accounts::spec_uri(&job);
     let prepared = match shared
         .exec
         .prepare(&key, &spec_uri, &job.spec_hash, &m)
         .await
     {
-        Ok(p) if p.slots() <= 1 + shared.capacity.available_permits() => p,
-        Ok(_) => return,
+        Ok(p) => p,
         Err(e) => {
             tracing::warn!(job = %key, error = %e, "not verifying: {e}");
             shared.refuse(&key, &job.spec_hash, &format!("not verified: {e}"));
             return;
         }
+    };
+    // A re-run needs the same GPUs a run does: reserved before the claim.
+    let Some(held) = shared.exec.reserve(&prepared) else {
+        return;
     };
     let id = key.to_string();
     let entry = JobEntry {
@@ -1235,28 +1236,27 @@ async fn verifier_job(
         .journal
         .advance(&id, Role::Verifier, Step::Claimed, "verifying");
     tracing::info!(job = %key, provider = %job.provider, "verifying another provider's result");
-    verify_and_submit(shared, key, m, Some(prepared), vec![permit]).await;
+    verify_and_submit(shared, key, m, Some((prepared, held))).await;
 }
 
 async fn verify_and_submit(
     shared: &Arc<Shared>,
     key: Pubkey,
     m: MarketInfo,
-    prepared: Option<Prepared>,
-    permits: Vec<tokio::sync::OwnedSemaphorePermit>,
+    ready: Option<(Prepared, Reservation)>,
 ) {
     let id = key.to_string();
     let Some(job) = race_won(shared, &key).await else {
         return;
     };
-    let prepared = match prepared {
-        Some(p) => p,
+    let (prepared, held) = match ready {
+        Some((p, held)) => (p, Some(held)),
         None => match shared
             .exec
             .prepare(&key, &accounts::spec_uri(&job), &job.spec_hash, &m)
             .await
         {
-            Ok(p) => p,
+            Ok(p) => (p, None),
             Err(e) => {
                 let _ = shared
                     .journal
@@ -1271,14 +1271,35 @@ async fn verify_and_submit(
         .await
         .unwrap_or_else(|_| unix_now());
     let left = (job.verify_deadline - chain_now - SUBMIT_MARGIN_SECS).max(1);
+    let held = match held {
+        Some(h) => h,
+        None => match reserve_within(shared, &prepared, Duration::from_secs(left as u64)).await {
+            Some(h) => h,
+            None => {
+                tracing::error!(job = %key, "the re-run's GPUs were not free before the verification deadline; the verification will expire");
+                let _ = shared.journal.fail(
+                    &id,
+                    Role::Verifier,
+                    Step::Quit,
+                    "GPUs not free before the verification deadline",
+                );
+                return;
+            }
+        },
+    };
     let _ = shared
         .journal
         .advance(&id, Role::Verifier, Step::Running, "re-run started");
     let outcome = shared
         .exec
-        .run_as(&key, &prepared, Duration::from_secs(left as u64), true)
+        .run_as(
+            &key,
+            &prepared,
+            Duration::from_secs(left as u64),
+            true,
+            held,
+        )
         .await;
-    drop(permits);
     let executed = match outcome {
         Ok(x) => x,
         Err(e) => {
@@ -1603,15 +1624,6 @@ async fn recover_one(shared: &Arc<Shared>, key: Pubkey, e: JobEntry) {
         );
         return;
     };
-    let permits = || -> Vec<tokio::sync::OwnedSemaphorePermit> {
-        shared
-            .capacity
-            .clone()
-            .try_acquire_owned()
-            .ok()
-            .into_iter()
-            .collect()
-    };
     match action {
         Recovery::Done(why) => {
             let _ = shared.journal.advance(&e.job, e.role, Step::Done, why);
@@ -1642,11 +1654,11 @@ async fn recover_one(shared: &Arc<Shared>, key: Pubkey, e: JobEntry) {
                 }
                 _ => {
                     tracing::error!(job = %key, "journal says the result was stored but the store has no matching result; re-running");
-                    rerun(shared, key, m, e.role, permits()).await;
+                    rerun(shared, key, m, e.role).await;
                 }
             }
         }
-        Recovery::Rerun => rerun(shared, key, m, e.role, permits()).await,
+        Recovery::Rerun => rerun(shared, key, m, e.role).await,
     }
 }
 
@@ -1659,17 +1671,27 @@ enum Recovery {
     Rerun,
 }
 
-async fn rerun(
-    shared: &Arc<Shared>,
-    key: Pubkey,
-    m: MarketInfo,
-    role: Role,
-    permits: Vec<tokio::sync::OwnedSemaphorePermit>,
-) {
+async fn rerun(shared: &Arc<Shared>, key: Pubkey, m: MarketInfo, role: Role) {
     if role == Role::Verifier {
-        verify_and_submit(shared, key, m, None, permits).await;
+        verify_and_submit(shared, key, m, None).await;
     } else {
-        run_and_submit(shared, key, m, None, permits).await;
+        run_and_submit(shared, key, m, None).await;
+    }
+}
+
+/// A reservation for a job this worker already holds on chain (resumed after a restart, or
+/// re-driven by the reconciler): waits for its GPUs or slot while other runs finish, for up to
+/// `within`.
+async fn reserve_within(shared: &Shared, p: &Prepared, within: Duration) -> Option<Reservation> {
+    let until = Instant::now() + within;
+    loop {
+        if let Some(held) = shared.exec.reserve(p) {
+            return Some(held);
+        }
+        if Instant::now() >= until || shared.cancel.is_cancelled() {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 

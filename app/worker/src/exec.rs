@@ -13,7 +13,10 @@ use anchor_lang::prelude::Pubkey;
 use cinder_runner::{
     gpu::{self, Gpu, GpuPool},
     results::ResultStore,
-    runtime::{ContainerConfig, ContainerRuntime, ProcessRuntime, RunOutcome, RunRequest, Runtime},
+    runtime::{
+        ContainerConfig, ContainerRuntime, ProcessConfig, ProcessRuntime, RunOutcome, RunRequest,
+        Runtime, Sandbox,
+    },
     spec::{FetchError, Fetcher, FetcherConfig, JobSpec, SpecKind},
 };
 use sha2::Digest;
@@ -139,6 +142,48 @@ impl Prepared {
     }
 }
 
+/// What a job holds from before its claim to the end of its run: its GPUs (of the market's
+/// class, as many as its spec asks) or one CPU slot. Dropping it gives them back, also when
+/// the task holding it fails or panics. The pool and the CPU slots are the worker's one
+/// admission control: nothing is claimed, verified or re-run without a reservation.
+#[derive(Debug)]
+pub struct Reservation {
+    gpus: Option<gpu::GpuLease>,
+    _slot: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+impl Reservation {
+    pub fn gpus(&self) -> &[Gpu] {
+        self.gpus.as_ref().map_or(&[], |l| l.gpus())
+    }
+}
+
+/// Reserves what `spec` needs now, all or nothing: `spec.gpus` free GPUs of `model` (the
+/// market's class; any model when `None`) with `spec.min_vram_gib` each, or a CPU slot.
+pub fn reserve_from(
+    pool: &GpuPool,
+    cpu: &Arc<tokio::sync::Semaphore>,
+    spec: &JobSpec,
+    model: Option<&str>,
+) -> Option<Reservation> {
+    if spec.gpus == 0 {
+        let slot = cpu.clone().try_acquire_owned().ok()?;
+        return Some(Reservation {
+            gpus: None,
+            _slot: Some(slot),
+        });
+    }
+    let (count, gib) = (spec.gpus as usize, spec.min_vram_gib as u64);
+    let lease = match model {
+        Some(model) => pool.take_model(model, count, gib),
+        None => pool.take(count, gib),
+    }?;
+    Some(Reservation {
+        gpus: Some(lease),
+        _slot: None,
+    })
+}
+
 /// A finished, stored run.
 #[derive(Debug, Clone)]
 pub struct Executed {
@@ -154,6 +199,8 @@ pub struct Executor {
     gpus: Vec<Gpu>,
     gpu_error: Option<String>,
     pool: GpuPool,
+    /// CPU slots (`cpu_slots`) for jobs without GPUs.
+    cpu: Arc<tokio::sync::Semaphore>,
     store: ResultStore,
     /// Also push stored results here (`s3://bucket/prefix`, `file:///dir`).
     object_store: Option<String>,
@@ -212,7 +259,17 @@ impl Executor {
                 }
             }
         };
-        let process = ProcessRuntime::new(cfg.process_allow.clone());
+        let process = ProcessRuntime::with_config(ProcessConfig {
+            allow: cfg.process_allow.clone(),
+            // What a job must never see: the worker's own files.
+            sandbox: cfg.process_sandbox.then(|| {
+                let canonical = |p: &std::path::Path| {
+                    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
+                };
+                Sandbox::new(vec![canonical(&cfg.data_dir), canonical(&cfg.keypair)])
+            }),
+            ..ProcessConfig::default()
+        });
         let (gpus, gpu_error) = match gpu::inventory() {
             Ok(g) => (g, None),
             Err(e) => (Vec::new(), Some(e.to_string())),
@@ -249,6 +306,7 @@ impl Executor {
             gpus,
             gpu_error,
             pool,
+            cpu: Arc::new(tokio::sync::Semaphore::new((cfg.cpu_slots as usize).max(1))),
             store,
             object_store: cfg.object_store.clone(),
             work,
@@ -271,6 +329,21 @@ impl Executor {
     /// The container engine, when one is configured and answered.
     pub fn container(&self) -> Option<&ContainerRuntime> {
         self.container.as_ref()
+    }
+
+    /// Reserves what `p` needs now (see [`Reservation`]); `None` when it is not free.
+    pub fn reserve(&self, p: &Prepared) -> Option<Reservation> {
+        reserve_from(&self.pool, &self.cpu, &p.spec, p.gpu_model.as_deref())
+    }
+
+    /// Whether a job of market `m` might find room now: a cheap check before fetching its
+    /// spec (the reservation after the fetch decides).
+    pub fn has_room(&self, m: &MarketInfo) -> bool {
+        if m.is_cpu() {
+            self.cpu.available_permits() > 0
+        } else {
+            self.pool.free() > 0
+        }
     }
 
     pub fn runtime_name(&self) -> &'static str {
@@ -362,6 +435,12 @@ impl Executor {
                 .await
                 .map_err(|e| ExecError::Runtime(e.to_string()))?;
         }
+        if !self.process.is_empty() {
+            self.process
+                .check()
+                .await
+                .map_err(|e| ExecError::Runtime(e.to_string()))?;
+        }
         if self.container.is_none() && self.process.is_empty() {
             return Err(ExecError::Runtime(
                 "no container engine and no allow-listed programs: configure container_socket (Podman/Docker) or process_allow".into(),
@@ -447,16 +526,19 @@ impl Executor {
         job: &Pubkey,
         p: &Prepared,
         limit: Duration,
+        held: Reservation,
     ) -> Result<Executed, ExecError> {
-        self.run_as(job, p, limit, false).await
+        self.run_as(job, p, limit, false, held).await
     }
 
+    /// Runs `p` on what `held` reserved; it is given back when the run ends.
     pub async fn run_as(
         &self,
         job: &Pubkey,
         p: &Prepared,
         limit: Duration,
         verifier: bool,
+        held: Reservation,
     ) -> Result<Executed, ExecError> {
         let id = store_id(job, verifier);
         let dir = self.work.join(&id);
@@ -497,24 +579,14 @@ impl Executor {
         if left < Duration::from_secs(1) {
             return Err(past("getting the inputs and the image"));
         }
-        let lease = if p.spec.gpus > 0 {
-            let (count, gib) = (p.spec.gpus as usize, p.spec.min_vram_gib as u64);
-            let lease = match &p.gpu_model {
-                Some(model) => self.pool.take_model(model, count, gib),
-                None => self.pool.take(count, gib),
-            };
-            Some(lease.ok_or_else(|| {
-                ExecError::Gpu(format!(
-                    "{count} free GPUs of the market's class with {gib} GiB wanted; not enough free now"
-                ))
-            })?)
-        } else {
-            None
-        };
-        let assigned: Vec<Gpu> = lease
-            .as_ref()
-            .map(|l| l.gpus().to_vec())
-            .unwrap_or_default();
+        let assigned: Vec<Gpu> = held.gpus().to_vec();
+        if assigned.len() < p.spec.gpus as usize {
+            return Err(ExecError::Gpu(format!(
+                "the job wants {} GPUs; {} were reserved for it",
+                p.spec.gpus,
+                assigned.len()
+            )));
+        }
         let limit = left.min(Duration::from_secs(p.spec.time_limit_secs as u64));
         let req = RunRequest {
             job: job.to_string(),
@@ -535,8 +607,8 @@ impl Executor {
             },
             SpecKind::Process => self.process.run(&req, cancel).await,
         };
-        // The GPUs go back to the pool here (and on any early return or panic above).
-        drop(lease);
+        // The GPUs (or the slot) go back here, and on any early return or panic above.
+        drop(held);
         let elapsed = started.elapsed();
         let report = match outcome.map_err(|e| ExecError::Runtime(e.to_string()))? {
             RunOutcome::Completed { report } => report,
@@ -991,8 +1063,9 @@ mod tests {
             gpu_model: None,
         };
         let started = Instant::now();
+        let held = exec.reserve(&p).expect("a CPU slot");
         let e = exec
-            .run(&Pubkey::new_unique(), &p, Duration::from_secs(2))
+            .run(&Pubkey::new_unique(), &p, Duration::from_secs(2), held)
             .await
             .unwrap_err();
         assert!(matches!(e, ExecError::Deadline(_)), "{e}");
@@ -1003,5 +1076,57 @@ mod tests {
             "{took:?}"
         );
         drop(stall);
+    }
+
+    /// The one admission control: a job's GPUs of the market's class (all or nothing) or a
+    /// CPU slot, held until the reservation is dropped; another class's cards are never
+    /// reserved; a verifier's multi-GPU re-run reserves all its GPUs like a run.
+    #[test]
+    fn a_reservation_holds_exactly_the_jobs_gpus_of_its_class_until_dropped() {
+        let card = |index: u32, name: &str| Gpu {
+            index,
+            uuid: format!("GPU-{index}"),
+            name: name.into(),
+            memory_mib: 81_559,
+            pci_device_id: 0,
+            mig_enabled: false,
+        };
+        let h100 = "NVIDIA H100 80GB HBM3";
+        let pool = GpuPool::new(vec![
+            card(0, h100),
+            card(1, "NVIDIA A100-SXM4-80GB"),
+            card(2, h100),
+            card(3, h100),
+        ]);
+        let cpu = Arc::new(tokio::sync::Semaphore::new(2));
+        let spec = |gpus: u8| {
+            JobSpec::parse(
+                format!(r#"{{"version": 1, "kind": "process", "command": ["sh"], "time_limit_secs": 60, "gpus": {gpus}, "min_vram_gib": 80}}"#)
+                    .as_bytes(),
+            )
+            .unwrap()
+        };
+        let two = reserve_from(&pool, &cpu, &spec(2), Some(h100)).expect("two H100s free");
+        let uuids: Vec<&str> = two.gpus().iter().map(|g| g.uuid.as_str()).collect();
+        assert_eq!(uuids, ["GPU-0", "GPU-2"]);
+        assert!(
+            reserve_from(&pool, &cpu, &spec(2), Some(h100)).is_none(),
+            "one H100 left (the A100 80GB is another class)"
+        );
+        let one = reserve_from(&pool, &cpu, &spec(1), Some(h100)).expect("the last H100");
+        assert_eq!(one.gpus()[0].uuid, "GPU-3");
+        assert!(reserve_from(&pool, &cpu, &spec(1), Some(h100)).is_none());
+        drop(two);
+        assert!(reserve_from(&pool, &cpu, &spec(2), Some(h100)).is_some());
+        // Jobs without GPUs take CPU slots, never GPUs.
+        let a = reserve_from(&pool, &cpu, &spec(0), None).unwrap();
+        let _b = reserve_from(&pool, &cpu, &spec(0), None).unwrap();
+        assert!(a.gpus().is_empty());
+        assert!(
+            reserve_from(&pool, &cpu, &spec(0), None).is_none(),
+            "two slots"
+        );
+        drop(a);
+        assert!(reserve_from(&pool, &cpu, &spec(0), None).is_some());
     }
 }
