@@ -20,12 +20,7 @@ use cinder_runner::{
     spec::{FetchError, Fetcher, FetcherConfig, JobSpec, SpecKind},
 };
 use sha2::Digest;
-use std::{
-    collections::HashSet,
-    path::PathBuf,
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::{collections::HashSet, path::PathBuf, sync::Arc, time::Duration};
 use tokio_util::sync::CancellationToken;
 
 /// Why a job cannot be (or was not) run. `kind()` labels metrics.
@@ -542,74 +537,94 @@ impl Executor {
     ) -> Result<Executed, ExecError> {
         let id = store_id(job, verifier);
         let dir = self.work.join(&id);
-        let _ = std::fs::remove_dir_all(&dir);
-        // A worker killed mid-run may have left its container running: remove it first.
-        if let Some(c) = &self.container {
-            match c.remove_containers_of(&job.to_string()).await {
-                Ok(0) => {}
-                Ok(n) => tracing::warn!(job = %job, n, "removed containers a previous run left"),
-                Err(e) => {
-                    tracing::warn!(job = %job, error = %e, "could not list leftover containers")
-                }
-            }
-        }
         let input = dir.join("in");
         let output = dir.join("out");
         let scratch = dir.join("work");
-        for d in [&input, &output, &scratch] {
-            std::fs::create_dir_all(d).map_err(|e| ExecError::Store(e.to_string()))?;
-        }
-        // One absolute deadline (the job's, less the submit margin) bounds every step: the
-        // inputs, the image, then the run gets what is left, up to the spec's time limit.
-        let deadline = tokio::time::Instant::now() + limit;
-        let past = |what: &str| {
-            ExecError::Deadline(format!(
-                "{what} was still going at the job's deadline ({} s after the run began)",
-                limit.as_secs()
-            ))
-        };
-        tokio::time::timeout_at(deadline, self.fetcher.fetch_inputs(&p.spec, &input))
-            .await
-            .map_err(|_| past("fetching the inputs"))?
-            .map_err(ExecError::Input)?;
-        tokio::time::timeout_at(deadline, self.stage(p))
-            .await
-            .map_err(|_| past("pulling the image"))??;
-        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        if left < Duration::from_secs(1) {
-            return Err(past("getting the inputs and the image"));
-        }
-        let assigned: Vec<Gpu> = held.gpus().to_vec();
-        if assigned.len() < p.spec.gpus as usize {
-            return Err(ExecError::Gpu(format!(
-                "the job wants {} GPUs; {} were reserved for it",
-                p.spec.gpus,
-                assigned.len()
-            )));
-        }
-        let limit = left.min(Duration::from_secs(p.spec.time_limit_secs as u64));
-        let req = RunRequest {
-            job: job.to_string(),
-            spec: p.spec.clone(),
-            input_dir: input.clone(),
-            output_dir: output.clone(),
-            work_dir: scratch.clone(),
-            log_dir: dir.clone(),
-            gpus: assigned,
-            time_limit: limit,
-        };
-        let started = Instant::now();
         let cancel = self.cancel.child_token();
-        let outcome = match p.spec.kind {
-            SpecKind::Container => match &self.container {
-                Some(c) => c.run(&req, cancel).await,
-                None => unreachable!("prepare refused container jobs without an engine"),
-            },
-            SpecKind::Process => self.process.run(&req, cancel).await,
+        // A container this worker started for the job before it was restarted (or killed)
+        // is followed, not run again: a multi-hour job survives a worker upgrade.
+        let (outcome, limit) = if let Some((container, left)) = self.left_behind(job, p).await {
+            let held = self.reserve_exactly(held, p, &left.1)?;
+            let req = RunRequest {
+                job: job.to_string(),
+                spec: p.spec.clone(),
+                input_dir: input.clone(),
+                output_dir: output.clone(),
+                work_dir: scratch.clone(),
+                log_dir: dir.clone(),
+                gpus: held.gpus().to_vec(),
+                time_limit: limit.min(Duration::from_secs(p.spec.time_limit_secs as u64)),
+            };
+            let outcome = container.reattach(&req, &left.0, cancel).await;
+            drop(held);
+            (outcome, req.time_limit)
+        } else {
+            let _ = std::fs::remove_dir_all(&dir);
+            // A container of the job that is not ours to follow (another owner label, or a
+            // process job's): never run beside it.
+            if let Some(c) = &self.container {
+                match c.remove_containers_of(&job.to_string()).await {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        tracing::warn!(job = %job, n, "removed containers a previous run left")
+                    }
+                    Err(e) => {
+                        tracing::warn!(job = %job, error = %e, "could not list leftover containers")
+                    }
+                }
+            }
+            for d in [&input, &output, &scratch] {
+                std::fs::create_dir_all(d).map_err(|e| ExecError::Store(e.to_string()))?;
+            }
+            // One absolute deadline (the job's, less the submit margin) bounds every step:
+            // the inputs, the image, then the run gets what is left, up to the time limit.
+            let deadline = tokio::time::Instant::now() + limit;
+            let past = |what: &str| {
+                ExecError::Deadline(format!(
+                    "{what} was still going at the job's deadline ({} s after the run began)",
+                    limit.as_secs()
+                ))
+            };
+            tokio::time::timeout_at(deadline, self.fetcher.fetch_inputs(&p.spec, &input))
+                .await
+                .map_err(|_| past("fetching the inputs"))?
+                .map_err(ExecError::Input)?;
+            tokio::time::timeout_at(deadline, self.stage(p))
+                .await
+                .map_err(|_| past("pulling the image"))??;
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left < Duration::from_secs(1) {
+                return Err(past("getting the inputs and the image"));
+            }
+            let assigned: Vec<Gpu> = held.gpus().to_vec();
+            if assigned.len() < p.spec.gpus as usize {
+                return Err(ExecError::Gpu(format!(
+                    "the job wants {} GPUs; {} were reserved for it",
+                    p.spec.gpus,
+                    assigned.len()
+                )));
+            }
+            let req = RunRequest {
+                job: job.to_string(),
+                spec: p.spec.clone(),
+                input_dir: input.clone(),
+                output_dir: output.clone(),
+                work_dir: scratch.clone(),
+                log_dir: dir.clone(),
+                gpus: assigned,
+                time_limit: left.min(Duration::from_secs(p.spec.time_limit_secs as u64)),
+            };
+            let outcome = match p.spec.kind {
+                SpecKind::Container => match &self.container {
+                    Some(c) => c.run(&req, cancel).await,
+                    None => unreachable!("prepare refused container jobs without an engine"),
+                },
+                SpecKind::Process => self.process.run(&req, cancel).await,
+            };
+            // The GPUs (or the slot) go back here, and on any early return or panic above.
+            drop(held);
+            (outcome, req.time_limit)
         };
-        // The GPUs (or the slot) go back here, and on any early return or panic above.
-        drop(held);
-        let elapsed = started.elapsed();
         let report = match outcome.map_err(|e| ExecError::Runtime(e.to_string()))? {
             RunOutcome::Completed { report } => report,
             RunOutcome::Failed { exit, log_tail } => {
@@ -618,6 +633,12 @@ impl Executor {
             RunOutcome::TimedOut => return Err(ExecError::Timeout(limit.as_secs())),
             RunOutcome::Cancelled => return Err(ExecError::Cancelled),
         };
+        // The run's own span (a re-attached container's from its start before the restart).
+        let elapsed = Duration::from_millis(
+            report
+                .finished_unix_ms
+                .saturating_sub(report.started_unix_ms),
+        );
         if self.tamper && !verifier && p.spec.env.contains_key(TAMPER_ENV) {
             tracing::warn!(job = %job, "demo_tamper: committing to fabricated outputs");
             tamper_outputs(&output).map_err(|e| ExecError::Store(e.to_string()))?;
@@ -651,6 +672,55 @@ impl Executor {
             result_hash: stored.result_hash,
             elapsed,
         })
+    }
+
+    /// The container of `job` a previous process of this worker left, with the GPU UUIDs it
+    /// was given, when `p` is a container job and there is one.
+    async fn left_behind(
+        &self,
+        job: &Pubkey,
+        p: &Prepared,
+    ) -> Option<(&ContainerRuntime, (String, Vec<String>))> {
+        let c = self
+            .container
+            .as_ref()
+            .filter(|_| p.spec.kind == SpecKind::Container)?;
+        c.owner()?;
+        match c.left_container(&job.to_string()).await {
+            Ok(found) => found.map(|left| (c, left)),
+            Err(e) => {
+                tracing::warn!(job = %job, error = %e, "could not look for the job's container; running it again");
+                None
+            }
+        }
+    }
+
+    /// Swaps `held` for exactly the GPUs a re-attached container runs on (the same ones when
+    /// nothing else took them meanwhile).
+    fn reserve_exactly(
+        &self,
+        held: Reservation,
+        p: &Prepared,
+        uuids: &[String],
+    ) -> Result<Reservation, ExecError> {
+        if uuids.is_empty() {
+            return Ok(held);
+        }
+        drop(held);
+        match self.pool.take_uuids(uuids) {
+            Some(lease) => Ok(Reservation {
+                gpus: Some(lease),
+                _slot: None,
+            }),
+            None => {
+                // Its GPUs are leased to another job: they are in use twice now; say so, and
+                // hold what the spec asks so the pool stays consistent.
+                tracing::error!(gpus = ?uuids, "a re-attached container's GPUs are leased to another job");
+                self.reserve(p).ok_or_else(|| {
+                    ExecError::Gpu("the re-attached container's GPUs are taken".into())
+                })
+            }
+        }
     }
 
     /// Before claiming (and again, cheaply, before a run): what a run needs that the job's
@@ -1062,7 +1132,7 @@ mod tests {
             spec: JobSpec::parse(spec.as_bytes()).unwrap(),
             gpu_model: None,
         };
-        let started = Instant::now();
+        let started = std::time::Instant::now();
         let held = exec.reserve(&p).expect("a CPU slot");
         let e = exec
             .run(&Pubkey::new_unique(), &p, Duration::from_secs(2), held)

@@ -357,3 +357,72 @@ async fn the_doctors_gpu_probe_sees_exactly_the_gpu_a_container_gets() {
         "{missing:?}"
     );
 }
+
+/// A worker killed (or restarted for an upgrade) while its container job runs does not run the
+/// job again: the restarted worker finds the container by its labels, follows it to its end,
+/// submits its result, and bills the whole run, not the part after the restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_restarted_worker_reattaches_to_its_running_container_and_bills_the_whole_run() {
+    let Some(socket) = podman_socket() else {
+        return;
+    };
+    use cinder_runner::runtime::Runtime;
+    let rt = cinder_runner::runtime::ContainerRuntime::connect(&socket, false).unwrap();
+    rt.check().await.expect("Podman answers");
+    let image = rt
+        .pinned("localhost/cinder-busybox:latest")
+        .await
+        .expect("the test image exists (scripts/podman-setup.sh creates it)");
+    let f = fixture(MarketOpts::default(), 1).await;
+    let env = [
+        ("CINDER_RUNTIME", "container"),
+        ("CINDER_CONTAINER_SOCKET", socket.as_str()),
+    ];
+    let mut w = f.worker(0, &env);
+    let spec = f.spec_from(
+        "reattach",
+        &serde_json::json!({
+            "version": 1, "kind": "container", "image": image,
+            "command": ["sh", "-c", "sleep 12; echo done > /out/x"], "env": {},
+            "outputs": "/out", "gpus": 0, "time_limit_secs": 120, "deterministic": true
+        }),
+    );
+    let job = f.post(&spec).await;
+    wait_state(&job, Some(JobState::Running), Duration::from_secs(60)).await;
+    let container = {
+        let end = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let ids = rt.containers_of(&job.to_string()).await.unwrap();
+            if let Some(id) = ids.first() {
+                break id.clone();
+            }
+            assert!(std::time::Instant::now() < end, "{}", w.logs());
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    };
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    w.restart_with(&env);
+    assert_eq!(
+        rt.containers_of(&job.to_string()).await.unwrap(),
+        vec![container.clone()],
+        "the container outlives the killed worker"
+    );
+    let submitted = wait_state(&job, Some(JobState::Submitted), Duration::from_secs(90))
+        .await
+        .expect("submitted after the restart");
+    let logs = w.logs();
+    assert!(
+        logs.contains("re-attached to its running container") && logs.contains(&container),
+        "{logs}"
+    );
+    assert!(
+        !logs.contains("removed containers a previous run left"),
+        "the container was followed, not replaced: {logs}"
+    );
+    assert!(
+        submitted.billed_secs >= 12,
+        "billed {} s for a 12 s run",
+        submitted.billed_secs
+    );
+    assert!(rt.containers_of(&job.to_string()).await.unwrap().is_empty());
+}

@@ -297,6 +297,12 @@ impl GpuPool {
         })
     }
 
+    /// Exactly the GPUs with these UUIDs, if all are free (a container re-attached after a
+    /// restart keeps the GPUs it was started with).
+    pub fn take_uuids(&self, uuids: &[String]) -> Option<GpuLease> {
+        self.take_where(uuids.len(), |g| uuids.contains(&g.uuid))
+    }
+
     fn take_where(&self, count: usize, fits: impl Fn(&Gpu) -> bool) -> Option<GpuLease> {
         let mut free = lock(&self.free);
         let picked: Vec<u32> = free

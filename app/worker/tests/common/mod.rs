@@ -447,9 +447,14 @@ impl Worker {
     }
 
     pub fn restart(&mut self) {
+        self.restart_with(&[]);
+    }
+
+    /// kill -9, then start again with `env` (as the first start had).
+    pub fn restart_with(&mut self, env: &[(&str, &str)]) {
         self.kill9();
         self.log.lock().unwrap().push("---- restart ----".into());
-        self.spawn(&[]);
+        self.spawn(env);
     }
 
     /// Exit status, if it exited within `timeout`.

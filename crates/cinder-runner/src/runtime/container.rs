@@ -494,15 +494,80 @@ impl ContainerRuntime {
         let image_id = self.resolve(&pin).await?;
         let plan = self.plan(req, &image_id);
         let id = self.create(&plan).await?;
+        tracing::debug!(job = %req.job, container = %id, image = %image_id, "container created");
+        self.see_through(req, &id, cancel, Some(&plan)).await
+    }
+
+    /// This worker's container of `job` that a previous process of it left (killed, or
+    /// stopped to restart), running or ended, with the GPU UUIDs it was given: what
+    /// [`ContainerRuntime::reattach`] follows. `None` when there is none.
+    pub async fn left_container(
+        &self,
+        job: &str,
+    ) -> Result<Option<(String, Vec<String>)>, RuntimeError> {
+        let found = self.labelled(JOB_LABEL, job).await?;
+        let ours = found.into_iter().find(|c| {
+            let owner = c.labels.as_ref().and_then(|l| l.get(OWNER_LABEL));
+            owner.map(String::as_str) == self.cfg.owner.as_deref()
+        });
+        let Some(id) = ours.and_then(|c| c.id) else {
+            return Ok(None);
+        };
+        let inspected = self
+            .docker
+            .inspect_container(&id, None)
+            .await
+            .map_err(engine("inspect container"))?;
+        let gpus = inspected
+            .config
+            .and_then(|c| c.env)
+            .unwrap_or_default()
+            .iter()
+            .find_map(|v| v.strip_prefix("NVIDIA_VISIBLE_DEVICES="))
+            .filter(|v| *v != "void" && !v.is_empty())
+            .map(|v| v.split(',').map(str::to_string).collect())
+            .unwrap_or_default();
+        Ok(Some((id, gpus)))
+    }
+
+    /// Follows container `id` that a previous worker process started for `req` (same job,
+    /// same directories): waits for it under `req.time_limit` (or finds it ended), collects its
+    /// logs, removes it; outputs as a run's. The report's start is the container's own, so a
+    /// job is billed for its whole run, not for the part after the restart.
+    pub async fn reattach(
+        &self,
+        req: &RunRequest,
+        id: &str,
+        cancel: CancellationToken,
+    ) -> Result<RunOutcome, RuntimeError> {
+        let req = &prepare(req, SpecKind::Container)?;
+        tracing::info!(job = %req.job, container = %id, "re-attached to its running container");
+        self.see_through(req, id, cancel, None).await
+    }
+
+    /// Drives a created (`plan`: started here) or re-attached (`None`) container to its end
+    /// and removes it; outputs are discarded unless it completed.
+    async fn see_through(
+        &self,
+        req: &RunRequest,
+        id: &str,
+        cancel: CancellationToken,
+        plan: Option<&Plan>,
+    ) -> Result<RunOutcome, RuntimeError> {
+        let id = id.to_string();
         let mut guard = ContainerGuard {
             docker: self.docker.clone(),
             id: Some(id.clone()),
         };
-        tracing::debug!(job = %req.job, container = %id, image = %image_id, "container created");
-        let outcome = self.drive(req, &id, cancel).await.map_err(|e| match &e {
-            RuntimeError::Engine { reason, .. } => plan.gpu_refused(reason).unwrap_or(e),
-            _ => e,
-        });
+        let outcome = self
+            .drive(req, &id, cancel, plan.is_some())
+            .await
+            .map_err(|e| match (&e, plan) {
+                (RuntimeError::Engine { reason, .. }, Some(plan)) => {
+                    plan.gpu_refused(reason).unwrap_or(e)
+                }
+                _ => e,
+            });
         let removed = self
             .docker
             .remove_container(&id, Some(force_remove()))
@@ -526,18 +591,38 @@ impl ContainerRuntime {
         Ok(outcome)
     }
 
-    /// Starts the container and sees it to its end; the caller removes it.
+    /// Starts the container (unless it was started before: a re-attach) and sees it to its
+    /// end; the caller removes it.
     async fn drive(
         &self,
         req: &RunRequest,
         id: &str,
         cancel: CancellationToken,
+        start: bool,
     ) -> Result<RunOutcome, RuntimeError> {
-        let started = SystemTime::now();
-        self.docker
-            .start_container(id, None)
-            .await
-            .map_err(engine("start container"))?;
+        let started = if start {
+            let now = SystemTime::now();
+            self.docker
+                .start_container(id, None)
+                .await
+                .map_err(engine("start container"))?;
+            now
+        } else {
+            let state = self
+                .docker
+                .inspect_container(id, None)
+                .await
+                .map_err(engine("inspect container"))?
+                .state
+                .unwrap_or_default();
+            state
+                .started_at
+                .as_deref()
+                .and_then(|t| {
+                    humantime::parse_rfc3339_weak(t.trim_end_matches('Z').split('.').next()?).ok()
+                })
+                .unwrap_or_else(SystemTime::now)
+        };
         // The wait lasts as long as the job: it gets its own request timeout.
         let waiter = self
             .docker
