@@ -541,20 +541,21 @@ impl Executor {
         let output = dir.join("out");
         let scratch = dir.join("work");
         let cancel = self.cancel.child_token();
+        let request = |gpus: Vec<Gpu>, left: Duration| RunRequest {
+            job: job.to_string(),
+            spec: p.spec.clone(),
+            input_dir: input.clone(),
+            output_dir: output.clone(),
+            work_dir: scratch.clone(),
+            log_dir: dir.clone(),
+            gpus,
+            time_limit: left.min(Duration::from_secs(p.spec.time_limit_secs as u64)),
+        };
         // A container this worker started for the job before it was restarted (or killed)
         // is followed, not run again: a multi-hour job survives a worker upgrade.
         let (outcome, limit) = if let Some((container, left)) = self.left_behind(job, p).await {
             let held = self.reserve_exactly(held, p, &left.1)?;
-            let req = RunRequest {
-                job: job.to_string(),
-                spec: p.spec.clone(),
-                input_dir: input.clone(),
-                output_dir: output.clone(),
-                work_dir: scratch.clone(),
-                log_dir: dir.clone(),
-                gpus: held.gpus().to_vec(),
-                time_limit: limit.min(Duration::from_secs(p.spec.time_limit_secs as u64)),
-            };
+            let req = request(held.gpus().to_vec(), limit);
             let outcome = container.reattach(&req, &left.0, cancel).await;
             drop(held);
             (outcome, req.time_limit)
@@ -604,16 +605,7 @@ impl Executor {
                     assigned.len()
                 )));
             }
-            let req = RunRequest {
-                job: job.to_string(),
-                spec: p.spec.clone(),
-                input_dir: input.clone(),
-                output_dir: output.clone(),
-                work_dir: scratch.clone(),
-                log_dir: dir.clone(),
-                gpus: assigned,
-                time_limit: left.min(Duration::from_secs(p.spec.time_limit_secs as u64)),
-            };
+            let req = request(assigned, left);
             let outcome = match p.spec.kind {
                 SpecKind::Container => match &self.container {
                     Some(c) => c.run(&req, cancel).await,

@@ -608,14 +608,8 @@ impl ContainerRuntime {
                 .map_err(engine("start container"))?;
             now
         } else {
-            let state = self
-                .docker
-                .inspect_container(id, None)
-                .await
-                .map_err(engine("inspect container"))?
-                .state
-                .unwrap_or_default();
-            state
+            self.state(id)
+                .await?
                 .started_at
                 .as_deref()
                 .and_then(|t| {
@@ -652,13 +646,7 @@ impl ContainerRuntime {
             }
         }
         let finished = SystemTime::now();
-        let state = self
-            .docker
-            .inspect_container(id, None)
-            .await
-            .map_err(engine("inspect container"))?
-            .state
-            .unwrap_or_default();
+        let state = self.state(id).await?;
         if state.running == Some(true) && matches!(ending, Ending::Exited) {
             return Err(RuntimeError::Engine {
                 op: "wait for container".into(),
@@ -694,6 +682,17 @@ impl ContainerRuntime {
                 },
             },
         })
+    }
+
+    /// The container's state as the engine reports it now.
+    async fn state(&self, id: &str) -> Result<bollard::models::ContainerState, RuntimeError> {
+        Ok(self
+            .docker
+            .inspect_container(id, None)
+            .await
+            .map_err(engine("inspect container"))?
+            .state
+            .unwrap_or_default())
     }
 
     /// The stopped container's stdout and stderr (the last lines), as tails.
