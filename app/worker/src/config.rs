@@ -40,6 +40,10 @@ pub struct WorkerConfig {
     pub container_tmp_mib: u64,
     /// Memory cap of a container job whose spec sets no `memory_limit_mib` (MiB).
     pub container_memory_mib: u64,
+    /// `uid:gid` container jobs run as (`nobody`); empty: the image's own user (often root).
+    pub container_user: String,
+    /// Most log a container job keeps on the engine's disk (MiB; the latest is kept).
+    pub container_log_mib: u64,
     /// Operator allow-list for process jobs: name in the spec → absolute path.
     pub process_allow: BTreeMap<String, PathBuf>,
     /// Run process jobs in the sandbox (bubblewrap: their own namespaces, the host
@@ -119,6 +123,8 @@ impl Default for WorkerConfig {
             container_shm_mib: 1024,
             container_tmp_mib: 1024,
             container_memory_mib: 32 * 1024,
+            container_user: "65534:65534".into(),
+            container_log_mib: 16,
             process_allow: BTreeMap::new(),
             process_sandbox: true,
             cpu_slots: 1,

@@ -239,6 +239,8 @@ impl Executor {
                     shm_bytes: mib(cfg.container_shm_mib),
                     tmp_bytes: mib(cfg.container_tmp_mib),
                     default_memory_bytes: mib(cfg.container_memory_mib),
+                    user: Some(cfg.container_user.clone()).filter(|u| !u.is_empty()),
+                    log_bytes: mib(cfg.container_log_mib),
                     ..ContainerConfig::new(&cfg.container_socket, cfg.container_network)
                 }) {
                     Ok(c) => c.check().await.map(|()| c),

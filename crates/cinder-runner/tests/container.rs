@@ -478,6 +478,7 @@ echo x > /tmp/t && echo x > "$HOME/h" && echo x > "$CINDER_SCRATCH_DIR/s" && ech
 echo "$HOME" > $o/home
 df -k /dev/shm | tail -1 | awk '{print $2}' > $o/shm
 cat /proc/1/comm > $o/pid1
+id -u > $o/uid
 cat /sys/fs/cgroup/memory.max 2>/dev/null > $o/memory || cat /sys/fs/cgroup/memory/memory.limit_in_bytes > $o/memory"#;
     let req = dirs.request(job, container_spec(&image, &["sh", "-c", script], 60));
     let outcome = rt.run(&req, CancellationToken::new()).await.unwrap();
@@ -505,6 +506,7 @@ cat /sys/fs/cgroup/memory.max 2>/dev/null > $o/memory || cat /sys/fs/cgroup/memo
         "1 GiB of /dev/shm, in KiB"
     );
     assert_ne!(read("pid1"), "sh", "an init is PID 1, not the job");
+    assert_eq!(read("uid"), "65534", "the job runs as nobody, not root");
     // cgroup v2's memory.max, or v1's memory.limit_in_bytes.
     assert_eq!(
         read("memory"),

@@ -76,6 +76,11 @@ pub struct ContainerConfig {
     pub cdi_kind: String,
     /// A whole image pull (CUDA images are gigabytes).
     pub pull_timeout: Duration,
+    /// `uid:gid` jobs run as inside their container (`nobody` by default; `None`: the image's
+    /// own user, often root). Their output and scratch directories are given to that user.
+    pub user: Option<String>,
+    /// Most bytes of a job's log the engine keeps on disk (the latest are kept).
+    pub log_bytes: i64,
 }
 
 impl ContainerConfig {
@@ -92,6 +97,8 @@ impl ContainerConfig {
             default_memory_bytes: 32 << 30,
             cdi_kind: NVIDIA_CDI_KIND.to_string(),
             pull_timeout: Duration::from_secs(3600),
+            user: Some("65534:65534".into()),
+            log_bytes: 16 << 20,
         }
     }
 }
@@ -436,6 +443,8 @@ impl ContainerRuntime {
             network: self.cfg.allow_network,
             gpus: req.gpus.iter().map(|g| g.uuid.clone()).collect(),
             cdi_kind: self.cfg.cdi_kind.clone(),
+            user: self.cfg.user.clone(),
+            log_bytes: self.cfg.log_bytes,
         }
     }
 
@@ -493,6 +502,7 @@ impl ContainerRuntime {
         let pin = ImagePin::parse(&image).ok_or(RuntimeError::ImageNotPinned { image })?;
         let image_id = self.resolve(&pin).await?;
         let plan = self.plan(req, &image_id);
+        give_to_user(plan.user.as_deref(), &[&req.output_dir, &req.work_dir])?;
         let id = self.create(&plan).await?;
         tracing::debug!(job = %req.job, container = %id, image = %image_id, "container created");
         self.see_through(req, &id, cancel, Some(&plan)).await
@@ -721,6 +731,26 @@ impl ContainerRuntime {
         }
         (stdout, stderr)
     }
+}
+
+/// Gives the job's writable directories to the numeric `uid:gid` it runs as (a root worker;
+/// a rootless engine maps users itself, and a name is the image's to resolve).
+fn give_to_user(user: Option<&str>, dirs: &[&std::path::Path]) -> Result<(), RuntimeError> {
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() == 0 };
+    let Some((uid, gid)) = user.and_then(|u| {
+        let (uid, gid) = u.split_once(':').unwrap_or((u, u));
+        Some((uid.parse::<u32>().ok()?, gid.parse::<u32>().ok()?))
+    }) else {
+        return Ok(());
+    };
+    if !root {
+        return Ok(());
+    }
+    for d in dirs {
+        std::os::unix::fs::chown(d, Some(uid), Some(gid)).map_err(super::io_err(d))?;
+    }
+    Ok(())
 }
 
 fn matches_pin(image: &ImageInspect, pin: &ImagePin) -> bool {

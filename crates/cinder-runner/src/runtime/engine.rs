@@ -9,7 +9,9 @@
 //! (start, wait, inspect, logs, remove) is the same API on both.
 
 use super::RuntimeError;
-use bollard::models::{ContainerCreateBody, DeviceRequest, HostConfig, Mount, MountType};
+use bollard::models::{
+    ContainerCreateBody, DeviceRequest, HostConfig, HostConfigLogConfig, Mount, MountType,
+};
 use http_body_util::{BodyExt, Full};
 use hyper::{body::Bytes, Request};
 use hyper_util::rt::TokioIo;
@@ -94,6 +96,10 @@ pub struct Plan {
     pub gpus: Vec<String>,
     /// The CDI kind whose devices are the GPUs ([`NVIDIA_CDI_KIND`]).
     pub cdi_kind: String,
+    /// `uid:gid` the job runs as (`None`: the image's own user).
+    pub user: Option<String>,
+    /// Most bytes of log the engine keeps on disk for the container (it keeps the latest).
+    pub log_bytes: i64,
 }
 
 impl Plan {
@@ -161,7 +167,11 @@ impl Plan {
             },
             "devices": self.cdi_devices().into_iter().map(|d| json!({"path": d})).collect::<Vec<_>>(),
             "remove": false,
+            "log_configuration": {"driver": "k8s-file", "size": self.log_bytes},
         });
+        if let Some(user) = &self.user {
+            body["user"] = json!(user);
+        }
         if !self.network {
             body["netns"] = json!({"nsmode": "none"});
         }
@@ -196,6 +206,7 @@ impl Plan {
             cmd: Some(self.args.clone()),
             env: Some(self.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
             labels: Some(self.labels.clone()),
+            user: self.user.clone(),
             network_disabled: Some(!self.network),
             attach_stdout: Some(false),
             attach_stderr: Some(false),
@@ -216,6 +227,13 @@ impl Plan {
                 network_mode: (!self.network).then(|| "none".to_string()),
                 security_opt: Some(vec!["no-new-privileges".into()]),
                 device_requests: gpus,
+                log_config: Some(HostConfigLogConfig {
+                    typ: Some("json-file".into()),
+                    config: Some(HashMap::from([
+                        ("max-size".to_string(), self.log_bytes.to_string()),
+                        ("max-file".to_string(), "1".to_string()),
+                    ])),
+                }),
                 auto_remove: Some(false),
                 ..Default::default()
             }),
@@ -333,6 +351,8 @@ mod tests {
             network: false,
             gpus: gpus.iter().map(|s| s.to_string()).collect(),
             cdi_kind: NVIDIA_CDI_KIND.into(),
+            user: Some("65534:65534".into()),
+            log_bytes: 16 << 20,
         }
     }
 
@@ -409,6 +429,11 @@ mod tests {
         );
         assert_eq!(body["mounts"][1]["destination"], "/tmp");
         assert_eq!(body["env"]["CINDER_JOB"], "job");
+        assert_eq!(body["user"], "65534:65534");
+        assert_eq!(
+            body["log_configuration"],
+            json!({"driver": "k8s-file", "size": 16 << 20})
+        );
         let open = Plan {
             network: true,
             ..plan(&[])
@@ -433,6 +458,9 @@ mod tests {
             .device_requests
             .is_none());
         assert_eq!(host.readonly_rootfs, Some(true));
+        assert_eq!(body.user.as_deref(), Some("65534:65534"));
+        let log = serde_json::to_value(host.log_config.unwrap()).unwrap();
+        assert_eq!(log["Config"]["max-size"], (16 << 20).to_string());
         assert_eq!(host.cap_drop, Some(vec!["ALL".to_string()]));
     }
 }
