@@ -540,43 +540,31 @@ pub struct RegisterArgs {
 pub async fn provider_register(ctx: &Ctx, a: RegisterArgs) -> anyhow::Result<()> {
     let m = ctx.market(a.market).await?;
     let class = m.gpu_model();
-    let (model, vram, count, inventory) = if market::is_cpu_model(&class) {
-        let inv: [u8; 32] = Sha256::digest(format!("cpu slots {}", a.cpu_slots)).into();
-        (class.clone(), 0u16, a.cpu_slots.max(1), inv)
-    } else {
-        match cinder_runner::gpu::inventory() {
-            Ok(gpus) if !gpus.is_empty() => {
-                let name = a.gpu_model.clone().unwrap_or_else(|| gpus[0].name.clone());
-                let vram = a
-                    .vram_gib
-                    .unwrap_or(gpus[0].nominal_vram_gib().min(u16::MAX as u64) as u16);
-                let count = a.gpu_count.unwrap_or(gpus.len().min(255) as u8);
-                (name, vram, count, cinder_runner::gpu::inventory_hash(&gpus))
-            }
-            Ok(_) => bail!("NVML reports no GPUs: market {} ({class}) needs them", a.market),
-            Err(e) => match (&a.gpu_model, a.vram_gib, a.gpu_count) {
-                (Some(model), Some(v), Some(c)) => {
-                    eprintln!("warning: {e}; registering the GPUs given on the command line");
-                    let inv: [u8; 32] = Sha256::digest(format!("{model} {v} {c}")).into();
-                    (model.clone(), v, c, inv)
-                }
-                _ => bail!("{e}\nmarket {} ({class}) needs GPUs; pass --gpu-model/--vram-gib/--gpu-count only if you know what you run", a.market),
-            },
+    // With NVML (or a CPU market): exactly what the worker registers at start.
+    let info = match cinder_runner::gpu::inventory() {
+        _ if market::is_cpu_model(&class) => {
+            crate::exec::provider_info_for(&m, &[], None, a.cpu_slots as usize, &a.endpoint)?
         }
-    };
-    if model != class {
-        bail!(
-            "this machine's GPUs are {model:?} but market {} asks for {class:?}",
-            a.market
-        );
-    }
-    let info = ProviderInfo {
-        gpu_model: accounts::fixed(&model)
-            .ok_or_else(|| anyhow!("GPU model {model:?} is not 1-32 ASCII characters"))?,
-        vram_gib: vram,
-        gpu_count: count,
-        inventory_hash: inventory,
-        endpoint: a.endpoint.clone(),
+        Ok(gpus) => crate::exec::provider_info_for(&m, &gpus, None, 0, &a.endpoint)?,
+        // No NVML here (registering from another machine): the GPUs given on the command line.
+        Err(e) => match (&a.gpu_model, a.vram_gib, a.gpu_count) {
+            (Some(model), Some(v), Some(c)) => {
+                eprintln!("warning: {e}; registering the GPUs given on the command line");
+                if *model != class {
+                    bail!("--gpu-model {model:?} but market {} asks for {class:?}", a.market);
+                }
+                let inv: [u8; 32] = Sha256::digest(format!("{model} {v} {c}")).into();
+                ProviderInfo {
+                    gpu_model: accounts::fixed(model)
+                        .ok_or_else(|| anyhow!("GPU model {model:?} is not 1-32 ASCII characters"))?,
+                    vram_gib: v,
+                    gpu_count: c,
+                    inventory_hash: inv,
+                    endpoint: a.endpoint.clone(),
+                }
+            }
+            _ => bail!("{e}\nmarket {} ({class}) needs GPUs; pass --gpu-model/--vram-gib/--gpu-count only if you know what you run", a.market),
+        },
     };
     let me = ctx.me.pubkey();
     let exists = ctx

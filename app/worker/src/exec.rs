@@ -354,71 +354,22 @@ impl Executor {
     /// How many jobs (GPUs, or CPU slots) this machine runs at once in market `m`; fails with
     /// the reason when it cannot serve the market at all.
     pub fn capacity(&self, m: &MarketInfo) -> Result<usize, ExecError> {
-        if m.is_cpu() {
-            return Ok(self.cpu_slots());
-        }
-        if let Some(e) = &self.gpu_error {
-            return Err(ExecError::Gpu(format!(
-                "market {} needs {} GPUs but NVML is unavailable: {e}. Install the NVIDIA driver (libnvidia-ml.so) or serve a CPU market",
-                m.id,
-                m.gpu_model()
-            )));
-        }
-        let p = &m.market.params;
-        let fit = self.fitting(m);
-        if fit.len() < p.min_gpus_per_job as usize {
-            return Err(ExecError::Gpu(format!(
-                "market {} needs at least {} × {} with {} GiB; NVML found {}",
-                m.id,
-                p.min_gpus_per_job,
-                m.gpu_model(),
-                p.min_vram_gib,
-                describe(&self.gpus)
-            )));
-        }
-        Ok(fit.len())
+        capacity_for(m, &self.gpus, self.gpu_error.as_deref(), self.cpu_slots())
     }
 
-    /// This machine's GPUs that serve market `m`: its model, at least its nominal memory
-    /// (as the card is sold: NVML's total is a little less), not split by MIG.
-    fn fitting(&self, m: &MarketInfo) -> Vec<&Gpu> {
-        let min = m.market.params.min_vram_gib as u64;
-        self.gpus
-            .iter()
-            .filter(|g| g.name == m.gpu_model() && g.nominal_vram_gib() >= min && !g.mig_enabled)
-            .collect()
-    }
-
-    /// What to register on chain for market `m`: the class, the fitting GPUs' count and
-    /// smallest memory, and the inventory hash (CPU markets: the slots).
+    /// What to register on chain for market `m` ([`provider_info_for`]).
     pub fn provider_info(
         &self,
         m: &MarketInfo,
         endpoint: &str,
     ) -> Result<cinder::instructions::ProviderInfo, ExecError> {
-        let cap = self.capacity(m)?;
-        let (vram, inventory) = if m.is_cpu() {
-            let h: [u8; 32] = sha2::Sha256::digest(format!("cpu slots {cap}")).into();
-            (0u16, h)
-        } else {
-            let min_gib = self
-                .fitting(m)
-                .iter()
-                .map(|g| g.nominal_vram_gib())
-                .min()
-                .unwrap_or(0);
-            (
-                min_gib.min(u16::MAX as u64) as u16,
-                gpu::inventory_hash(&self.gpus),
-            )
-        };
-        Ok(cinder::instructions::ProviderInfo {
-            gpu_model: m.market.params.gpu_model,
-            vram_gib: vram,
-            gpu_count: cap.min(255) as u8,
-            inventory_hash: inventory,
-            endpoint: endpoint.to_string(),
-        })
+        provider_info_for(
+            m,
+            &self.gpus,
+            self.gpu_error.as_deref(),
+            self.cpu_slots(),
+            endpoint,
+        )
     }
 
     fn cpu_slots(&self) -> usize {
@@ -487,8 +438,7 @@ impl Executor {
             }
             // Before claiming: the GPUs the job wants must exist here with the memory it
             // asks for (nominal, as the card is sold).
-            let fit = self
-                .fitting(m)
+            let fit = fitting(m, &self.gpus)
                 .into_iter()
                 .filter(|g| g.nominal_vram_gib() >= spec.min_vram_gib as u64)
                 .count();
@@ -895,6 +845,82 @@ fn store_id(job: &Pubkey, verifier: bool) -> String {
     }
 }
 
+/// How many jobs (GPUs, or CPU slots) a machine with `gpus` (or NVML's `gpu_error`) runs at
+/// once in market `m`; fails with the reason when it cannot serve the market at all.
+pub fn capacity_for(
+    m: &MarketInfo,
+    gpus: &[Gpu],
+    gpu_error: Option<&str>,
+    cpu_slots: usize,
+) -> Result<usize, ExecError> {
+    if m.is_cpu() {
+        return Ok(cpu_slots.max(1));
+    }
+    if let Some(e) = gpu_error {
+        return Err(ExecError::Gpu(format!(
+            "market {} needs {} GPUs but NVML is unavailable: {e}. Install the NVIDIA driver (libnvidia-ml.so) or serve a CPU market",
+            m.id,
+            m.gpu_model()
+        )));
+    }
+    let p = &m.market.params;
+    let fit = fitting(m, gpus);
+    if fit.len() < p.min_gpus_per_job as usize {
+        return Err(ExecError::Gpu(format!(
+            "market {} needs at least {} × {} with {} GiB; NVML found {}",
+            m.id,
+            p.min_gpus_per_job,
+            m.gpu_model(),
+            p.min_vram_gib,
+            describe(gpus)
+        )));
+    }
+    Ok(fit.len())
+}
+
+/// The GPUs that serve market `m`: its model, at least its nominal memory (as the card is
+/// sold: NVML's total is a little less), not split by MIG.
+fn fitting<'a>(m: &MarketInfo, gpus: &'a [Gpu]) -> Vec<&'a Gpu> {
+    let min = m.market.params.min_vram_gib as u64;
+    gpus.iter()
+        .filter(|g| g.name == m.gpu_model() && g.nominal_vram_gib() >= min && !g.mig_enabled)
+        .collect()
+}
+
+/// What a provider registers on chain for market `m`: the class, the fitting GPUs' count and
+/// smallest memory, and the inventory hash (CPU markets: the slots). The worker at start and
+/// `cinder provider register` both use this, so they never disagree.
+pub fn provider_info_for(
+    m: &MarketInfo,
+    gpus: &[Gpu],
+    gpu_error: Option<&str>,
+    cpu_slots: usize,
+    endpoint: &str,
+) -> Result<cinder::instructions::ProviderInfo, ExecError> {
+    let cap = capacity_for(m, gpus, gpu_error, cpu_slots)?;
+    let (vram, inventory) = if m.is_cpu() {
+        let h: [u8; 32] = sha2::Sha256::digest(format!("cpu slots {cap}")).into();
+        (0u16, h)
+    } else {
+        let min_gib = fitting(m, gpus)
+            .iter()
+            .map(|g| g.nominal_vram_gib())
+            .min()
+            .unwrap_or(0);
+        (
+            min_gib.min(u16::MAX as u64) as u16,
+            gpu::inventory_hash(gpus),
+        )
+    };
+    Ok(cinder::instructions::ProviderInfo {
+        gpu_model: m.market.params.gpu_model,
+        vram_gib: vram,
+        gpu_count: cap.min(255) as u8,
+        inventory_hash: inventory,
+        endpoint: endpoint.to_string(),
+    })
+}
+
 fn describe(gpus: &[Gpu]) -> String {
     if gpus.is_empty() {
         return "none".into();
@@ -1192,5 +1218,46 @@ mod tests {
         );
         drop(a);
         assert!(reserve_from(&pool, &cpu, &spec(0), None).is_some());
+    }
+
+    /// The worker at start and `cinder provider register` register the same thing: the
+    /// market's class only (another model on the host is not counted), the smallest nominal
+    /// memory among those, MIG cards left out.
+    #[test]
+    fn the_registration_counts_only_the_cards_that_serve_the_market() {
+        use bytemuck::Zeroable;
+        let h100 = "NVIDIA H100 80GB HBM3";
+        let mut market = cinder::state::Market::zeroed();
+        market.params.gpu_model = cinder_client::accounts::fixed(h100).unwrap();
+        market.params.min_vram_gib = 80;
+        market.params.min_gpus_per_job = 1;
+        let m = MarketInfo {
+            id: 2,
+            key: Pubkey::new_unique(),
+            market,
+        };
+        let card = |index: u32, name: &str, memory_mib: u64, mig: bool| Gpu {
+            index,
+            uuid: format!("GPU-{index}"),
+            name: name.into(),
+            memory_mib,
+            pci_device_id: 0,
+            mig_enabled: mig,
+        };
+        let host = [
+            card(0, "NVIDIA A100-SXM4-80GB", 81_920, false),
+            card(1, h100, 81_559, false),
+            card(2, h100, 81_559, true),
+            card(3, h100, 81_559, false),
+        ];
+        let info = provider_info_for(&m, &host, None, 4, "https://p.example").unwrap();
+        assert_eq!(info.gpu_count, 2, "two H100s without MIG; not the A100 80GB");
+        assert_eq!(info.vram_gib, 80, "nominal, not NVML's 79.6");
+        assert_eq!(info.gpu_model, m.market.params.gpu_model);
+        assert_eq!(info.inventory_hash, gpu::inventory_hash(&host));
+        let e = provider_info_for(&m, &host[..1], None, 4, "https://p.example").unwrap_err();
+        assert!(e.to_string().contains("needs at least 1"), "{e}");
+        let e = provider_info_for(&m, &[], Some("no libnvidia-ml"), 4, "x").unwrap_err();
+        assert!(e.to_string().contains("NVML is unavailable"), "{e}");
     }
 }

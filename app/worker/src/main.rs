@@ -218,6 +218,8 @@ enum ProviderCmd {
         /// Public URL of this provider's results server.
         #[arg(long)]
         endpoint: String,
+        /// Where NVML is not available only: the GPUs to register (with NVML the worker's own
+        /// rule applies: the market's class, nominal memory, MIG off).
         #[arg(long)]
         gpu_model: Option<String>,
         #[arg(long)]
