@@ -345,7 +345,10 @@ pub async fn run(shared: Arc<Shared>) -> anyhow::Result<()> {
         &shared,
         "host gauges",
         Duration::from_secs(15),
-        |s| async move { s.exec.report_host() },
+        |s| async move {
+            s.exec.report_host();
+            metrics::counter!("cinder_fees_paid_lamports_total").absolute(s.chain.fees_paid());
+        },
     );
     duty(
         &shared,

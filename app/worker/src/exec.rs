@@ -1251,7 +1251,10 @@ mod tests {
             card(3, h100, 81_559, false),
         ];
         let info = provider_info_for(&m, &host, None, 4, "https://p.example").unwrap();
-        assert_eq!(info.gpu_count, 2, "two H100s without MIG; not the A100 80GB");
+        assert_eq!(
+            info.gpu_count, 2,
+            "two H100s without MIG; not the A100 80GB"
+        );
         assert_eq!(info.vram_gib, 80, "nominal, not NVML's 79.6");
         assert_eq!(info.gpu_model, m.market.params.gpu_model);
         assert_eq!(info.inventory_hash, gpu::inventory_hash(&host));

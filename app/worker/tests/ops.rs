@@ -146,6 +146,29 @@ async fn metrics_count_claims_and_a_graceful_shutdown_gives_running_jobs_back() 
             .unwrap_or_else(|| panic!("no {name} in {text}"))
     };
     assert!(gauge("cinder_disk_free_bytes") > 0.0);
+    // The fees its transactions paid (registration, claim: at least 5,000 lamports each),
+    // exported with the host gauges every 15 s.
+    let fees = {
+        let end = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let text = reqwest::get(format!("http://{listen}/metrics"))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            let fees = text
+                .lines()
+                .find_map(|l| l.strip_prefix("cinder_fees_paid_lamports_total "))
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .unwrap_or(0.0);
+            if fees > 0.0 || std::time::Instant::now() > end {
+                break fees;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    };
+    assert!(fees >= 10_000.0, "fees paid: {fees}");
     assert_eq!(gauge("cinder_gpus"), 0.0);
     assert_eq!(gauge("cinder_gpus_free"), 0.0);
 

@@ -153,6 +153,8 @@ pub struct Chain {
     rpc: Arc<RpcClient>,
     url: String,
     cfg: SendConfig,
+    /// Lamports of fees paid by the transactions this client saw land (succeeded or failed).
+    fees_paid: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Chain {
@@ -167,11 +169,18 @@ impl Chain {
             rpc: Arc::new(rpc),
             url,
             cfg,
+            fees_paid: Arc::default(),
         }
     }
 
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// Lamports of fees paid by the transactions this client sent that landed, succeeded or
+    /// failed (base fee per signature plus the priority fee on the compute-unit limit).
+    pub fn fees_paid(&self) -> u64 {
+        self.fees_paid.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn config(&self) -> &SendConfig {
@@ -263,7 +272,14 @@ impl Chain {
             let sig = tx.signatures[0];
             last_sig = sig;
             observer.signed(&sig, last_valid);
-            match self.broadcast_until_landed(&tx, last_valid).await? {
+            let status = self.broadcast_until_landed(&tx, last_valid).await?;
+            if !matches!(status, TxStatus::Unknown) {
+                self.fees_paid.fetch_add(
+                    fee_lamports(tx.signatures.len() as u64, limit, price),
+                    std::sync::atomic::Ordering::Relaxed,
+                );
+            }
+            match status {
                 TxStatus::Succeeded(slot) => {
                     return Ok(Sent {
                         signature: sig,
@@ -769,6 +785,15 @@ pub fn escalated(cfg: PriorityFee, first: u64, attempt: u32) -> u64 {
     }
 }
 
+/// Lamports a landed transaction costs: 5,000 per signature, plus the priority fee
+/// (micro-lamports per unit of the requested compute-unit limit), rounded up.
+pub fn fee_lamports(signatures: u64, cu_limit: u64, micro_lamports_per_cu: u64) -> u64 {
+    let priority = (u128::from(cu_limit) * u128::from(micro_lamports_per_cu)).div_ceil(1_000_000);
+    signatures
+        .saturating_mul(5_000)
+        .saturating_add(priority.min(u128::from(u64::MAX)) as u64)
+}
+
 fn with_compute_budget(ixs: &[Instruction], limit: u64, price: u64) -> Vec<Instruction> {
     let mut out = Vec::with_capacity(ixs.len() + 2);
     out.push(ComputeBudgetInstruction::set_compute_unit_limit(
@@ -882,6 +907,17 @@ mod tests {
     use super::*;
     use solana_instruction_error::InstructionError;
     use solana_transaction_error::TransactionError;
+
+    #[test]
+    fn a_transactions_fee_is_the_base_per_signature_plus_the_priority_fee_rounded_up() {
+        assert_eq!(fee_lamports(1, 200_000, 0), 5_000);
+        assert_eq!(fee_lamports(2, 200_000, 0), 10_000);
+        // 50,000 units at 1,000 µlamports = 50 lamports.
+        assert_eq!(fee_lamports(1, 50_000, 1_000), 5_050);
+        // 1 unit at 1 µlamport: a millionth of a lamport, charged as 1.
+        assert_eq!(fee_lamports(1, 1, 1), 5_001);
+        assert_eq!(fee_lamports(1, 1_400_000, u64::MAX), u64::MAX);
+    }
 
     #[test]
     fn the_priority_fee_doubles_on_each_fresh_blockhash_up_to_the_maximum() {
