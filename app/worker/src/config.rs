@@ -68,6 +68,10 @@ pub struct WorkerConfig {
     pub rescan_secs: u64,
     /// On shutdown, wait this long for running jobs before quitting them.
     pub shutdown_grace_secs: u64,
+    /// On SIGTERM, after the grace, leave running container jobs running (for the next start
+    /// to re-attach: an upgrade) instead of giving them back. A worker that is not started
+    /// again lets them expire.
+    pub stop_leaves_containers: bool,
     /// How long a job task keeps asking an RPC node that does not answer before it leaves the
     /// job's journal entry open for the reconciler (an outage never reads as "the job is gone").
     pub rpc_patience_secs: u64,
@@ -135,6 +139,7 @@ impl Default for WorkerConfig {
             keeper: true,
             rescan_secs: 15,
             shutdown_grace_secs: 30,
+            stop_leaves_containers: false,
             rpc_patience_secs: 600,
             reconcile_secs: 30,
             retention_days: 7,

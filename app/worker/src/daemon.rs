@@ -473,6 +473,16 @@ async fn shutdown(shared: &Arc<Shared>, mut tasks: JoinSet<()>) {
             next = tasks.join_next() => if next.is_none() { break },
         }
     }
+    if !tasks.is_empty() && shared.cfg.stop_leaves_containers {
+        // As a kill would: nothing cancelled, no container removed (their guards never run);
+        // the journal holds every job, and the next start re-attaches to the containers.
+        // Process jobs die with the worker and are run again if their deadline allows.
+        tracing::warn!(
+            running = tasks.len(),
+            "grace period over: leaving container jobs running for the next start to re-attach (stop_leaves_containers)"
+        );
+        std::process::exit(0);
+    }
     if !tasks.is_empty() {
         tracing::warn!(running = tasks.len(), "grace period over: cancelling runs");
         shared.exec.cancel_all();

@@ -449,3 +449,84 @@ async fn a_restarted_worker_reattaches_to_its_running_container_and_bills_the_wh
     );
     assert!(rt.containers_of(&job.to_string()).await.unwrap().is_empty());
 }
+
+/// An upgrade with `stop_leaves_containers`: SIGTERM stops the worker without giving its
+/// container job back or removing the container; the next start re-attaches and submits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_stop_that_leaves_containers_lets_the_next_start_finish_the_job() {
+    let Some(socket) = podman_socket() else {
+        return;
+    };
+    use cinder_runner::runtime::Runtime;
+    let rt = cinder_runner::runtime::ContainerRuntime::connect(&socket, false).unwrap();
+    rt.check().await.expect("Podman answers");
+    let image = rt
+        .pinned("localhost/cinder-busybox:latest")
+        .await
+        .expect("the test image exists (scripts/podman-setup.sh creates it)");
+    let f = fixture(MarketOpts::default(), 1).await;
+    let env = [
+        ("CINDER_RUNTIME", "container"),
+        ("CINDER_CONTAINER_SOCKET", socket.as_str()),
+        ("CINDER_STOP_LEAVES_CONTAINERS", "true"),
+    ];
+    let mut w = f.worker(0, &env);
+    let spec = f.spec_from(
+        "upgrade",
+        &serde_json::json!({
+            "version": 1, "kind": "container", "image": image,
+            "command": ["sh", "-c", "sleep 10; echo done > /out/x"], "env": {},
+            "outputs": "/out", "gpus": 0, "time_limit_secs": 120, "deterministic": true
+        }),
+    );
+    let job = f.post(&spec).await;
+    wait_state(&job, Some(JobState::Running), Duration::from_secs(60)).await;
+    let end = std::time::Instant::now() + Duration::from_secs(30);
+    while rt.containers_of(&job.to_string()).await.unwrap().is_empty() {
+        assert!(std::time::Instant::now() < end, "{}", w.logs());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let pid = w.child.as_ref().unwrap().id();
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let status = w
+        .wait_exit(Duration::from_secs(30))
+        .await
+        .expect("the worker stops after its grace");
+    assert!(status.success(), "{}", w.logs());
+    assert!(
+        w.logs().contains("leaving container jobs running"),
+        "{}",
+        w.logs()
+    );
+    assert_eq!(
+        rt.containers_of(&job.to_string()).await.unwrap().len(),
+        1,
+        "the container outlives the stop"
+    );
+    assert_eq!(
+        job_state_now(&job).await,
+        Some(JobState::Running),
+        "not given back"
+    );
+
+    w.restart_with(&env);
+    wait_state(&job, Some(JobState::Submitted), Duration::from_secs(90))
+        .await
+        .expect("submitted by the next start");
+    assert!(
+        w.logs().contains("re-attached to its running container"),
+        "{}",
+        w.logs()
+    );
+    let h = history(&job, |_| true).await;
+    let quits: usize = h.iter().map(|l| l.events_of::<JobQuit>().len()).sum();
+    assert_eq!(quits, 0, "{}", w.logs());
+}
+
+async fn job_state_now(job: &anchor_lang::prelude::Pubkey) -> Option<JobState> {
+    common::job(job).await.map(|j| j.state)
+}
