@@ -154,12 +154,14 @@ impl Reservation {
 }
 
 /// Reserves what `spec` needs now, all or nothing: `spec.gpus` free GPUs of `model` (the
-/// market's class; any model when `None`) with `spec.min_vram_gib` each, or a CPU slot.
+/// market's class; any model when `None`) with `spec.min_vram_gib` each and none of them in
+/// `busy` (another process is on it), or a CPU slot.
 pub fn reserve_from(
     pool: &GpuPool,
     cpu: &Arc<tokio::sync::Semaphore>,
     spec: &JobSpec,
     model: Option<&str>,
+    busy: &HashSet<String>,
 ) -> Option<Reservation> {
     if spec.gpus == 0 {
         let slot = cpu.clone().try_acquire_owned().ok()?;
@@ -169,10 +171,7 @@ pub fn reserve_from(
         });
     }
     let (count, gib) = (spec.gpus as usize, spec.min_vram_gib as u64);
-    let lease = match model {
-        Some(model) => pool.take_model(model, count, gib),
-        None => pool.take(count, gib),
-    }?;
+    let lease = pool.take_idle(model, count, gib, busy)?;
     Some(Reservation {
         gpus: Some(lease),
         _slot: None,
@@ -330,7 +329,42 @@ impl Executor {
 
     /// Reserves what `p` needs now (see [`Reservation`]); `None` when it is not free.
     pub fn reserve(&self, p: &Prepared) -> Option<Reservation> {
-        reserve_from(&self.pool, &self.cpu, &p.spec, p.gpu_model.as_deref())
+        reserve_from(
+            &self.pool,
+            &self.cpu,
+            &p.spec,
+            p.gpu_model.as_deref(),
+            &self.busy_gpus(p),
+        )
+    }
+
+    /// GPUs on which NVML sees a compute process now (another tenant, or an orphan of a
+    /// killed job): a free GPU of the pool should have none. Asked only for GPU jobs on a
+    /// host with GPUs.
+    fn busy_gpus(&self, p: &Prepared) -> HashSet<String> {
+        if p.spec.gpus == 0 || self.gpus.is_empty() {
+            return HashSet::new();
+        }
+        match gpu::compute_processes() {
+            Ok(per_gpu) => {
+                let busy: HashSet<String> = per_gpu
+                    .into_iter()
+                    .filter(|(uuid, procs)| {
+                        !procs.is_empty() && self.pool.is_free(uuid)
+                    })
+                    .map(|(uuid, procs)| {
+                        tracing::warn!(gpu = %uuid, ?procs, "a free GPU has processes on it (another tenant, or an orphan): not leasing it");
+                        uuid
+                    })
+                    .collect();
+                metrics::gauge!("cinder_gpus_busy_foreign").set(busy.len() as f64);
+                busy
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot ask NVML for the processes on the GPUs");
+                HashSet::new()
+            }
+        }
     }
 
     /// Whether a job of market `m` might find room now: a cheap check before fetching its
@@ -1196,28 +1230,36 @@ mod tests {
             )
             .unwrap()
         };
-        let two = reserve_from(&pool, &cpu, &spec(2), Some(h100)).expect("two H100s free");
+        let none = HashSet::new();
+        // A GPU with another process on it is passed over.
+        let busy = HashSet::from(["GPU-0".to_string()]);
+        let around = reserve_from(&pool, &cpu, &spec(2), Some(h100), &busy).expect("two idle");
+        let uuids: Vec<&str> = around.gpus().iter().map(|g| g.uuid.as_str()).collect();
+        assert_eq!(uuids, ["GPU-2", "GPU-3"]);
+        assert!(reserve_from(&pool, &cpu, &spec(1), Some(h100), &busy).is_none());
+        drop(around);
+        let two = reserve_from(&pool, &cpu, &spec(2), Some(h100), &none).expect("two H100s free");
         let uuids: Vec<&str> = two.gpus().iter().map(|g| g.uuid.as_str()).collect();
         assert_eq!(uuids, ["GPU-0", "GPU-2"]);
         assert!(
-            reserve_from(&pool, &cpu, &spec(2), Some(h100)).is_none(),
+            reserve_from(&pool, &cpu, &spec(2), Some(h100), &none).is_none(),
             "one H100 left (the A100 80GB is another class)"
         );
-        let one = reserve_from(&pool, &cpu, &spec(1), Some(h100)).expect("the last H100");
+        let one = reserve_from(&pool, &cpu, &spec(1), Some(h100), &none).expect("the last H100");
         assert_eq!(one.gpus()[0].uuid, "GPU-3");
-        assert!(reserve_from(&pool, &cpu, &spec(1), Some(h100)).is_none());
+        assert!(reserve_from(&pool, &cpu, &spec(1), Some(h100), &none).is_none());
         drop(two);
-        assert!(reserve_from(&pool, &cpu, &spec(2), Some(h100)).is_some());
+        assert!(reserve_from(&pool, &cpu, &spec(2), Some(h100), &none).is_some());
         // Jobs without GPUs take CPU slots, never GPUs.
-        let a = reserve_from(&pool, &cpu, &spec(0), None).unwrap();
-        let _b = reserve_from(&pool, &cpu, &spec(0), None).unwrap();
+        let a = reserve_from(&pool, &cpu, &spec(0), None, &none).unwrap();
+        let _b = reserve_from(&pool, &cpu, &spec(0), None, &none).unwrap();
         assert!(a.gpus().is_empty());
         assert!(
-            reserve_from(&pool, &cpu, &spec(0), None).is_none(),
+            reserve_from(&pool, &cpu, &spec(0), None, &none).is_none(),
             "two slots"
         );
         drop(a);
-        assert!(reserve_from(&pool, &cpu, &spec(0), None).is_some());
+        assert!(reserve_from(&pool, &cpu, &spec(0), None, &none).is_some());
     }
 
     /// The worker at start and `cinder provider register` register the same thing: the

@@ -269,6 +269,11 @@ impl GpuPool {
         }
     }
 
+    /// Whether the GPU with this UUID is in the pool and free now.
+    pub fn is_free(&self, uuid: &str) -> bool {
+        lock(&self.free).values().any(|g| g.uuid == uuid)
+    }
+
     /// Free GPUs now.
     pub fn free(&self) -> usize {
         lock(&self.free).len()
@@ -294,6 +299,22 @@ impl GpuPool {
     pub fn take_model(&self, model: &str, count: usize, min_vram_gib: u64) -> Option<GpuLease> {
         self.take_where(count, |g| {
             g.name == model && g.nominal_vram_gib() >= min_vram_gib
+        })
+    }
+
+    /// [`take_model`](Self::take_model) (any model when `None`), passing over the GPUs in
+    /// `busy` (UUIDs where NVML sees another process: a job must not share its GPU).
+    pub fn take_idle(
+        &self,
+        model: Option<&str>,
+        count: usize,
+        min_vram_gib: u64,
+        busy: &std::collections::HashSet<String>,
+    ) -> Option<GpuLease> {
+        self.take_where(count, |g| {
+            model.is_none_or(|m| g.name == m)
+                && g.nominal_vram_gib() >= min_vram_gib
+                && !busy.contains(&g.uuid)
         })
     }
 
