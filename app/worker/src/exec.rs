@@ -15,7 +15,7 @@ use cinder_runner::{
     results::ResultStore,
     runtime::{
         ContainerConfig, ContainerRuntime, ProcessConfig, ProcessRuntime, RunOutcome, RunRequest,
-        Runtime, Sandbox,
+        Runtime, RuntimeError, Sandbox,
     },
     spec::{FetchError, Fetcher, FetcherConfig, JobSpec, SpecKind},
 };
@@ -43,7 +43,10 @@ pub enum ExecError {
     #[error("run cancelled (worker shutting down)")]
     Cancelled,
     #[error("runtime: {0}")]
-    Runtime(String),
+    Runtime(#[from] RuntimeError),
+    /// The worker's own set-up (no engine and no programs, an engine without GPU passing).
+    #[error("runtime: {0}")]
+    Setup(String),
     #[error("GPUs: {0}")]
     Gpu(String),
     #[error("result store: {0}")]
@@ -62,7 +65,16 @@ impl ExecError {
             ExecError::Timeout(_) => "timeout",
             ExecError::Deadline(_) => "deadline",
             ExecError::Cancelled => "cancelled",
-            ExecError::Runtime(_) => "runtime",
+            ExecError::Runtime(
+                RuntimeError::GpuDevice { .. } | RuntimeError::GpusUnsupported(_),
+            ) => "gpu_device",
+            ExecError::Runtime(
+                RuntimeError::ImageUnavailable { .. }
+                | RuntimeError::ImagePinMismatch { .. }
+                | RuntimeError::ImageNotPinned { .. },
+            ) => "image",
+            ExecError::Runtime(RuntimeError::EnvRefused { .. }) => "spec",
+            ExecError::Runtime(_) | ExecError::Setup(_) => "runtime",
             ExecError::Gpu(_) => "gpu",
             ExecError::Store(_) => "store",
             ExecError::DataDir(_) => "data_dir",
@@ -251,7 +263,7 @@ impl Executor {
                         tracing::info!(error = %e, "no container engine; process jobs only");
                         None
                     }
-                    Err(e) => return Err(ExecError::Runtime(e.to_string())),
+                    Err(e) => return Err(ExecError::Runtime(e)),
                 }
             }
         };
@@ -284,7 +296,7 @@ impl Executor {
                         tracing::warn!(reason = %why, "the container engine cannot pass this host's GPUs; process jobs only");
                         None
                     }
-                    Some(why) => return Err(ExecError::Runtime(why)),
+                    Some(why) => return Err(ExecError::Setup(why)),
                 }
             }
             other => other,
@@ -413,18 +425,13 @@ impl Executor {
     /// The container engine answers (when configured), or processes are allowed.
     pub async fn check_runtime(&self) -> Result<(), ExecError> {
         if let Some(c) = &self.container {
-            c.check()
-                .await
-                .map_err(|e| ExecError::Runtime(e.to_string()))?;
+            c.check().await.map_err(ExecError::Runtime)?;
         }
         if !self.process.is_empty() {
-            self.process
-                .check()
-                .await
-                .map_err(|e| ExecError::Runtime(e.to_string()))?;
+            self.process.check().await?;
         }
         if self.container.is_none() && self.process.is_empty() {
-            return Err(ExecError::Runtime(
+            return Err(ExecError::Setup(
                 "no container engine and no allow-listed programs: configure container_socket (Podman/Docker) or process_allow".into(),
             ));
         }
@@ -603,7 +610,7 @@ impl Executor {
             drop(held);
             (outcome, req.time_limit)
         };
-        let report = match outcome.map_err(|e| ExecError::Runtime(e.to_string()))? {
+        let report = match outcome? {
             RunOutcome::Completed { report } => report,
             RunOutcome::Failed { exit, log_tail } => {
                 return Err(ExecError::Failed(format!("{exit}: {}", log_tail.trim())))
@@ -716,7 +723,7 @@ impl Executor {
         c.resolve(&pin)
             .await
             .map(|_| ())
-            .map_err(|e| ExecError::Runtime(e.to_string()))
+            .map_err(ExecError::Runtime)
     }
 
     /// Copies a stored result to the configured object store, if any. Called after the
@@ -1304,5 +1311,36 @@ mod tests {
         assert!(e.to_string().contains("needs at least 1"), "{e}");
         let e = provider_info_for(&m, &[], Some("no libnvidia-ml"), 4, "x").unwrap_err();
         assert!(e.to_string().contains("NVML is unavailable"), "{e}");
+    }
+
+    /// Runner errors stay typed up to the worker: the refusal metric's reason tells a missing
+    /// CDI spec or a bad image from a generic engine failure, and the text is the runner's.
+    #[test]
+    fn runner_errors_keep_their_kind_in_the_workers_metrics() {
+        let gpu: ExecError = RuntimeError::GpuDevice {
+            device: "nvidia.com/gpu=GPU-1".into(),
+            reason: "unresolvable CDI devices".into(),
+        }
+        .into();
+        assert_eq!(gpu.kind(), "gpu_device");
+        assert!(gpu.to_string().contains("nvidia-ctk cdi generate"), "{gpu}");
+        let image: ExecError = RuntimeError::ImageUnavailable {
+            image: "x@sha256:00".into(),
+            reason: "pull failed".into(),
+        }
+        .into();
+        assert_eq!(image.kind(), "image");
+        let env: ExecError = RuntimeError::EnvRefused {
+            key: "LD_PRELOAD".into(),
+        }
+        .into();
+        assert_eq!(env.kind(), "spec");
+        let engine: ExecError = RuntimeError::Engine {
+            op: "start container".into(),
+            reason: "boom".into(),
+        }
+        .into();
+        assert_eq!(engine.kind(), "runtime");
+        assert_eq!(ExecError::Setup("none".into()).kind(), "runtime");
     }
 }
