@@ -174,12 +174,7 @@ async fn metrics_count_claims_and_a_graceful_shutdown_gives_running_jobs_back() 
 
     // SIGTERM: no new claims, the running job gets the grace period (2 s here), then its run
     // is cancelled and the job quit on chain; the worker exits cleanly.
-    let pid = w.child.as_ref().unwrap().id();
-    let sent = std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
+    w.signal("TERM");
     let status = w
         .wait_exit(Duration::from_secs(60))
         .await
@@ -204,12 +199,7 @@ async fn a_draining_worker_finishes_its_job_claims_nothing_new_and_stops() {
     let running = f.post(&f.process_spec("drained", "sleep 6", 120)).await;
     wait_state(&running, Some(JobState::Running), Duration::from_secs(60)).await;
 
-    let pid = w.child.as_ref().unwrap().id();
-    let sent = std::process::Command::new("kill")
-        .args(["-USR1", &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
+    w.signal("USR1");
     assert!(
         w.wait_log("draining", Duration::from_secs(10)).await,
         "{}",
@@ -389,40 +379,16 @@ async fn a_restarted_worker_reattaches_to_its_running_container_and_bills_the_wh
     let Some(socket) = podman_socket() else {
         return;
     };
-    use cinder_runner::runtime::Runtime;
-    let rt = cinder_runner::runtime::ContainerRuntime::connect(&socket, false).unwrap();
-    rt.check().await.expect("Podman answers");
-    let image = rt
-        .pinned("localhost/cinder-busybox:latest")
-        .await
-        .expect("the test image exists (scripts/podman-setup.sh creates it)");
+    let (rt, image) = podman_and_image(&socket).await;
     let f = fixture(MarketOpts::default(), 1).await;
     let env = [
         ("CINDER_RUNTIME", "container"),
         ("CINDER_CONTAINER_SOCKET", socket.as_str()),
     ];
     let mut w = f.worker(0, &env);
-    let spec = f.spec_from(
-        "reattach",
-        &serde_json::json!({
-            "version": 1, "kind": "container", "image": image,
-            "command": ["sh", "-c", "sleep 12; echo done > /out/x"], "env": {},
-            "outputs": "/out", "gpus": 0, "time_limit_secs": 120, "deterministic": true
-        }),
-    );
-    let job = f.post(&spec).await;
+    let job = post_container_job(&f, "reattach", &image, "sleep 12; echo done > /out/x").await;
     wait_state(&job, Some(JobState::Running), Duration::from_secs(60)).await;
-    let container = {
-        let end = std::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            let ids = rt.containers_of(&job.to_string()).await.unwrap();
-            if let Some(id) = ids.first() {
-                break id.clone();
-            }
-            assert!(std::time::Instant::now() < end, "{}", w.logs());
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    };
+    let container = container_of(&rt, &job, &w).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     w.restart_with(&env);
     assert_eq!(
@@ -457,13 +423,7 @@ async fn a_stop_that_leaves_containers_lets_the_next_start_finish_the_job() {
     let Some(socket) = podman_socket() else {
         return;
     };
-    use cinder_runner::runtime::Runtime;
-    let rt = cinder_runner::runtime::ContainerRuntime::connect(&socket, false).unwrap();
-    rt.check().await.expect("Podman answers");
-    let image = rt
-        .pinned("localhost/cinder-busybox:latest")
-        .await
-        .expect("the test image exists (scripts/podman-setup.sh creates it)");
+    let (rt, image) = podman_and_image(&socket).await;
     let f = fixture(MarketOpts::default(), 1).await;
     let env = [
         ("CINDER_RUNTIME", "container"),
@@ -471,27 +431,10 @@ async fn a_stop_that_leaves_containers_lets_the_next_start_finish_the_job() {
         ("CINDER_STOP_LEAVES_CONTAINERS", "true"),
     ];
     let mut w = f.worker(0, &env);
-    let spec = f.spec_from(
-        "upgrade",
-        &serde_json::json!({
-            "version": 1, "kind": "container", "image": image,
-            "command": ["sh", "-c", "sleep 10; echo done > /out/x"], "env": {},
-            "outputs": "/out", "gpus": 0, "time_limit_secs": 120, "deterministic": true
-        }),
-    );
-    let job = f.post(&spec).await;
+    let job = post_container_job(&f, "upgrade", &image, "sleep 10; echo done > /out/x").await;
     wait_state(&job, Some(JobState::Running), Duration::from_secs(60)).await;
-    let end = std::time::Instant::now() + Duration::from_secs(30);
-    while rt.containers_of(&job.to_string()).await.unwrap().is_empty() {
-        assert!(std::time::Instant::now() < end, "{}", w.logs());
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let pid = w.child.as_ref().unwrap().id();
-    let sent = std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
+    container_of(&rt, &job, &w).await;
+    w.signal("TERM");
     let status = w
         .wait_exit(Duration::from_secs(30))
         .await
@@ -529,4 +472,50 @@ async fn a_stop_that_leaves_containers_lets_the_next_start_finish_the_job() {
 
 async fn job_state_now(job: &anchor_lang::prelude::Pubkey) -> Option<JobState> {
     common::job(job).await.map(|j| j.state)
+}
+
+/// Podman's runtime and the test image pinned by id.
+async fn podman_and_image(socket: &str) -> (cinder_runner::runtime::ContainerRuntime, String) {
+    use cinder_runner::runtime::Runtime;
+    let rt = cinder_runner::runtime::ContainerRuntime::connect(socket, false).unwrap();
+    rt.check().await.expect("Podman answers");
+    let image = rt
+        .pinned("localhost/cinder-busybox:latest")
+        .await
+        .expect("the test image exists (scripts/podman-setup.sh creates it)");
+    (rt, image)
+}
+
+/// A container job running `script` (up to 120 s), posted.
+async fn post_container_job(
+    f: &Fixture,
+    name: &str,
+    image: &str,
+    script: &str,
+) -> anchor_lang::prelude::Pubkey {
+    let spec = f.spec_from(
+        name,
+        &serde_json::json!({
+            "version": 1, "kind": "container", "image": image,
+            "command": ["sh", "-c", script], "env": {},
+            "outputs": "/out", "gpus": 0, "time_limit_secs": 120, "deterministic": true
+        }),
+    );
+    f.post(&spec).await
+}
+
+/// The id of the job's container, once the worker has created it.
+async fn container_of(
+    rt: &cinder_runner::runtime::ContainerRuntime,
+    job: &anchor_lang::prelude::Pubkey,
+    w: &Worker,
+) -> String {
+    let end = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(id) = rt.containers_of(&job.to_string()).await.unwrap().first() {
+            return id.clone();
+        }
+        assert!(std::time::Instant::now() < end, "{}", w.logs());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }

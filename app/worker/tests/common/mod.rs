@@ -450,6 +450,16 @@ impl Worker {
         self.restart_with(&[]);
     }
 
+    /// Sends signal `name` (`TERM`, `USR1`, …) to the running worker.
+    pub fn signal(&self, name: &str) {
+        let pid = self.child.as_ref().expect("the worker runs").id();
+        let sent = Command::new("kill")
+            .args([format!("-{name}"), pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success(), "kill -{name} {pid}");
+    }
+
     /// kill -9, then start again with `env` (as the first start had).
     pub fn restart_with(&mut self, env: &[(&str, &str)]) {
         self.kill9();
