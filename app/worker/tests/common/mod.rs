@@ -47,7 +47,6 @@ pub struct Net {
     pub usdc: Pubkey,
     pub usdc_program: Pubkey,
     pub protocol_mint: Pubkey,
-    _dir: tempfile::TempDir,
 }
 
 static NET: OnceLock<Arc<Net>> = OnceLock::new();
@@ -65,9 +64,8 @@ pub fn net() -> Arc<Net> {
                 .build()
                 .unwrap();
             rt.block_on(async move {
-                let dir = tempfile::tempdir().unwrap();
                 let running = localnet::start(&LocalnetArgs {
-                    ledger: dir.path().join("ledger"),
+                    ledger: ledger_dir().join("ledger"),
                     reset: true,
                     rpc_port: None,
                     program: program_so(),
@@ -85,7 +83,6 @@ pub fn net() -> Arc<Net> {
                     usdc_program: usdc.token_program.parse().unwrap(),
                     protocol_mint: st.protocol_mint(),
                     state: st,
-                    _dir: dir,
                 };
                 tx.send(Arc::new(net)).unwrap();
                 // Keep the validator alive for the whole test process.
@@ -96,6 +93,30 @@ pub fn net() -> Arc<Net> {
         rx.recv().expect("local chain thread")
     })
     .clone()
+}
+
+/// This test process's ledger directory, `cinder-test-ledgers/<pid>` under the system's temp
+/// dir. The chain lives in a static, which is never dropped, so a `TempDir` there would leave
+/// its ledger (≈ 1 GB) behind after every run: 90 of them filled this machine's disk once.
+/// Instead each start removes the ledgers of test processes that have ended (passed, failed
+/// or killed), and keeps those of processes still running beside it.
+fn ledger_dir() -> PathBuf {
+    let root = std::env::temp_dir().join("cinder-test-ledgers");
+    if let Ok(entries) = std::fs::read_dir(&root) {
+        for entry in entries.flatten() {
+            let alive = entry
+                .file_name()
+                .to_str()
+                .and_then(|name| name.parse::<u32>().ok())
+                .is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
+            if !alive {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+    let dir = root.join(std::process::id().to_string());
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }
 
 pub fn chain() -> Chain {
