@@ -44,6 +44,14 @@ pub struct WorkerConfig {
     pub container_user: String,
     /// Most log a container job keeps on the engine's disk (MiB; the latest is kept).
     pub container_log_mib: u64,
+    /// Most a job may write to its output and scratch directories on `data_dir`'s disk (MiB;
+    /// a container's `/scratch` and outputs, a process job's directories). A run that passes
+    /// it, or that leaves the disk with less than 256 MiB free, is stopped and given back.
+    pub job_disk_mib: u64,
+    /// How often a running job's disk use is measured (s).
+    pub disk_watch_secs: u64,
+    /// A sandboxed process job's `/tmp`, a tmpfs held in memory (MiB).
+    pub process_tmp_mib: u64,
     /// Operator allow-list for process jobs: name in the spec → absolute path.
     pub process_allow: BTreeMap<String, PathBuf>,
     /// Run process jobs in the sandbox (bubblewrap: their own namespaces, the host
@@ -129,6 +137,9 @@ impl Default for WorkerConfig {
             container_memory_mib: 32 * 1024,
             container_user: "65534:65534".into(),
             container_log_mib: 16,
+            job_disk_mib: 256 * 1024,
+            disk_watch_secs: 10,
+            process_tmp_mib: 1024,
             process_allow: BTreeMap::new(),
             process_sandbox: true,
             cpu_slots: 1,
@@ -218,6 +229,12 @@ impl WorkerConfig {
                 cinder::constants::URI_LEN
             )));
         }
+        // Clients sign results requests for this exact endpoint (see the results server).
+        cinder_runner::server::endpoint_base(&self.endpoint).map_err(|e| {
+            ConfigError::Invalid(format!(
+                "{e}: set endpoint to the http(s) URL clients reach the results server at"
+            ))
+        })?;
         for (name, path) in &self.process_allow {
             if !path.is_absolute() {
                 return Err(ConfigError::Invalid(format!(
@@ -395,6 +412,8 @@ mod tests {
                 false,
             ),
             ("https://api.devnet.solana.com", "http://[::]:8950", false),
+            ("http://127.0.0.1:8899", "gpu1.example.com:8950", false),
+            ("http://127.0.0.1:8899", "ftp://gpu1.example.com", false),
         ] {
             std::fs::write(
                 &f,
@@ -404,7 +423,11 @@ mod tests {
             let r = WorkerConfig::load(Some(&f), &Overrides::default());
             assert_eq!(r.is_ok(), ok, "{rpc} {endpoint}: {r:?}");
             if let Err(e) = r {
-                assert!(e.to_string().contains("public URL"), "{e}");
+                let e = e.to_string();
+                assert!(
+                    e.contains("public URL") || e.contains("clients reach the results server"),
+                    "{e}"
+                );
             }
         }
         let missing = dir.path().join("nope.toml");

@@ -51,6 +51,9 @@ pub enum ExecError {
     Gpu(String),
     #[error("result store: {0}")]
     Store(String),
+    /// The run wrote more than `job_disk_mib`, or left the worker's disk nearly full: stopped.
+    #[error("disk: {0}")]
+    Disk(String),
     #[error("{0}")]
     DataDir(#[from] crate::lock::LockError),
 }
@@ -77,6 +80,7 @@ impl ExecError {
             ExecError::Runtime(_) | ExecError::Setup(_) => "runtime",
             ExecError::Gpu(_) => "gpu",
             ExecError::Store(_) => "store",
+            ExecError::Disk(_) => "disk",
             ExecError::DataDir(_) => "data_dir",
         }
     }
@@ -214,6 +218,10 @@ pub struct Executor {
     cancel: CancellationToken,
     /// `demo_tamper`: fabricate the outputs of jobs that ask for it (demos and tests only).
     tamper: bool,
+    /// Most a run may write to its output and scratch directories (`job_disk_mib`).
+    job_disk_bytes: u64,
+    /// How often a running job's disk use is measured.
+    disk_watch_every: Duration,
     /// This worker's hold on `data_dir`, for as long as the executor lives.
     _lock: crate::lock::DataDirLock,
 }
@@ -274,7 +282,10 @@ impl Executor {
                 let canonical = |p: &std::path::Path| {
                     std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
                 };
-                Sandbox::new(vec![canonical(&cfg.data_dir), canonical(&cfg.keypair)])
+                Sandbox {
+                    tmp_bytes: cfg.process_tmp_mib.saturating_mul(1 << 20),
+                    ..Sandbox::new(vec![canonical(&cfg.data_dir), canonical(&cfg.keypair)])
+                }
             }),
             ..ProcessConfig::default()
         });
@@ -320,6 +331,8 @@ impl Executor {
             work,
             cancel: CancellationToken::new(),
             tamper: cfg.demo_tamper,
+            job_disk_bytes: cfg.job_disk_mib.saturating_mul(1 << 20),
+            disk_watch_every: Duration::from_secs(cfg.disk_watch_secs.max(1)),
             _lock: lock,
         })
     }
@@ -534,6 +547,21 @@ impl Executor {
         let output = dir.join("out");
         let scratch = dir.join("work");
         let cancel = self.cancel.child_token();
+        // What the run writes is on the worker's own disk (a container's /scratch and outputs,
+        // a process job's directories): one job must not fill it, nor write more than can be
+        // hashed and stored before the deadline. The watch stops the run through its token
+        // and says why.
+        let disk = DiskWatch::start(
+            vec![output.clone(), scratch.clone()],
+            self.work.clone(),
+            WatchLimits {
+                cap: self.job_disk_bytes,
+                end: tokio::time::Instant::now() + limit,
+                hash_rate: HASH_BYTES_PER_SEC,
+                every: self.disk_watch_every,
+            },
+            cancel.clone(),
+        );
         let request = |gpus: Vec<Gpu>, left: Duration| RunRequest {
             job: job.to_string(),
             spec: p.spec.clone(),
@@ -610,6 +638,9 @@ impl Executor {
             drop(held);
             (outcome, req.time_limit)
         };
+        if let Some(stopped) = disk.stop() {
+            return Err(stopped);
+        }
         let report = match outcome? {
             RunOutcome::Completed { report } => report,
             RunOutcome::Failed { exit, log_tail } => {
@@ -843,9 +874,132 @@ pub fn tamper_outputs(dir: &std::path::Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Results of our own runs are served under the job key; a verifier's re-run is kept apart.
 /// Kept free on the worker's disk beyond a job's inputs, for its outputs and the store.
 pub const DISK_RESERVE_BYTES: u64 = 1 << 30;
+
+/// A running job is stopped when the worker's disk has less than this free: the journal and
+/// the other jobs' results must still fit.
+pub const DISK_FLOOR_BYTES: u64 = 256 << 20;
+
+/// What the worker assumes it can hash and store of a run's outputs per second (sha256 on one
+/// core runs at several times this; the disk may not): the margin a large output needs.
+pub const HASH_BYTES_PER_SEC: u64 = 100 << 20;
+
+/// What a [`DiskWatch`] holds a run to.
+#[derive(Debug, Clone)]
+struct WatchLimits {
+    /// Most bytes the watched directories may hold.
+    cap: u64,
+    /// The run must leave time to hash and store its outputs before this (the job's deadline
+    /// less the submit margin).
+    end: tokio::time::Instant,
+    /// [`HASH_BYTES_PER_SEC`], lower in tests.
+    hash_rate: u64,
+    every: Duration,
+}
+
+/// Why a watch stopped a run.
+#[derive(Debug)]
+enum Stopped {
+    Disk(String),
+    Deadline(String),
+}
+
+/// Measures a running job's directories every `every` (off the async threads) and cancels the
+/// run when they hold more than `cap` bytes, when the disk under `data` has less than
+/// [`DISK_FLOOR_BYTES`] free, or when hashing and storing what they hold would no longer end
+/// before `end`: the submit margin grows with the output, and a run whose outputs could not
+/// be committed in time is given back while the chain still allows a quit, instead of
+/// running on into an expiry and its slash.
+struct DiskWatch {
+    task: tokio::task::JoinHandle<()>,
+    why: Arc<std::sync::Mutex<Option<Stopped>>>,
+}
+
+impl DiskWatch {
+    fn start(
+        dirs: Vec<PathBuf>,
+        data: PathBuf,
+        limits: WatchLimits,
+        cancel: CancellationToken,
+    ) -> DiskWatch {
+        let why = Arc::new(std::sync::Mutex::new(None));
+        let said = why.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(limits.every) => {}
+                    _ = cancel.cancelled() => return,
+                }
+                let (dirs, data) = (dirs.clone(), data.clone());
+                let measured = tokio::task::spawn_blocking(move || {
+                    let used: u64 = dirs
+                        .iter()
+                        .map(|d| cinder_runner::files::used_bytes(d))
+                        .sum();
+                    (used, cinder_runner::files::free_bytes(&data).ok())
+                })
+                .await;
+                let Ok((used, free)) = measured else { continue };
+                if let Some(stop) = limits.check(used, free, tokio::time::Instant::now()) {
+                    *said.lock().unwrap_or_else(|e| e.into_inner()) = Some(stop);
+                    cancel.cancel();
+                    return;
+                }
+            }
+        });
+        DiskWatch { task, why }
+    }
+
+    /// Ends the watch; why it stopped the run, if it did.
+    fn stop(&self) -> Option<ExecError> {
+        self.task.abort();
+        let stopped = self.why.lock().unwrap_or_else(|e| e.into_inner()).take();
+        stopped.map(|s| match s {
+            Stopped::Disk(why) => ExecError::Disk(why),
+            Stopped::Deadline(why) => ExecError::Deadline(why),
+        })
+    }
+}
+
+impl WatchLimits {
+    /// Whether a run whose directories hold `used` bytes, with `free` bytes left on the disk,
+    /// must stop `now`.
+    fn check(&self, used: u64, free: Option<u64>, now: tokio::time::Instant) -> Option<Stopped> {
+        let cap = self.cap;
+        if used > cap {
+            return Some(Stopped::Disk(format!(
+                "the run wrote {used} bytes to its output and scratch directories, more than \
+                 this worker's {cap} (job_disk_mib); it was stopped"
+            )));
+        }
+        if let Some(f) = free.filter(|f| *f < DISK_FLOOR_BYTES) {
+            return Some(Stopped::Disk(format!(
+                "the worker's disk fell to {f} bytes free while the run wrote {used} bytes; it \
+                 was stopped to keep {DISK_FLOOR_BYTES} free"
+            )));
+        }
+        let hashing = Duration::from_secs(used / self.hash_rate.max(1));
+        let left = self.end.saturating_duration_since(now);
+        if hashing >= left {
+            return Some(Stopped::Deadline(format!(
+                "the run's {used} bytes of output would take about {} s to hash and store, and \
+                 only {} s are left before the job's deadline; it was stopped so the job is \
+                 given back in time",
+                hashing.as_secs(),
+                left.as_secs()
+            )));
+        }
+        None
+    }
+}
+
+impl Drop for DiskWatch {
+    /// An early return (a failed fetch, a refused reservation) ends the watch too.
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
 
 /// Before a claim: every input the spec states a size for fits this worker's limit, and their
 /// total, plus `DISK_RESERVE_BYTES`, fits the disk's `free` bytes. (An input of unstated size
@@ -987,9 +1141,11 @@ pub async fn serve_results(shared: &Arc<Shared>) -> anyhow::Result<()> {
     };
     let listener = tokio::net::TcpListener::bind(shared.cfg.listen).await?;
     let store = shared.exec.store().clone();
-    tracing::info!(addr = %shared.cfg.listen, endpoint = %shared.cfg.endpoint, "results server");
+    let endpoint = shared.cfg.endpoint.clone();
+    tracing::info!(addr = %shared.cfg.listen, %endpoint, "results server");
     tokio::spawn(async move {
-        if let Err(e) = cinder_runner::server::serve(listener, store, Arc::new(lookup)).await {
+        let served = cinder_runner::server::serve(listener, store, Arc::new(lookup), &endpoint);
+        if let Err(e) = served.await {
             tracing::error!(error = %e, "results server stopped");
         }
     });
@@ -1207,6 +1363,94 @@ mod tests {
             "{took:?}"
         );
         drop(stall);
+    }
+
+    /// The watch's rules: the cap and the disk floor stop a run as a disk error; an output
+    /// that could no longer be hashed and stored before the deadline stops it as a deadline
+    /// error, so the submit margin grows with the output (100 MiB/s: 10 GiB needs ≈ 102 s).
+    #[test]
+    fn a_watched_run_stops_at_its_cap_the_disk_floor_or_when_its_output_outgrows_the_time_left() {
+        let now = tokio::time::Instant::now();
+        let limits = WatchLimits {
+            cap: 20 << 30,
+            end: now + Duration::from_secs(120),
+            hash_rate: HASH_BYTES_PER_SEC,
+            every: Duration::from_secs(10),
+        };
+        let free = Some(100 << 30);
+        assert!(limits.check(1 << 30, free, now).is_none());
+        // 10 GiB: 102 s of hashing fits the 120 s left, not the 100 s left 20 s later.
+        assert!(limits.check(10 << 30, free, now).is_none());
+        let late = limits.check(10 << 30, free, now + Duration::from_secs(20));
+        assert!(
+            matches!(&late, Some(Stopped::Deadline(w)) if w.contains("about 102 s") && w.contains("only 100 s")),
+            "{late:?}"
+        );
+        assert!(matches!(
+            limits.check((20 << 30) + 1, free, now),
+            Some(Stopped::Disk(w)) if w.contains("job_disk_mib")
+        ));
+        // At the cap exactly (and with time enough to hash it), or with the free space
+        // unknown, it runs on.
+        let roomy = WatchLimits {
+            end: now + Duration::from_secs(3_600),
+            ..limits.clone()
+        };
+        assert!(roomy.check(20 << 30, None, now).is_none());
+        assert!(matches!(
+            limits.check(1 << 20, Some(DISK_FLOOR_BYTES - 1), now),
+            Some(Stopped::Disk(w)) if w.contains("bytes free")
+        ));
+        assert!(limits.check(1 << 20, Some(DISK_FLOOR_BYTES), now).is_none());
+    }
+
+    /// What a run writes to the worker's disk is capped: past `job_disk_mib` in its outputs
+    /// or its scratch directory (a container's /scratch, a process job's HOME) the run is
+    /// stopped, and the error says why (it becomes the quit's memo).
+    #[tokio::test]
+    async fn a_run_that_writes_past_its_disk_cap_is_stopped_and_says_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = WorkerConfig {
+            data_dir: dir.path().join("worker"),
+            runtime: RuntimeKind::Process,
+            process_allow: [("sh".to_string(), PathBuf::from("/bin/sh"))].into(),
+            job_disk_mib: 4,
+            disk_watch_secs: 1,
+            ..WorkerConfig::default()
+        };
+        let exec = Executor::new(&cfg).await.unwrap();
+        let job = |script: &str| Prepared {
+            spec: JobSpec::parse(
+                format!(
+                    r#"{{"version": 1, "kind": "process", "command": ["sh", "-c", "{script}"],
+                        "time_limit_secs": 60}}"#
+                )
+                .as_bytes(),
+            )
+            .unwrap(),
+            gpu_model: None,
+        };
+        for target in ["$CINDER_OUTPUT_DIR/big", "$HOME/big"] {
+            let p = job(&format!(
+                "head -c 16777216 /dev/zero > {target}; sleep 30; touch $CINDER_OUTPUT_DIR/done"
+            ));
+            let started = std::time::Instant::now();
+            let held = exec.reserve(&p).expect("a CPU slot");
+            let e = exec
+                .run(&Pubkey::new_unique(), &p, Duration::from_secs(60), held)
+                .await
+                .unwrap_err();
+            assert!(matches!(e, ExecError::Disk(_)), "{target}: {e}");
+            assert_eq!(e.kind(), "disk");
+            assert!(e.to_string().contains("job_disk_mib"), "{e}");
+            assert!(started.elapsed() < Duration::from_secs(20), "{target}");
+        }
+        // Under the cap the same kind of job runs to its end.
+        let p = job("head -c 1048576 /dev/zero > $CINDER_OUTPUT_DIR/small");
+        let held = exec.reserve(&p).expect("a CPU slot");
+        exec.run(&Pubkey::new_unique(), &p, Duration::from_secs(60), held)
+            .await
+            .unwrap();
     }
 
     /// The one admission control: a job's GPUs of the market's class (all or nothing) or a

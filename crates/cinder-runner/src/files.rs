@@ -185,3 +185,44 @@ pub fn free_bytes(path: &std::path::Path) -> std::io::Result<u64> {
     #[allow(clippy::unnecessary_cast)] // the field types differ between targets
     Ok((st.f_bavail as u64).saturating_mul(st.f_frsize as u64))
 }
+
+/// Disk space the files under `path` take (allocated blocks, so a sparse file counts what it
+/// really holds; hard links once per link; symlinks are not followed). Entries that vanish or
+/// cannot be read while it walks are skipped: a running job changes its tree underneath.
+pub fn used_bytes(path: &std::path::Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let mut total = 0u64;
+    let mut stack = vec![path.to_path_buf()];
+    while let Some(p) = stack.pop() {
+        let Ok(meta) = std::fs::symlink_metadata(&p) else {
+            continue;
+        };
+        total = total.saturating_add(meta.blocks().saturating_mul(512));
+        if meta.is_dir() {
+            if let Ok(entries) = std::fs::read_dir(&p) {
+                stack.extend(entries.flatten().map(|e| e.path()));
+            }
+        }
+    }
+    total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::used_bytes;
+
+    #[test]
+    fn used_bytes_counts_what_files_hold_on_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = used_bytes(dir.path());
+        std::fs::create_dir_all(dir.path().join("a/b")).unwrap();
+        std::fs::write(dir.path().join("a/b/data"), vec![1u8; 1 << 20]).unwrap();
+        // A sparse file of 1 GiB holds (almost) nothing; a symlink to the data is not followed.
+        let sparse = std::fs::File::create(dir.path().join("sparse")).unwrap();
+        sparse.set_len(1 << 30).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("a/b/data"), dir.path().join("link")).unwrap();
+        let used = used_bytes(dir.path()) - base;
+        assert!((1 << 20..(1 << 20) + (64 << 10)).contains(&used), "{used}");
+        assert_eq!(used_bytes(&dir.path().join("missing")), 0);
+    }
+}

@@ -14,10 +14,18 @@ use tokio_util::sync::CancellationToken;
 
 /// The sandbox hiding `hide`, or `None` (test skipped) where bubblewrap is missing outside CI.
 async fn sandboxed(test: &str, hide: Vec<PathBuf>, pids_limit: u64) -> Option<ProcessRuntime> {
-    let sandbox = Sandbox {
-        pids_limit,
-        ..Sandbox::new(hide)
-    };
+    sandbox_of(
+        test,
+        Sandbox {
+            pids_limit,
+            ..Sandbox::new(hide)
+        },
+    )
+    .await
+}
+
+/// `sandbox`'s runtime, checked; `None` (test skipped) where bubblewrap is missing outside CI.
+async fn sandbox_of(test: &str, sandbox: Sandbox) -> Option<ProcessRuntime> {
     if !sandbox.bwrap.exists() {
         assert!(
             !in_ci(),
@@ -200,6 +208,42 @@ echo $# > $CINDER_OUTPUT_DIR/procs"#;
         procs <= 40,
         "{procs} processes in the sandbox with a limit of 40 (200 were tried)"
     );
+}
+
+/// `/tmp` and `/dev/shm` are fresh tmpfs mounts, held in the host's memory: each is capped,
+/// so a job cannot fill the host's memory through them.
+#[tokio::test]
+async fn a_job_cannot_fill_the_hosts_memory_through_its_tmp() {
+    let test = "a_job_cannot_fill_the_hosts_memory_through_its_tmp";
+    let sandbox = Sandbox {
+        tmp_bytes: 1 << 20,
+        ..Sandbox::new(vec![])
+    };
+    let Some(rt) = sandbox_of(test, sandbox).await else {
+        return;
+    };
+    let dirs = JobDirs::new();
+    let script = r#"for d in /tmp /dev/shm; do
+  head -c 8388608 /dev/zero > $d/fill 2>/dev/null
+  wc -c < $d/fill > $CINDER_OUTPUT_DIR/$(basename $d)
+done"#;
+    let req = dirs.request("Sandbox6", process_spec(&["sh", "-c", script], 30));
+    let outcome = rt.run(&req, CancellationToken::new()).await.unwrap();
+    assert!(
+        matches!(outcome, RunOutcome::Completed { .. }),
+        "{outcome:?}"
+    );
+    for name in ["tmp", "shm"] {
+        let held: u64 = fs::read_to_string(dirs.path(&format!("out/{name}")))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert!(
+            held <= 1 << 20,
+            "{name}: {held} bytes written to a 1 MiB tmpfs (8 MiB were tried)"
+        );
+    }
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ mod common;
 use cinder_runner::{
     results::{Manifest, ResultStore},
     runtime::RunReport,
-    server::{self, auth_message, download_results, ClientLookup, DownloadError},
+    server::{self, auth_message, download_results, results_resource, ClientLookup, DownloadError},
 };
 use ed25519_dalek::{Signer, SigningKey};
 use reqwest::StatusCode;
@@ -79,7 +79,10 @@ async fn world() -> World {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let served = store.clone();
-    tokio::spawn(async move { server::serve(listener, served, Arc::new(clients)).await });
+    let endpoint = base.clone();
+    tokio::spawn(
+        async move { server::serve(listener, served, Arc::new(clients), &endpoint).await },
+    );
     World {
         _tmp: tmp,
         store,
@@ -90,9 +93,16 @@ async fn world() -> World {
     }
 }
 
-/// A GET with the three headers: `key` signs `message_job`'s message at `ts`.
-async fn signed_get(url: &str, key: &SigningKey, message_job: &str, ts: u64) -> reqwest::Response {
-    let sig = key.sign(&auth_message(message_job, ts)).to_bytes();
+impl World {
+    /// What a signature for `job` on this world's server names.
+    fn resource(&self, job: &str) -> String {
+        results_resource(&self.base, job).unwrap()
+    }
+}
+
+/// A GET with the three headers: `key` signs the message for `resource` at `ts`.
+async fn signed_get(url: &str, key: &SigningKey, resource: &str, ts: u64) -> reqwest::Response {
+    let sig = key.sign(&auth_message(resource, ts)).to_bytes();
     reqwest::Client::new()
         .get(url)
         .header(
@@ -122,7 +132,7 @@ async fn the_jobs_client_gets_the_manifest_and_the_bytes() {
     let resp = signed_get(
         &format!("{}/v1/jobs/{}/manifest", w.base, w.job),
         &w.client,
-        &w.job,
+        &w.resource(&w.job),
         now(),
     )
     .await;
@@ -132,7 +142,7 @@ async fn the_jobs_client_gets_the_manifest_and_the_bytes() {
     let resp = signed_get(
         &format!("{}/v1/jobs/{}/files/dir/blob.bin", w.base, w.job),
         &w.client,
-        &w.job,
+        &w.resource(&w.job),
         now(),
     )
     .await;
@@ -143,7 +153,7 @@ async fn the_jobs_client_gets_the_manifest_and_the_bytes() {
     let resp = signed_get(
         &format!("{}/v1/jobs/{}/files/answer.txt", w.base, w.job),
         &w.client,
-        &w.job,
+        &w.resource(&w.job),
         now() - 250,
     )
     .await;
@@ -159,7 +169,7 @@ async fn another_key_is_forbidden() {
     let resp = signed_get(
         &format!("{}/v1/jobs/{}/manifest", w.base, w.job),
         &stranger,
-        &w.job,
+        &w.resource(&w.job),
         now(),
     )
     .await;
@@ -170,7 +180,7 @@ async fn another_key_is_forbidden() {
     let resp = signed_get(
         &format!("{}/v1/jobs/{}/files/answer.txt", w.base, w.job),
         &stranger,
-        &w.job,
+        &w.resource(&w.job),
         now(),
     )
     .await;
@@ -183,7 +193,7 @@ async fn a_stale_or_future_timestamp_is_unauthorized() {
     let url = format!("{}/v1/jobs/{}/manifest", w.base, w.job);
     // The future one has a margin: the server reads its clock a moment after the test.
     for ts in [now() - 301, now() + 310, 0] {
-        let resp = signed_get(&url, &w.client, &w.job, ts).await;
+        let resp = signed_get(&url, &w.client, &w.resource(&w.job), ts).await;
         assert_eq!(
             error_of(resp).await,
             (StatusCode::UNAUTHORIZED, "stale_timestamp".into()),
@@ -196,14 +206,17 @@ async fn a_stale_or_future_timestamp_is_unauthorized() {
 async fn a_signature_over_another_job_or_time_is_unauthorized() {
     let w = world().await;
     let url = format!("{}/v1/jobs/{}/manifest", w.base, w.job);
-    let resp = signed_get(&url, &w.client, &key_b58(8), now()).await;
+    let resp = signed_get(&url, &w.client, &w.resource(&key_b58(8)), now()).await;
     assert_eq!(
         error_of(resp).await,
         (StatusCode::UNAUTHORIZED, "bad_signature".into())
     );
     // Signed at one time, sent claiming another.
     let ts = now();
-    let sig = w.client.sign(&auth_message(&w.job, ts - 1)).to_bytes();
+    let sig = w
+        .client
+        .sign(&auth_message(&w.resource(&w.job), ts - 1))
+        .to_bytes();
     let resp = reqwest::Client::new()
         .get(&url)
         .header(
@@ -221,13 +234,80 @@ async fn a_signature_over_another_job_or_time_is_unauthorized() {
     );
 }
 
+/// A signature names the server it was made for: one a client gave another server (a
+/// provider it was sent to, a proxy on the way) does not open this server's copy of the job,
+/// and the refusal says what to sign.
+#[tokio::test]
+async fn a_signature_made_for_another_server_is_unauthorized() {
+    let w = world().await;
+    let url = format!("{}/v1/jobs/{}/manifest", w.base, w.job);
+    let port = w.base.rsplit(':').next().unwrap();
+    for elsewhere in [
+        "https://gpu1.example.com".to_string(),
+        format!("http://127.0.0.2:{port}"),
+        format!("{}/other", w.base),
+    ] {
+        let resource = results_resource(&elsewhere, &w.job).unwrap();
+        let resp = signed_get(&url, &w.client, &resource, now()).await;
+        let body: serde_json::Value = serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap();
+        assert_eq!(body["error"], "bad_signature", "{elsewhere}: {body}");
+        let expected = format!("cinder-results:v2:{}/v1/jobs/{}:", w.base, w.job);
+        assert!(
+            body["message"].as_str().unwrap().contains(&expected),
+            "{body}"
+        );
+    }
+    // The same endpoint written differently is the same server.
+    for same in [format!("{}/", w.base), w.base.replace("http://", "HTTP://")] {
+        let resource = results_resource(&same, &w.job).unwrap();
+        let resp = signed_get(&url, &w.client, &resource, now()).await;
+        assert_eq!(resp.status(), 200, "{same}");
+    }
+}
+
+#[test]
+fn endpoints_are_named_as_browsers_name_them() {
+    for (endpoint, base) in [
+        ("https://GPU1.Example.com", "https://gpu1.example.com"),
+        ("https://gpu1.example.com:443/", "https://gpu1.example.com"),
+        (
+            "http://gpu1.example.com:8950",
+            "http://gpu1.example.com:8950",
+        ),
+        (
+            "https://gpu1.example.com/cinder//",
+            "https://gpu1.example.com/cinder",
+        ),
+        ("http://[::1]:8950", "http://[::1]:8950"),
+    ] {
+        assert_eq!(server::endpoint_base(endpoint).unwrap(), base, "{endpoint}");
+    }
+    for bad in [
+        "gpu1.example.com",
+        "ftp://gpu1.example.com",
+        "file:///tmp",
+        "",
+    ] {
+        assert!(server::endpoint_base(bad).is_err(), "{bad}");
+    }
+    assert_eq!(
+        results_resource("https://gpu1.example.com/", "Job1").unwrap(),
+        "https://gpu1.example.com/v1/jobs/Job1"
+    );
+}
+
 #[tokio::test]
 async fn missing_or_garbled_headers_are_unauthorized() {
     let w = world().await;
     let url = format!("{}/v1/jobs/{}/manifest", w.base, w.job);
     let at = now();
     let ts = at.to_string();
-    let sig = bs58::encode(w.client.sign(&auth_message(&w.job, at)).to_bytes()).into_string();
+    let sig = bs58::encode(
+        w.client
+            .sign(&auth_message(&w.resource(&w.job), at))
+            .to_bytes(),
+    )
+    .into_string();
     let client = bs58::encode(w.client.verifying_key().to_bytes()).into_string();
     let all = [
         ("X-Cinder-Client", client.as_str()),
@@ -274,7 +354,7 @@ async fn unknown_jobs_results_and_files_are_not_found() {
     let resp = signed_get(
         &format!("{}/v1/jobs/{unknown}/manifest", w.base),
         &w.client,
-        &unknown,
+        &w.resource(&unknown),
         now(),
     )
     .await;
@@ -286,7 +366,7 @@ async fn unknown_jobs_results_and_files_are_not_found() {
     let resp = signed_get(
         &format!("{}/v1/jobs/{no_result}/manifest", w.base),
         &w.client,
-        &no_result,
+        &w.resource(&no_result),
         now(),
     )
     .await;
@@ -303,7 +383,7 @@ async fn unknown_jobs_results_and_files_are_not_found() {
         let resp = signed_get(
             &format!("{}/v1/jobs/{}/files/{path}", w.base, w.job),
             &w.client,
-            &w.job,
+            &w.resource(&w.job),
             now(),
         )
         .await;
@@ -316,7 +396,7 @@ async fn unknown_jobs_results_and_files_are_not_found() {
     let resp = signed_get(
         &format!("{}/v1/jobs/not-a-key/manifest", w.base),
         &w.client,
-        "not-a-key",
+        &w.resource("not-a-key"),
         now(),
     )
     .await;
@@ -324,7 +404,7 @@ async fn unknown_jobs_results_and_files_are_not_found() {
     let resp = signed_get(
         &format!("{}/v1/jobs/{FAIL}/manifest", w.base),
         &w.client,
-        FAIL,
+        &w.resource(FAIL),
         now(),
     )
     .await;
@@ -370,7 +450,10 @@ async fn browsers_get_cors_for_the_signed_headers() {
     // One timestamp for the message and the header: two calls to now() can
     // straddle a second and sign a different message than the one sent.
     let at = now();
-    let sig = w.client.sign(&auth_message(&w.job, at)).to_bytes();
+    let sig = w
+        .client
+        .sign(&auth_message(&w.resource(&w.job), at))
+        .to_bytes();
     let resp = reqwest::Client::new()
         .get(&url)
         .header("Origin", "https://app.example")

@@ -1,12 +1,22 @@
 /**
  * Downloading a job's results from its provider: the provider serves them at
  * `{endpoint}/v1/jobs/{job}/manifest` and `/v1/jobs/{job}/files/{path}` only to requests signed
- * by the job's client (ed25519 over `cinder-results:v1:{job}:{timestamp}`, via the wallet's
- * `solana:signMessage`).
+ * by the job's client (ed25519 over `cinder-results:v2:{resource}:{timestamp}`, via the wallet's
+ * `solana:signMessage`). The resource is the provider's registered endpoint and the job's path
+ * under it (`https://gpu1.example.com/v1/jobs/{job}`), so one signature opens that job's files
+ * on that provider only, and a wallet user signs once per download.
  */
 import { getBase58Decoder, type Address } from '@solana/kit';
 
-export const resultsMessage = (job: Address, timestamp: number) => `cinder-results:v1:${job}:${timestamp}`;
+/** The endpoint as signatures name it: origin plus path without trailing slashes (the worker
+ * normalises with the same WHATWG rules). */
+export const endpointBase = (endpoint: string) => {
+  const u = new URL(endpoint);
+  return u.origin + u.pathname.replace(/\/+$/, '');
+};
+export const resultsResource = (endpoint: string, job: Address) => `${endpointBase(endpoint)}/v1/jobs/${job}`;
+export const resultsMessage = (endpoint: string, job: Address, timestamp: number) =>
+  `cinder-results:v2:${resultsResource(endpoint, job)}:${timestamp}`;
 
 export type ResultHeaders = {
   'X-Cinder-Client': string;
@@ -17,10 +27,11 @@ export type ResultHeaders = {
 export async function signResultsRequest(
   signMessage: (message: Uint8Array) => Promise<Uint8Array>,
   client: Address,
+  endpoint: string,
   job: Address,
   timestamp: number = Math.floor(Date.now() / 1000),
 ): Promise<ResultHeaders> {
-  const signature = await signMessage(new TextEncoder().encode(resultsMessage(job, timestamp)));
+  const signature = await signMessage(new TextEncoder().encode(resultsMessage(endpoint, job, timestamp)));
   return {
     'X-Cinder-Client': client,
     'X-Cinder-Timestamp': String(timestamp),

@@ -520,7 +520,8 @@ function ResultsDownload({ job, client, provider, commitment }: { job: Address; 
     if (!canSignMessage(wallet)) throw new Error(`${wallet.name} cannot sign messages; results need a signed request`);
     const p = await fetchProvider(connection.rpc, provider);
     if (!p) throw new Error('The provider has no Provider account (it cannot serve results)');
-    return { endpoint: providerEndpoint(p.data), headers: await signResultsRequest((m) => walletSignMessage(wallet, account, m), client, job) };
+    const endpoint = providerEndpoint(p.data);
+    return { endpoint, headers: await signResultsRequest((m) => walletSignMessage(wallet, account, m), client, endpoint, job) };
   };
 
   const download = async () => {

@@ -226,7 +226,7 @@ describe('the dApp on the local chain', () => {
     await settledRow.getByTestId('results').waitFor({ timeout: 30_000 });
     expect(await settledRow.getByTestId('results-check').innerText()).toBe('Result hash matches the on-chain commitment');
     expect(await settledRow.getByTestId('results-file').allInnerTexts()).toContain('hello.txt');
-    expect(client.requests.some((q) => q.method === 'signMessage' && q.message?.startsWith(`cinder-results:v1:${job}:`))).toBe(true);
+    expect(client.requests.some((q) => q.method === 'signMessage' && q.message?.startsWith(`cinder-results:v2:${worker!.endpoint}/v1/jobs/${job}:`))).toBe(true);
     await screenshot(page, 'jobs-settled');
     await page.close();
   });

@@ -1,6 +1,6 @@
 import { getAddressEncoder, getBase58Encoder, type Address } from '@solana/kit';
 import { describe, expect, it } from 'vitest';
-import { fileUrl, manifestUrl, parseManifest, resultsMessage, signResultsRequest } from '../../src/chain/results';
+import { endpointBase, fileUrl, manifestUrl, parseManifest, resultsMessage, signResultsRequest } from '../../src/chain/results';
 import { defaultWsUrl, loadConfig } from '../../src/config';
 import { formatUnits, lockMultiplier, parseUnits, pendingRewards, type StakePool, type StakePosition } from '../../src/client';
 import { burnSeries, stakingApr } from '../../src/pages/EconomicsPage';
@@ -48,25 +48,30 @@ describe('config', () => {
 });
 
 describe('result downloads', () => {
-  it('signs "cinder-results:v1:{job}:{timestamp}" with the wallet and sends the three headers', async () => {
+  it('signs "cinder-results:v2:{endpoint}/v1/jobs/{job}:{timestamp}" with the wallet and sends the three headers', async () => {
     const wallet = await TestWallet.generate(new FakeChain().connection().rpc);
     const job = addr(42);
     const headers = await signResultsRequest(
       async (m) => Buffer.from(await wallet.handle('signMessage', Buffer.from(m).toString('base64')), 'base64'),
       wallet.address,
+      'https://GPU1.example.com:443/',
       job,
       1_700_000_123,
     );
     expect(headers['X-Cinder-Client']).toBe(wallet.address);
     expect(headers['X-Cinder-Timestamp']).toBe('1700000123');
-    expect(wallet.requests.at(-1)?.message).toBe(`cinder-results:v1:${job}:1700000123`);
+    expect(wallet.requests.at(-1)?.message).toBe(`cinder-results:v2:https://gpu1.example.com/v1/jobs/${job}:1700000123`);
     // The provider's check: ed25519 over the message with the client's key.
     const pub = await crypto.subtle.importKey('raw', new Uint8Array(getAddressEncoder().encode(wallet.address)), 'Ed25519', false, ['verify']);
     const sig = new Uint8Array(getBase58Encoder().encode(headers['X-Cinder-Signature']));
-    const ok = await crypto.subtle.verify('Ed25519', pub, sig, new Uint8Array(new TextEncoder().encode(resultsMessage(job, 1_700_000_123))));
+    const ok = await crypto.subtle.verify('Ed25519', pub, sig, new Uint8Array(new TextEncoder().encode(resultsMessage('https://gpu1.example.com', job, 1_700_000_123))));
     expect(ok).toBe(true);
-    const bad = await crypto.subtle.verify('Ed25519', pub, sig, new Uint8Array(new TextEncoder().encode(resultsMessage(job, 1_700_000_124))));
+    const bad = await crypto.subtle.verify('Ed25519', pub, sig, new Uint8Array(new TextEncoder().encode(resultsMessage('https://gpu1.example.com', job, 1_700_000_124))));
     expect(bad).toBe(false);
+    // Made for one provider, it does not open another's copy of the job.
+    const elsewhere = await crypto.subtle.verify('Ed25519', pub, sig, new Uint8Array(new TextEncoder().encode(resultsMessage('https://gpu2.example.com', job, 1_700_000_123))));
+    expect(elsewhere).toBe(false);
+    expect(endpointBase('http://[::1]:8950/cinder//')).toBe('http://[::1]:8950/cinder');
   });
   it('builds the provider URLs and reads manifests of either naming', () => {
     const job = addr(1) as Address;

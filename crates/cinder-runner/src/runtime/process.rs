@@ -60,6 +60,8 @@ pub struct Sandbox {
     pub hide: Vec<PathBuf>,
     /// Most processes the job's user may have (RLIMIT_NPROC): fork bombs.
     pub pids_limit: u64,
+    /// Size of the job's `/tmp` and `/dev/shm` each: tmpfs mounts, held in the host's memory.
+    pub tmp_bytes: u64,
 }
 
 impl Sandbox {
@@ -71,6 +73,7 @@ impl Sandbox {
             gid: 65534,
             hide,
             pids_limit: 4096,
+            tmp_bytes: 1 << 30,
         }
     }
 
@@ -106,31 +109,18 @@ impl Sandbox {
         } else {
             a.push("--unshare-all".into());
         }
-        a.extend(
-            [
-                "--ro-bind",
-                "/",
-                "/",
-                "--dev",
-                "/dev",
-                "--proc",
-                "/proc",
-                "--perms",
-                "1777",
-                "--tmpfs",
-                "/tmp",
-                "--perms",
-                "1777",
-                "--tmpfs",
-                "/dev/shm",
-            ]
-            .map(String::from),
-        );
+        a.extend(["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"].map(String::from));
+        // Fresh, size-capped memory file systems: a job cannot fill the host's memory through
+        // them.
+        let size = self.tmp_bytes.to_string();
+        for fresh in ["/tmp", "/dev/shm"] {
+            a.extend(["--perms", "1777", "--size", &size, "--tmpfs", fresh].map(String::from));
+        }
         // After the fresh /tmp and /dev: what is hidden stays hidden wherever it lives.
         for path in &self.hide {
             let p = path.to_string_lossy().into_owned();
             if path.is_dir() {
-                a.extend(["--tmpfs".into(), p]);
+                a.extend(["--size".into(), "65536".into(), "--tmpfs".into(), p]);
             } else if path.exists() {
                 a.extend(["--ro-bind".into(), "/dev/null".into(), p]);
             }

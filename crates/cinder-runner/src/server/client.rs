@@ -3,7 +3,9 @@
 //! chain's commitment). The provider is not trusted: its manifest's paths are checked before
 //! anything is written, and each file must have exactly the size and sha256 it claims.
 
-use super::{auth_message, now_secs, HEADER_CLIENT, HEADER_SIGNATURE, HEADER_TIMESTAMP};
+use super::{
+    auth_message, now_secs, results_resource, HEADER_CLIENT, HEADER_SIGNATURE, HEADER_TIMESTAMP,
+};
 use crate::{
     relpath,
     results::{result_hash_of, FileEntry, Manifest},
@@ -46,7 +48,7 @@ pub enum DownloadError {
 
 /// Downloads the results of `job` from the provider at `endpoint` (e.g.
 /// `http://host:8700`) into `dest_dir`, signing each request as `client` with `sign`
-/// (ed25519 over [`auth_message`]). Returns the result hash recomputed from the files.
+/// (ed25519 over [`auth_message`] of this endpoint's [`results_resource`] for `job`). Returns the result hash recomputed from the files.
 pub async fn download_results(
     endpoint: &str,
     job: &str,
@@ -66,6 +68,11 @@ pub async fn download_results(
         url: endpoint.to_string(),
         reason: format!("not a URL: {e}"),
     })?;
+    let resource =
+        results_resource(endpoint, job).map_err(|reason| DownloadError::Unreachable {
+            url: endpoint.to_string(),
+            reason,
+        })?;
     let client_b58 = bs58::encode(client).into_string();
     let get = |segments: Vec<&str>| {
         let mut url = base.clone();
@@ -75,7 +82,7 @@ pub async fn download_results(
                 .extend(segments);
         }
         let timestamp = now_secs();
-        let signature = sign(&auth_message(job, timestamp));
+        let signature = sign(&auth_message(&resource, timestamp));
         let request = http
             .get(url.clone())
             .header(HEADER_CLIENT, &client_b58)

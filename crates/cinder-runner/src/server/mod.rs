@@ -2,10 +2,17 @@
 //!
 //! A request carries `X-Cinder-Client` (base58 ed25519 public key), `X-Cinder-Timestamp`
 //! (unix seconds) and `X-Cinder-Signature` (base58 signature over the exact bytes
-//! `cinder-results:v1:{job}:{timestamp}`, see [`auth_message`]); it is served when the
+//! `cinder-results:v2:{resource}:{timestamp}`, see [`auth_message`]); it is served when the
 //! signature verifies, the timestamp is within [`MAX_CLOCK_SKEW_SECS`] of the server's
 //! clock, and the key is the job's client as [`ClientLookup`] knows it. A browser dApp signs
 //! the same message with a wallet's `signMessage`; CORS allows it from any origin.
+//!
+//! The resource ([`results_resource`]) is this server's public endpoint, as the provider
+//! registered it on chain, and the job's path under it: `https://gpu1.example.com/v1/jobs/{job}`.
+//! One signature therefore opens that job's manifest, files and logs on that server only: a
+//! server the client was sent to (or anyone on the way) cannot replay it to another provider
+//! for another job, or to this one for a job the signature did not name, within its
+//! [`MAX_CLOCK_SKEW_SECS`]. One signature per job keeps a wallet user at one prompt.
 
 mod client;
 
@@ -33,9 +40,32 @@ pub const HEADER_SIGNATURE: &str = "x-cinder-signature";
 /// Largest accepted difference between a request's timestamp and the server's clock.
 pub const MAX_CLOCK_SKEW_SECS: u64 = 300;
 
-/// The bytes a client signs to read job `job`'s results at `timestamp` (unix seconds).
-pub fn auth_message(job: &str, timestamp: u64) -> Vec<u8> {
-    format!("cinder-results:v1:{job}:{timestamp}").into_bytes()
+/// The bytes a client signs to read `resource` (see [`results_resource`]) at `timestamp`
+/// (unix seconds).
+pub fn auth_message(resource: &str, timestamp: u64) -> Vec<u8> {
+    format!("cinder-results:v2:{resource}:{timestamp}").into_bytes()
+}
+
+/// A results endpoint as signatures name it: the URL's origin (scheme, lower-case host, a
+/// port other than the scheme's) and its path without trailing slashes, as WHATWG URL
+/// parsers (the `url` crate, a browser's `URL`) normalise them. `http(s)` only.
+pub fn endpoint_base(endpoint: &str) -> Result<String, String> {
+    let url = url::Url::parse(endpoint).map_err(|e| format!("endpoint {endpoint:?}: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(format!(
+            "endpoint {endpoint:?} is not an http(s) URL with a host"
+        ));
+    }
+    Ok(format!(
+        "{}{}",
+        url.origin().ascii_serialization(),
+        url.path().trim_end_matches('/')
+    ))
+}
+
+/// What one signature grants: job `job`'s results on the server at `endpoint`.
+pub fn results_resource(endpoint: &str, job: &str) -> Result<String, String> {
+    Ok(format!("{}/v1/jobs/{job}", endpoint_base(endpoint)?))
 }
 
 /// Who the client of a job is: the worker answers from its journal or the chain.
@@ -50,6 +80,8 @@ pub trait ClientLookup: Send + Sync + 'static {
 struct AppState {
     store: ResultStore,
     lookup: Arc<dyn ClientLookup>,
+    /// This server's public endpoint ([`endpoint_base`]): signatures must name it.
+    base: Arc<str>,
 }
 
 /// An error answer: `{"error": code, "message": text}`.
@@ -85,8 +117,15 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// The results API, to mount in a server of one's own (see [`serve`]).
-pub fn router(store: ResultStore, lookup: Arc<dyn ClientLookup>) -> Router {
+/// The results API, to mount in a server of one's own (see [`serve`]). `endpoint` is the
+/// public URL clients reach it at (the provider's registered endpoint; behind a reverse proxy,
+/// the proxy's URL): requests must be signed for it.
+pub fn router(
+    store: ResultStore,
+    lookup: Arc<dyn ClientLookup>,
+    endpoint: &str,
+) -> Result<Router, String> {
+    let base: Arc<str> = endpoint_base(endpoint)?.into();
     let cors = CorsLayer::new()
         .allow_origin(Any)
         .allow_methods([Method::GET, Method::HEAD, Method::OPTIONS])
@@ -97,7 +136,7 @@ pub fn router(store: ResultStore, lookup: Arc<dyn ClientLookup>) -> Router {
         ])
         .expose_headers([header::CONTENT_LENGTH, header::CONTENT_TYPE])
         .max_age(Duration::from_secs(600));
-    Router::new()
+    let router = Router::new()
         .route(
             "/healthz",
             get(|| async { Json(serde_json::json!({"status": "ok"})) }),
@@ -107,16 +146,24 @@ pub fn router(store: ResultStore, lookup: Arc<dyn ClientLookup>) -> Router {
         .route("/v1/jobs/{job}/logs/{name}", get(log))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .layer(cors)
-        .with_state(AppState { store, lookup })
+        .with_state(AppState {
+            store,
+            lookup,
+            base,
+        });
+    Ok(router)
 }
 
-/// Serves the results API on `listener` until the listener fails.
+/// Serves the results API on `listener`, for clients that reach it at `endpoint`, until the
+/// listener fails.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     store: ResultStore,
     lookup: Arc<dyn ClientLookup>,
+    endpoint: &str,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(store, lookup)).await
+    let router = router(store, lookup, endpoint).map_err(std::io::Error::other)?;
+    axum::serve(listener, router).await
 }
 
 fn now_secs() -> u64 {
@@ -187,13 +234,17 @@ async fn authorize(state: &AppState, headers: &HeaderMap, job: &str) -> Result<(
             "X-Cinder-Client is not a valid ed25519 public key",
         )
     })?;
-    key.verify_strict(&auth_message(job, timestamp), &Signature::from_bytes(&signature))
-        .map_err(|_| {
-            ApiError::unauthorized(
-                "bad_signature",
-                format!("the signature does not verify over 'cinder-results:v1:{job}:{timestamp}' with X-Cinder-Client"),
-            )
-        })?;
+    let resource = format!("{}/v1/jobs/{job}", state.base);
+    key.verify_strict(
+        &auth_message(&resource, timestamp),
+        &Signature::from_bytes(&signature),
+    )
+    .map_err(|_| {
+        ApiError::unauthorized(
+            "bad_signature",
+            format!("the signature does not verify over 'cinder-results:v2:{resource}:{timestamp}' with X-Cinder-Client: sign for this server's registered endpoint and this job"),
+        )
+    })?;
     match state.lookup.client_of(job).await {
         Err(e) => Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
