@@ -484,6 +484,13 @@ impl Journal {
         })
     }
 
+    /// Deletes the refusals that lapsed at or before `at`; how many. The worker forgets a
+    /// refusal a day after it lapsed (its doubling starts over if the job comes back), so a
+    /// client posting many bad jobs does not grow the journal without end.
+    pub fn forget_refusals_lapsed_before(&self, at: i64) -> Result<usize, JournalError> {
+        self.with(|c| Ok(c.execute("DELETE FROM refusals WHERE until <= ?1", params![at])?))
+    }
+
     /// Refusals still in force at `at`, soonest to lapse first.
     pub fn refusals_in_force(&self, at: i64) -> Result<Vec<Refusal>, JournalError> {
         self.with(|c| {
@@ -648,6 +655,12 @@ mod tests {
             j.refusals_in_force(t + 3_600).unwrap().is_empty(),
             "until is exclusive"
         );
+        // Forgetting lapsed refusals deletes exactly those, and a forgotten one starts over.
+        let lapsed_first = j.refusals_in_force(t).unwrap()[0].until;
+        assert_eq!(j.forget_refusals_lapsed_before(lapsed_first).unwrap(), 2);
+        assert_eq!(j.refusals_in_force(t).unwrap().len(), 1);
+        assert_eq!(j.forget_refusals_lapsed_before(t + 3_600).unwrap(), 1);
+        assert_eq!(j.refuse("a", "h1", "back", t, 300, 3_600).unwrap().count, 1);
     }
 
     #[test]

@@ -410,7 +410,10 @@ pub async fn run(shared: Arc<Shared>) -> anyhow::Result<()> {
                 }
             }
             _ = reconcile.tick() => reconcile_open(&shared, &mut tasks),
-            _ = prune.tick() => prune_results(&shared),
+            _ = prune.tick() => {
+                prune_results(&shared);
+                forget_lapsed_refusals(&shared);
+            }
             _ = verify.tick(), if shared.cfg.verify && !shared.drain.is_cancelled() => verification_duty(&shared, &mut tasks).await,
             Some(done) = tasks.join_next(), if !tasks.is_empty() => {
                 if let Err(e) = done {

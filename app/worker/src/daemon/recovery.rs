@@ -59,6 +59,22 @@ pub(super) fn prune_results(shared: &Arc<Shared>) {
     });
 }
 
+/// Forgets refusals that lapsed more than a day ago (the longest a refusal lasts is
+/// `REFUSE_AT_MOST`): the table holds at most a day's worth of bad jobs.
+pub(super) fn forget_lapsed_refusals(shared: &Arc<Shared>) {
+    let shared = shared.clone();
+    tokio::task::spawn_blocking(move || {
+        match shared
+            .journal
+            .forget_refusals_lapsed_before(unix_now().saturating_sub(super::REFUSE_AT_MOST))
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(count = n, "forgot refusals that lapsed a day ago"),
+            Err(e) => tracing::warn!(error = %e, "cannot forget lapsed refusals"),
+        }
+    });
+}
+
 /// The reconciler's pass (issue 16, point 6): every journal entry not yet submitted that has
 /// no task (its task gave up on an RPC node that did not answer within `rpc_patience_secs`, or
 /// could not tell whether its claim landed) is reconciled with the chain and resumed or closed,
