@@ -19,6 +19,9 @@ use std::{
 };
 use tokio::io::AsyncWriteExt;
 
+/// How often a download still going says how far it got.
+const PROGRESS_EVERY: Duration = Duration::from_secs(15);
+
 /// How far the fetcher goes for a spec or an input.
 #[derive(Debug, Clone)]
 pub struct FetcherConfig {
@@ -295,6 +298,9 @@ impl Fetcher {
                 .map_err(write_err)?;
             let mut hasher = Sha256::new();
             let mut size = 0u64;
+            // A large input shows its progress in the log (hashed as it arrives).
+            let total = body.len.or(input.size);
+            let mut next_report = tokio::time::Instant::now() + PROGRESS_EVERY;
             while let Some(chunk) = body.chunks.next().await {
                 let chunk = chunk.map_err(unreachable)?;
                 size += chunk.len() as u64;
@@ -303,6 +309,10 @@ impl Fetcher {
                 }
                 hasher.update(&chunk);
                 file.write_all(&chunk).await.map_err(write_err)?;
+                if tokio::time::Instant::now() >= next_report {
+                    next_report += PROGRESS_EVERY;
+                    tracing::info!(path = %path, bytes = size, of = ?total, "downloading and hashing an input");
+                }
             }
             // No fsync: after a crash the worker fetches its inputs again.
             file.flush().await.map_err(write_err)?;
