@@ -9,7 +9,7 @@
 #      tests on the host build (solana-program-test) and on cinder.so (Mollusk), the runner
 #      (real processes and Podman containers), the bootstrap run twice against a real local
 #      validator, and the worker end to end and under faults (kill -9, flaky RPC) against it;
-#      the fault suite runs beside the rest
+#      the fault and operations suites run beside the rest
 #   6. every instruction's compute-unit budget on cinder.so (tests/cu-budgets.txt) and
 #      BENCHMARKS.md against a fresh run; the cheating simulation  (cinder-bench/cinder-sim --check)
 #   7. the README's first command: `cinder demo --check` (the whole lifecycle on a local chain,
@@ -65,34 +65,37 @@ cargo check --locked -p cinder --lib --features idl-build
 cargo check --locked -p cinder-worker --lib --bins --no-default-features
 
 step "5/10 cargo test --workspace (program on host and SBF, runner, bootstrap, worker on a local chain)"
-# Two lanes side by side: the worker's fault suite (≈ 7 min, mostly waiting on its own local
-# validator through outages and restarts) and every other test target of the workspace. Each
-# suite that shares a validator still runs its tests one at a time; the validators pick their
-# own ports. Both lanes select with --workspace, so features resolve as in step 4 and nothing
-# is rebuilt. A test target added later lands in the second lane by itself.
-others=$(cargo metadata --no-deps --format-version 1 --locked | python3 -c '
-import json, sys
+# Two lanes side by side: the worker's fault and operations suites (≈ 9 min, mostly waiting on
+# their own local validators through outages, kills and restarts) and every other test target
+# of the workspace (≈ 9 min with them beside it). Each suite that shares a validator still runs
+# its tests one at a time; the validators pick their own ports. Both lanes select with
+# --workspace, so features resolve as in step 4 and nothing is rebuilt. A test target added
+# later lands in the second lane by itself.
+beside="faults ops"
+others=$(cargo metadata --no-deps --format-version 1 --locked | BESIDE="$beside" python3 -c '
+import json, os, sys
 m = json.load(sys.stdin)
 names = {t["name"] for p in m["packages"] for t in p["targets"] if "test" in t["kind"]}
-print(" ".join("--test " + n for n in sorted(names - {"faults"})))')
+print(" ".join("--test " + n for n in sorted(names - set(os.environ["BESIDE"].split()))))')
 faults_log=$(mktemp)
 # A process group of its own, so that a failure of the other lane stops the whole suite
 # (cargo, the test binary and the workers it started), not just cargo.
-setsid cargo test --workspace --locked --test faults >"$faults_log" 2>&1 &
+# shellcheck disable=SC2046 # one word per flag
+setsid cargo test --workspace --locked $(printf -- '--test %s ' $beside) >"$faults_log" 2>&1 &
 faults_pid=$!
 trap 'kill -- -"$faults_pid" 2>/dev/null || true' EXIT
 trap 'exit 1' INT TERM
 # shellcheck disable=SC2086 # one word per flag
 cargo test --workspace --locked --lib --bins $others
 cargo test --workspace --locked --doc
-echo "[test] waiting for the worker's fault suite (started beside the others)"
+echo "[test] waiting for the worker's fault and operations suites (started beside the others)"
 faults_ok=0
 wait "$faults_pid" || faults_ok=$?
 trap - EXIT INT TERM
 cat "$faults_log"
 rm -f "$faults_log"
 if [ "$faults_ok" -ne 0 ]; then
-  echo "[test] the worker's fault suite failed (its output is above)" >&2
+  echo "[test] the worker's fault or operations suite failed (its output is above)" >&2
   exit 1
 fi
 
