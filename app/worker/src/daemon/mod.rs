@@ -321,6 +321,7 @@ pub fn send_config(cfg: &WorkerConfig) -> cinder_client::rpc::SendConfig {
 
 /// Runs until `shared.cancel` fires, then shuts down gracefully.
 pub async fn run(shared: Arc<Shared>) -> anyhow::Result<()> {
+    fault::announce();
     let mut tasks = JoinSet::new();
     // Containers a crash left for jobs the journal no longer runs (issue 16, point 12).
     let open = shared.journal.open_jobs()?;
