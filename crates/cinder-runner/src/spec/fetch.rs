@@ -148,6 +148,9 @@ impl Fetcher {
 
     pub fn with_config(cfg: FetcherConfig) -> Fetcher {
         let mut http = reqwest::Client::builder()
+            // Never the environment's HTTP(S)_PROXY: a proxy resolves names itself, past the
+            // check of internal addresses below.
+            .no_proxy()
             .connect_timeout(cfg.connect_timeout)
             .read_timeout(cfg.input_idle_timeout)
             .user_agent(concat!("cinder-runner/", env!("CARGO_PKG_VERSION")));
