@@ -52,6 +52,9 @@ pub struct WorkerConfig {
     pub disk_watch_secs: u64,
     /// A sandboxed process job's `/tmp`, a tmpfs held in memory (MiB).
     pub process_tmp_mib: u64,
+    /// Memory limit of a process job whose spec sets no `memory_limit_mib` (MiB; its address
+    /// space, or its data segment when it has GPUs).
+    pub process_memory_mib: u64,
     /// Operator allow-list for process jobs: name in the spec → absolute path.
     pub process_allow: BTreeMap<String, PathBuf>,
     /// Run process jobs in the sandbox (bubblewrap: their own namespaces, the host
@@ -140,6 +143,7 @@ impl Default for WorkerConfig {
             job_disk_mib: 256 * 1024,
             disk_watch_secs: 10,
             process_tmp_mib: 1024,
+            process_memory_mib: 32 * 1024,
             process_allow: BTreeMap::new(),
             process_sandbox: true,
             cpu_slots: 1,

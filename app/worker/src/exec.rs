@@ -287,6 +287,7 @@ impl Executor {
                     ..Sandbox::new(vec![canonical(&cfg.data_dir), canonical(&cfg.keypair)])
                 }
             }),
+            default_memory_bytes: Some(cfg.process_memory_mib.saturating_mul(1 << 20)),
             ..ProcessConfig::default()
         });
         let (gpus, gpu_error) = match gpu::inventory() {

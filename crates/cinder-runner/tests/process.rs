@@ -328,6 +328,38 @@ async fn a_process_over_its_memory_limit_fails_and_within_it_completes() {
     );
 }
 
+/// A spec that sets no limit gets the operator's default: the same 256 MiB allocation fails
+/// under a 64 MiB default and runs with none.
+#[tokio::test]
+async fn a_spec_without_a_memory_limit_gets_the_operators_default() {
+    let command = ["sh", "-c", "dd if=/dev/zero of=/dev/null bs=256M count=1 2>&1 && echo done > \"$CINDER_OUTPUT_DIR/ok\""];
+    let capped = ProcessRuntime::with_config(ProcessConfig {
+        allow: BTreeMap::from([("sh".to_string(), PathBuf::from("/bin/sh"))]),
+        default_memory_bytes: Some(64 << 20),
+        ..ProcessConfig::default()
+    });
+    let dirs = JobDirs::new();
+    let req = dirs.request("DefaultCap", process_spec(&command, 60));
+    assert!(req.spec.memory_limit_mib.is_none());
+    let outcome = capped.run(&req, CancellationToken::new()).await.unwrap();
+    assert!(
+        matches!(&outcome, RunOutcome::Failed { log_tail, .. } if log_tail.contains("memory")),
+        "{outcome:?}"
+    );
+    let dirs = JobDirs::new();
+    let outcome = runtime()
+        .run(
+            &dirs.request("NoCap", process_spec(&command, 60)),
+            CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, RunOutcome::Completed { .. }),
+        "{outcome:?}"
+    );
+}
+
 #[tokio::test]
 async fn a_container_spec_is_not_run_as_a_process() {
     let dirs = JobDirs::new();

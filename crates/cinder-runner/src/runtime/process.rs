@@ -1,6 +1,6 @@
 //! Jobs run as a program the operator allow-listed by name, with a cleared environment, in
 //! their own process group (so a timeout or cancel kills every process the job started),
-//! with an optional address-space limit, and, unless the operator turned it off, inside a
+//! with a memory limit (the spec's, or the operator's default), and, unless the operator turned it off, inside a
 //! sandbox ([`Sandbox`]: bubblewrap): an unprivileged user, its own user, pid, mount, network,
 //! IPC and UTS namespaces, the host read-only, the worker's data and keypair invisible, only
 //! the job's output and scratch directories writable, a process limit, and death with the run.
@@ -31,6 +31,8 @@ pub struct ProcessConfig {
     pub drain_timeout: Duration,
     /// Confine each job; `None` runs it as the worker's user (trusted clients only).
     pub sandbox: Option<Sandbox>,
+    /// The memory limit of a job whose spec sets no `memory_limit_mib` (bytes; `None`: none).
+    pub default_memory_bytes: Option<u64>,
 }
 
 impl Default for ProcessConfig {
@@ -40,6 +42,7 @@ impl Default for ProcessConfig {
             kill_grace: Duration::from_secs(5),
             drain_timeout: Duration::from_secs(2),
             sandbox: None,
+            default_memory_bytes: None,
         }
     }
 }
@@ -343,8 +346,13 @@ impl ProcessRuntime {
         } else {
             cmd.current_dir(work_dir);
         }
-        if let Some(mib) = req.spec.memory_limit_mib {
-            let bytes = mib.saturating_mul(1024 * 1024) as libc::rlim_t;
+        let memory = req
+            .spec
+            .memory_limit_mib
+            .map(|mib| mib.saturating_mul(1024 * 1024))
+            .or(self.cfg.default_memory_bytes);
+        if let Some(bytes) = memory {
+            let bytes = bytes as libc::rlim_t;
             // The address space (RLIMIT_AS); for a job with GPUs the data segment
             // (RLIMIT_DATA: private writable memory) instead, because the CUDA driver
             // reserves far more address space than it uses and would not start under an
