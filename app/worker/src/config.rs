@@ -55,6 +55,11 @@ pub struct WorkerConfig {
     /// Memory limit of a process job whose spec sets no `memory_limit_mib` (MiB; its address
     /// space, or its data segment when it has GPUs).
     pub process_memory_mib: u64,
+    /// Run each process job in a cgroup of its own (memory and process caps that count what
+    /// the job really holds, one kill for all it started) when the worker may make cgroups:
+    /// root on cgroup v1, or a delegated subtree on v2 (systemd `Delegate=yes`). Where it may
+    /// not, the worker says so at start and runs process jobs with their rlimits only.
+    pub process_cgroup: bool,
     /// Operator allow-list for process jobs: name in the spec → absolute path.
     pub process_allow: BTreeMap<String, PathBuf>,
     /// Run process jobs in the sandbox (bubblewrap: their own namespaces, the host
@@ -144,6 +149,7 @@ impl Default for WorkerConfig {
             disk_watch_secs: 10,
             process_tmp_mib: 1024,
             process_memory_mib: 32 * 1024,
+            process_cgroup: true,
             process_allow: BTreeMap::new(),
             process_sandbox: true,
             cpu_slots: 1,

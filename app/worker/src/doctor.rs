@@ -124,6 +124,8 @@ pub async fn run(cfg: &WorkerConfig, args: &DoctorArgs) -> Vec<Check> {
     let scratch = tempdir_under(&std::env::temp_dir());
     let mut probe_cfg = cfg.clone();
     probe_cfg.data_dir = scratch.clone();
+    // The doctor changes nothing of the host's cgroups; it only says whether the worker can.
+    probe_cfg.process_cgroup = false;
     let exec = match Executor::new(&probe_cfg).await {
         Ok(e) => Some(e),
         Err(e) => {
@@ -247,6 +249,19 @@ async fn runtime_checks(cfg: &WorkerConfig, exec: &Executor) -> Vec<Check> {
             ),
             "for container jobs run scripts/podman-setup.sh (Podman) or start dockerd",
         )),
+    }
+    if !cfg.process_allow.is_empty() && cfg.process_cgroup {
+        out.push(match cinder_runner::runtime::CgroupRoot::probe() {
+            Ok(version) => Check::ok(
+                "process cgroups",
+                format!("each process job gets a cgroup of its own (cgroup {version})"),
+            ),
+            Err(why) => Check::warn(
+                "process cgroups",
+                format!("process jobs will run without a cgroup: {why}"),
+                "run the worker as root, under systemd with Delegate=yes (docs/operator.md)",
+            ),
+        });
     }
     out
 }

@@ -14,8 +14,8 @@ use cinder_runner::{
     gpu::{self, Gpu, GpuPool},
     results::ResultStore,
     runtime::{
-        ContainerConfig, ContainerRuntime, ProcessConfig, ProcessRuntime, RunOutcome, RunRequest,
-        Runtime, RuntimeError, Sandbox,
+        CgroupRoot, ContainerConfig, ContainerRuntime, ProcessConfig, ProcessRuntime, RunOutcome,
+        RunRequest, Runtime, RuntimeError, Sandbox,
     },
     spec::{FetchError, Fetcher, FetcherConfig, JobSpec, SpecKind},
 };
@@ -288,6 +288,23 @@ impl Executor {
                 }
             }),
             default_memory_bytes: Some(cfg.process_memory_mib.saturating_mul(1 << 20)),
+            cgroups: if cfg.process_cgroup {
+                match CgroupRoot::detect() {
+                    Ok(root) => {
+                        tracing::info!(
+                            version = root.version(),
+                            "process jobs run in cgroups of their own"
+                        );
+                        Some(Arc::new(root))
+                    }
+                    Err(e) => {
+                        tracing::warn!(reason = %e, "process jobs run without a cgroup (rlimits only)");
+                        None
+                    }
+                }
+            } else {
+                None
+            },
             ..ProcessConfig::default()
         });
         let (gpus, gpu_error) = match gpu::inventory() {

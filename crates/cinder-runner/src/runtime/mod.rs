@@ -2,11 +2,13 @@
 //! ([`ProcessRuntime`]), on the GPUs it was assigned, under its time limit, with its
 //! stdout/stderr tails kept in log files. Anything but a clean exit discards the outputs.
 
+mod cgroup;
 mod container;
 mod engine;
 mod logs;
 mod process;
 
+pub use cgroup::{CgroupLimits, CgroupRoot, JobCgroup};
 pub use container::{
     ContainerConfig, ContainerRuntime, CONTAINER_INPUT_DIR, CONTAINER_SCRATCH_DIR, JOB_LABEL,
     OWNER_LABEL,
@@ -125,6 +127,8 @@ pub enum RuntimeError {
     SandboxUnusable { bwrap: PathBuf, reason: String },
     #[error("could not start {program}: {reason}")]
     Spawn { program: String, reason: String },
+    #[error("could not make the job's cgroup: {0}")]
+    Cgroup(String),
     #[error("container engine at {socket} is unreachable: {reason}. For Podman run scripts/podman-setup.sh (it starts `podman system service`); for Docker start dockerd")]
     EngineUnreachable { socket: String, reason: String },
     #[error("the container engine cannot give the job GPU {device}: {reason}. Describe the GPUs to it with `nvidia-ctk cdi generate --output=/etc/cdi/nvidia.yaml` (then `nvidia-ctk cdi list` names each GPU's UUID); see docs/operator.md")]

@@ -33,6 +33,9 @@ pub struct ProcessConfig {
     pub sandbox: Option<Sandbox>,
     /// The memory limit of a job whose spec sets no `memory_limit_mib` (bytes; `None`: none).
     pub default_memory_bytes: Option<u64>,
+    /// Run each job in a cgroup of its own under this root: its memory limit then counts what
+    /// it holds (tmpfs and page cache too), and its process limit its own processes.
+    pub cgroups: Option<std::sync::Arc<super::CgroupRoot>>,
 }
 
 impl Default for ProcessConfig {
@@ -43,6 +46,7 @@ impl Default for ProcessConfig {
             drain_timeout: Duration::from_secs(2),
             sandbox: None,
             default_memory_bytes: None,
+            cgroups: None,
         }
     }
 }
@@ -397,6 +401,26 @@ impl ProcessRuntime {
             }
         }
 
+        // The job's cgroup: the child joins it before exec, so bwrap and everything the job
+        // starts are in it; dropping it (on every return below) kills what is left.
+        let cgroup = match &self.cfg.cgroups {
+            Some(root) => {
+                let limits = super::CgroupLimits {
+                    memory_bytes: memory,
+                    pids: self.cfg.sandbox.as_ref().map_or(4096, |sb| sb.pids_limit),
+                };
+                let cg = root.create(limits).map_err(RuntimeError::Cgroup)?;
+                let fds = cg.join_fds();
+                // SAFETY: runs in the forked child before exec; it only write(2)s to
+                // descriptors the parent opened, from a vector allocated before the fork.
+                unsafe {
+                    cmd.pre_exec(move || super::cgroup::join_in_child(&fds));
+                }
+                Some(cg)
+            }
+            None => None,
+        };
+
         let started = SystemTime::now();
         let mut child = cmd.spawn().map_err(|e| RuntimeError::Spawn {
             program: program.display().to_string(),
@@ -464,7 +488,19 @@ impl ProcessRuntime {
                     (None, Some(sig)) => Exit::Signal(sig),
                     (None, None) => Exit::Code(-1),
                 },
-                log_tail: logs::failure_tail(&stdout, &stderr),
+                log_tail: match &cgroup {
+                    Some(cg) if cg.oom_killed() => format!(
+                        "killed by the kernel: the job held more memory than its limit of {} MiB \
+                         (memory_limit_mib){}",
+                        memory.unwrap_or(0) >> 20,
+                        logs::failure_tail(&stdout, &stderr)
+                            .lines()
+                            .last()
+                            .map(|l| format!("; last output: {l}"))
+                            .unwrap_or_default()
+                    ),
+                    _ => logs::failure_tail(&stdout, &stderr),
+                },
             },
             Ending::Exited(Err(e)) => {
                 discard_outputs(&req.output_dir)?;

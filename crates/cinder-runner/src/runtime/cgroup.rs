@@ -1,0 +1,399 @@
+//! A cgroup per process job. An address-space limit (RLIMIT_AS) counts what a job maps, not
+//! what it holds, and misses what it keeps in its memory file systems (`/tmp`, `/dev/shm`);
+//! RLIMIT_NPROC counts the processes of the job's user, not of the job. The job's cgroup caps
+//! what the job really holds in memory (its anonymous memory, its tmpfs files, its page cache)
+//! and how many processes it has, and its kill reaches every process the job started.
+//!
+//! Both hierarchies are handled:
+//! - **cgroup v2** (Debian 12, Ubuntu 22.04 and later): the worker needs a subtree of its own
+//!   (systemd: `Delegate=yes` in its unit). It moves itself into a leaf `worker` of its cgroup,
+//!   enables the memory and pids controllers below, and makes `cinder-jobs/<job>` beside it.
+//! - **cgroup v1** (older hosts, and the hybrid layout of this repository's CI machine): one
+//!   `cinder-jobs/<job>` under the worker's own cgroup of the memory and pids controllers.
+//!
+//! A host where neither works (no root, no delegation) is told at start, and process jobs then
+//! run with their rlimits only.
+
+use std::{
+    fs,
+    os::{fd::AsRawFd, unix::fs::OpenOptionsExt},
+    path::{Path, PathBuf},
+    sync::atomic::{AtomicU64, Ordering},
+    time::Duration,
+};
+
+const V2_MOUNT: &str = "/sys/fs/cgroup";
+const V1_MOUNT: &str = "/sys/fs/cgroup";
+const JOBS: &str = "cinder-jobs";
+
+/// Where this worker makes its jobs' cgroups.
+#[derive(Debug, Clone)]
+pub struct CgroupRoot {
+    kind: Kind,
+}
+
+#[derive(Debug, Clone)]
+enum Kind {
+    /// `.../cinder-jobs` in the unified hierarchy, controllers enabled for its children.
+    V2 { jobs: PathBuf },
+    /// `.../cinder-jobs` under the memory and the pids controllers' hierarchies.
+    V1 { memory: PathBuf, pids: PathBuf },
+}
+
+/// What a job's cgroup holds it to.
+#[derive(Debug, Clone, Copy)]
+pub struct CgroupLimits {
+    /// Memory the job may hold (bytes), swap not counted on top; `None`: the hierarchy's.
+    pub memory_bytes: Option<u64>,
+    /// Processes (and threads) the job may have at once.
+    pub pids: u64,
+}
+
+/// This process's path in the hierarchy `controller` (`""` for v2's unified line).
+fn own_path(controller: &str) -> Result<String, String> {
+    let text =
+        fs::read_to_string("/proc/self/cgroup").map_err(|e| format!("/proc/self/cgroup: {e}"))?;
+    text.lines()
+        .find_map(|line| {
+            let mut parts = line.splitn(3, ':');
+            let (_, names, path) = (parts.next()?, parts.next()?, parts.next()?);
+            let matches = if controller.is_empty() {
+                names.is_empty()
+            } else {
+                names.split(',').any(|n| n == controller)
+            };
+            matches.then(|| path.to_string())
+        })
+        .ok_or_else(|| {
+            format!(
+                "this process is in no {} cgroup",
+                if controller.is_empty() {
+                    "v2"
+                } else {
+                    controller
+                }
+            )
+        })
+}
+
+fn write(path: &Path, value: &str) -> Result<(), String> {
+    fs::write(path, value).map_err(|e| format!("writing {value:?} to {}: {e}", path.display()))
+}
+
+fn join(mount: &str, rel: &str) -> PathBuf {
+    Path::new(mount).join(rel.trim_start_matches('/'))
+}
+
+impl CgroupRoot {
+    /// Finds where this process may make job cgroups and prepares `cinder-jobs` there, or says
+    /// why it cannot (not root, no delegated subtree, no memory or pids controller).
+    pub fn detect() -> Result<CgroupRoot, String> {
+        if Path::new(V2_MOUNT).join("cgroup.controllers").exists() {
+            Self::detect_v2()
+        } else {
+            Self::detect_v1()
+        }
+    }
+
+    /// Whether [`CgroupRoot::detect`] would succeed, without changing anything (`cinder
+    /// doctor`): the hierarchy's version, or why not.
+    pub fn probe() -> Result<&'static str, String> {
+        let writable = |dir: &Path| -> Result<(), String> {
+            let c = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes())
+                .map_err(|e| e.to_string())?;
+            // SAFETY: access(2) on a NUL-terminated path that outlives the call.
+            if unsafe { libc::access(c.as_ptr(), libc::W_OK) } == 0 {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{} is not writable by this user: {}",
+                    dir.display(),
+                    std::io::Error::last_os_error()
+                ))
+            }
+        };
+        if Path::new(V2_MOUNT).join("cgroup.controllers").exists() {
+            let own = join(V2_MOUNT, &own_path("")?);
+            let available = fs::read_to_string(own.join("cgroup.controllers"))
+                .map_err(|e| format!("{}: {e}", own.display()))?;
+            for c in ["memory", "pids"] {
+                if !available.split_whitespace().any(|a| a == c) {
+                    return Err(format!(
+                        "the {c} controller is not delegated to {} (systemd: Delegate=yes)",
+                        own.display()
+                    ));
+                }
+            }
+            writable(&own)?;
+            Ok("v2")
+        } else {
+            for c in ["memory", "pids"] {
+                let mount = Path::new(V1_MOUNT).join(c);
+                if !mount.join("cgroup.procs").exists() {
+                    return Err(format!("no {c} cgroup hierarchy at {}", mount.display()));
+                }
+                writable(&join(&mount.to_string_lossy(), &own_path(c)?))?;
+            }
+            Ok("v1")
+        }
+    }
+
+    fn detect_v2() -> Result<CgroupRoot, String> {
+        let rel = own_path("")?;
+        let own = join(V2_MOUNT, &rel);
+        let available = fs::read_to_string(own.join("cgroup.controllers"))
+            .map_err(|e| format!("{}: {e}", own.display()))?;
+        for c in ["memory", "pids"] {
+            if !available.split_whitespace().any(|a| a == c) {
+                return Err(format!(
+                    "the {c} controller is not delegated to this worker's cgroup {} (systemd: \
+                     Delegate=yes in its unit)",
+                    own.display()
+                ));
+            }
+        }
+        // No process may sit in a cgroup whose controllers are enabled for its children: the
+        // worker moves itself into a leaf of its own first (the root cgroup is exempt).
+        if rel != "/" {
+            let leaf = own.join("worker");
+            fs::create_dir_all(&leaf).map_err(|e| format!("{}: {e}", leaf.display()))?;
+            write(&leaf.join("cgroup.procs"), "0")?;
+        }
+        write(&own.join("cgroup.subtree_control"), "+memory +pids")?;
+        let jobs = own.join(JOBS);
+        fs::create_dir_all(&jobs).map_err(|e| format!("{}: {e}", jobs.display()))?;
+        write(&jobs.join("cgroup.subtree_control"), "+memory +pids")?;
+        Ok(CgroupRoot {
+            kind: Kind::V2 { jobs },
+        })
+    }
+
+    fn detect_v1() -> Result<CgroupRoot, String> {
+        let dir = |controller: &str| -> Result<PathBuf, String> {
+            let mount = Path::new(V1_MOUNT).join(controller);
+            if !mount.join("cgroup.procs").exists() {
+                return Err(format!(
+                    "no {controller} cgroup hierarchy at {}",
+                    mount.display()
+                ));
+            }
+            let jobs = join(&mount.to_string_lossy(), &own_path(controller)?).join(JOBS);
+            fs::create_dir_all(&jobs).map_err(|e| format!("{}: {e}", jobs.display()))?;
+            Ok(jobs)
+        };
+        Ok(CgroupRoot {
+            kind: Kind::V1 {
+                memory: dir("memory")?,
+                pids: dir("pids")?,
+            },
+        })
+    }
+
+    /// The `cinder-jobs` directories job cgroups are made in.
+    pub fn jobs_dirs(&self) -> Vec<PathBuf> {
+        match &self.kind {
+            Kind::V2 { jobs } => vec![jobs.clone()],
+            Kind::V1 { memory, pids } => vec![memory.clone(), pids.clone()],
+        }
+    }
+
+    /// Which hierarchy: `"v2"` or `"v1"`.
+    pub fn version(&self) -> &'static str {
+        match self.kind {
+            Kind::V2 { .. } => "v2",
+            Kind::V1 { .. } => "v1",
+        }
+    }
+
+    /// A new, empty cgroup for one run, with `limits` set.
+    pub fn create(&self, limits: CgroupLimits) -> Result<JobCgroup, String> {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let name = format!(
+            "job-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let memory = limits.memory_bytes.map(|b| b.to_string());
+        let pids = limits.pids.to_string();
+        let mut cg = JobCgroup {
+            dirs: Vec::new(),
+            procs: Vec::new(),
+            v2: matches!(self.kind, Kind::V2 { .. }),
+        };
+        let make = |cg: &mut JobCgroup, dir: PathBuf| -> Result<PathBuf, String> {
+            fs::create_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            cg.dirs.push(dir.clone());
+            Ok(dir)
+        };
+        match &self.kind {
+            Kind::V2 { jobs } => {
+                let dir = make(&mut cg, jobs.join(&name))?;
+                if let Some(memory) = &memory {
+                    write(&dir.join("memory.max"), memory)?;
+                }
+                // Swap would let the job hold more than its limit; absent without swap.
+                let _ = write(&dir.join("memory.swap.max"), "0");
+                write(&dir.join("pids.max"), &pids)?;
+            }
+            Kind::V1 {
+                memory: mem,
+                pids: pid,
+            } => {
+                let dir = make(&mut cg, mem.join(&name))?;
+                if let Some(memory) = &memory {
+                    write(&dir.join("memory.limit_in_bytes"), memory)?;
+                    let _ = write(&dir.join("memory.memsw.limit_in_bytes"), memory);
+                }
+                let dir = make(&mut cg, pid.join(&name))?;
+                write(&dir.join("pids.max"), &pids)?;
+            }
+        }
+        for dir in cg.dirs.clone() {
+            let path = dir.join("cgroup.procs");
+            let file = fs::OpenOptions::new()
+                .write(true)
+                .custom_flags(libc::O_CLOEXEC)
+                .open(&path)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            cg.procs.push(file);
+        }
+        Ok(cg)
+    }
+}
+
+/// One run's cgroup: the child joins it before it execs ([`JobCgroup::join_fds`]); dropping
+/// it kills whatever is left in it and removes it.
+#[derive(Debug)]
+pub struct JobCgroup {
+    /// The job's directory in each hierarchy (one for v2; memory, then pids for v1).
+    dirs: Vec<PathBuf>,
+    /// Each directory's `cgroup.procs`, open for the child to write "0" (itself) into.
+    procs: Vec<fs::File>,
+    v2: bool,
+}
+
+impl JobCgroup {
+    /// Descriptors the child writes `0` into, after fork and before exec, to join the cgroup
+    /// (every process it starts is then in it too).
+    pub fn join_fds(&self) -> Vec<i32> {
+        self.procs.iter().map(|f| f.as_raw_fd()).collect()
+    }
+
+    /// The processes in the cgroup now.
+    fn members(&self) -> Vec<i32> {
+        let Some(dir) = self.dirs.first() else {
+            return Vec::new();
+        };
+        fs::read_to_string(dir.join("cgroup.procs"))
+            .map(|t| t.lines().filter_map(|l| l.trim().parse().ok()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Whether the kernel killed a process of the job for going over its memory limit.
+    pub fn oom_killed(&self) -> bool {
+        let Some(dir) = self.dirs.first() else {
+            return false;
+        };
+        let (file, key) = if self.v2 {
+            ("memory.events", "oom_kill")
+        } else {
+            ("memory.oom_control", "oom_kill")
+        };
+        let counted = fs::read_to_string(dir.join(file)).ok().and_then(|t| {
+            t.lines().find_map(|l| {
+                let (k, v) = l.split_once(' ')?;
+                (k == key).then(|| v.trim().parse::<u64>().ok())?
+            })
+        });
+        match counted {
+            Some(n) => n > 0,
+            // Kernels before 4.13 (v1) count only hits of the limit.
+            None => fs::read_to_string(dir.join("memory.failcnt"))
+                .ok()
+                .and_then(|t| t.trim().parse::<u64>().ok())
+                .is_some_and(|n| n > 0),
+        }
+    }
+
+    /// Kills every process in the cgroup and waits (briefly) until it is empty.
+    pub fn kill(&self) {
+        if self.v2 {
+            if let Some(dir) = self.dirs.first() {
+                // cgroup.kill (Linux 5.14): one write, no race with forks.
+                if write(&dir.join("cgroup.kill"), "1").is_ok() {
+                    self.wait_empty();
+                    return;
+                }
+            }
+        }
+        for _ in 0..100 {
+            let members = self.members();
+            if members.is_empty() {
+                return;
+            }
+            for pid in members {
+                // SAFETY: kill(2) with a pid from the job's own cgroup; no memory involved.
+                unsafe {
+                    libc::kill(pid, libc::SIGKILL);
+                }
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn wait_empty(&self) {
+        for _ in 0..100 {
+            if self.members().is_empty() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// The job's directories (for tests and logs).
+    pub fn dirs(&self) -> &[PathBuf] {
+        &self.dirs
+    }
+}
+
+impl Drop for JobCgroup {
+    fn drop(&mut self) {
+        self.kill();
+        self.procs.clear();
+        // A cgroup can be removed once the kernel has released its last process, which takes
+        // a moment after a kill (longer after an OOM kill): on a thread of its own, so the
+        // run's task does not wait for it.
+        let dirs = std::mem::take(&mut self.dirs);
+        let removal = move || {
+            for dir in dirs.iter().rev() {
+                for _ in 0..600 {
+                    match fs::remove_dir(dir) {
+                        Ok(()) => break,
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
+                        Err(_) => std::thread::sleep(Duration::from_millis(50)),
+                    }
+                }
+            }
+        };
+        if std::thread::Builder::new()
+            .name("cgroup-rmdir".into())
+            .spawn(removal)
+            .is_err()
+        {
+            tracing::warn!("could not start the thread that removes a job's cgroup");
+        }
+    }
+}
+
+/// Writes "0" to each descriptor: the calling process joins those cgroups. Only
+/// async-signal-safe calls, for `pre_exec`.
+pub(crate) fn join_in_child(fds: &[i32]) -> std::io::Result<()> {
+    for &fd in fds {
+        // SAFETY: write(2) of a static byte to a descriptor the parent opened; no allocation.
+        let n = unsafe { libc::write(fd, b"0".as_ptr().cast(), 1) };
+        if n != 1 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
