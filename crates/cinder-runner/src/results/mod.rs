@@ -158,12 +158,15 @@ fn walk_into(
     Ok(())
 }
 
-/// Size and sha256 of a file, read in 1 MiB chunks.
+/// Size and sha256 of a file, read in 1 MiB chunks; a large one logs its progress every 15 s.
 pub(crate) fn hash_file(path: &Path, sync: bool) -> std::io::Result<(u64, [u8; 32])> {
+    const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(15);
     let mut file = fs::File::open(path)?;
+    let total = file.metadata()?.len();
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     let mut size = 0u64;
+    let mut next_report = std::time::Instant::now() + PROGRESS_EVERY;
     loop {
         let n = file.read(&mut buf)?;
         if n == 0 {
@@ -171,6 +174,10 @@ pub(crate) fn hash_file(path: &Path, sync: bool) -> std::io::Result<(u64, [u8; 3
         }
         size += n as u64;
         hasher.update(&buf[..n]);
+        if std::time::Instant::now() >= next_report {
+            next_report += PROGRESS_EVERY;
+            tracing::info!(path = %path.display(), bytes = size, of = total, "hashing an output");
+        }
     }
     if sync {
         file.sync_all()?;
