@@ -18,8 +18,8 @@
 #   9. the dependency advisory check                               scripts/audit.sh
 #  10. the dApp: unit tests (Vitest) and the browser tests (Playwright + Chromium) against the
 #      local chain                                                scripts/test-web.sh
-# First run on a fresh 2-core machine: 59 min measured (README, "CI", has the steps);
-# afterwards a few minutes. Build output and tools live in ${CINDER_CACHE:-~/.cache/cinder}.
+# First run on a fresh 2-core machine: 41 min measured (README, "CI", has the steps);
+# afterwards ≈ 17 min (most of it the tests themselves). Build output and tools live in ${CINDER_CACHE:-~/.cache/cinder}.
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
