@@ -565,6 +565,10 @@ impl Executor {
         let output = dir.join("out");
         let scratch = dir.join("work");
         let cancel = self.cancel.child_token();
+        // One absolute deadline (the job's, less the submit margin) bounds every step: the
+        // inputs, the image, the run (which gets what is left, up to its time limit), and the
+        // hashing of what it writes.
+        let deadline = tokio::time::Instant::now() + limit;
         // What the run writes is on the worker's own disk (a container's /scratch and outputs,
         // a process job's directories): one job must not fill it, nor write more than can be
         // hashed and stored before the deadline. The watch stops the run through its token
@@ -574,7 +578,7 @@ impl Executor {
             self.work.clone(),
             WatchLimits {
                 cap: self.job_disk_bytes,
-                end: tokio::time::Instant::now() + limit,
+                end: deadline,
                 hash_rate: HASH_BYTES_PER_SEC,
                 every: self.disk_watch_every,
             },
@@ -616,9 +620,6 @@ impl Executor {
             for d in [&input, &output, &scratch] {
                 std::fs::create_dir_all(d).map_err(|e| ExecError::Store(e.to_string()))?;
             }
-            // One absolute deadline (the job's, less the submit margin) bounds every step:
-            // the inputs, the image, then the run gets what is left, up to the time limit.
-            let deadline = tokio::time::Instant::now() + limit;
             let past = |what: &str| {
                 ExecError::Deadline(format!(
                     "{what} was still going at the job's deadline ({} s after the run began)",

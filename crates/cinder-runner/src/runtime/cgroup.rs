@@ -84,6 +84,37 @@ fn join(mount: &str, rel: &str) -> PathBuf {
     Path::new(mount).join(rel.trim_start_matches('/'))
 }
 
+/// This process's cgroup in the unified hierarchy (its path, and its directory), once it is
+/// known to have the memory and pids controllers delegated.
+fn v2_own() -> Result<(String, PathBuf), String> {
+    let rel = own_path("")?;
+    let own = join(V2_MOUNT, &rel);
+    let available = fs::read_to_string(own.join("cgroup.controllers"))
+        .map_err(|e| format!("{}: {e}", own.display()))?;
+    for c in ["memory", "pids"] {
+        if !available.split_whitespace().any(|a| a == c) {
+            return Err(format!(
+                "the {c} controller is not delegated to this worker's cgroup {} (systemd: \
+                 Delegate=yes in its unit)",
+                own.display()
+            ));
+        }
+    }
+    Ok((rel, own))
+}
+
+/// This process's cgroup directory in the v1 hierarchy of `controller`.
+fn v1_own(controller: &str) -> Result<PathBuf, String> {
+    let mount = Path::new(V1_MOUNT).join(controller);
+    if !mount.join("cgroup.procs").exists() {
+        return Err(format!(
+            "no {controller} cgroup hierarchy at {}",
+            mount.display()
+        ));
+    }
+    Ok(join(&mount.to_string_lossy(), &own_path(controller)?))
+}
+
 impl CgroupRoot {
     /// Finds where this process may make job cgroups and prepares `cinder-jobs` there, or says
     /// why it cannot (not root, no delegated subtree, no memory or pids controller).
@@ -113,45 +144,18 @@ impl CgroupRoot {
             }
         };
         if Path::new(V2_MOUNT).join("cgroup.controllers").exists() {
-            let own = join(V2_MOUNT, &own_path("")?);
-            let available = fs::read_to_string(own.join("cgroup.controllers"))
-                .map_err(|e| format!("{}: {e}", own.display()))?;
-            for c in ["memory", "pids"] {
-                if !available.split_whitespace().any(|a| a == c) {
-                    return Err(format!(
-                        "the {c} controller is not delegated to {} (systemd: Delegate=yes)",
-                        own.display()
-                    ));
-                }
-            }
-            writable(&own)?;
+            writable(&v2_own()?.1)?;
             Ok("v2")
         } else {
             for c in ["memory", "pids"] {
-                let mount = Path::new(V1_MOUNT).join(c);
-                if !mount.join("cgroup.procs").exists() {
-                    return Err(format!("no {c} cgroup hierarchy at {}", mount.display()));
-                }
-                writable(&join(&mount.to_string_lossy(), &own_path(c)?))?;
+                writable(&v1_own(c)?)?;
             }
             Ok("v1")
         }
     }
 
     fn detect_v2() -> Result<CgroupRoot, String> {
-        let rel = own_path("")?;
-        let own = join(V2_MOUNT, &rel);
-        let available = fs::read_to_string(own.join("cgroup.controllers"))
-            .map_err(|e| format!("{}: {e}", own.display()))?;
-        for c in ["memory", "pids"] {
-            if !available.split_whitespace().any(|a| a == c) {
-                return Err(format!(
-                    "the {c} controller is not delegated to this worker's cgroup {} (systemd: \
-                     Delegate=yes in its unit)",
-                    own.display()
-                ));
-            }
-        }
+        let (rel, own) = v2_own()?;
         // No process may sit in a cgroup whose controllers are enabled for its children: the
         // worker moves itself into a leaf of its own first (the root cgroup is exempt).
         if rel != "/" {
@@ -170,14 +174,7 @@ impl CgroupRoot {
 
     fn detect_v1() -> Result<CgroupRoot, String> {
         let dir = |controller: &str| -> Result<PathBuf, String> {
-            let mount = Path::new(V1_MOUNT).join(controller);
-            if !mount.join("cgroup.procs").exists() {
-                return Err(format!(
-                    "no {controller} cgroup hierarchy at {}",
-                    mount.display()
-                ));
-            }
-            let jobs = join(&mount.to_string_lossy(), &own_path(controller)?).join(JOBS);
+            let jobs = v1_own(controller)?.join(JOBS);
             fs::create_dir_all(&jobs).map_err(|e| format!("{}: {e}", jobs.display()))?;
             Ok(jobs)
         };
