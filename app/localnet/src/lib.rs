@@ -29,6 +29,13 @@ const SPL_PROGRAMS: [&str; 4] = [
     "MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr",
 ];
 
+/// The SPL programs every local chain has in genesis.
+pub fn spl_programs() -> impl Iterator<Item = Pubkey> {
+    SPL_PROGRAMS
+        .iter()
+        .map(|s| s.parse::<Pubkey>().expect("static key"))
+}
+
 /// Lamports the faucet hands out per `requestAirdrop`, at most.
 pub const FAUCET_PER_REQUEST_CAP: u64 = 1_000 * solana_native_token::LAMPORTS_PER_SOL;
 
@@ -214,48 +221,16 @@ impl Localnet {
     /// token-2022, associated-token and memo programs, is invocable, by simulating an empty
     /// instruction to it until the error is the program's own, not "not deployed" or
     /// "unsupported program id".
+    ///
+    /// The simulation runs at `confirmed`, the commitment every Cinder client simulates and
+    /// reads at: the `processed` bank runs a slot or two ahead of it, so a program that is
+    /// invocable there can still be "not deployed" in the confirmed bank a client's preflight
+    /// uses (seen in CI as a bootstrap whose first mint failed right after the start).
     fn wait_for_programs(&self, ids: &[Pubkey]) -> Result<(), Error> {
-        use solana_signer::Signer;
-        let client = solana_rpc_client::rpc_client::RpcClient::new_with_commitment(
-            self.rpc_url.clone(),
-            solana_commitment_config::CommitmentConfig::processed(),
-        );
-        let mut all: Vec<Pubkey> = ids.to_vec();
-        all.extend(
-            SPL_PROGRAMS
-                .iter()
-                .map(|s| s.parse::<Pubkey>().expect("static key")),
-        );
+        let all = ids.iter().copied().chain(spl_programs());
         for id in all {
             let mut tries = 0;
-            loop {
-                let ready = client.get_latest_blockhash().ok().and_then(|bh| {
-                    let ix = solana_instruction::Instruction {
-                        program_id: id,
-                        accounts: vec![],
-                        data: vec![],
-                    };
-                    let tx = solana_transaction::Transaction::new_signed_with_payer(
-                        &[ix],
-                        Some(&self.mint.pubkey()),
-                        &[&self.mint],
-                        bh,
-                    );
-                    client
-                        .simulate_transaction(&tx)
-                        .ok()
-                        .map(|r| match r.value.err {
-                            None => true,
-                            Some(e) => {
-                                let text = format!("{e:?}");
-                                !(text.contains("not deployed")
-                                    || text.contains("UnsupportedProgramId"))
-                            }
-                        })
-                });
-                if ready == Some(true) {
-                    break;
-                }
+            while self.invocable(&id) != Some(true) {
                 tries += 1;
                 if tries >= 200 {
                     return Err(Error::Start(format!(
@@ -266,6 +241,37 @@ impl Localnet {
             }
         }
         Ok(())
+    }
+
+    /// Whether a transaction to `program` would reach the program in the `confirmed` bank:
+    /// an empty instruction to it is simulated, and any error but "not deployed" or
+    /// "unsupported program id" is the program's own. `None`: the RPC did not answer.
+    pub fn invocable(&self, program: &Pubkey) -> Option<bool> {
+        use solana_signer::Signer;
+        let client = solana_rpc_client::rpc_client::RpcClient::new_with_commitment(
+            self.rpc_url.clone(),
+            solana_commitment_config::CommitmentConfig::confirmed(),
+        );
+        let bh = client.get_latest_blockhash().ok()?;
+        let ix = solana_instruction::Instruction {
+            program_id: *program,
+            accounts: vec![],
+            data: vec![],
+        };
+        let tx = solana_transaction::Transaction::new_signed_with_payer(
+            &[ix],
+            Some(&self.mint.pubkey()),
+            &[&self.mint],
+            bh,
+        );
+        let r = client.simulate_transaction(&tx).ok()?;
+        Some(match r.value.err {
+            None => true,
+            Some(e) => {
+                let text = format!("{e:?}");
+                !(text.contains("not deployed") || text.contains("UnsupportedProgramId"))
+            }
+        })
     }
 
     /// Stops the validator and waits for it.
