@@ -60,6 +60,11 @@ pub struct WorkerConfig {
     /// root on cgroup v1, or a delegated subtree on v2 (systemd `Delegate=yes`). Where it may
     /// not, the worker says so at start and runs process jobs with their rlimits only.
     pub process_cgroup: bool,
+    /// Cores a job may use at most, fractions allowed: a container's CPU quota, and a process
+    /// job's cgroup's (where the cpu controller is there). 0: the host's cores less one,
+    /// shared by `cpu_slots` jobs, at least one core. A job that spins every core must not
+    /// starve the worker that submits its result before the deadline.
+    pub job_cpus: f64,
     /// Operator allow-list for process jobs: name in the spec → absolute path.
     pub process_allow: BTreeMap<String, PathBuf>,
     /// Run process jobs in the sandbox (bubblewrap: their own namespaces, the host
@@ -150,6 +155,7 @@ impl Default for WorkerConfig {
             process_tmp_mib: 1024,
             process_memory_mib: 32 * 1024,
             process_cgroup: true,
+            job_cpus: 0.0,
             process_allow: BTreeMap::new(),
             process_sandbox: true,
             cpu_slots: 1,
@@ -200,6 +206,15 @@ pub enum ConfigError {
 }
 
 impl WorkerConfig {
+    /// A job's CPU cap in thousandths of a core on a host with `cores` (see `job_cpus`).
+    pub fn job_cpu_millis(&self, cores: usize) -> u64 {
+        if self.job_cpus > 0.0 {
+            return ((self.job_cpus * 1000.0).round() as u64).max(1);
+        }
+        let spare = (cores.saturating_sub(1) as u64).saturating_mul(1000);
+        (spare / u64::from(self.cpu_slots.max(1))).max(1000)
+    }
+
     /// Defaults ← `file` (if given) ← `CINDER_*` env (e.g. `CINDER_RPC_URL`,
     /// `CINDER_PRIORITY_FEE__PERCENTILE`) ← flags.
     pub fn load(file: Option<&std::path::Path>, flags: &Overrides) -> Result<Self, ConfigError> {
@@ -259,6 +274,13 @@ impl WorkerConfig {
         }
         if self.cpu_slots == 0 {
             return Err(ConfigError::Invalid("cpu_slots must be at least 1".into()));
+        }
+        if !self.job_cpus.is_finite() || !(0.0..=4096.0).contains(&self.job_cpus) {
+            return Err(ConfigError::Invalid(format!(
+                "job_cpus = {}: cores a job may use, between 0 (the host's cores less one, \
+                 shared by cpu_slots jobs) and 4096",
+                self.job_cpus
+            )));
         }
         if self.demo_tamper && !is_loopback_url(&self.rpc_url) {
             return Err(ConfigError::Invalid(format!(
@@ -445,5 +467,32 @@ mod tests {
             WorkerConfig::load(Some(&missing), &Overrides::default()),
             Err(ConfigError::Missing(_))
         ));
+    }
+
+    /// A job's CPU cap: the host's cores less one for the worker, shared by the CPU slots, at
+    /// least one core; or the operator's figure, fractions kept.
+    #[test]
+    fn a_jobs_cpu_cap_leaves_the_worker_a_core() {
+        let mut c = WorkerConfig::default();
+        assert_eq!(c.job_cpu_millis(16), 15_000);
+        assert_eq!(c.job_cpu_millis(2), 1_000);
+        assert_eq!(c.job_cpu_millis(1), 1_000, "at least one core");
+        c.cpu_slots = 4;
+        assert_eq!(c.job_cpu_millis(16), 3_750);
+        assert_eq!(c.job_cpu_millis(2), 1_000);
+        c.job_cpus = 2.5;
+        assert_eq!(c.job_cpu_millis(16), 2_500);
+        c.job_cpus = 0.0001;
+        assert_eq!(c.job_cpu_millis(16), 1, "never 0, which would mean no cap");
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("w.toml");
+        for bad in ["-1.0", "5000.0", "nan"] {
+            std::fs::write(&f, format!("job_cpus = {bad}\n")).unwrap();
+            let e = WorkerConfig::load(Some(&f), &Overrides::default()).unwrap_err();
+            assert!(e.to_string().contains("job_cpus"), "{bad}: {e}");
+        }
+        std::fs::write(&f, "job_cpus = 3.5\n").unwrap();
+        let c = WorkerConfig::load(Some(&f), &Overrides::default()).unwrap();
+        assert_eq!(c.job_cpu_millis(64), 3_500);
     }
 }

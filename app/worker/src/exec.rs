@@ -253,11 +253,14 @@ impl Executor {
                     .display()
                     .to_string();
                 let mib = |m: u64| m.saturating_mul(1 << 20).min(i64::MAX as u64) as i64;
+                let cpu_millis =
+                    cfg.job_cpu_millis(std::thread::available_parallelism().map_or(1, |n| n.get()));
                 let probe = match ContainerRuntime::with_config(ContainerConfig {
                     owner: Some(owner),
                     shm_bytes: mib(cfg.container_shm_mib),
                     tmp_bytes: mib(cfg.container_tmp_mib),
                     default_memory_bytes: mib(cfg.container_memory_mib),
+                    cpu_millis: Some(cpu_millis),
                     user: Some(cfg.container_user.clone()).filter(|u| !u.is_empty()),
                     log_bytes: mib(cfg.container_log_mib),
                     ..ContainerConfig::new(&cfg.container_socket, cfg.container_network)
@@ -288,13 +291,31 @@ impl Executor {
                 }
             }),
             default_memory_bytes: Some(cfg.process_memory_mib.saturating_mul(1 << 20)),
+            cpu_millis: Some(
+                cfg.job_cpu_millis(std::thread::available_parallelism().map_or(1, |n| n.get())),
+            ),
             cgroups: if cfg.process_cgroup {
                 match CgroupRoot::detect() {
                     Ok(root) => {
                         tracing::info!(
                             version = root.version(),
+                            cpu_cap = root.caps_cpu(),
                             "process jobs run in cgroups of their own"
                         );
+                        if !root.caps_cpu() {
+                            tracing::warn!(
+                                "no cpu cgroup controller here: process jobs' CPU is not capped, \
+                                 and a job that spins every core can slow this worker's submit"
+                            );
+                        }
+                        // A worker killed mid-run leaves its job cgroups, and an unsandboxed
+                        // process job in one keeps running: both go before anything is run.
+                        for dir in root.remove_stale() {
+                            tracing::warn!(
+                                cgroup = %dir.display(),
+                                "removed a job cgroup a killed worker left (and what ran in it)"
+                            );
+                        }
                         Some(Arc::new(root))
                     }
                     Err(e) => {

@@ -142,3 +142,123 @@ echo started > $CINDER_OUTPUT_DIR/s"#;
     let left = leftovers(&root).await;
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// A worker killed mid-run leaves its job's cgroup, and an unsandboxed job in it runs on. The
+/// next start removes the job cgroups of workers that are gone, killing what runs in them,
+/// and leaves those of workers that still run.
+#[tokio::test]
+async fn a_killed_workers_job_cgroups_and_what_runs_in_them_are_removed_at_start() {
+    let test = "a_killed_workers_job_cgroups_and_what_runs_in_them_are_removed_at_start";
+    let Some(root) = cgroups(test) else {
+        return;
+    };
+    // A pid that has ended: the killed worker's.
+    let gone = std::process::Command::new("/bin/true")
+        .spawn()
+        .expect("spawn true");
+    let gone_pid = gone.id();
+    let _ = gone.wait_with_output();
+    assert!(!std::path::Path::new(&format!("/proc/{gone_pid}")).exists());
+    let stale_name = format!("job-{gone_pid}-0");
+    // pid 1 always runs: another worker's job, to be left alone.
+    let live_name = format!("job-1-{}", std::process::id());
+    let mut orphan = std::process::Command::new("/bin/sleep")
+        .arg("600")
+        .spawn()
+        .expect("spawn sleep");
+    let orphan_pid = orphan.id();
+    // Reaped at once when it dies, as init reaps a killed worker's orphans: a zombie would keep
+    // its cgroup busy.
+    let (died, status) = std::sync::mpsc::channel();
+    std::thread::spawn(move || died.send(orphan.wait().unwrap()));
+    for jobs in root.jobs_dirs() {
+        for name in [&stale_name, &live_name] {
+            std::fs::create_dir(jobs.join(name)).unwrap();
+        }
+        std::fs::write(
+            jobs.join(&stale_name).join("cgroup.procs"),
+            orphan_pid.to_string(),
+        )
+        .unwrap();
+    }
+
+    let removed = root.remove_stale();
+
+    let expected: Vec<PathBuf> = root
+        .jobs_dirs()
+        .iter()
+        .map(|j| j.join(&stale_name))
+        .collect();
+    assert_eq!(removed, expected, "exactly the gone worker's job cgroups");
+    for jobs in root.jobs_dirs() {
+        assert!(!jobs.join(&stale_name).exists());
+        assert!(
+            jobs.join(&live_name).exists(),
+            "a running worker's job cgroup is left alone"
+        );
+        std::fs::remove_dir(jobs.join(&live_name)).unwrap();
+    }
+    let status = status
+        .recv_timeout(Duration::from_secs(5))
+        .expect("the orphan was killed");
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(libc::SIGKILL));
+}
+
+/// A job that spins for 2 s under a cap of a tenth of a core gets about 0.2 s of CPU: the
+/// worker beside it keeps the rest of the machine to submit its result in time. Without the cap
+/// the same job takes what it can.
+#[tokio::test]
+async fn a_jobs_cpu_time_is_capped_by_its_cgroup() {
+    let test = "a_jobs_cpu_time_is_capped_by_its_cgroup";
+    let Some(root) = cgroups(test) else {
+        return;
+    };
+    if !root.caps_cpu() {
+        assert!(!in_ci(), "{test}: no cpu cgroup controller under CI");
+        eprintln!("{test}: skipped (no cpu cgroup controller here)");
+        return;
+    }
+    // The shell's children's CPU time (utime + stime of waited-for children), in seconds.
+    let script = r#"timeout 2 sh -c 'while :; do :; done'
+set -- $(cat /proc/$$/stat)
+echo $((${16} + ${17})) > $CINDER_OUTPUT_DIR/ticks"#;
+    // SAFETY: sysconf has no preconditions.
+    let ticks_per_sec = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    let run = |cpu_millis: Option<u64>, job: &'static str| {
+        let root = root.clone();
+        async move {
+            let dirs = JobDirs::new();
+            let req = dirs.request(job, process_spec(&["sh", "-c", script], 30));
+            let rt = ProcessRuntime::with_config(ProcessConfig {
+                allow: BTreeMap::from([("sh".to_string(), PathBuf::from("/bin/sh"))]),
+                cgroups: Some(root),
+                cpu_millis,
+                ..ProcessConfig::default()
+            });
+            let outcome = rt.run(&req, CancellationToken::new()).await.unwrap();
+            assert!(
+                matches!(outcome, RunOutcome::Completed { .. }),
+                "{outcome:?}"
+            );
+            let ticks: f64 = std::fs::read_to_string(dirs.path("out/ticks"))
+                .unwrap()
+                .trim()
+                .parse()
+                .unwrap();
+            ticks / ticks_per_sec
+        }
+    };
+    let capped = run(Some(100), "CgroupCpuCapped").await;
+    assert!(
+        capped > 0.02 && capped <= 0.5,
+        "2 s of spinning under a tenth of a core used {capped} s of CPU"
+    );
+    let uncapped = run(None, "CgroupCpuUncapped").await;
+    assert!(
+        uncapped >= 0.5,
+        "2 s of spinning without a cap used only {uncapped} s of CPU"
+    );
+    let left = leftovers(&root).await;
+    assert!(left.is_empty(), "{left:?}");
+}

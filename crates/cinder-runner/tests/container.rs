@@ -21,9 +21,18 @@ use tokio_util::sync::CancellationToken;
 
 /// The runtime and the test image pinned by id, or `None` when container tests are skipped.
 async fn setup(test: &str) -> Option<(ContainerRuntime, String)> {
+    setup_with(test, |_| {}).await
+}
+
+/// [`setup`], with `configure` applied to the runtime's settings.
+async fn setup_with(
+    test: &str,
+    configure: impl FnOnce(&mut ContainerConfig),
+) -> Option<(ContainerRuntime, String)> {
     let socket = common::podman_socket(test)?;
     let mut cfg = ContainerConfig::new(&socket, false);
     cfg.kill_grace = Duration::from_secs(1);
+    configure(&mut cfg);
     let rt = ContainerRuntime::with_config(cfg).unwrap_or_else(|e| panic!("{test}: {e}"));
     rt.check().await.unwrap_or_else(|e| panic!("{test}: {e}"));
     let image = rt.pinned(TEST_IMAGE).await.unwrap_or_else(|e| {
@@ -461,11 +470,14 @@ async fn orphans_are_removed_by_their_owner_only() {
 
 /// The job's code is untrusted: inside its container it has no capabilities, cannot write the
 /// image, has an init as PID 1, a large `/dev/shm`, a `/tmp` and a scratch directory (its
-/// HOME) to write to, and a memory cap although its spec sets none.
+/// HOME) to write to, a memory cap although its spec sets none, and the worker's CPU cap.
 #[tokio::test]
 async fn a_container_job_runs_without_capabilities_on_a_read_only_image() {
-    let Some((rt, image)) =
-        setup("a_container_job_runs_without_capabilities_on_a_read_only_image").await
+    let Some((rt, image)) = setup_with(
+        "a_container_job_runs_without_capabilities_on_a_read_only_image",
+        |cfg| cfg.cpu_millis = Some(1_500),
+    )
+    .await
     else {
         return;
     };
@@ -479,7 +491,8 @@ echo "$HOME" > $o/home
 df -k /dev/shm | tail -1 | awk '{print $2}' > $o/shm
 cat /proc/1/comm > $o/pid1
 id -u > $o/uid
-cat /sys/fs/cgroup/memory.max 2>/dev/null > $o/memory || cat /sys/fs/cgroup/memory/memory.limit_in_bytes > $o/memory"#;
+cat /sys/fs/cgroup/memory.max 2>/dev/null > $o/memory || cat /sys/fs/cgroup/memory/memory.limit_in_bytes > $o/memory
+cat /sys/fs/cgroup/cpu.max 2>/dev/null > $o/cpu || cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us > $o/cpu"#;
     let req = dirs.request(job, container_spec(&image, &["sh", "-c", script], 60));
     let outcome = rt.run(&req, CancellationToken::new()).await.unwrap();
     assert!(
@@ -512,6 +525,12 @@ cat /sys/fs/cgroup/memory.max 2>/dev/null > $o/memory || cat /sys/fs/cgroup/memo
         read("memory"),
         (32u64 << 30).to_string(),
         "the default memory cap"
+    );
+    // cgroup v2's cpu.max ("quota period"), or v1's cpu.cfs_quota_us: 1.5 cores.
+    let cpu = read("cpu");
+    assert!(
+        cpu == "150000 100000" || cpu == "150000",
+        "the CPU cap: {cpu}"
     );
     assert!(
         dirs.path("work").join("s").is_file(),

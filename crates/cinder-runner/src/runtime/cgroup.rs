@@ -9,7 +9,11 @@
 //!   (systemd: `Delegate=yes` in its unit). It moves itself into a leaf `worker` of its cgroup,
 //!   enables the memory and pids controllers below, and makes `cinder-jobs/<job>` beside it.
 //! - **cgroup v1** (older hosts, and the hybrid layout of this repository's CI machine): one
-//!   `cinder-jobs/<job>` under the worker's own cgroup of the memory and pids controllers.
+//!   `cinder-jobs/<job>` under the worker's own cgroup of the memory and pids controllers
+//!   (and of the cpu controller, where it is mounted).
+//!
+//! Where the cpu controller is there, a job's cgroup also caps its CPU time (a CFS quota), so
+//! a job that spins every core cannot starve the worker that must submit its result in time.
 //!
 //! A host where neither works (no root, no delegation) is told at start, and process jobs then
 //! run with their rlimits only.
@@ -34,10 +38,16 @@ pub struct CgroupRoot {
 
 #[derive(Debug, Clone)]
 enum Kind {
-    /// `.../cinder-jobs` in the unified hierarchy, controllers enabled for its children.
-    V2 { jobs: PathBuf },
-    /// `.../cinder-jobs` under the memory and the pids controllers' hierarchies.
-    V1 { memory: PathBuf, pids: PathBuf },
+    /// `.../cinder-jobs` in the unified hierarchy, controllers enabled for its children
+    /// (`cpu` too where it is delegated).
+    V2 { jobs: PathBuf, cpu: bool },
+    /// `.../cinder-jobs` under the memory and the pids controllers' hierarchies, and the cpu
+    /// controller's where it is mounted.
+    V1 {
+        memory: PathBuf,
+        pids: PathBuf,
+        cpu: Option<PathBuf>,
+    },
 }
 
 /// What a job's cgroup holds it to.
@@ -47,7 +57,13 @@ pub struct CgroupLimits {
     pub memory_bytes: Option<u64>,
     /// Processes (and threads) the job may have at once.
     pub pids: u64,
+    /// CPU time the job may use per second of wall time, in thousandths of a core (1500: one
+    /// and a half cores); `None`: no cap. Applied where the cpu controller is available.
+    pub cpu_millis: Option<u64>,
 }
+
+/// The CFS period a job's CPU cap is counted over (µs).
+const CPU_PERIOD_US: u64 = 100_000;
 
 /// This process's path in the hierarchy `controller` (`""` for v2's unified line).
 fn own_path(controller: &str) -> Result<String, String> {
@@ -84,9 +100,10 @@ fn join(mount: &str, rel: &str) -> PathBuf {
     Path::new(mount).join(rel.trim_start_matches('/'))
 }
 
-/// This process's cgroup in the unified hierarchy (its path, and its directory), once it is
-/// known to have the memory and pids controllers delegated.
-fn v2_own() -> Result<(String, PathBuf), String> {
+/// This process's cgroup in the unified hierarchy (its path, its directory, and whether the
+/// cpu controller is delegated too), once it is known to have the memory and pids controllers
+/// delegated.
+fn v2_own() -> Result<(String, PathBuf, bool), String> {
     let rel = own_path("")?;
     let own = join(V2_MOUNT, &rel);
     let available = fs::read_to_string(own.join("cgroup.controllers"))
@@ -100,7 +117,8 @@ fn v2_own() -> Result<(String, PathBuf), String> {
             ));
         }
     }
-    Ok((rel, own))
+    let cpu = available.split_whitespace().any(|a| a == "cpu");
+    Ok((rel, own, cpu))
 }
 
 /// This process's cgroup directory in the v1 hierarchy of `controller`.
@@ -155,7 +173,7 @@ impl CgroupRoot {
     }
 
     fn detect_v2() -> Result<CgroupRoot, String> {
-        let (rel, own) = v2_own()?;
+        let (rel, own, cpu) = v2_own()?;
         // No process may sit in a cgroup whose controllers are enabled for its children: the
         // worker moves itself into a leaf of its own first (the root cgroup is exempt).
         if rel != "/" {
@@ -163,12 +181,17 @@ impl CgroupRoot {
             fs::create_dir_all(&leaf).map_err(|e| format!("{}: {e}", leaf.display()))?;
             write(&leaf.join("cgroup.procs"), "0")?;
         }
-        write(&own.join("cgroup.subtree_control"), "+memory +pids")?;
+        let controllers = if cpu {
+            "+memory +pids +cpu"
+        } else {
+            "+memory +pids"
+        };
+        write(&own.join("cgroup.subtree_control"), controllers)?;
         let jobs = own.join(JOBS);
         fs::create_dir_all(&jobs).map_err(|e| format!("{}: {e}", jobs.display()))?;
-        write(&jobs.join("cgroup.subtree_control"), "+memory +pids")?;
+        write(&jobs.join("cgroup.subtree_control"), controllers)?;
         Ok(CgroupRoot {
-            kind: Kind::V2 { jobs },
+            kind: Kind::V2 { jobs, cpu },
         })
     }
 
@@ -182,15 +205,63 @@ impl CgroupRoot {
             kind: Kind::V1 {
                 memory: dir("memory")?,
                 pids: dir("pids")?,
+                // Optional: without it, jobs run uncapped in CPU.
+                cpu: dir("cpu").ok(),
             },
         })
+    }
+
+    /// Removes the job cgroups a worker that is gone left behind (killed before its runs'
+    /// cgroups were removed), killing whatever still runs in them first: a process job that ran
+    /// without the sandbox outlives a `kill -9` of its worker, and keeps its memory and its
+    /// GPU. A job cgroup is named `job-<worker pid>-<n>`; one whose worker still runs (another
+    /// worker beside this one, or this one) is left alone. Returns what was removed.
+    pub fn remove_stale(&self) -> Vec<PathBuf> {
+        let mut removed = Vec::new();
+        for jobs in self.jobs_dirs() {
+            let Ok(entries) = fs::read_dir(&jobs) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let name = entry.file_name();
+                let Some(pid) = name
+                    .to_str()
+                    .and_then(|n| n.strip_prefix("job-"))
+                    .and_then(|rest| rest.split_once('-'))
+                    .and_then(|(pid, _)| pid.parse::<u32>().ok())
+                else {
+                    continue;
+                };
+                if pid == std::process::id() || Path::new("/proc").join(pid.to_string()).exists() {
+                    continue;
+                }
+                let dir = entry.path();
+                kill_all(&dir, matches!(self.kind, Kind::V2 { .. }));
+                if remove_dir_when_released(&dir, 200) {
+                    removed.push(dir);
+                } else {
+                    tracing::warn!(cgroup = %dir.display(), "a stale job cgroup could not be removed");
+                }
+            }
+        }
+        removed
     }
 
     /// The `cinder-jobs` directories job cgroups are made in.
     pub fn jobs_dirs(&self) -> Vec<PathBuf> {
         match &self.kind {
-            Kind::V2 { jobs } => vec![jobs.clone()],
-            Kind::V1 { memory, pids } => vec![memory.clone(), pids.clone()],
+            Kind::V2 { jobs, .. } => vec![jobs.clone()],
+            Kind::V1 {
+                memory, pids, cpu, ..
+            } => [memory, pids].into_iter().chain(cpu).cloned().collect(),
+        }
+    }
+
+    /// Whether job cgroups can cap a job's CPU time (the cpu controller is there).
+    pub fn caps_cpu(&self) -> bool {
+        match &self.kind {
+            Kind::V2 { cpu, .. } => *cpu,
+            Kind::V1 { cpu, .. } => cpu.is_some(),
         }
     }
 
@@ -212,6 +283,10 @@ impl CgroupRoot {
         );
         let memory = limits.memory_bytes.map(|b| b.to_string());
         let pids = limits.pids.to_string();
+        // The quota per CFS period; at least the kernel's minimum of 1 ms.
+        let quota = limits
+            .cpu_millis
+            .map(|m| m.saturating_mul(CPU_PERIOD_US / 1000).max(1000).to_string());
         let mut cg = JobCgroup {
             dirs: Vec::new(),
             procs: Vec::new(),
@@ -223,7 +298,7 @@ impl CgroupRoot {
             Ok(dir)
         };
         match &self.kind {
-            Kind::V2 { jobs } => {
+            Kind::V2 { jobs, cpu } => {
                 let dir = make(&mut cg, jobs.join(&name))?;
                 if let Some(memory) = &memory {
                     write(&dir.join("memory.max"), memory)?;
@@ -231,10 +306,14 @@ impl CgroupRoot {
                 // Swap would let the job hold more than its limit; absent without swap.
                 let _ = write(&dir.join("memory.swap.max"), "0");
                 write(&dir.join("pids.max"), &pids)?;
+                if let (true, Some(quota)) = (cpu, &quota) {
+                    write(&dir.join("cpu.max"), &format!("{quota} {CPU_PERIOD_US}"))?;
+                }
             }
             Kind::V1 {
                 memory: mem,
                 pids: pid,
+                cpu,
             } => {
                 let dir = make(&mut cg, mem.join(&name))?;
                 if let Some(memory) = &memory {
@@ -243,6 +322,11 @@ impl CgroupRoot {
                 }
                 let dir = make(&mut cg, pid.join(&name))?;
                 write(&dir.join("pids.max"), &pids)?;
+                if let (Some(cpu), Some(quota)) = (cpu, &quota) {
+                    let dir = make(&mut cg, cpu.join(&name))?;
+                    write(&dir.join("cpu.cfs_period_us"), &CPU_PERIOD_US.to_string())?;
+                    write(&dir.join("cpu.cfs_quota_us"), quota)?;
+                }
             }
         }
         for dir in cg.dirs.clone() {
@@ -262,7 +346,7 @@ impl CgroupRoot {
 /// it kills whatever is left in it and removes it.
 #[derive(Debug)]
 pub struct JobCgroup {
-    /// The job's directory in each hierarchy (one for v2; memory, then pids for v1).
+    /// The job's directory in each hierarchy (one for v2; memory, pids, then cpu for v1).
     dirs: Vec<PathBuf>,
     /// Each directory's `cgroup.procs`, open for the child to write "0" (itself) into.
     procs: Vec<fs::File>,
@@ -274,16 +358,6 @@ impl JobCgroup {
     /// (every process it starts is then in it too).
     pub fn join_fds(&self) -> Vec<i32> {
         self.procs.iter().map(|f| f.as_raw_fd()).collect()
-    }
-
-    /// The processes in the cgroup now.
-    fn members(&self) -> Vec<i32> {
-        let Some(dir) = self.dirs.first() else {
-            return Vec::new();
-        };
-        fs::read_to_string(dir.join("cgroup.procs"))
-            .map(|t| t.lines().filter_map(|l| l.trim().parse().ok()).collect())
-            .unwrap_or_default()
     }
 
     /// Whether the kernel killed a process of the job for going over its memory limit.
@@ -314,36 +388,8 @@ impl JobCgroup {
 
     /// Kills every process in the cgroup and waits (briefly) until it is empty.
     pub fn kill(&self) {
-        if self.v2 {
-            if let Some(dir) = self.dirs.first() {
-                // cgroup.kill (Linux 5.14): one write, no race with forks.
-                if write(&dir.join("cgroup.kill"), "1").is_ok() {
-                    self.wait_empty();
-                    return;
-                }
-            }
-        }
-        for _ in 0..100 {
-            let members = self.members();
-            if members.is_empty() {
-                return;
-            }
-            for pid in members {
-                // SAFETY: kill(2) with a pid from the job's own cgroup; no memory involved.
-                unsafe {
-                    libc::kill(pid, libc::SIGKILL);
-                }
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    fn wait_empty(&self) {
-        for _ in 0..100 {
-            if self.members().is_empty() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(10));
+        if let Some(dir) = self.dirs.first() {
+            kill_all(dir, self.v2);
         }
     }
 
@@ -363,13 +409,7 @@ impl Drop for JobCgroup {
         let dirs = std::mem::take(&mut self.dirs);
         let removal = move || {
             for dir in dirs.iter().rev() {
-                for _ in 0..600 {
-                    match fs::remove_dir(dir) {
-                        Ok(()) => break,
-                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
-                        Err(_) => std::thread::sleep(Duration::from_millis(50)),
-                    }
-                }
+                remove_dir_when_released(dir, 600);
             }
         };
         if std::thread::Builder::new()
@@ -380,6 +420,48 @@ impl Drop for JobCgroup {
             tracing::warn!("could not start the thread that removes a job's cgroup");
         }
     }
+}
+
+/// The processes in the cgroup `dir` now.
+fn members(dir: &Path) -> Vec<i32> {
+    fs::read_to_string(dir.join("cgroup.procs"))
+        .map(|t| t.lines().filter_map(|l| l.trim().parse().ok()).collect())
+        .unwrap_or_default()
+}
+
+/// Kills every process in the cgroup `dir` and waits (briefly) until it is empty. (In v1 the
+/// job's memory cgroup stands for it: the job joins all its hierarchies at once.)
+fn kill_all(dir: &Path, v2: bool) {
+    // cgroup.kill (v2, Linux 5.14): one write, no race with forks.
+    let killed = v2 && write(&dir.join("cgroup.kill"), "1").is_ok();
+    for _ in 0..100 {
+        let left = members(dir);
+        if left.is_empty() {
+            return;
+        }
+        if !killed {
+            for pid in left {
+                // SAFETY: kill(2) with a pid from the job's own cgroup; no memory involved.
+                unsafe {
+                    libc::kill(pid, libc::SIGKILL);
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Removes a cgroup directory once the kernel lets it go (its last process released), trying
+/// every 50 ms up to `tries` times. Whether it is gone.
+fn remove_dir_when_released(dir: &Path, tries: u32) -> bool {
+    for _ in 0..tries {
+        match fs::remove_dir(dir) {
+            Ok(()) => return true,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return true,
+            Err(_) => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+    false
 }
 
 /// Writes "0" to each descriptor: the calling process joins those cgroups. Only

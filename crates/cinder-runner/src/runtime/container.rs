@@ -72,6 +72,8 @@ pub struct ContainerConfig {
     pub tmp_bytes: i64,
     /// Memory cap of a job whose spec sets none (`memory_limit_mib`).
     pub default_memory_bytes: i64,
+    /// CPU time a job may use per second, in thousandths of a core; `None`: no cap.
+    pub cpu_millis: Option<u64>,
     /// The CDI kind whose devices, named by UUID, are this host's GPUs (Podman).
     pub cdi_kind: String,
     /// A whole image pull (CUDA images are gigabytes).
@@ -95,6 +97,7 @@ impl ContainerConfig {
             shm_bytes: 1 << 30,
             tmp_bytes: 1 << 30,
             default_memory_bytes: 32 << 30,
+            cpu_millis: None,
             cdi_kind: NVIDIA_CDI_KIND.to_string(),
             pull_timeout: Duration::from_secs(3600),
             user: Some("65534:65534".into()),
@@ -440,6 +443,7 @@ impl ContainerRuntime {
                     mib.saturating_mul(1024 * 1024).min(i64::MAX as u64) as i64
                 }),
             pids_limit: self.cfg.pids_limit,
+            cpu_millis: self.cfg.cpu_millis,
             network: self.cfg.allow_network,
             gpus: req.gpus.iter().map(|g| g.uuid.clone()).collect(),
             cdi_kind: self.cfg.cdi_kind.clone(),

@@ -91,6 +91,8 @@ pub struct Plan {
     /// Memory cap, swap included (no swap).
     pub memory_bytes: i64,
     pub pids_limit: i64,
+    /// CPU time the job may use per second, in thousandths of a core; `None`: no cap.
+    pub cpu_millis: Option<u64>,
     pub network: bool,
     /// UUIDs of the GPUs to pass.
     pub gpus: Vec<String>,
@@ -175,6 +177,13 @@ impl Plan {
         if !self.network {
             body["netns"] = json!({"nsmode": "none"});
         }
+        if let Some(millis) = self.cpu_millis {
+            // A CFS quota per 100 ms period (the OCI runtime spec's `cpu`), at least 1 ms.
+            body["resource_limits"]["cpu"] = json!({
+                "quota": (millis.saturating_mul(100).max(1000)).min(i64::MAX as u64),
+                "period": 100_000,
+            });
+        }
         body
     }
 
@@ -224,6 +233,9 @@ impl Plan {
                 memory: Some(self.memory_bytes),
                 memory_swap: Some(self.memory_bytes),
                 pids_limit: Some(self.pids_limit),
+                nano_cpus: self
+                    .cpu_millis
+                    .map(|m| m.saturating_mul(1_000_000).min(i64::MAX as u64) as i64),
                 network_mode: (!self.network).then(|| "none".to_string()),
                 security_opt: Some(vec!["no-new-privileges".into()]),
                 device_requests: gpus,
@@ -348,6 +360,7 @@ mod tests {
             shm_bytes: 1 << 30,
             memory_bytes: 32 << 30,
             pids_limit: 4096,
+            cpu_millis: Some(1_500),
             network: false,
             gpus: gpus.iter().map(|s| s.to_string()).collect(),
             cdi_kind: NVIDIA_CDI_KIND.into(),
@@ -423,6 +436,18 @@ mod tests {
         assert_eq!(body["resource_limits"]["memory"]["swap"], 32i64 << 30);
         assert_eq!(body["resource_limits"]["pids"]["limit"], 4096);
         assert_eq!(
+            body["resource_limits"]["cpu"],
+            json!({"quota": 150_000, "period": 100_000}),
+            "1.5 cores"
+        );
+        let uncapped = Plan {
+            cpu_millis: None,
+            ..plan(&[])
+        };
+        assert!(uncapped.libpod_body()["resource_limits"]
+            .get("cpu")
+            .is_none());
+        assert_eq!(
             body["mounts"][0],
             json!({"destination": "/cinder/in", "type": "bind", "source": "/data/in",
                    "options": ["rbind", "ro", "Z"]})
@@ -462,5 +487,6 @@ mod tests {
         let log = serde_json::to_value(host.log_config.unwrap()).unwrap();
         assert_eq!(log["Config"]["max-size"], (16 << 20).to_string());
         assert_eq!(host.cap_drop, Some(vec!["ALL".to_string()]));
+        assert_eq!(host.nano_cpus, Some(1_500_000_000), "1.5 cores");
     }
 }

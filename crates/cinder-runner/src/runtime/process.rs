@@ -36,6 +36,9 @@ pub struct ProcessConfig {
     /// Run each job in a cgroup of its own under this root: its memory limit then counts what
     /// it holds (tmpfs and page cache too), and its process limit its own processes.
     pub cgroups: Option<std::sync::Arc<super::CgroupRoot>>,
+    /// CPU time a job may use per second, in thousandths of a core (its cgroup's CPU quota,
+    /// where the cpu controller is there); `None`: no cap.
+    pub cpu_millis: Option<u64>,
 }
 
 impl Default for ProcessConfig {
@@ -47,6 +50,7 @@ impl Default for ProcessConfig {
             sandbox: None,
             default_memory_bytes: None,
             cgroups: None,
+            cpu_millis: None,
         }
     }
 }
@@ -408,6 +412,7 @@ impl ProcessRuntime {
                 let limits = super::CgroupLimits {
                     memory_bytes: memory,
                     pids: self.cfg.sandbox.as_ref().map_or(4096, |sb| sb.pids_limit),
+                    cpu_millis: self.cfg.cpu_millis,
                 };
                 let cg = root.create(limits).map_err(RuntimeError::Cgroup)?;
                 let fds = cg.join_fds();
