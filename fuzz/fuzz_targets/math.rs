@@ -2,18 +2,17 @@
 //! result does not fit, and keeps the protocol's invariants — a settlement pays out the vault to
 //! the base unit, fees round up and payouts down, stakers are never owed more than was
 //! deposited, the auction price only falls and stays in its bounds, and a verifier is never
-//! paid for more than the job's own run (nor, for a run the draw did not decide, more than the
-//! job's own verification fee).
+//! paid for more than the job's own run (the pool: no more than it expects to earn from a drawn
+//! job; the provider's pay, for a run an unrevealed draw forced: no more than the job's own
+//! verification fee nor the provider's net pay).
 #![no_main]
 
 use arbitrary::Arbitrary;
 use cinder::{
     constants::{BPS_DENOMINATOR, MAX_LOCK_SECS, MIN_LOCK_SECS, YEAR_SECS},
-    instructions::verifier_pay,
+    instructions::{forced_rerun_pay, verifier_pay},
     math,
-    state::{
-        Auction, AuctionParams, Bps, ConfigParams, Job, SampleStatus, StakePool, StakePosition,
-    },
+    state::{Auction, AuctionParams, Bps, ConfigParams, Job, StakePool, StakePosition},
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -62,7 +61,7 @@ enum Case {
         verifier_billed: u32,
         vfee_bps: u16,
         rate_bps: u16,
-        status: u8,
+        fee_bps: u16,
         bond: u64,
     },
 }
@@ -350,7 +349,7 @@ fn verifier(
     verifier_billed: u32,
     vfee_bps: u16,
     rate_bps: u16,
-    status: u8,
+    fee_bps: u16,
     bond: u64,
 ) {
     let mut job: Job = bytemuck::Zeroable::zeroed();
@@ -358,37 +357,31 @@ fn verifier(
     job.billed_secs = billed;
     job.verification_fee_bps = vfee_bps % 2_001;
     job.verify_rate_bps = rate_bps % 10_001;
-    job.sample_status = SampleStatus(status % 3);
+    job.protocol_fee_bps = fee_bps % 10_001;
     job.client_bond = bond.to_le_bytes();
+    let run = exact(price, billed.min(verifier_billed) as u64);
+    let job_pay = exact(price, billed as u64);
     let Ok(pay) = verifier_pay(&job, verifier_billed) else {
-        assert!(
-            exact(price, billed as u64) > u64::MAX as u128,
-            "errs only on overflow"
-        );
+        assert!(job_pay > u64::MAX as u128, "errs only on overflow");
         return;
     };
-    assert!(
-        pay as u128 <= exact(price, billed.min(verifier_billed) as u64),
-        "one run of the job at most"
-    );
+    assert!(pay as u128 <= run, "one run of the job at most");
     // The bond plays no part: a disputed job's re-run is paid from the bond by
-    // `submit_verification`, never through `verifier_pay` (the pool).
-    let drawn = job.sample_status == SampleStatus::Sampled;
-    if drawn {
-        // The pool's solvency: rate × a drawn run ≤ fee × pay, the job's income to the pool.
-        let income = exact(price, billed as u64) * job.verification_fee_bps as u128;
-        assert!(
-            pay as u128 * job.verify_rate_bps.max(1) as u128 <= income,
-            "a drawn run costs the pool no more than it expects to earn from the job"
-        );
-    } else {
-        let own_fee =
-            (exact(price, billed as u64) * job.verification_fee_bps as u128).div_ceil(10_000);
-        assert!(
-            pay as u128 <= own_fee,
-            "a forced run costs the pool no more than the job brings"
-        );
-    }
+    // `submit_verification`, never through `verifier_pay` (the pool), which pays only runs the
+    // draw decided. The pool's solvency: rate × a drawn run ≤ fee × pay, the job's income.
+    let income = job_pay * job.verification_fee_bps as u128;
+    assert!(
+        pay as u128 * job.verify_rate_bps.max(1) as u128 <= income,
+        "a drawn run costs the pool no more than it expects to earn from the job"
+    );
+    // A run an unrevealed draw forced comes out of the provider's pay: never more than the
+    // run, the job's own verification fee, or what the provider nets, so settlement can always
+    // take it from the provider's share.
+    let forced = forced_rerun_pay(&job, verifier_billed).expect("no overflow once pay fits");
+    let own_fee = income.div_ceil(10_000);
+    let net = job_pay - (job_pay * job.protocol_fee_bps as u128).div_ceil(10_000);
+    assert!(forced as u128 <= run && forced as u128 <= own_fee && forced as u128 <= net);
+    assert_eq!(forced as u128, run.min(own_fee).min(net), "exactly that");
 }
 
 fuzz_target!(|case: Case| match case {
@@ -431,7 +424,7 @@ fuzz_target!(|case: Case| match case {
         verifier_billed,
         vfee_bps,
         rate_bps,
-        status,
+        fee_bps,
         bond,
     } => verifier(
         price,
@@ -439,7 +432,7 @@ fuzz_target!(|case: Case| match case {
         verifier_billed,
         vfee_bps,
         rate_bps,
-        status,
+        fee_bps,
         bond,
     ),
 });

@@ -1160,11 +1160,16 @@ on_both!(a_forced_verification_cannot_drain_the_market_pool, |w| {
     // exactly both fees (the bond went from their client to their verifier).
     assert_eq!(pool_free(&mut w), free + 60_000);
     assert_eq!(start - trio(&mut w, &v), 50_000 + 60_000);
-    // (b) Nobody reveals the draw in a sampling market: the job counts as sampled. Likewise
-    // paid at most its own verification fee.
+    // (b) Nobody reveals the draw in a sampling market: the job counts as sampled, and the
+    // re-run is paid (at most the job's own verification fee) out of the provider's pay, not
+    // by the pool. Before, the pool paid it, so a coalition that let only its undrawn jobs'
+    // reveal windows pass had each of them re-run out of that job's own fee, which then no
+    // longer funded the drawn runs (the pool lost ≈ r × (1 − f) of each such job's pay).
     set_verify_rate(&mut w, 10_000);
     let start = trio(&mut w, &v);
-    let k = submitted_at(&mut w, 10_000, 1_000, 100);
+    let (pt, ct) = (w.provider_token, w.client_token);
+    let (p_start, c_start) = (w.balance(&pt), w.balance(&ct));
+    let k = submitted_at(&mut w, 10_000, 1_000, 100); // pay 1 000 000, escrow 10 600 000
     w.warp(201); // > 500 slots: the draw can no longer be revealed
     w.send(&[ix::claim_verification(&k, &v.0.pubkey())], &[&v.0])
         .expect("claim verification");
@@ -1172,14 +1177,31 @@ on_both!(a_forced_verification_cannot_drain_the_market_pool, |w| {
     assert_eq!(w.job(&k.job).sample_status, SampleStatus::Unrevealed);
     w.warp(100);
     let free = pool_free(&mut w);
-    let v_before = w.balance(&v.1);
+    let vault = w.job(&k.job).vault;
+    let (v_before, vault_before) = (w.balance(&v.1), w.balance(&vault));
     w.send(&[submit_verification(&w, &k, &v, [42; 32], 100)], &[&v.0])
         .expect("match");
-    assert_eq!(w.balance(&v.1) - v_before, 60_000);
+    assert_eq!(
+        w.balance(&v.1) - v_before,
+        60_000,
+        "the run, at most the job's fee"
+    );
+    assert_eq!(
+        vault_before - w.balance(&vault),
+        60_000,
+        "out of the job's vault"
+    );
+    assert_eq!(pool_free(&mut w), free, "the pool paid nothing for it");
     w.warp(600);
     w.settle(&k);
-    assert_eq!(pool_free(&mut w), free);
-    assert_eq!(start - trio(&mut w, &v), 50_000);
+    // The provider nets its pay less the protocol fee and the re-run it did not let the draw
+    // decide; the client pays the billed run and its fee, as for any job; the pool keeps the
+    // job's fee. The three lost exactly both fees (the re-run went from their provider to
+    // their verifier).
+    assert_eq!(w.balance(&pt) - p_start, 1_000_000 - 50_000 - 60_000);
+    assert_eq!(c_start - w.balance(&ct), 1_000_000 + 60_000);
+    assert_eq!(pool_free(&mut w), free + 60_000);
+    assert_eq!(start - trio(&mut w, &v), 50_000 + 60_000);
     // (c) A run the draw decided is the pool's to pay in full (one more run of the job) where
     // the market's fee covers its rate.
     let k = drawn_at(&mut w, 10_000, 1_000, 100);

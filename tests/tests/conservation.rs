@@ -1031,13 +1031,15 @@ fn apply(run: &mut Run, start: Option<&Books>, op: &Op) -> Result<(), TestCaseEr
         }
     }
     model.check(&mut run.w, op)?;
-    // Live jobs hold exactly their escrow; the pool always covers the unswept protocol fees.
+    // Live jobs hold exactly their escrow (less a forced re-run paid out of it, by the model's
+    // count); the pool always covers the unswept protocol fees.
     for k in run.jobs.clone() {
         if run.w.exists(&k.job) {
             let job = run.w.job(&k.job);
+            let rerun = run.model.as_ref().map_or(0, |m| m.rerun_paid(&k.job)) as u64;
             prop_assert_eq!(
                 run.w.balance(&k.vault),
-                job.escrow_compute + job.escrow_verification + job.client_bond()
+                job.escrow_compute + job.escrow_verification + job.client_bond() - rerun
             );
             prop_assert!(job.state != JobState::Open || job.provider == Default::default());
         } else {

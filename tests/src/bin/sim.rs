@@ -262,13 +262,17 @@ fn pool_drain(strategy: Drain, share_bps: u64, seed: u64) -> (f64, f64) {
             }
             continue;
         }
-        // `verifier_pay`: a drawn run at most pay × f / r; an unrevealed one at most the
-        // job's own fee.
-        let cap = if forced {
-            s.verification_fee
-        } else {
-            mul_div_floor(pay, VERIFICATION_FEE_BPS as u64, VERIFY_RATE_BPS as u64).unwrap()
-        };
+        if forced {
+            // `forced_rerun_pay`: a run an unrevealed draw forced is paid out of the
+            // provider's pay (at most the job's own fee and the provider's net), never by the
+            // pool: it stays in the coalition when its key wins the race.
+            if !ours {
+                coalition -= pay.min(s.verification_fee).min(s.provider) as i128;
+            }
+            continue;
+        }
+        // `verifier_pay`: a drawn run at most pay × f / r, from the pool.
+        let cap = mul_div_floor(pay, VERIFICATION_FEE_BPS as u64, VERIFY_RATE_BPS as u64).unwrap();
         let v = pay.min(cap) as i128;
         pool -= v;
         if ours {
@@ -405,6 +409,13 @@ fn main() {
                     share_bps / 100
                 ));
             }
+            if pool < 0.0 {
+                problems.push(format!(
+                    "the coalition's {name} at {} % of the racing stake drains the pool: \
+                     {pool:.0} per job",
+                    share_bps / 100
+                ));
+            }
             drain += &format!(
                 "| {name} | {} % | {:.0} | {:+.0} |\n",
                 share_bps / 100,
@@ -450,14 +461,14 @@ The coalition is client, provider and verifier keys of one owner, posting jobs o
 provider does the work (its GPU time not counted: its best case) and taking whatever the pool \
 pays its keys. A drawn re-run pays the winner of the race at most pay × f / r, a re-run the \
 coalition's client forced with a dispute is paid from its bond (the run, at most the job's \
-verification fee; the rest to the provider), never from the pool, and a draw nobody revealed \
-in time at most the job's own verification fee from the pool. Every job pays both fees. \
-`cinder-sim --check` fails if any row pays the coalition. The last row is what remains: where \
-no keeper reveals or settles a job within its ≈ 200 s reveal window, a coalition that lets \
-only its undrawn jobs' window pass has each of them re-run out of its own fee, which then no \
-longer funds the drawn runs: the pool loses about r × (1 − f) of each job's pay while the \
-coalition nets r − r·f − p (−0.3 % at the defaults; it would profit where p < r × (1 − f)). \
-Anyone's `reveal_sample` or `settle_job` closes it, and the worker's keeper sends them. \
+verification fee; the rest to the provider), and a re-run forced because nobody revealed the \
+draw in time is paid out of the provider's pay (at most the job's own verification fee): the \
+pool pays only for runs the draw decided. Every job pays both fees. `cinder-sim --check` fails \
+if any row pays the coalition or leaves the pool short. Before, the pool paid a run forced by an \
+unrevealed draw, so a coalition that let only its undrawn jobs' ≈ 200 s reveal window pass had \
+each of them re-run out of that job's own fee, which then no longer funded the drawn runs (the \
+pool lost about r × (1 − f) of each such job's pay); now withholding a reveal only moves the \
+re-run's pay from the coalition's provider to whoever wins the race. \
 Unbonding out of a pending slash is refused \
 (`StakeBackingJobs`, SECURITY row 32), so the cheating table above applies to a provider that \
 tries it unchanged.\n\n{drain}"

@@ -47,6 +47,9 @@ pub struct JobBook {
     pub escrow_compute: u128,
     pub escrow_verification: u128,
     pub bond: u128,
+    /// A re-run forced by an unrevealed draw, paid out of the vault: the provider's to bear
+    /// at settlement.
+    pub rerun_paid: u128,
 }
 
 /// One stake position, as the reward accumulator sees it.
@@ -212,6 +215,12 @@ pub struct Model {
 type Res = Result<(), String>;
 
 impl Model {
+    /// What the model paid out of a live job's vault for a re-run forced by an unrevealed
+    /// draw (0 for a job it does not know).
+    pub fn rerun_paid(&self, job: &Pubkey) -> u128 {
+        self.jobs.get(job).map_or(0, |b| b.rerun_paid)
+    }
+
     /// The model of the chain as it is now (the start of a case): balances, positions and
     /// the accumulator are read once; from here on only the model's rules change them.
     pub fn new(w: &mut World, keys: Keys) -> Self {
@@ -422,6 +431,7 @@ impl Model {
                     escrow_compute: compute,
                     escrow_verification: verification,
                     bond: 0,
+                    rerun_paid: 0,
                 };
                 self.jobs.insert(job, book);
             }
@@ -474,14 +484,17 @@ impl Model {
                 } else {
                     0
                 };
-                let refund = vault
+                // A forced re-run already paid out of the vault came out of the provider's
+                // pay: the client's refund is what it would have been without it.
+                let rerun = b.rerun_paid;
+                let refund = (vault + rerun)
                     .checked_sub(pay + verification + bond)
                     .ok_or("model: settlement exceeds the vault")?;
                 self.accrued += fee;
                 self.close_job(
                     &job,
                     &[
-                        (k.provider, pay - fee + bond),
+                        (k.provider, pay - fee + bond - rerun),
                         (k.pool, fee + verification),
                         (k.client, refund),
                     ],
@@ -521,18 +534,23 @@ impl Model {
                     self.job(&job)?.bond = 0;
                     return Ok(());
                 }
-                // From the pool: a drawn run at most pay × fee / rate (rounded down), the
-                // pool's expected income from the job over the chance it is drawn; a run forced
-                // by an unrevealed draw at most the job's own verification fee; and only what
-                // the pool holds beyond the unswept protocol fees.
                 let job_pay = b.price as u128 * billed_secs as u128;
-                let pay = if drawn_sample {
-                    let bound =
-                        job_pay * b.verification_fee_bps as u128 / b.verify_rate_bps.max(1) as u128;
-                    run.min(bound)
-                } else {
-                    run.min(bps_up(job_pay, b.verification_fee_bps))
-                };
+                if !drawn_sample {
+                    // A run forced by an unrevealed draw: out of the vault, at the provider's
+                    // expense (settlement takes it from its share); at most the job's own
+                    // verification fee and at most the provider's pay net of the protocol fee.
+                    let net = job_pay - bps_up(job_pay, b.protocol_fee_bps);
+                    let paid = run.min(bps_up(job_pay, b.verification_fee_bps)).min(net);
+                    self.transfer(&b.vault, &verifier_token, paid)?;
+                    self.job(&job)?.rerun_paid = paid;
+                    return Ok(());
+                }
+                // From the pool, only a run the draw decided: at most pay × fee / rate
+                // (rounded down), the pool's expected income from the job over the chance it is
+                // drawn, and only what the pool holds beyond the unswept protocol fees.
+                let bound =
+                    job_pay * b.verification_fee_bps as u128 / b.verify_rate_bps.max(1) as u128;
+                let pay = run.min(bound);
                 let free = self.bal(&k.pool)?.saturating_sub(self.accrued);
                 self.transfer(&k.pool, &verifier_token, pay.min(free))?;
             }

@@ -2,9 +2,9 @@ use crate::{
     constants::JOB_SEED,
     errors::CinderError,
     events::{JobSettled, VerificationLapsed},
-    instructions::reveal_sample::must_verify_now,
+    instructions::{reveal_sample::must_verify_now, submit_verification::forced_rerun_pay},
     math,
-    state::{resolution, Job, JobState, Market, Provider},
+    state::{resolution, Job, JobState, Market, Provider, SampleStatus},
     utils,
 };
 use anchor_lang::prelude::*;
@@ -100,6 +100,21 @@ pub fn settle_job(ctx: Context<SettleJob>) -> Result<()> {
     pay_out(ctx, false)
 }
 
+/// What the verifier of this job was paid out of its vault at the provider's expense: the
+/// first, unchallenged match of a run forced by an unrevealed draw ([`forced_rerun_pay`] of
+/// the seconds it billed); 0 for every other job. Such a job is `Verified` with no ruling and
+/// still `Unrevealed`: a dispute marks its job `Sampled`, and a ruling sets `resolution`.
+pub fn rerun_paid_from_pay(job: &Job) -> Result<u64> {
+    if job.state == JobState::Verified
+        && job.resolution == 0
+        && job.sample_status == SampleStatus::Unrevealed
+    {
+        forced_rerun_pay(job, job.verifier_billed_secs)
+    } else {
+        Ok(0)
+    }
+}
+
 /// Splits the vault per `math::settlement_for`, closes the vault, updates the provider.
 /// Transfers of zero are skipped (a zero-second job pays nobody but the client).
 pub(crate) fn pay_out(ctx: Context<SettleJob>, accepted: bool) -> Result<()> {
@@ -147,13 +162,17 @@ pub(crate) fn pay_out(ctx: Context<SettleJob>, accepted: bool) -> Result<()> {
             refund: math::sub(vault_balance, verification_fee)?,
         }
     } else {
+        // A re-run forced by an unrevealed draw was paid out of this vault at the provider's
+        // expense: split the vault as it was, then take that from the provider's share.
+        let rerun = rerun_paid_from_pay(&job)?;
         let mut split = math::settlement_for(
-            vault_balance,
+            math::add(vault_balance, rerun)?,
             job.price_per_sec,
             job.billed_secs,
             job.protocol_fee_bps,
             job.verification_fee_bps,
         )?;
+        split.provider = math::sub(split.provider, rerun)?;
         // A client bond still in the vault of a job the arbiter found the provider right in,
         // against the client's doubt, is the provider's. Otherwise (refunded, or a result that
         // stands because the arbiter was silent) it returns with the refund.

@@ -13,9 +13,11 @@ use anchor_spl::token_interface::TokenInterface;
 /// The verifier submits its re-run's result hash in the clear. It matches iff it opens the
 /// provider's commitment (sha256(job ‖ provider ‖ hash)): a verifier who only knows the public
 /// commitment cannot match. Match → Verified, and the verifier is paid price × its billed
-/// seconds, at most the seconds the provider billed (one more run of the same job), from the
-/// market pool as far as the pool's verification funds go — in full only for a run the
-/// slot-hash draw decided; see [`verifier_pay`]. A first mismatch → Escalated: a second verifier
+/// seconds, at most the seconds the provider billed (one more run of the same job): from the
+/// market pool, as far as its verification funds go, for a run the slot-hash draw decided
+/// ([`verifier_pay`]); from the client's bond for a run its dispute forced; from the
+/// provider's pay for a run an unrevealed draw forced ([`forced_rerun_pay`]). A first
+/// mismatch → Escalated: a second verifier
 /// is raced. The second verdict → Disputed: two mismatches are fraud (`resolve_dispute` by
 /// anyone, at once, for an exact job), a split goes to the arbiter.
 #[event_cpi]
@@ -38,7 +40,8 @@ pub struct SubmitVerification<'info> {
     /// CHECK: the verifier's payment-mint token account (owner checked in the handler).
     #[account(mut)]
     pub verifier_token: UncheckedAccount<'info>,
-    /// CHECK: the job's vault (checked against `job.vault`): pays out a client's bond on a match.
+    /// CHECK: the job's vault (checked against `job.vault`): pays out a client's bond, or a
+    /// forced re-run, on a match.
     #[account(mut)]
     pub vault: UncheckedAccount<'info>,
     /// CHECK: the provider's payment-mint token account (owner checked when a bond is paid).
@@ -50,38 +53,51 @@ pub struct SubmitVerification<'info> {
     pub token_program: Interface<'info, TokenInterface>,
 }
 
-/// What the market pool owes a matching verifier that billed `billed_secs` (before the pool's
-/// free funds cap it). Every job that reaches settlement pays its verification fee `f × pay`
-/// into the pool (settled, accepted, refunded or disputed alike), and a job is drawn with
-/// probability `r` (its verify rate), so the pool stays solvent in expectation when a drawn
-/// re-run costs it at most `pay × f / r`: expected outflow `r × min(run, pay × f / r) ≤ f ×
-/// pay`, the income. With `f ≥ r` (the defaults: 6 % and 5 %) that bound never binds and a
-/// drawn run is paid in full. Three things keep a verifier (with a colluding client and
-/// provider) from draining the pool:
+/// What the market pool owes a matching verifier of a run the draw decided, that billed
+/// `billed_secs` (before the pool's free funds cap it). Every job that reaches settlement pays
+/// its verification fee `f × pay` into the pool (settled, accepted, refunded or disputed
+/// alike), and a job is drawn with probability `r` (its verify rate), so the pool stays solvent
+/// in expectation when a drawn re-run costs it at most `pay × f / r`: expected outflow
+/// `r × min(run, pay × f / r) ≤ f × pay`, the income. With `f ≥ r` (the defaults: 6 % and 5 %)
+/// that bound never binds and a drawn run is paid in full. What keeps a verifier (with a
+/// colluding client and provider) from draining the pool:
 /// - the run is paid for at most the seconds the provider billed: a 0-second job pays nothing;
 /// - a drawn run is paid at most `pay × f / r`, rounded down (the solvency bound above);
-/// - a run the draw did not decide because nobody revealed it in time is paid at most the
-///   verification fee this job itself pays into the pool at settlement;
-/// - a run a client forced with a dispute is not paid by the pool at all: the client's bond
-///   pays it ([`submit_verification`]). Paid from the pool, a forced re-run of an undrawn job
-///   ate that job's own fee, so disputing every undrawn job starved the drawn runs (the pool
-///   lost about `r × (1 − f)` of each such job's pay; cinder-sim's pool-drain table).
+/// - the pool pays for no other run. A run the client forced with a dispute is paid by the
+///   client's bond, and a run forced because nobody revealed the draw in time by the provider's
+///   pay ([`forced_rerun_pay`]). Paid from the pool, either ate the job's own fee, so a coalition
+///   that forced re-runs of exactly its undrawn jobs (disputing them, or letting their reveal
+///   window pass) starved the drawn runs: the pool lost about `r × (1 − f)` of each such job's
+///   pay (cinder-sim's pool-drain table).
 pub fn verifier_pay(job: &Job, billed_secs: u32) -> Result<u64> {
     let run = verifier_run(job, billed_secs)?;
     let pay = math::mul(job.price_per_sec, job.billed_secs as u64)?;
-    if job.sample_status == SampleStatus::Sampled {
-        // A draw needs a non-zero rate; `max(1)` only keeps the division defined. A bound
-        // beyond u64 cannot bind.
-        let bound = math::mul_div_floor(
-            pay,
-            job.verification_fee_bps as u64,
-            job.verify_rate_bps.max(1) as u64,
-        )
-        .unwrap_or(u64::MAX);
-        return Ok(run.min(bound));
-    }
+    // A draw needs a non-zero rate; `max(1)` only keeps the division defined. A bound beyond
+    // u64 cannot bind.
+    let bound = math::mul_div_floor(
+        pay,
+        job.verification_fee_bps as u64,
+        job.verify_rate_bps.max(1) as u64,
+    )
+    .unwrap_or(u64::MAX);
+    Ok(run.min(bound))
+}
+
+/// What a matching verifier of a run forced by an unrevealed draw (`SampleStatus::Unrevealed`
+/// past the reveal window) is paid out of the job's vault, at the provider's expense: the run,
+/// at most the job's own verification fee (`⌈pay × f⌉`) and at most what the provider nets
+/// (`pay − ⌈pay × p⌉`). The reveal is anyone's to send within ≈ 200 s of the submit, and the
+/// provider's worker sends it: a provider whose draw stayed unknown pays for the re-run that
+/// takes its place. The pool pays nothing for it, so withholding reveals drains nothing (issue
+/// 15 (b)), and a withheld reveal is never cheaper for a provider than a draw: its job is
+/// re-run for sure. Settlement takes the same amount from the provider's share
+/// ([`crate::instructions::settle_job::rerun_paid_from_pay`]).
+pub fn forced_rerun_pay(job: &Job, billed_secs: u32) -> Result<u64> {
+    let run = verifier_run(job, billed_secs)?;
+    let pay = math::mul(job.price_per_sec, job.billed_secs as u64)?;
     let own_fee = math::bps_of_ceil(pay, job.verification_fee_bps)?;
-    Ok(run.min(own_fee))
+    let provider_net = pay.saturating_sub(math::bps_of_ceil(pay, job.protocol_fee_bps)?);
+    Ok(run.min(own_fee).min(provider_net))
 }
 
 /// The verifier's run at the job's price, for at most the seconds the provider billed.
@@ -99,7 +115,7 @@ pub fn submit_verification(
     let a = &ctx.accounts;
     let owner = a.owner.key();
     let job_key = a.job.key();
-    let (matched, pay, bond, bond_to_verifier, job_copy) = {
+    let (matched, pay, bond, from_vault, job_copy) = {
         let mut job = a.job.load_mut()?;
         require_keys_eq!(job.vault, a.vault.key(), CinderError::VaultMismatch);
         require!(
@@ -160,21 +176,25 @@ pub fn submit_verification(
         // Only an unchallenged match is paid; escalation verifiers are paid from the slash of
         // whoever turns out wrong. A client that doubted the result pays for the re-run it
         // forced: its bond pays the verifier's run (at most the bond) and the provider the
-        // rest. Any other match is paid from the pool.
+        // rest. A run forced by an unrevealed draw is paid from the vault out of the
+        // provider's pay. Only a run the draw decided is paid from the pool.
         let first_match = matched && !second;
         let bond = if first_match { job.client_bond() } else { 0 };
-        let pay = if first_match && bond == 0 {
+        let forced = first_match && bond == 0 && job.sample_status == SampleStatus::Unrevealed;
+        let pay = if first_match && bond == 0 && !forced {
             verifier_pay(&job, billed_secs)?
         } else {
             0
         };
-        let bond_to_verifier = if bond > 0 {
+        let from_vault = if bond > 0 {
             job.client_bond = [0; 8];
             verifier_run(&job, billed_secs)?.min(bond)
+        } else if forced {
+            forced_rerun_pay(&job, billed_secs)?
         } else {
             0
         };
-        (matched, pay, bond, bond_to_verifier, *job)
+        (matched, pay, bond, from_vault, *job)
     };
     let mut paid = 0;
     if pay > 0 {
@@ -203,10 +223,15 @@ pub fn submit_verification(
             &[&[MARKET_SEED, &id, &[bump]]],
         )?;
     }
-    if bond > 0 {
+    if from_vault > 0 || bond > 0 {
+        // Out of the job's vault, the job signing: the client's bond (the run, at most the
+        // bond, and the rest to the provider), or the provider's pay for a forced re-run.
         let token_program = a.token_program.key();
         utils::check_token_owner(&a.verifier_token, &token_program, &owner)?;
-        utils::check_token_owner(&a.provider_token, &token_program, &job_copy.provider)?;
+        if bond > 0 {
+            utils::check_token_owner(&a.provider_token, &token_program, &job_copy.provider)?;
+        }
+        let to_provider = math::sub(bond, from_vault.min(bond))?;
         let decimals = a.market.load()?.payment_decimals;
         let nonce = job_copy.nonce.to_le_bytes();
         let seeds: &[&[u8]] = &[
@@ -216,11 +241,9 @@ pub fn submit_verification(
             &nonce,
             &[job_copy.bump],
         ];
-        let to_verifier = bond_to_verifier;
-        let to_provider = math::sub(bond, to_verifier)?;
         let job_info = a.job.to_account_info();
         for (destination, amount) in [
-            (&a.verifier_token, to_verifier),
+            (&a.verifier_token, from_vault),
             (&a.provider_token, to_provider),
         ] {
             if amount == 0 {
@@ -237,11 +260,15 @@ pub fn submit_verification(
                 &[seeds],
             )?;
         }
-        emit_cpi!(BondPaid {
-            job: job_key,
-            to_provider,
-            to_verifier,
-        });
+        if bond > 0 {
+            emit_cpi!(BondPaid {
+                job: job_key,
+                to_provider,
+                to_verifier: from_vault,
+            });
+        } else {
+            paid = from_vault;
+        }
     }
     emit_cpi!(VerificationSubmitted {
         job: job_key,
