@@ -243,6 +243,9 @@ impl Executor {
                 .collect(),
             ..FetcherConfig::default()
         });
+        // One CPU cap for every job, container or process (`job_cpus`).
+        let cpu_millis =
+            cfg.job_cpu_millis(std::thread::available_parallelism().map_or(1, |n| n.get()));
         let container = match cfg.runtime {
             RuntimeKind::Process => None,
             kind => {
@@ -253,8 +256,6 @@ impl Executor {
                     .display()
                     .to_string();
                 let mib = |m: u64| m.saturating_mul(1 << 20).min(i64::MAX as u64) as i64;
-                let cpu_millis =
-                    cfg.job_cpu_millis(std::thread::available_parallelism().map_or(1, |n| n.get()));
                 let probe = match ContainerRuntime::with_config(ContainerConfig {
                     owner: Some(owner),
                     shm_bytes: mib(cfg.container_shm_mib),
@@ -291,9 +292,7 @@ impl Executor {
                 }
             }),
             default_memory_bytes: Some(cfg.process_memory_mib.saturating_mul(1 << 20)),
-            cpu_millis: Some(
-                cfg.job_cpu_millis(std::thread::available_parallelism().map_or(1, |n| n.get())),
-            ),
+            cpu_millis: Some(cpu_millis),
             cgroups: if cfg.process_cgroup {
                 match CgroupRoot::detect() {
                     Ok(root) => {
