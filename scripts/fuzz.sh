@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing (cargo-fuzz / libFuzzer, nightly) of the program's instruction decoding
-# and its math: the targets are in fuzz/fuzz_targets (see SECURITY.md). Idempotent: installs
-# cargo-fuzz into $CINDER_CACHE/tools if it is missing, then builds and runs each target.
+# and its math, and of the output comparator's parsers: the targets are in fuzz/fuzz_targets
+# (see SECURITY.md). Idempotent: installs cargo-fuzz into $CINDER_CACHE/tools if missing.
 #
 # Usage: scripts/fuzz.sh [--smoke] [--secs N] [TARGET...]
 #   --smoke   each target for 30 s (CI)
 #   --secs N  each target for N seconds (default 600 = 10 min)
-#   TARGET    instruction_data, math (default: all of them)
+#   TARGET    instruction_data, math, compare_parsers (default: all of them)
 # Env: CINDER_CACHE (default ~/.cache/cinder): cargo-fuzz in $CINDER_CACHE/tools, build output in
 #      $CINDER_CACHE/target-fuzz, corpus and crash artifacts in $CINDER_CACHE/fuzz/<target>/.
 #      FUZZ_TOOLCHAIN (default nightly): the rustup toolchain that builds the targets.
@@ -19,7 +19,7 @@ CINDER_CACHE=${CINDER_CACHE:-$HOME/.cache/cinder}
 TOOLS=$CINDER_CACHE/tools
 TOOLCHAIN=${FUZZ_TOOLCHAIN:-nightly}
 CARGO_FUZZ_VERSION=0.13.2
-ALL_TARGETS=(instruction_data math)
+ALL_TARGETS=(instruction_data math compare_parsers)
 
 say() { printf '[fuzz] %s\n' "$*"; }
 die() { printf '[fuzz] error: %s\n' "$*" >&2; exit 1; }
@@ -31,7 +31,7 @@ while [[ $# -gt 0 ]]; do
     --smoke) secs=30; shift ;;
     --secs) secs=${2:?--secs needs a number}; shift 2 ;;
     --secs=*) secs=${1#*=}; shift ;;
-    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) die "unknown option '$1' (try --help)" ;;
     *) targets+=("$1"); shift ;;
   esac

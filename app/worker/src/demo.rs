@@ -864,6 +864,7 @@ async fn arbitrate(
         &verifier_out,
         &rule.tolerance(),
         &rule.exclude,
+        &rule.raw,
     )?;
     let details = verdict
         .files

@@ -23,7 +23,7 @@
 //! `cargo test -p cinder-runner`. `CINDER_PODMAN_SOCKET` points the container tests at
 //! another socket; `CINDER_SKIP_CONTAINER_TESTS=1` skips them (they say so).
 
-pub mod compare;
+pub use cinder_compare as compare;
 pub mod files;
 pub mod gpu;
 pub mod results;

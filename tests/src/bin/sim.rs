@@ -282,6 +282,208 @@ fn pool_drain(strategy: Drain, share_bps: u64, seed: u64) -> (f64, f64) {
     (coalition as f64 / JOBS as f64, pool as f64 / JOBS as f64)
 }
 
+/// A deterministic generator for the tolerance table (splitmix64), with normal draws.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in (0, 1).
+    fn unit(&mut self) -> f64 {
+        ((self.next() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    }
+
+    /// Standard normal (Box-Muller).
+    fn normal(&mut self) -> f64 {
+        (-2.0 * self.unit().ln()).sqrt() * (std::f64::consts::TAU * self.unit()).cos()
+    }
+}
+
+/// The tolerance table's rules: (label, rule).
+const TOLERANCE_RULES: [(&str, cinder_compare::Tolerance); 3] = [
+    (
+        "rtol 1e-5",
+        cinder_compare::Tolerance {
+            rtol: 1e-5,
+            atol: 0.0,
+            max_mismatch_fraction: 0.0,
+            nan_equal: false,
+        },
+    ),
+    (
+        "rtol 1e-4, atol 1e-6",
+        cinder_compare::Tolerance {
+            rtol: 1e-4,
+            atol: 1e-6,
+            max_mismatch_fraction: 0.0,
+            nan_equal: false,
+        },
+    ),
+    (
+        "rtol 1e-3, atol 1e-5, 0.1 % may differ",
+        cinder_compare::Tolerance {
+            rtol: 1e-3,
+            atol: 1e-5,
+            max_mismatch_fraction: 0.001,
+            nan_equal: false,
+        },
+    ),
+];
+
+/// Elements per output array and arrays per cell of the tolerance table.
+const TENSOR: usize = 4096;
+const TRIALS: usize = 100;
+
+/// What a re-run (honest, with noise) or a cheater hands in, given the true output `x`.
+#[derive(Clone, Copy)]
+enum Output {
+    /// Honest: every element off by a relative error drawn from N(0, sigma).
+    Honest(f64),
+    /// Zeros of the right shape.
+    Zeros,
+    /// Values of the right shape and scale, drawn afresh.
+    Random,
+    /// The first half of the array.
+    Truncated,
+    /// The work done at a cheaper precision: every element rounded to bf16 / f16.
+    Bf16,
+    F16,
+    /// 1 % of the elements moved by 10 %.
+    Perturbed,
+    /// The last 10 % of the work skipped (zeros).
+    SkippedTail,
+}
+
+fn round_mantissa(v: f32, bits: u32) -> f32 {
+    // Round to nearest, keeping `bits` of the 23 stored mantissa bits (exponent range of f32).
+    let drop = 23 - bits;
+    let b = v.to_bits();
+    let half = 1u32 << (drop - 1);
+    f32::from_bits((b + half) & !((1u32 << drop) - 1))
+}
+
+fn produce(out: Output, x: &[f32], rng: &mut Rng) -> Vec<f32> {
+    let mut y = x.to_vec();
+    match out {
+        Output::Honest(sigma) => {
+            for v in &mut y {
+                *v = (*v as f64 * (1.0 + sigma * rng.normal())) as f32;
+            }
+        }
+        Output::Zeros => y.fill(0.0),
+        Output::Random => y.iter_mut().for_each(|v| *v = rng.normal() as f32),
+        Output::Truncated => y.truncate(x.len() / 2),
+        Output::Bf16 => y.iter_mut().for_each(|v| *v = round_mantissa(*v, 7)),
+        Output::F16 => y.iter_mut().for_each(|v| *v = round_mantissa(*v, 10)),
+        Output::Perturbed => {
+            for _ in 0..x.len() / 100 {
+                let i = (rng.next() % x.len() as u64) as usize;
+                y[i] *= 1.1;
+            }
+        }
+        Output::SkippedTail => {
+            let n = y.len();
+            y[n - n / 10..].fill(0.0);
+        }
+    }
+    y
+}
+
+/// How often each rule accepts `out` against the true output, over [`TRIALS`] arrays of
+/// [`TENSOR`] standard-normal values, compared as `.npy` files by the worker's comparator.
+fn acceptance(out: Output, seed: u64) -> [f64; 3] {
+    let mut rng = Rng(seed);
+    let mut accepted = [0usize; 3];
+    for _ in 0..TRIALS {
+        let x: Vec<f32> = (0..TENSOR).map(|_| rng.normal() as f32).collect();
+        let y = produce(out, &x, &mut rng);
+        let (a, b) = (
+            cinder_compare::npy_f32(&[x.len()], &x),
+            cinder_compare::npy_f32(&[y.len()], &y),
+        );
+        for (k, (_, rule)) in TOLERANCE_RULES.iter().enumerate() {
+            accepted[k] +=
+                usize::from(cinder_compare::compare_files("out.npy", &b, &a, rule, &[]).matched);
+        }
+    }
+    accepted.map(|n| n as f64 / TRIALS as f64)
+}
+
+/// The tolerance table: each output kind's acceptance under each rule, and what `--check`
+/// holds the rules to.
+fn tolerance_rates(problems: &mut Vec<String>) -> String {
+    let mut table = String::from("| what is handed in |");
+    for (label, _) in TOLERANCE_RULES {
+        table += &format!(" {label} |");
+    }
+    table += "\n|---|---:|---:|---:|\n";
+    let rows: [(&str, Output); 10] = [
+        (
+            "honest re-run, relative noise σ = 1e-7 (fp32 reduction order)",
+            Output::Honest(1e-7),
+        ),
+        ("honest re-run, σ = 1e-6", Output::Honest(1e-6)),
+        (
+            "honest re-run, σ = 1e-5 (TF32, split-K GEMMs)",
+            Output::Honest(1e-5),
+        ),
+        ("cheater: zeros of the right shape", Output::Zeros),
+        (
+            "cheater: random values of the right shape and scale",
+            Output::Random,
+        ),
+        ("cheater: half the array", Output::Truncated),
+        (
+            "cheater: 1 % of the elements moved by 10 %",
+            Output::Perturbed,
+        ),
+        (
+            "cheater: last 10 % of the work skipped",
+            Output::SkippedTail,
+        ),
+        ("cheater: computed in bf16", Output::Bf16),
+        ("cheater: computed in fp16", Output::F16),
+    ];
+    for (i, (name, out)) in rows.into_iter().enumerate() {
+        let rates = acceptance(out, 1_000 + i as u64);
+        let honest = matches!(out, Output::Honest(_));
+        table += &format!("| {name} |");
+        for (k, r) in rates.iter().enumerate() {
+            // Honest rows show how often the honest provider is wrongly rejected.
+            let shown = if honest { 1.0 - r } else { *r };
+            table += &format!(
+                " {} {:.0} % |",
+                if honest { "rejected" } else { "accepted" },
+                shown * 100.0
+            );
+            let rule = TOLERANCE_RULES[k].0;
+            // What the documented rules promise: the middle rule (the demo's kind) never
+            // rejects fp32-order noise up to 1e-6 and no rule accepts a cheater that skipped
+            // work; only a rule looser than the precision gap accepts a cheaper precision.
+            let broken = match out {
+                Output::Honest(s) if s <= 1e-6 && k >= 1 => *r < 1.0,
+                Output::Honest(_) => false,
+                Output::F16 => k < 2 && *r > 0.0,
+                _ => *r > 0.0,
+            };
+            if broken {
+                problems.push(format!(
+                    "tolerance rule {rule:?}: {name} accepted {:.0} %",
+                    r * 100.0
+                ));
+            }
+        }
+        table += "\n";
+    }
+    table
+}
+
 fn main() {
     let write = std::env::args().any(|a| a == "--write");
     let check = std::env::args().any(|a| a == "--check");
@@ -424,6 +626,7 @@ fn main() {
             );
         }
     }
+    let tolerance = tolerance_rates(&mut problems);
     let section = format!(
         "## Does cheating pay? (`cargo run -p cinder-tests --bin cinder-sim`)\n\n\
 {JOBS} jobs (price 1-1000 per second, 1 min - 1 h) through `math::settlement_for` and the \
@@ -471,7 +674,19 @@ pool lost about r × (1 − f) of each such job's pay); now withholding a reveal
 re-run's pay from the coalition's provider to whoever wins the race. \
 Unbonding out of a pending slash is refused \
 (`StakeBackingJobs`, SECURITY row 32), so the cheating table above applies to a provider that \
-tries it unchanged.\n\n{drain}"
+tries it unchanged.\n\n{drain}\n\
+### Tolerance rules: false rejects and false accepts (#17)\n\n\
+A `tolerance` job is judged by its spec's rule, so the rule itself must tell an honest re-run \
+from a cheater. {TRIALS} arrays of {TENSOR} standard-normal f32 values per row, compared as \
+`.npy` files by the worker's own comparator (`cinder_compare::compare_files`). Noise model: an \
+honest re-run differs from the provider's outputs by an independent relative error of \
+N(0, σ) per element; fp32 reductions in another order give σ ≈ 1e-7, TF32 or split-K GEMMs \
+up to ≈ 1e-5. The cheaters did less work: nothing (zeros, random values, half the array), \
+part of it, or all of it at a cheaper precision. A rule must be tighter than the gap between \
+the honest noise and the cheap precision it should catch: at rtol 1e-3 an fp16 run passes, at \
+1e-4 it does not, and honest fp32 noise passes both. `cinder-sim --check` fails if the \
+middle rule rejects fp32-order noise up to σ = 1e-6, any rule accepts a cheater that skipped \
+work, or a rule under 1e-3 accepts fp16.\n\n{tolerance}"
     );
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../BENCHMARKS.md");
     if check {

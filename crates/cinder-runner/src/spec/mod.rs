@@ -105,9 +105,14 @@ pub struct VerifyRule {
     /// provider's to write as it likes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exclude: Vec<String>,
+    /// Raw little-endian float outputs (`f32`, `f16`, `bf16`, `f64`) by path pattern, with the
+    /// shape each must have: compared under the tolerance like `.npy` arrays (`tolerance`
+    /// mode only; without a layout such a file is compared exactly).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub raw: Vec<crate::compare::RawLayout>,
 }
 
-/// Most `exclude` patterns a rule may have, and the longest.
+/// Most `exclude` patterns (and most `raw` layouts) a rule may have, and the longest pattern.
 pub const MAX_EXCLUDE_PATTERNS: usize = 64;
 pub const MAX_EXCLUDE_PATTERN_LEN: usize = 256;
 
@@ -268,6 +273,7 @@ impl JobSpec {
             max_mismatch_fraction: 0.0,
             nan_equal: false,
             exclude: Vec::new(),
+            raw: Vec::new(),
         })
     }
 
@@ -281,8 +287,38 @@ impl JobSpec {
                 rule.exclude.len()
             )));
         }
+        if rule.raw.len() > MAX_EXCLUDE_PATTERNS {
+            return Err(SpecError::Verify(format!(
+                "{} raw layouts; at most {MAX_EXCLUDE_PATTERNS}",
+                rule.raw.len()
+            )));
+        }
+        let pattern_ok =
+            |p: &str| !p.is_empty() && p.len() <= MAX_EXCLUDE_PATTERN_LEN && !p.contains('\0');
+        for l in &rule.raw {
+            if !pattern_ok(&l.pattern) {
+                return Err(SpecError::Verify(format!(
+                    "raw pattern {:?}: 1-{MAX_EXCLUDE_PATTERN_LEN} bytes, no NUL",
+                    l.pattern
+                )));
+            }
+            if l.shape.len() > 32 || l.bytes().is_none() {
+                return Err(SpecError::Verify(format!(
+                    "raw layout {:?}: shape {:?} has more than 32 dimensions or more than {} elements",
+                    l.pattern,
+                    l.shape,
+                    crate::compare::MAX_RAW_ELEMENTS
+                )));
+            }
+        }
+        if !rule.raw.is_empty() && rule.mode != VerifyMode::Tolerance {
+            return Err(SpecError::Verify(format!(
+                "raw layouts apply to mode \"tolerance\" only, not {:?}",
+                rule.mode
+            )));
+        }
         for p in &rule.exclude {
-            if p.is_empty() || p.len() > MAX_EXCLUDE_PATTERN_LEN || p.contains('\0') {
+            if !pattern_ok(p) {
                 return Err(SpecError::Verify(format!(
                     "exclude pattern {p:?}: 1-{MAX_EXCLUDE_PATTERN_LEN} bytes, no NUL"
                 )));

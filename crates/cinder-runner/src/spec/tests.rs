@@ -352,14 +352,40 @@ fn the_verify_section_names_a_rule_and_bounds_its_tolerance() {
         json!({"mode": "tolerance", "atol": 2.0}),
         json!({"mode": "tolerance", "max_mismatch_fraction": 0.2}),
         json!({"mode": "exact", "rtol": 1e-3}),
+        // Raw layouts: tolerance mode only, a pattern, a shape of bounded size.
+        json!({"mode": "exact", "raw": [{"pattern": "*.f32", "dtype": "f32", "shape": [4]}]}),
+        json!({"mode": "tolerance", "raw": [{"pattern": "", "dtype": "f32", "shape": [4]}]}),
+        json!({"mode": "tolerance", "raw": [{"pattern": "*.f32", "dtype": "f32", "shape": [1u64 << 40, 2]}]}),
+        json!({"mode": "tolerance", "raw": [{"pattern": "*.f32", "dtype": "f32", "shape": vec![1; 33]}]}),
+        json!({"mode": "tolerance", "raw": vec![json!({"pattern": "*.f32", "dtype": "f32", "shape": [1]}); 65]}),
     ] {
         let e = parse(&with(process(), "verify", bad.clone())).unwrap_err();
         assert!(matches!(e, SpecError::Verify(_)), "{bad}: {e}");
     }
+    let raw = parse(&with(
+        process(),
+        "verify",
+        json!({"mode": "tolerance", "rtol": 1e-3, "raw": [{"pattern": "out/*.bin", "dtype": "bf16", "shape": [8, 16]}]}),
+    ))
+    .unwrap()
+    .verify_rule()
+    .raw;
+    assert_eq!(
+        raw,
+        [crate::compare::RawLayout {
+            pattern: "out/*.bin".into(),
+            dtype: crate::compare::RawDtype::Bf16,
+            shape: vec![8, 16],
+        }]
+    );
+    assert_eq!(raw[0].bytes(), Some(256));
     for bad in [
         json!({"mode": "roughly"}),
         json!({"mode": "exact", "slack": 1}),
         json!({"mode": "tolerance", "rtol": "big"}),
+        json!({"mode": "tolerance", "raw": [{"pattern": "*.x", "dtype": "f8", "shape": [1]}]}),
+        json!({"mode": "tolerance", "raw": [{"pattern": "*.x", "dtype": "f32", "shape": [-1]}]}),
+        json!({"mode": "tolerance", "raw": [{"pattern": "*.x", "dtype": "f32", "shape": [1], "order": "F"}]}),
     ] {
         let e = parse(&with(process(), "verify", bad.clone())).unwrap_err();
         assert!(matches!(e, SpecError::Json(_)), "{bad}: {e}");
