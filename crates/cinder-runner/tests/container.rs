@@ -133,9 +133,28 @@ async fn a_container_sees_its_inputs_read_only_the_job_variables_and_no_network(
         "read-only\n"
     );
     assert_eq!(fs::read(dirs.path("in/x")).unwrap(), b"x");
+    // The runner's variables, and (the spec is deterministic) the determinism switches.
+    let mut want: Vec<String> = [
+        "CINDER_INPUT_DIR=/cinder/in".to_string(),
+        format!("CINDER_JOB={job}"),
+        "CINDER_OUTPUT_DIR=/out".into(),
+        "CINDER_SCRATCH_DIR=/scratch".into(),
+        "NVIDIA_VISIBLE_DEVICES=void".into(),
+    ]
+    .into_iter()
+    .chain(
+        req.spec
+            .determinism_env(job)
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("CINDER_") || k.starts_with("NVIDIA_"))
+            .map(|(k, v)| format!("{k}={v}")),
+    )
+    .collect();
+    want.sort();
+    assert!(req.spec.deterministic && want.len() == 8, "{want:?}");
     assert_eq!(
         fs::read_to_string(dirs.path("out/env")).unwrap(),
-        format!("CINDER_INPUT_DIR=/cinder/in\nCINDER_JOB={job}\nCINDER_OUTPUT_DIR=/out\nCINDER_SCRATCH_DIR=/scratch\nNVIDIA_VISIBLE_DEVICES=void\n")
+        want.join("\n") + "\n"
     );
     assert_eq!(
         fs::read_to_string(dirs.path("out/net")).unwrap().trim(),

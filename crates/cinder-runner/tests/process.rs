@@ -74,6 +74,7 @@ async fn the_environment_is_cleared_but_for_the_spec_and_the_runtime_variables()
     );
     let mut req = dirs.request("EnvJob", spec);
     req.spec.env.insert("MINE".into(), "1".into());
+    req.spec.deterministic = false;
     req.gpus = vec![
         Gpu {
             index: 0,
@@ -112,6 +113,10 @@ async fn the_environment_is_cleared_but_for_the_spec_and_the_runtime_variables()
         "the worker's environment leaked: {env}"
     );
     assert!(!vars.contains_key("HOME"), "{env}");
+    assert!(
+        !vars.contains_key("CINDER_DETERMINISTIC") && !vars.contains_key("CUBLAS_WORKSPACE_CONFIG"),
+        "a job that is not deterministic gets no determinism switches: {env}"
+    );
     let pwd = fs::read_to_string(dirs.path("out/pwd")).unwrap();
     assert_eq!(
         pwd.trim(),
@@ -472,4 +477,26 @@ async fn a_spec_built_in_code_is_still_validated() {
         matches!(&e, RuntimeError::InvalidSpec(cinder_runner::spec::SpecError::EnvReserved { key }) if key == "CINDER_OUTPUT_DIR"),
         "{e}"
     );
+}
+
+#[tokio::test]
+async fn a_deterministic_job_runs_with_the_determinism_switches_and_its_seed() {
+    let dirs = JobDirs::new();
+    let mut spec = process_spec(&["sh", "-c", "env | sort > \"$CINDER_OUTPUT_DIR/env\""], 30);
+    spec.deterministic = true;
+    spec.env.insert("PYTHONHASHSEED".into(), "7".into());
+    let req = dirs.request("DetJob", spec.clone());
+    let outcome = runtime().run(&req, CancellationToken::new()).await.unwrap();
+    assert!(
+        matches!(outcome, RunOutcome::Completed { .. }),
+        "{outcome:?}"
+    );
+    let env = fs::read_to_string(dirs.path("out/env")).unwrap();
+    let vars: BTreeMap<&str, &str> = env.lines().filter_map(|l| l.split_once('=')).collect();
+    for (k, v) in spec.determinism_env("DetJob") {
+        assert_eq!(vars.get(k.as_str()), Some(&v.as_str()), "{k}: {env}");
+    }
+    assert_eq!(vars["CUBLAS_WORKSPACE_CONFIG"], ":4096:8");
+    assert!(vars["CINDER_SEED"].parse::<u32>().is_ok(), "{env}");
+    assert_eq!(vars["PYTHONHASHSEED"], "7", "the spec's own value stands");
 }

@@ -396,6 +396,7 @@ impl ContainerRuntime {
             .env
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
+            .chain(req.spec.determinism_env(&req.job))
             .collect();
         let mut set = |k: &str, v: String| env.push((k.to_string(), v));
         set("CINDER_JOB", req.job.clone());
@@ -834,6 +835,33 @@ mod tests {
             &image(&other, vec![format!("localhost/x@sha256:{other}")]),
             &pin
         ));
+    }
+
+    #[test]
+    fn a_deterministic_jobs_container_gets_the_determinism_switches() {
+        let spec = crate::spec::JobSpec::parse(
+            br#"{"version": 1, "kind": "container", "image": "sha256:0000000000000000000000000000000000000000000000000000000000000000",
+                "command": ["true"], "outputs": "/out", "time_limit_secs": 1, "deterministic": true, "env": {"XLA_FLAGS": "--mine"}}"#,
+        )
+        .unwrap();
+        let rt = ContainerRuntime::connect("tcp://127.0.0.1:1", false).unwrap();
+        let dir = std::path::PathBuf::from("/nonexistent");
+        let req = RunRequest {
+            job: "DetJob".into(),
+            spec: spec.clone(),
+            input_dir: dir.join("in"),
+            output_dir: dir.join("out"),
+            work_dir: dir.join("work"),
+            log_dir: dir.join("log"),
+            gpus: vec![],
+            time_limit: Duration::from_secs(1),
+        };
+        let env: Vec<(String, String)> = rt.plan(&req, "img").env;
+        for pair in spec.determinism_env("DetJob") {
+            assert!(env.contains(&pair), "{pair:?} missing: {env:?}");
+        }
+        assert!(env.contains(&("XLA_FLAGS".into(), "--mine".into())));
+        assert_eq!(env.iter().filter(|(k, _)| k == "XLA_FLAGS").count(), 1);
     }
 
     #[test]

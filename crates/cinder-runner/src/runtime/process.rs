@@ -336,6 +336,7 @@ impl ProcessRuntime {
         cmd.args(&req.spec.command[1..])
             .env_clear()
             .envs(&req.spec.env)
+            .envs(req.spec.determinism_env(&req.job))
             .env("CINDER_JOB", &req.job)
             .env("CINDER_INPUT_DIR", input_dir)
             .env("CINDER_OUTPUT_DIR", output_dir)

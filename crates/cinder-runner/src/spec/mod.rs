@@ -160,7 +160,9 @@ pub struct JobSpec {
     pub time_limit_secs: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_limit_mib: Option<u64>,
-    /// The client says equal inputs give byte-equal outputs (so re-execution can check).
+    /// The client says equal inputs give byte-equal outputs (so re-execution can check); the
+    /// job then runs with the common frameworks' determinism switches set
+    /// ([`JobSpec::determinism_env`]).
     #[serde(default)]
     pub deterministic: bool,
     /// How a re-execution is judged; absent: `exact`.
@@ -262,6 +264,39 @@ impl JobSpec {
         self.validate_inputs()?;
         self.validate_env()?;
         self.validate_verify()
+    }
+
+    /// The environment a `deterministic` job runs with, the same for the provider's run and
+    /// every re-run of job `job` (empty otherwise): `CINDER_DETERMINISTIC=1`; `CINDER_SEED`, a
+    /// seed derived from the job key (`u32` of sha256("cinder-seed:" ‖ job), little-endian) for
+    /// the job's own RNGs; and the switches frameworks read from the environment:
+    /// `PYTHONHASHSEED=0`, `CUBLAS_WORKSPACE_CONFIG=:4096:8` (deterministic cuBLAS, which
+    /// `torch.use_deterministic_algorithms(True)` requires), `NVIDIA_TF32_OVERRIDE=0` (no TF32
+    /// in cuBLAS/cuDNN), `TF_DETERMINISTIC_OPS=1` and `TF_CUDNN_DETERMINISTIC=1` (TensorFlow),
+    /// `XLA_FLAGS=--xla_gpu_deterministic_ops=true` (JAX). A framework variable the spec's `env`
+    /// sets keeps the spec's value (`CINDER_*` are the runner's; a spec may not set them). What the environment cannot switch (PyTorch's
+    /// `use_deterministic_algorithms`, seeding its generators) the job's code does; README,
+    /// "Writing a job that verifies `exact`".
+    pub fn determinism_env(&self, job: &str) -> Vec<(String, String)> {
+        if !self.deterministic {
+            return Vec::new();
+        }
+        let digest = Sha256::digest(format!("cinder-seed:{job}").as_bytes());
+        let seed = u32::from_le_bytes([digest[0], digest[1], digest[2], digest[3]]);
+        [
+            ("CINDER_DETERMINISTIC", "1".to_string()),
+            ("CINDER_SEED", seed.to_string()),
+            ("PYTHONHASHSEED", "0".into()),
+            ("CUBLAS_WORKSPACE_CONFIG", ":4096:8".into()),
+            ("NVIDIA_TF32_OVERRIDE", "0".into()),
+            ("TF_DETERMINISTIC_OPS", "1".into()),
+            ("TF_CUDNN_DETERMINISTIC", "1".into()),
+            ("XLA_FLAGS", "--xla_gpu_deterministic_ops=true".into()),
+        ]
+        .into_iter()
+        .filter(|(k, _)| !self.env.contains_key(*k))
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
     }
 
     /// The rule a re-execution of this job is judged by.

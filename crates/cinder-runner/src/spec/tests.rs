@@ -391,3 +391,44 @@ fn the_verify_section_names_a_rule_and_bounds_its_tolerance() {
         assert!(matches!(e, SpecError::Json(_)), "{bad}: {e}");
     }
 }
+
+#[test]
+fn a_deterministic_job_gets_the_frameworks_switches_and_a_seed_of_its_own() {
+    let off = parse(&process()).unwrap();
+    assert!(
+        off.determinism_env("JobA").is_empty(),
+        "not deterministic: nothing added"
+    );
+    let on = parse(&with(process(), "deterministic", json!(true))).unwrap();
+    let vars: BTreeMap<String, String> = on.determinism_env("JobA").into_iter().collect();
+    assert_eq!(vars["CINDER_DETERMINISTIC"], "1");
+    assert_eq!(vars["CUBLAS_WORKSPACE_CONFIG"], ":4096:8");
+    assert_eq!(vars["NVIDIA_TF32_OVERRIDE"], "0");
+    assert_eq!(vars["PYTHONHASHSEED"], "0");
+    assert_eq!(vars["TF_DETERMINISTIC_OPS"], "1");
+    assert_eq!(vars["XLA_FLAGS"], "--xla_gpu_deterministic_ops=true");
+    // The seed: sha256("cinder-seed:JobA"), its first four bytes little-endian; the same for
+    // every run of the job (provider and verifiers), another for another job.
+    let d = Sha256::digest(b"cinder-seed:JobA");
+    assert_eq!(
+        vars["CINDER_SEED"],
+        u32::from_le_bytes([d[0], d[1], d[2], d[3]]).to_string()
+    );
+    let other: BTreeMap<String, String> = on.determinism_env("JobB").into_iter().collect();
+    assert_ne!(vars["CINDER_SEED"], other["CINDER_SEED"]);
+    // What the spec sets itself is the spec's.
+    let mut own = with(process(), "deterministic", json!(true));
+    own["env"] = json!({"PYTHONHASHSEED": "42", "XLA_FLAGS": "--mine"});
+    let own = parse(&own).unwrap();
+    let env = own.determinism_env("JobA");
+    assert!(
+        !env.iter()
+            .any(|(k, _)| k == "PYTHONHASHSEED" || k == "XLA_FLAGS"),
+        "{env:?}"
+    );
+    assert_eq!(env.len(), 6);
+    // CINDER_* stay the runner's: a spec may not set them.
+    let mut seed = with(process(), "deterministic", json!(true));
+    seed["env"] = json!({"CINDER_SEED": "42"});
+    assert!(matches!(parse(&seed), Err(SpecError::EnvReserved { .. })));
+}
