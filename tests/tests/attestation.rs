@@ -866,7 +866,7 @@ on_both!(a_tolerance_job_never_slashes_its_verifiers, |w| {
     assert_eq!(w.job(&k.job).state, JobState::Verified);
     // A verify mode the program does not know is refused at post.
     assert_cinder_error(
-        w.try_post_with(PRICE, DURATION, |a| a.verify_mode = 2),
+        w.try_post_with(PRICE, DURATION, |a| a.verify_mode = 3),
         CinderError::InvalidVerifyMode,
     );
 });
@@ -933,3 +933,75 @@ on_both!(an_escalation_waits_for_a_second_verifier_then_lapses, |w| {
     assert_eq!(locked(&mut w, &v1.pubkey()), (0, 0));
     assert_eq!(w.position(&v1.pubkey()).amount, PROVIDER_STAKE);
 });
+
+// --- verify mode none (issue 17): never re-executed, no verification fee ---------------------
+
+on_both!(
+    a_job_posted_unverified_pays_no_verification_fee_is_never_drawn_and_cannot_be_disputed,
+    |w| {
+        use cinder::state::verify_mode;
+        // The market re-runs every job it may.
+        w.set_verify_rate(10_000);
+        let k = w
+            .try_post_with(PRICE, DURATION, |a| a.verify_mode = verify_mode::NONE)
+            .expect("post_job");
+        let job = w.job(&k.job);
+        assert_eq!(
+            (
+                job.verify_mode,
+                job.verification_fee_bps,
+                job.verify_rate_bps,
+                job.escrow_verification
+            ),
+            (verify_mode::NONE, 0, 0, 0)
+        );
+        let escrow = PRICE * DURATION as u64;
+        assert_eq!(
+            w.balance(&k.vault),
+            escrow,
+            "the pay only: no verification fee"
+        );
+        w.claim(&k);
+        w.warp(100);
+        w.submit(&k, 100);
+        w.warp(2);
+        reveal(&mut w, &k).unwrap();
+        assert_eq!(w.job(&k.job).sample_status, SampleStatus::NotSampled);
+        let client = w.client.insecure_clone();
+        let ct = w.client_token;
+        assert_cinder_error(
+            w.send(&[ix::dispute_job(&k, &ct)], &[&client]),
+            CinderError::JobNotVerifiable,
+        );
+        let before = w.ledger(&k);
+        w.warp(86_400);
+        w.settle(&k);
+        let after = w.ledger(&k);
+        let pay = PRICE * 100;
+        let protocol_fee = (pay * 500).div_ceil(10_000);
+        assert_eq!(
+            after[0] - before[0],
+            escrow - pay,
+            "the client: the unused escrow"
+        );
+        assert_eq!(after[1] - before[1], pay - protocol_fee, "the provider");
+        assert_eq!(
+            after[2] + after[3] - before[2] - before[3],
+            protocol_fee,
+            "the fees: the protocol's only"
+        );
+        assert_eq!(after[4], 0, "the vault is empty");
+        // The same job posted `exact` in this market escrows its verification fee and is drawn.
+        let k = w.post(PRICE, DURATION);
+        assert_eq!(
+            w.balance(&k.vault),
+            escrow + (escrow * 600).div_ceil(10_000)
+        );
+        w.claim(&k);
+        w.warp(100);
+        w.submit(&k, 100);
+        w.warp(2);
+        reveal(&mut w, &k).unwrap();
+        assert_eq!(w.job(&k.job).sample_status, SampleStatus::Sampled);
+    }
+);

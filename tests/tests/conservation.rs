@@ -41,6 +41,8 @@ enum Op {
     Post {
         price: u64,
         duration: u32,
+        /// Posted with `verify_mode` none: no verification fee, never drawn, not disputable.
+        unverified: bool,
     },
     Claim(usize),
     Submit(usize, u32),
@@ -120,7 +122,7 @@ fn kind(op: &Op) -> String {
 /// One random instruction, as likely to be refused as not.
 fn single() -> impl Strategy<Value = Op> {
     prop_oneof![
-        3 => (10u64..5_000, 1u32..20_000).prop_map(|(price, duration)| Op::Post { price, duration }),
+        3 => (10u64..5_000, 1u32..20_000, 0u8..5).prop_map(|(price, duration, u)| Op::Post { price, duration, unverified: u == 0 }),
         3 => (0usize..6).prop_map(Op::Claim),
         3 => (0usize..6, 0u32..25_000).prop_map(|(i, b)| Op::Submit(i, b)),
         2 => (1i64..2_000).prop_map(Op::Warp),
@@ -270,6 +272,7 @@ fn job_story(d: Draw, end: Ending, sell: bool) -> Vec<Op> {
     let mut ops = vec![Op::Post {
         price: d.price,
         duration: d.duration,
+        unverified: false,
     }];
     if d.extend > 0 {
         ops.push(Op::Extend(0, d.extend));
@@ -656,8 +659,17 @@ fn apply_job_op(run: &mut Run, op: &Op) -> Option<(Effect, bool)> {
     let vt2 = run.verifier2_token;
     let whale = run.whale.0.insecure_clone();
     match *op {
-        Op::Post { price, duration } => {
-            return Some(match w.try_post(price, duration) {
+        Op::Post {
+            price,
+            duration,
+            unverified,
+        } => {
+            let posted = w.try_post_with(price, duration, |a| {
+                if unverified {
+                    a.verify_mode = cinder::state::verify_mode::NONE;
+                }
+            });
+            return Some(match posted {
                 Ok(k) => {
                     run.jobs.push(k);
                     let (job, vault) = (k.job, k.vault);
@@ -666,6 +678,7 @@ fn apply_job_op(run: &mut Run, op: &Op) -> Option<(Effect, bool)> {
                         vault,
                         price,
                         duration,
+                        unverified,
                     };
                     (effect, true)
                 }

@@ -223,8 +223,9 @@ pub fn chain_verify_mode(spec: &[u8]) -> anyhow::Result<u8> {
     match v["verify"]["mode"].as_str() {
         None | Some("exact") => Ok(verify_mode::EXACT),
         Some("tolerance") => Ok(verify_mode::TOLERANCE),
+        Some("none") => Ok(verify_mode::NONE),
         Some(other) => bail!(
-            "the spec's verify mode {other:?} cannot be settled on chain yet: use \"exact\" or \"tolerance\""
+            "the spec's verify mode {other:?} is not one of \"exact\", \"tolerance\", \"none\""
         ),
     }
 }
@@ -290,7 +291,11 @@ pub async fn job_status(ctx: &Ctx, job: &str) -> anyhow::Result<()> {
     let key = pubkey(job)?;
     match ctx.job(&key).await? {
         Some(j) => {
-            let sampled = sample_name(j.sample_status);
+            let sampled = if j.verify_mode == cinder::state::verify_mode::NONE {
+                "unverified (verify mode none: never re-executed, no verification fee)"
+            } else {
+                sample_name(j.sample_status)
+            };
             ctx.out(
                 format!(
                     "job {key}\n  state      {}\n  market     {}\n  client     {}\n  provider   {}\n  price/s    {}\n  max secs   {}\n  billed     {}\n  sample     {}\n  spec       {}",

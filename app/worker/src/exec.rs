@@ -130,18 +130,13 @@ impl Prepared {
         let wanted = match self.spec.verify_rule().mode {
             cinder_runner::spec::VerifyMode::Exact => verify_mode::EXACT,
             cinder_runner::spec::VerifyMode::Tolerance => verify_mode::TOLERANCE,
-            cinder_runner::spec::VerifyMode::None => {
-                return Err(ExecError::Spec(
-                    "its spec's verify mode \"none\" is not settled on chain yet: the chain \
-                     would sample it as an exact job"
-                        .into(),
-                ))
-            }
+            cinder_runner::spec::VerifyMode::None => verify_mode::NONE,
         };
         if wanted != on_chain {
             return Err(ExecError::Spec(format!(
                 "the job was posted with verify_mode {on_chain} but its spec asks for {wanted} \
-                 (0 exact, 1 tolerance): two honest re-runs could be taken for fraud"
+                 (0 exact, 1 tolerance, 2 none): two honest re-runs could be taken for fraud, \
+                 or a job the client meant unverified re-run"
             )));
         }
         Ok(())

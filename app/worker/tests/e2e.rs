@@ -106,11 +106,33 @@ async fn a_sampled_job_is_re_executed_by_another_worker_and_then_settles() {
     let _a = f.worker(0, &[]);
     let spec = f.process_spec("verify", DETERMINISTIC, 60);
     let job = f.post(&spec).await;
+    // Beside it, a job whose spec opts out of verification (issue 17, `verify.mode` none): in
+    // this market that re-runs every job it is never drawn and pays no verification fee.
+    let unverified = {
+        let mut s = serde_json::from_slice::<serde_json::Value>(
+            &std::fs::read(&f.process_spec("unverified", DETERMINISTIC, 60).path).unwrap(),
+        )
+        .unwrap();
+        s["deterministic"] = false.into();
+        s["verify"] = serde_json::json!({"mode": "none"});
+        f.post(&f.spec_from("unverified", &s)).await
+    };
     // Only worker 0 runs: it claims. Then worker 1 starts and verifies.
     let j = wait_state(&job, Some(JobState::Submitted), Duration::from_secs(60))
         .await
         .unwrap();
     assert_eq!(j.provider, f.providers[0].pubkey());
+    let u = wait_state(
+        &unverified,
+        Some(JobState::Submitted),
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (u.verify_mode, u.verification_fee_bps, u.verify_rate_bps),
+        (cinder::state::verify_mode::NONE, 0, 0)
+    );
     let _b = f.worker(1, &[]);
     // Worker 1 wins the verifier race (the only key racing), waits for it to close (75 slots,
     // ≈ 30 s) before re-running, then the job settles.
@@ -123,6 +145,16 @@ async fn a_sampled_job_is_re_executed_by_another_worker_and_then_settles() {
     );
     assert_eq!(matched[0].verifier, f.providers[1].pubkey());
     let s = settled_event(&job).await;
+    assert!(s.provider_amount > 0 && s.verification_fee > 0);
+    wait_state(&unverified, None, Duration::from_secs(120)).await;
+    assert!(
+        events::<VerificationSubmitted>(&unverified)
+            .await
+            .is_empty(),
+        "an unverified job is never re-executed"
+    );
+    let s = settled_event(&unverified).await;
+    assert_eq!(s.verification_fee, 0);
     assert!(s.provider_amount > 0);
 }
 

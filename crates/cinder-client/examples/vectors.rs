@@ -1698,6 +1698,7 @@ fn errors() -> J {
         InvalidVerifyMode,
         EscalationLapsed,
         SecondVerifierMissing,
+        JobNotVerifiable,
     ];
     J::Arr(
         all.into_iter()

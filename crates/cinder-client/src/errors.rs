@@ -243,6 +243,7 @@ mod tests {
             InvalidVerifyMode,
             EscalationLapsed,
             SecondVerifierMissing,
+            JobNotVerifiable,
         ];
         assert_eq!(
             all().len(),

@@ -227,10 +227,12 @@ pub enum CinderError {
     StakeTooRecent,
     #[msg("Pass the displaced verifier's provider account (its locked stake is released) as the first remaining account")]
     DisplacedVerifierMissing,
-    #[msg("verify_mode must be 0 (exact: byte-identical outputs) or 1 (tolerance), as the job's spec says")]
+    #[msg("verify_mode must be 0 (exact: byte-identical outputs), 1 (tolerance) or 2 (none: never re-executed), as the job's spec says")]
     InvalidVerifyMode,
     #[msg("Nobody claimed the second verification of this escalated job in time: it waits for the arbiter (resolve_dispute)")]
     EscalationLapsed,
     #[msg("This dispute had two verifiers: pass the second verifier's provider account, stake position and protocol-token account as the first three remaining accounts")]
     SecondVerifierMissing,
+    #[msg("This job was posted with verify_mode none: it is never re-executed, so it cannot be disputed; accept its result or let it settle (post with exact or tolerance to be able to dispute)")]
+    JobNotVerifiable,
 }

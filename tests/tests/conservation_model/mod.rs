@@ -73,6 +73,8 @@ pub enum Effect {
         vault: Pubkey,
         price: u64,
         duration: u32,
+        /// `verify_mode` none: the job carries no verification fee and no sampling rate.
+        unverified: bool,
     },
     Extend {
         job: Pubkey,
@@ -416,8 +418,13 @@ impl Model {
                 vault,
                 price,
                 duration,
+                unverified,
             } => {
-                let vbps = self.verification_fee_bps;
+                let (vbps, rate) = if unverified {
+                    (0, 0)
+                } else {
+                    (self.verification_fee_bps, self.verify_rate_bps)
+                };
                 let (compute, verification) = Self::escrow(price, duration, vbps);
                 self.balances.insert(vault, 0);
                 self.transfer(&k.client, &vault, compute + verification)?;
@@ -427,7 +434,7 @@ impl Model {
                     duration,
                     protocol_fee_bps: self.protocol_fee_bps,
                     verification_fee_bps: vbps,
-                    verify_rate_bps: self.verify_rate_bps,
+                    verify_rate_bps: rate,
                     escrow_compute: compute,
                     escrow_verification: verification,
                     bond: 0,

@@ -105,7 +105,7 @@ export type PostJobArgs = {
   assignedProvider: Address | null;
   /** Unix time after which an unclaimed job may be cancelled by anyone; 0 = never. */
   openUntil: bigint;
-  /** How a re-run is compared (`VerifyMode`: 0 exact, 1 tolerance), as the spec says. */
+  /** How a re-run is compared (`VerifyMode`: 0 exact, 1 tolerance, 2 none: never re-run, no verification fee), as the spec says. */
   verifyMode: number;
 };
 export const getPostJobArgsCodec = (): Codec<PostJobArgs> =>

@@ -73,7 +73,7 @@ export const Resolution = { ProviderRight: 1, VerifierRight: 2, Undecidable: 3, 
 /** What an escalated job's second verifier said (`Job.verdict`). */
 export const Verdict = { None: 0, Confirmed: 1, Split: 2, Lapsed: 3 } as const;
 /** How a job's re-run is compared (`Job.verifyMode`, from its spec). */
-export const VerifyMode = { Exact: 0, Tolerance: 1 } as const;
+export const VerifyMode = { Exact: 0, Tolerance: 1, None: 2 } as const;
 
 /** Slashed.reason (events.rs). */
 export const SLASH_REASONS: Record<number, string> = {

@@ -122,7 +122,7 @@ function PostJobForm({ markets }: { markets: Decoded<Market>[] }) {
     }
   }, [price, decimals, market]);
   const durationSecs = duration ? Number(duration) : Math.min(600, market.data.params.maxDurationSecs);
-  const escrow = priceUnits !== null && Number.isInteger(durationSecs) && durationSecs > 0 ? escrowFor(priceUnits, durationSecs, market.data.params.verificationFeeBps) : null;
+  const escrow = priceUnits !== null && Number.isInteger(durationSecs) && durationSecs > 0 ? escrowFor(priceUnits, durationSecs, verifyMode === VerifyMode.None ? 0 : market.data.params.verificationFeeBps) : null;
   const label = mintLabel(market.data.paymentMint, config.mintLabels);
 
   const hashFromUri = async () => {
@@ -139,8 +139,9 @@ function PostJobForm({ markets }: { markets: Decoded<Market>[] }) {
       } catch {
         mode = undefined;
       }
-      setVerifyMode(mode === 'tolerance' ? VerifyMode.Tolerance : VerifyMode.Exact);
-      setHashNote(`sha256 of the spec at that URI; verification: ${mode === 'tolerance' ? 'tolerance' : 'exact'}`);
+      const chosen = mode === 'tolerance' || mode === 'none' ? mode : 'exact';
+      setVerifyMode(chosen === 'tolerance' ? VerifyMode.Tolerance : chosen === 'none' ? VerifyMode.None : VerifyMode.Exact);
+      setHashNote(`sha256 of the spec at that URI; verification: ${chosen}`);
     } catch (e) {
       setHashNote(`Could not fetch the spec (${(e as Error).message}); paste its sha256 instead.`);
     }
@@ -225,6 +226,7 @@ function PostJobForm({ markets }: { markets: Decoded<Market>[] }) {
         <select data-testid="post-verify-mode" value={verifyMode} onChange={(e) => setVerifyMode(Number(e.target.value))}>
           <option value={VerifyMode.Exact}>exact: byte-identical outputs</option>
           <option value={VerifyMode.Tolerance}>tolerance: numeric outputs within the spec's bounds</option>
+          <option value={VerifyMode.None}>none: never re-executed, no verification fee (unverified)</option>
         </select>
         <small>Providers refuse a job whose mode differs from its spec</small>
       </label>
@@ -435,6 +437,12 @@ function JobRow({ job, market, protocol }: { job: Decoded<Job>; market: Market; 
           {state}
         </span>
         {d.sampleStatus === SampleStatus.Sampled && <small> sampled for re-execution</small>}
+        {d.verifyMode === VerifyMode.None && (
+          <small data-testid="job-unverified" title="posted with verify mode none: never re-executed, no verification fee">
+            {' '}
+            unverified
+          </small>
+        )}
         {queue && (
           <div data-testid="job-queue">
             <small>
@@ -488,7 +496,7 @@ function JobRow({ job, market, protocol }: { job: Decoded<Job>; market: Market; 
             Accept
           </button>
         )}
-        {d.state === JobState.Submitted && windowEnd > t && (
+        {d.state === JobState.Submitted && windowEnd > t && d.verifyMode !== VerifyMode.None && (
           <button onClick={() => void dispute()} disabled={busy} data-testid="job-dispute">
             Dispute
           </button>

@@ -139,6 +139,24 @@ describe('jobs', () => {
     expect((posts[0]!.args as { args: { verifyMode: number } }).args.verifyMode).toBe(VerifyMode.Tolerance);
   });
 
+  it('posts an unverified job (verify mode none) with no verification fee in its escrow', async () => {
+    const chain = await postFormShown();
+    fireEvent.change(screen.getByTestId('post-verify-mode'), { target: { value: String(VerifyMode.None) } });
+    // 0.002 × 300 = 0.6 compute, nothing for verification.
+    expect(screen.getByTestId('post-escrow').textContent).toMatch(/^Escrow: 0\.6 /);
+    fireEvent.click(screen.getByTestId('post-submit'));
+    await waitFor(() => expect(screen.getByTestId('tx-status').getAttribute('data-phase')).toBe('confirmed'), { timeout: 5000 });
+    const tx = getTransactionDecoder().decode(chain.simulated[chain.simulated.length - 1]);
+    const msg = getCompiledTransactionMessageDecoder().decode(tx.messageBytes) as any as {
+      staticAccounts: string[]; instructions: { programAddressIndex: number; data?: Uint8Array }[];
+    };
+    const post = msg.instructions
+      .filter((i) => msg.staticAccounts[i.programAddressIndex] === CINDER_PROGRAM_ADDRESS)
+      .map((i) => identifyInstruction(i.data ?? new Uint8Array()))
+      .find((d) => d?.name === 'postJob');
+    expect((post!.args as { args: { verifyMode: number } }).args.verifyMode).toBe(VerifyMode.None);
+  });
+
   it('shows the program error in plain words when the simulation fails, without asking the wallet', async () => {
     const chain = new FakeChain();
     await protocolWorld(chain);
@@ -172,6 +190,8 @@ describe('jobs', () => {
     const chain = new FakeChain();
     const w = await protocolWorld(chain);
     await addJob(chain, w.market, wallet.address, 7n, { state: 2, provider: addr(9), submittedAt: BigInt(chain.unixTime), billedSecs: 42 });
+    // An unverified job: marked so, and no dispute offered (the program refuses one).
+    await addJob(chain, w.market, wallet.address, 8n, { state: 2, provider: addr(9), submittedAt: BigInt(chain.unixTime), billedSecs: 42, verifyMode: VerifyMode.None });
     const settledJob = addr(77);
     localStorage.setItem(`cinder.jobs.${wallet.address}`, JSON.stringify([{ job: settledJob, market: w.market, postedAt: 1 }]));
     const settled: EventData['JobSettled'] = {
@@ -180,8 +200,13 @@ describe('jobs', () => {
     chain.addTransaction([settledJob], [{ name: 'JobSettled', data: settled }]);
     show(chain, 'jobs');
     await connect();
-    await waitFor(() => expect(screen.getAllByTestId('job-row').length).toBe(2), { timeout: 5000 });
-    const [live, closed] = screen.getAllByTestId('job-row');
+    await waitFor(() => expect(screen.getAllByTestId('job-row').length).toBe(3), { timeout: 5000 });
+    const rows = screen.getAllByTestId('job-row');
+    const unverified = rows.filter((r) => within(r).queryByTestId('job-unverified'));
+    expect(unverified.length).toBe(1);
+    expect(within(unverified[0]).queryByTestId('job-dispute')).toBeNull();
+    expect(within(unverified[0]).getByTestId('job-accept')).toBeTruthy();
+    const [live, closed] = rows.filter((r) => !within(r).queryByTestId('job-unverified'));
     expect(live.getAttribute('data-state')).toBe('Submitted');
     expect(within(live).getByTestId('job-accept')).toBeTruthy();
     expect(within(live).getByTestId('job-dispute')).toBeTruthy();

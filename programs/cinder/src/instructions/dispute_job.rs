@@ -4,7 +4,7 @@ use crate::{
     events::JobDisputed,
     instructions::{must_verify_now, SLOT_HASHES_ID},
     math,
-    state::{Job, JobState, Market, SampleStatus},
+    state::{verify_mode, Job, JobState, Market, SampleStatus},
     utils,
 };
 use anchor_lang::prelude::*;
@@ -58,6 +58,10 @@ pub fn dispute_job(ctx: Context<DisputeJob>) -> Result<()> {
         let window_end = math::add_i64(job.submitted_at, job.challenge_window_secs as i64)?;
         require!(now < window_end, CinderError::ChallengeWindowClosed);
         require!(job.client_bond() == 0, CinderError::AlreadyDisputed);
+        require!(
+            job.verify_mode != verify_mode::NONE,
+            CinderError::JobNotVerifiable
+        );
         let bond = job.escrow_verification.max(1);
         // A drawn job keeps racing from its draw; an undrawn one (or one whose draw nobody can
         // know yet) races from a slot still in the future, so a client cannot pick a moment

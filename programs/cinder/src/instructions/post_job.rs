@@ -26,7 +26,8 @@ pub struct PostJobArgs {
     pub assigned_provider: Option<Pubkey>,
     /// Unix time after which an unclaimed job may be cancelled by anyone; 0 = never.
     pub open_until: i64,
-    /// How a re-run is compared (`verify_mode`: 0 exact, 1 tolerance), as the spec says.
+    /// How a re-run is compared (`verify_mode`: 0 exact, 1 tolerance, 2 none: never re-run, no
+    /// verification fee), as the spec says.
     pub verify_mode: u8,
 }
 
@@ -82,7 +83,7 @@ impl PostJob<'_> {
             CinderError::InvalidOpenUntil
         );
         require!(
-            args.verify_mode <= verify_mode::TOLERANCE,
+            args.verify_mode <= verify_mode::NONE,
             CinderError::InvalidVerifyMode
         );
         fixed_ascii::<URI_LEN>(args.spec_uri.as_bytes())
@@ -101,7 +102,13 @@ pub fn post_job(ctx: Context<PostJob>, args: PostJobArgs) -> Result<()> {
     let market = accounts.market.load()?;
     let spec_uri = accounts.validate(&market, &args, clock.unix_timestamp)?;
     let params = &market.params;
-    let verification_fee_bps = params.verification_fee_bps.0;
+    // A job that is never re-executed pays no verification fee and is never drawn.
+    let verified = args.verify_mode != verify_mode::NONE;
+    let verification_fee_bps = if verified {
+        params.verification_fee_bps.0
+    } else {
+        0
+    };
     let escrow = math::escrow_for(
         args.price_per_sec,
         args.max_duration_secs,
@@ -160,7 +167,11 @@ pub fn post_job(ctx: Context<PostJob>, args: PostJobArgs) -> Result<()> {
         challenge_window_secs: params.challenge_window_secs,
         expire_grace_secs: params.expire_grace_secs,
         verification_timeout_secs: params.verification_timeout_secs,
-        verify_rate_bps: params.verify_rate_bps.0,
+        verify_rate_bps: if verified {
+            params.verify_rate_bps.0
+        } else {
+            0
+        },
         fraud_slash_bps: params.fraud_slash_bps.0,
         timeout_slash_bps: params.timeout_slash_bps.0,
         slash_reward_bps: params.slash_reward_bps.0,

@@ -90,6 +90,9 @@ pub mod verify_mode {
     /// Numeric outputs within a tolerance: hashes differ for honest runs, so mismatches only
     /// ever go to the arbiter, never to a slash by themselves.
     pub const TOLERANCE: u8 = 1;
+    /// Never re-executed: the client opts out of verification and pays no verification fee;
+    /// the job is never drawn and cannot be disputed (shown as unverified).
+    pub const NONE: u8 = 2;
 }
 
 #[allow(non_upper_case_globals)]

@@ -104,9 +104,10 @@ export const PROGRAM_ERRORS = [
   { code: 6100, name: "TicketNotLower", message: "Your ticket is not lower than the current verifier's in this race, or the race has closed: another key verifies this job" },
   { code: 6101, name: "StakeTooRecent", message: "Stake added or restaked since this verifier race's seed slot does not race in it (it could be sized to the known seed); claim in a later race or job" },
   { code: 6102, name: "DisplacedVerifierMissing", message: "Pass the displaced verifier's provider account (its locked stake is released) as the first remaining account" },
-  { code: 6103, name: "InvalidVerifyMode", message: "verify_mode must be 0 (exact: byte-identical outputs) or 1 (tolerance), as the job's spec says" },
+  { code: 6103, name: "InvalidVerifyMode", message: "verify_mode must be 0 (exact: byte-identical outputs), 1 (tolerance) or 2 (none: never re-executed), as the job's spec says" },
   { code: 6104, name: "EscalationLapsed", message: "Nobody claimed the second verification of this escalated job in time: it waits for the arbiter (resolve_dispute)" },
   { code: 6105, name: "SecondVerifierMissing", message: "This dispute had two verifiers: pass the second verifier's provider account, stake position and protocol-token account as the first three remaining accounts" },
+  { code: 6106, name: "JobNotVerifiable", message: "This job was posted with verify_mode none: it is never re-executed, so it cannot be disputed; accept its result or let it settle (post with exact or tolerance to be able to dispute)" },
 ] as const;
 
 export type ProgramErrorName = (typeof PROGRAM_ERRORS)[number]['name'];
