@@ -7,7 +7,7 @@ mod common;
 use cinder_runner::{
     gpu::Gpu,
     results::hash_outputs,
-    runtime::{Exit, ProcessConfig, ProcessRuntime, RunOutcome, Runtime, RuntimeError},
+    runtime::{Exit, ProcessConfig, ProcessRuntime, RunOutcome, RunRequest, Runtime, RuntimeError},
 };
 use common::{expected_result_hash, process_spec, JobDirs};
 use std::{
@@ -60,6 +60,16 @@ async fn a_process_job_writes_outputs_with_the_expected_result_hash() {
     );
 }
 
+/// Runs `req`, whose job writes its environment to `out/env`, and returns that file.
+async fn run_for_env(dirs: &JobDirs, req: &RunRequest) -> String {
+    let outcome = runtime().run(req, CancellationToken::new()).await.unwrap();
+    assert!(
+        matches!(outcome, RunOutcome::Completed { .. }),
+        "{outcome:?}"
+    );
+    fs::read_to_string(dirs.path("out/env")).unwrap()
+}
+
 #[tokio::test]
 async fn the_environment_is_cleared_but_for_the_spec_and_the_runtime_variables() {
     let dirs = JobDirs::new();
@@ -93,12 +103,7 @@ async fn the_environment_is_cleared_but_for_the_spec_and_the_runtime_variables()
             mig_enabled: false,
         },
     ];
-    let outcome = runtime().run(&req, CancellationToken::new()).await.unwrap();
-    assert!(
-        matches!(outcome, RunOutcome::Completed { .. }),
-        "{outcome:?}"
-    );
-    let env = fs::read_to_string(dirs.path("out/env")).unwrap();
+    let env = run_for_env(&dirs, &req).await;
     let vars: BTreeMap<&str, &str> = env.lines().filter_map(|l| l.split_once('=')).collect();
     assert_eq!(vars["CINDER_JOB"], "EnvJob");
     assert_eq!(vars["CINDER_INPUT_DIR"], dirs.path("in").to_str().unwrap());
@@ -486,12 +491,7 @@ async fn a_deterministic_job_runs_with_the_determinism_switches_and_its_seed() {
     spec.deterministic = true;
     spec.env.insert("PYTHONHASHSEED".into(), "7".into());
     let req = dirs.request("DetJob", spec.clone());
-    let outcome = runtime().run(&req, CancellationToken::new()).await.unwrap();
-    assert!(
-        matches!(outcome, RunOutcome::Completed { .. }),
-        "{outcome:?}"
-    );
-    let env = fs::read_to_string(dirs.path("out/env")).unwrap();
+    let env = run_for_env(&dirs, &req).await;
     let vars: BTreeMap<&str, &str> = env.lines().filter_map(|l| l.split_once('=')).collect();
     for (k, v) in spec.determinism_env("DetJob") {
         assert_eq!(vars.get(k.as_str()), Some(&v.as_str()), "{k}: {env}");

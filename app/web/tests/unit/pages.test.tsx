@@ -111,6 +111,19 @@ describe('jobs', () => {
     return chain;
   }
 
+  /** The `verifyMode` of each postJob in the last transaction the chain simulated. */
+  function postedVerifyModes(chain: FakeChain): number[] {
+    const tx = getTransactionDecoder().decode(chain.simulated[chain.simulated.length - 1]);
+    const msg = getCompiledTransactionMessageDecoder().decode(tx.messageBytes) as any as {
+      staticAccounts: string[]; instructions: { programAddressIndex: number; data?: Uint8Array }[];
+    };
+    return msg.instructions
+      .filter((i) => msg.staticAccounts[i.programAddressIndex] === CINDER_PROGRAM_ADDRESS)
+      .map((i) => identifyInstruction(i.data ?? new Uint8Array()))
+      .filter((d) => d?.name === 'postJob')
+      .map((d) => (d!.args as { args: { verifyMode: number } }).args.verifyMode);
+  }
+
   it('posts a job: simulate, wallet signs and sends, confirmed', async () => {
     const chain = await postFormShown();
     // 0.002 × 300 = 0.6 compute + 6% = 0.036 verification fee.
@@ -127,16 +140,7 @@ describe('jobs', () => {
     fireEvent.change(screen.getByTestId('post-verify-mode'), { target: { value: String(VerifyMode.Tolerance) } });
     fireEvent.click(screen.getByTestId('post-submit'));
     await waitFor(() => expect(screen.getByTestId('tx-status').getAttribute('data-phase')).toBe('confirmed'), { timeout: 5000 });
-    const tx = getTransactionDecoder().decode(chain.simulated[chain.simulated.length - 1]);
-    const msg = getCompiledTransactionMessageDecoder().decode(tx.messageBytes) as any as {
-      staticAccounts: string[]; instructions: { programAddressIndex: number; data?: Uint8Array }[];
-    };
-    const posts = msg.instructions
-      .filter((i) => msg.staticAccounts[i.programAddressIndex] === CINDER_PROGRAM_ADDRESS)
-      .map((i) => identifyInstruction(i.data ?? new Uint8Array()))
-      .filter((d) => d?.name === 'postJob');
-    expect(posts.length).toBe(1);
-    expect((posts[0]!.args as { args: { verifyMode: number } }).args.verifyMode).toBe(VerifyMode.Tolerance);
+    expect(postedVerifyModes(chain)).toEqual([VerifyMode.Tolerance]);
   });
 
   it('posts an unverified job (verify mode none) with no verification fee in its escrow', async () => {
@@ -146,15 +150,7 @@ describe('jobs', () => {
     expect(screen.getByTestId('post-escrow').textContent).toMatch(/^Escrow: 0\.6 /);
     fireEvent.click(screen.getByTestId('post-submit'));
     await waitFor(() => expect(screen.getByTestId('tx-status').getAttribute('data-phase')).toBe('confirmed'), { timeout: 5000 });
-    const tx = getTransactionDecoder().decode(chain.simulated[chain.simulated.length - 1]);
-    const msg = getCompiledTransactionMessageDecoder().decode(tx.messageBytes) as any as {
-      staticAccounts: string[]; instructions: { programAddressIndex: number; data?: Uint8Array }[];
-    };
-    const post = msg.instructions
-      .filter((i) => msg.staticAccounts[i.programAddressIndex] === CINDER_PROGRAM_ADDRESS)
-      .map((i) => identifyInstruction(i.data ?? new Uint8Array()))
-      .find((d) => d?.name === 'postJob');
-    expect((post!.args as { args: { verifyMode: number } }).args.verifyMode).toBe(VerifyMode.None);
+    expect(postedVerifyModes(chain)).toEqual([VerifyMode.None]);
   });
 
   it('shows the program error in plain words when the simulation fails, without asking the wallet', async () => {
