@@ -253,7 +253,7 @@ fn safetensors_files_parse_and_bad_ones_are_named_errors() {
         (Elem::F32, &[2usize, 2][..], 16)
     );
     assert_eq!(st.tensors["ids"].elem, Elem::Exact(8));
-    // The exact bytes the reference `safetensors.torch.save_file({"x": torch.zeros(2)})`
+    // The exact bytes the reference `safetensors.numpy.save({"x": np.zeros(2, np.float32)})`
     // writes: the header padded with spaces to a multiple of 8.
     let mut reference = 56u64.to_le_bytes().to_vec();
     reference
@@ -264,6 +264,22 @@ fn safetensors_files_parse_and_bad_ones_are_named_errors() {
         parse_safetensors(&reference).unwrap().tensors["x"].shape,
         [2]
     );
+
+    // What the reference package writes (`safetensors.numpy.save`, safetensors 0.8.0 from PyPI, run once by hand) for
+    // {"w": f32 [[1, 2], [3, 4]], "ids": i64 [7]} with metadata {"run": "2"}: metadata
+    // first, tensors ordered by alignment then name, the header padded to 8 bytes.
+    const REFERENCE: &str = "90000000000000007b225f5f6d657461646174615f5f223a7b2272756e223a2232227d2c22696473223a7b226474797065223a22493634222c227368617065223a5b315d2c22646174615f6f666673657473223a5b302c385d7d2c2277223a7b226474797065223a22463332222c227368617065223a5b322c325d2c22646174615f6f666673657473223a5b382c32345d7d7d202020202007000000000000000000803f000000400000404000008040";
+    let reference: Vec<u8> = (0..REFERENCE.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&REFERENCE[i..i + 2], 16).unwrap())
+        .collect();
+    let st = parse_safetensors(&reference).unwrap();
+    assert_eq!(st.metadata["run"], "2");
+    assert_eq!((st.tensors["w"].begin, st.tensors["w"].end), (8, 24));
+    assert_eq!(st.tensors["ids"].elem, Elem::Exact(8));
+    let ours = safetensors_file(&[("w", "F32", &[2, 2], &f32_bytes(&[1.0, 2.0, 3.0, 4.0]))]);
+    let theirs_w_only = compare_files("m.safetensors", &reference, &ours, &Tolerance::EXACT, &[]);
+    assert!(!theirs_w_only.matched && theirs_w_only.detail.contains("[\"ids\"]"));
 
     let header = |json: &str, data: usize| {
         let mut f = (json.len() as u64).to_le_bytes().to_vec();
