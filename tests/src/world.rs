@@ -618,9 +618,32 @@ impl World {
         result_hash: [u8; 32],
         billed_secs: u32,
     ) -> Result<TxMeta, TransactionError> {
-        let (v, pt) = (verifier.pubkey(), self.provider_token);
-        let submit = ix::submit_verification(k, &v, token, &pt, result_hash, billed_secs);
-        self.send(&[submit], &[verifier])
+        let ixs = self.verdict_ixs(k, &verifier.pubkey(), token, result_hash, billed_secs);
+        self.send(&ixs, &[verifier])
+    }
+
+    /// An honest verifier's two instructions for its re-run `result_hash` of `k`'s job: its
+    /// commitment (`commit_verification`), then its verdict (`submit_verification`): matched
+    /// iff the hash opens the provider's commitment, as an exact job's verdict must be.
+    pub fn verdict_ixs(
+        &mut self,
+        k: &JobKeys,
+        verifier: &Pubkey,
+        token: &Pubkey,
+        result_hash: [u8; 32],
+        billed_secs: u32,
+    ) -> [Instruction; 2] {
+        let job = self.job(&k.job);
+        let matched =
+            cinder_client::accounts::result_commitment(&k.job, &job.provider, &result_hash)
+                == job.result_commitment;
+        let commitment =
+            cinder_client::accounts::verifier_commitment(&k.job, verifier, &result_hash);
+        let pt = self.provider_token;
+        [
+            ix::commit_verification(k, verifier, commitment),
+            ix::submit_verification(k, verifier, token, &pt, result_hash, billed_secs, matched),
+        ]
     }
 
     /// The whole re-run of `k`'s job by `verifier`: it claims the verification, waits out

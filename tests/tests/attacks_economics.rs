@@ -81,14 +81,15 @@ fn market_params(w: &World, edit: impl FnOnce(&mut cinder::state::MarketParams))
     ix::update_market(&a, &w.market, mp, false)
 }
 
+/// `v`'s honest commitment and verdict on its re-run `hash` of `k`'s job.
 fn submit_verification(
-    w: &World,
+    w: &mut World,
     k: &JobKeys,
     v: &(Keypair, Pubkey),
     hash: [u8; 32],
     billed: u32,
-) -> Instruction {
-    ix::submit_verification(k, &v.0.pubkey(), &v.1, &w.provider_token, hash, billed)
+) -> [Instruction; 2] {
+    w.verdict_ixs(k, &v.0.pubkey(), &v.1, hash, billed)
 }
 
 // --- 9. state machine abuse ------------------------------------------------------------------
@@ -202,7 +203,15 @@ on_both!(every_step_out_of_order_is_a_named_error, |w| {
             &[&v],
         ),
         (
-            submit_verification(&w, &k2, &vk, [42; 32], 0),
+            ix::submit_verification(
+                &k2,
+                &v.pubkey(),
+                &vk.1,
+                &w.provider_token,
+                [42; 32],
+                0,
+                true,
+            ),
             CinderError::JobNotVerifying,
             &[&v],
         ),
@@ -592,8 +601,8 @@ on_both!(
         w.warp(100);
         let commitment = w.job(&k.job).result_commitment;
         let pool_before = w.balance(&pool);
-        let sub = submit_verification(&w, &k, &v, commitment, 100);
-        w.send(&[sub], &[&v.0])
+        let sub = submit_verification(&mut w, &k, &v, commitment, 100);
+        w.send(&sub, &[&v.0])
             .expect("a mismatch is a valid submission");
         assert_eq!(w.job(&k.job).state, JobState::Escalated);
         assert_eq!(
@@ -1034,8 +1043,8 @@ on_both!(a_dispute_cannot_slash_the_wrong_position, |w| {
     w.send(&[ix::claim_verification(&k, &v.0.pubkey())], &[&v.0])
         .expect("claim verification");
     w.close_race(&k.job);
-    w.send(&[submit_verification(&w, &k, &v, [7; 32], 0)], &[&v.0])
-        .expect("mismatch");
+    let verdict = submit_verification(&mut w, &k, &v, [7; 32], 0);
+    w.send(&verdict, &[&v.0]).expect("mismatch");
     w.lapse_escalation(&k.job); // no second verifier: the arbiter decides on this one verdict
     let (a, p) = (w.admin.pubkey(), w.protocol());
     let provider = w.provider.pubkey();
@@ -1097,8 +1106,8 @@ on_both!(
             w.close_race(&k.job);
             w.warp(3_000);
             let (pool_before, v_before) = (w.balance(&pool), w.balance(&v.1));
-            w.send(&[submit_verification(&w, &k, &v, [42; 32], 3_000)], &[&v.0])
-                .expect("match");
+            let verdict = submit_verification(&mut w, &k, &v, [42; 32], 3_000);
+            w.send(&verdict, &[&v.0]).expect("match");
             assert_eq!(w.balance(&v.1) - v_before, expected_pay, "billed {billed}");
             assert_eq!(pool_before - w.balance(&pool), expected_pay);
             assert_eq!(w.job(&k.job).state, JobState::Verified);
@@ -1141,8 +1150,8 @@ on_both!(a_forced_verification_cannot_drain_the_market_pool, |w| {
     w.warp(100);
     let free = pool_free(&mut w);
     let v_before = w.balance(&v.1);
-    w.send(&[submit_verification(&w, &k, &v, [42; 32], 100)], &[&v.0])
-        .expect("match");
+    let verdict = submit_verification(&mut w, &k, &v, [42; 32], 100);
+    w.send(&verdict, &[&v.0]).expect("match");
     let bond = 600_000; // ceil(6 % of 10 000 × 1 000)
     assert_eq!(
         w.balance(&v.1) - v_before,
@@ -1179,8 +1188,8 @@ on_both!(a_forced_verification_cannot_drain_the_market_pool, |w| {
     let free = pool_free(&mut w);
     let vault = w.job(&k.job).vault;
     let (v_before, vault_before) = (w.balance(&v.1), w.balance(&vault));
-    w.send(&[submit_verification(&w, &k, &v, [42; 32], 100)], &[&v.0])
-        .expect("match");
+    let verdict = submit_verification(&mut w, &k, &v, [42; 32], 100);
+    w.send(&verdict, &[&v.0]).expect("match");
     assert_eq!(
         w.balance(&v.1) - v_before,
         60_000,
@@ -1210,7 +1219,7 @@ on_both!(a_forced_verification_cannot_drain_the_market_pool, |w| {
     w.close_race(&k.job);
     w.warp(100);
     let v_before = w.balance(&v.1);
-    w.send(&[submit_verification(&w, &k, &v, [42; 32], 100)], &[&v.0])
-        .expect("match");
+    let verdict = submit_verification(&mut w, &k, &v, [42; 32], 100);
+    w.send(&verdict, &[&v.0]).expect("match");
     assert_eq!(w.balance(&v.1) - v_before, 1_000_000);
 });

@@ -176,12 +176,10 @@ on_both!(
             10_000_000_000
         );
         w.warp(30);
-        let sub =
-            ix::submit_verification(&k, &v.pubkey(), &vt, &{ w.provider_token }, [42; 32], 31);
-        assert_cinder_error(w.send(&[sub], &[&v]), CinderError::BilledTooMuch);
-        let sub =
-            ix::submit_verification(&k, &v.pubkey(), &vt, &{ w.provider_token }, [42; 32], 30);
-        w.send(&[sub], &[&v]).expect("submit_verification");
+        let sub = w.verdict_ixs(&k, &v.pubkey(), &vt, [42; 32], 31);
+        assert_cinder_error(w.send(&sub, &[&v]), CinderError::BilledTooMuch);
+        let sub = w.verdict_ixs(&k, &v.pubkey(), &vt, [42; 32], 30);
+        w.send(&sub, &[&v]).expect("submit_verification");
         assert_eq!(w.job(&k.job).state, JobState::Verified);
         // Price × the verifier's 30 s = 300, but a drawn run costs the pool at most the job's
         // pay × fee / rate = 1 000 × 6 % / 100 % = 60: what the pool expects to earn from the
@@ -829,47 +827,182 @@ on_both!(
     }
 );
 
-on_both!(a_tolerance_job_never_slashes_its_verifiers, |w| {
-    use cinder::state::{verdict, verify_mode};
-    // Floating-point results differ between honest GPUs: two mismatching hashes prove nothing,
-    // so the arbiter decides, and a verifier is never slashed for a hash.
-    let (k, v1, _) = escalated(&mut w, verify_mode::TOLERANCE);
-    let (v2, _) = second_verdict(&mut w, &k, [9; 32]);
-    assert_eq!(w.job(&k.job).verdict, verdict::CONFIRMED);
-    let (p, provider) = (w.protocol(), w.provider.pubkey());
-    let (winner, t2) = (w.provider_ptoken, w.protocol_account(&v2.pubkey()));
-    let resolve = |signer: &Pubkey| {
-        ix::resolve_dispute_escalated(
-            &k,
-            signer,
-            &provider,
-            &v1.pubkey(),
-            &v2.pubkey(),
-            &winner,
-            &t2,
-            &p,
-            resolution::PROVIDER_RIGHT,
+on_both!(
+    a_tolerance_jobs_verdicts_decide_it_whatever_the_hashes,
+    |w| {
+        use cinder::state::{verdict, verify_mode};
+        use cinder_client::accounts::verifier_commitment;
+        // (a) An honest re-run of a tolerance job differs from the provider's in its last bits:
+        // its hash does not open the provider's commitment, and the verifier's verdict (the
+        // outputs agree under the job's rule) is what counts: Verified, the verifier paid.
+        w.set_verify_rate(10_000);
+        fund_pool(&mut w, 1_000_000);
+        let k = w
+            .try_post_with(PRICE, DURATION, |a| a.verify_mode = verify_mode::TOLERANCE)
+            .expect("post_job");
+        w.claim(&k);
+        w.warp(100);
+        w.submit(&k, 100);
+        w.warp(2);
+        reveal(&mut w, &k).unwrap();
+        let (v, vt) = verifier(&mut w);
+        w.send(&[ix::claim_verification(&k, &v.pubkey())], &[&v])
+            .unwrap();
+        w.close_race(&k.job);
+        w.warp(50);
+        let noisy = [8; 32];
+        let pt = w.provider_token;
+        w.send(
+            &[
+                ix::commit_verification(
+                    &k,
+                    &v.pubkey(),
+                    verifier_commitment(&k.job, &v.pubkey(), &noisy),
+                ),
+                ix::submit_verification(&k, &v.pubkey(), &vt, &pt, noisy, 50, true),
+            ],
+            &[&v],
         )
-    };
-    let anyone = Keypair::new();
-    assert_cinder_error(
-        w.send(&[resolve(&anyone.pubkey())], &[&anyone]),
-        CinderError::NotArbiter,
-    );
-    let arbiter = w.admin.pubkey();
-    w.send(&[resolve(&arbiter)], &[])
-        .expect("arbiter: provider right");
-    for v in [&v1, &v2] {
-        assert_eq!(w.position(&v.pubkey()).amount, PROVIDER_STAKE);
-        assert_eq!(locked(&mut w, &v.pubkey()), (0, 0));
+        .expect("a match within the tolerance");
+        assert_eq!(w.job(&k.job).state, JobState::Verified);
+        // Its run (50 s × 10 = 500), at most the pool's solvency bound: pay × fee / rate = 60.
+        assert_eq!(w.balance(&vt), 60, "paid from the pool");
+        w.settle(&k);
+
+        // (b) Two verifiers' mismatch verdicts on a tolerance job are a finding like an exact
+        // job's: anyone resolves it at once, the provider is slashed and the client refunded.
+        let (k, v1, _) = escalated(&mut w, verify_mode::TOLERANCE);
+        let (v2, _) = second_verdict(&mut w, &k, [9; 32]);
+        assert_eq!(w.job(&k.job).verdict, verdict::CONFIRMED);
+        let (p, provider) = (w.protocol(), w.provider.pubkey());
+        let (t1, t2) = (
+            w.protocol_account(&v1.pubkey()),
+            w.protocol_account(&v2.pubkey()),
+        );
+        let anyone = Keypair::new();
+        let stake_before = w.position(&provider).amount;
+        w.send(
+            &[ix::resolve_dispute_escalated(
+                &k,
+                &anyone.pubkey(),
+                &provider,
+                &v1.pubkey(),
+                &v2.pubkey(),
+                &t1,
+                &t2,
+                &p,
+                resolution::PROVIDER_RIGHT,
+            )],
+            &[&anyone],
+        )
+        .expect("two mismatch verdicts: anyone resolves at once");
+        let job = w.job(&k.job);
+        assert_eq!(
+            (job.state, job.resolution),
+            (JobState::Refunded, resolution::VERIFIER_RIGHT)
+        );
+        assert_eq!(
+            stake_before - w.position(&provider).amount,
+            stake_before / 5,
+            "the provider's fraud slash"
+        );
+        // A verify mode the program does not know is refused at post.
+        assert_cinder_error(
+            w.try_post_with(PRICE, DURATION, |a| a.verify_mode = 3),
+            CinderError::InvalidVerifyMode,
+        );
     }
-    assert_eq!(w.job(&k.job).state, JobState::Verified);
-    // A verify mode the program does not know is refused at post.
-    assert_cinder_error(
-        w.try_post_with(PRICE, DURATION, |a| a.verify_mode = 3),
-        CinderError::InvalidVerifyMode,
-    );
-});
+);
+
+on_both!(
+    a_verdict_is_on_a_re_run_the_verifier_committed_to_before_it_could_read_the_outputs,
+    |w| {
+        use cinder_client::accounts::verifier_commitment;
+        w.set_verify_rate(10_000);
+        let k = submitted(&mut w);
+        reveal(&mut w, &k).unwrap();
+        let (v, vt) = verifier(&mut w);
+        w.send(&[ix::claim_verification(&k, &v.pubkey())], &[&v])
+            .unwrap();
+        w.close_race(&k.job);
+        w.warp(10);
+        let me = v.pubkey();
+        let pt = w.provider_token;
+        let submit = |hash: [u8; 32], matched: bool| {
+            ix::submit_verification(&k, &me, &vt, &pt, hash, 10, matched)
+        };
+        let commit = |hash: [u8; 32]| {
+            ix::commit_verification(&k, &me, verifier_commitment(&k.job, &me, &hash))
+        };
+        // No verdict before a commitment; none with an empty one; only the verifier commits.
+        assert_cinder_error(
+            w.send(&[submit([42; 32], true)], &[&v]),
+            CinderError::VerificationNotCommitted,
+        );
+        assert_cinder_error(
+            w.send(&[ix::commit_verification(&k, &me, [0; 32])], &[&v]),
+            CinderError::EmptyVerifierCommitment,
+        );
+        let other = Keypair::new();
+        w.fund(&other.pubkey());
+        let theirs = verifier_commitment(&k.job, &other.pubkey(), &[42; 32]);
+        assert_cinder_error(
+            w.send(
+                &[ix::commit_verification(&k, &other.pubkey(), theirs)],
+                &[&other],
+            ),
+            CinderError::NotJobVerifier,
+        );
+        // A lazy verifier commits without running (here to [7; 32]) so that the provider's
+        // server lets it read the outputs, whose hash is [42; 32]. It cannot commit again...
+        w.send(&[commit([7; 32])], &[&v]).expect("commit");
+        assert_eq!(
+            w.job(&k.job).verifier_commitment,
+            verifier_commitment(&k.job, &me, &[7; 32])
+        );
+        assert_cinder_error(
+            w.send(&[commit([42; 32])], &[&v]),
+            CinderError::VerificationAlreadyCommitted,
+        );
+        // ...nor submit the hash it has now read, which it did not commit to...
+        assert_cinder_error(
+            w.send(&[submit([42; 32], true)], &[&v]),
+            CinderError::VerifierCommitmentMismatch,
+        );
+        // ...nor call its committed re-run a match of an exact job.
+        assert_cinder_error(
+            w.send(&[submit([7; 32], true)], &[&v]),
+            CinderError::VerdictContradictsResult,
+        );
+        assert_eq!(w.job(&k.job).state, JobState::Verifying);
+        // Its only verdict is mismatch, which escalates to a second verifier (and is slashed
+        // if that one matches: a_split_goes_to_the_arbiter...).
+        w.send(&[submit([7; 32], false)], &[&v]).expect("mismatch");
+        let job = w.job(&k.job);
+        assert_eq!((job.state, job.first_verifier), (JobState::Escalated, me));
+        assert_eq!(
+            job.verifier_commitment, [0; 32],
+            "the next verifier commits afresh"
+        );
+        assert_eq!(w.balance(&vt), 0);
+        // An honest verifier of an exact job whose re-run opens the provider's commitment
+        // cannot call it a mismatch either.
+        let k = submitted(&mut w);
+        reveal(&mut w, &k).unwrap();
+        w.send(&[ix::claim_verification(&k, &me)], &[&v]).unwrap();
+        w.close_race(&k.job);
+        w.warp(10);
+        let commit = ix::commit_verification(&k, &me, verifier_commitment(&k.job, &me, &[42; 32]));
+        let refused = ix::submit_verification(&k, &me, &vt, &pt, [42; 32], 10, false);
+        assert_cinder_error(
+            w.send(&[commit.clone(), refused], &[&v]),
+            CinderError::VerdictContradictsResult,
+        );
+        let matched = ix::submit_verification(&k, &me, &vt, &pt, [42; 32], 10, true);
+        w.send(&[commit, matched], &[&v]).expect("match");
+        assert_eq!(w.job(&k.job).state, JobState::Verified);
+    }
+);
 
 on_both!(an_escalation_waits_for_a_second_verifier_then_lapses, |w| {
     use cinder::state::verdict;

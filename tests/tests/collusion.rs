@@ -14,6 +14,7 @@ use cinder::{
     instructions::reveal_sample::is_sampled,
     state::{resolution, Bps, JobState, Provider, SampleStatus},
 };
+use cinder_client::accounts::verifier_commitment;
 use cinder_tests::{
     ix::{self, JobKeys},
     on_both,
@@ -535,7 +536,11 @@ on_both!(a_providers_second_key_cannot_verify_its_own_result, |w| {
     );
     // It cannot settle the question before the race closes.
     let pt = w.provider_token;
-    let early = ix::submit_verification(&k, &sock.0.pubkey(), &sock.1, &pt, [42; 32], 1);
+    let early = ix::submit_verification(&k, &sock.0.pubkey(), &sock.1, &pt, [42; 32], 1, true);
+    w.refused(&[early], &[&sock.0], CinderError::VerifierRaceOpen);
+    // Nor commit to a re-run: the key that commits must be the one that verifies.
+    let commitment = verifier_commitment(&k.job, &sock.0.pubkey(), &[42; 32]);
+    let early = ix::commit_verification(&k, &sock.0.pubkey(), commitment);
     w.refused(&[early], &[&sock.0], CinderError::VerifierRaceOpen);
     // The honest key with the lower ticket displaces it, naming the displaced provider.
     let (lo, hi) = (low.0.insecure_clone(), high.0.insecure_clone());

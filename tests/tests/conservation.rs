@@ -791,8 +791,7 @@ fn apply_job_op(run: &mut Run, op: &Op) -> Option<(Effect, bool)> {
                 (&v2, vt2)
             };
             let hash = if matched { [42; 32] } else { [7; 32] };
-            let pt = w.provider_token;
-            let submit = ix::submit_verification(&k, &who.pubkey(), &token, &pt, hash, b);
+            let submit = w.verdict_ixs(&k, &who.pubkey(), &token, hash, b);
             let effect = Effect::Verify {
                 job: k.job,
                 matched,
@@ -802,7 +801,7 @@ fn apply_job_op(run: &mut Run, op: &Op) -> Option<(Effect, bool)> {
                 verifier_token: token,
                 escalated: job.first_verifier != Pubkey::default(),
             };
-            (w.send(&[submit], &[who]), effect)
+            (w.send(&submit, &[who]), effect)
         }
         // The provider, as a keeper, expires its silent verifier (either key) and takes the
         // slash share.
@@ -839,12 +838,12 @@ fn apply_job_op(run: &mut Run, op: &Op) -> Option<(Effect, bool)> {
 }
 
 /// resolve_dispute of `job` by `signer` and what it does by the published rules: who decides
-/// (a proven fraud, two mismatches of an exact job, is verifier right whoever sends it; else
-/// the arbiter's `decision`, or the result stands for anyone else), and whom that slashes
-/// (README "Escalation"): verifier right slashes the provider (the reward to the first
-/// verifier, half of it to a second that mismatched too) and a second verifier that matched an
-/// exact job; provider right slashes an exact job's first verifier (half the reward to a second
-/// that matched); nothing else slashes.
+/// (a proven fraud, two mismatch verdicts, is verifier right whoever sends it; else the
+/// arbiter's `decision`, or the result stands for anyone else), and whom that slashes (README
+/// "Escalation"): verifier right slashes the provider (the reward to the first verifier, half
+/// of it to a second that mismatched too) and a second verifier that matched; provider right
+/// slashes the first verifier (half the reward to a second that matched); nothing else
+/// slashes.
 fn resolution(
     k: &JobKeys,
     job: &cinder::state::Job,
@@ -854,7 +853,7 @@ fn resolution(
     p: &ix::Protocol,
     ptoken_of: &dyn Fn(&Pubkey) -> Pubkey,
 ) -> (solana_sdk::instruction::Instruction, Effect) {
-    use cinder::state::{resolution as r, verdict, verify_mode};
+    use cinder::state::{resolution as r, verdict};
     let escalated = job.first_verifier != Pubkey::default();
     let two = escalated && job.state == JobState::Disputed;
     let (first, second) = if escalated {
@@ -862,10 +861,11 @@ fn resolution(
     } else {
         (job.verifier, None)
     };
-    let exact = job.verify_mode == verify_mode::EXACT;
+    // Verdicts, in either verify mode: two mismatches prove the fraud, a verifier found wrong
+    // is slashed.
     let confirmed = two && job.verdict == verdict::CONFIRMED;
     let split = two && job.verdict == verdict::SPLIT;
-    let outcome = if exact && confirmed {
+    let outcome = if confirmed {
         r::VERIFIER_RIGHT
     } else if by_arbiter {
         decision
@@ -883,12 +883,12 @@ fn resolution(
     let winner = match outcome {
         r::VERIFIER_RIGHT => {
             effects.push(slash(job.provider, first, second.filter(|_| confirmed)));
-            if let (Some(s), true) = (second, split && exact) {
+            if let (Some(s), true) = (second, split) {
                 effects.push(slash(s, first, None));
             }
             first
         }
-        r::PROVIDER_RIGHT if exact => {
+        r::PROVIDER_RIGHT => {
             effects.push(slash(first, job.provider, second.filter(|_| split)));
             job.provider
         }

@@ -535,22 +535,31 @@ fn instructions(g: &mut Gen) -> J {
     let provider_token = g.key();
     let result_hash: [u8; 32] = g.bytes();
     let billed = g.u32();
+    let commitment = cinder_client::accounts::verifier_commitment(&k.job, &verifier, &result_hash);
     out.push(instruction(
-        "submitVerification",
-        obj! {
-            "keys" => kj(), "verifier" => key(&verifier), "verifierToken" => key(&verifier_token),
-            "providerToken" => key(&provider_token), "resultHash" => hex(&result_hash),
-            "billedSecs" => small(billed),
-        },
-        ix::submit_verification(
-            &k,
-            &verifier,
-            &verifier_token,
-            &provider_token,
-            result_hash,
-            billed,
-        ),
+        "commitVerification",
+        obj! { "keys" => kj(), "verifier" => key(&verifier), "commitment" => hex(&commitment) },
+        ix::commit_verification(&k, &verifier, commitment),
     ));
+    for matched in [true, false] {
+        out.push(instruction(
+            "submitVerification",
+            obj! {
+                "keys" => kj(), "verifier" => key(&verifier), "verifierToken" => key(&verifier_token),
+                "providerToken" => key(&provider_token), "resultHash" => hex(&result_hash),
+                "billedSecs" => small(billed), "matched" => J::Bool(matched),
+            },
+            ix::submit_verification(
+                &k,
+                &verifier,
+                &verifier_token,
+                &provider_token,
+                result_hash,
+                billed,
+                matched,
+            ),
+        ));
+    }
     out.push(instruction(
         "expireVerification",
         obj! {
@@ -836,6 +845,7 @@ fn accounts(g: &mut Gen) -> J {
         verdict: g.u8(),
         verify_mode: g.u8(),
         _reserved: g.bytes(),
+        verifier_commitment: g.bytes(),
     };
     out.push(account(
         "Job",
@@ -897,6 +907,7 @@ fn accounts(g: &mut Gen) -> J {
             "verdict" => small(j.verdict),
             "verifyMode" => small(j.verify_mode),
             "reserved" => hex(&j._reserved),
+            "verifierCommitment" => hex(&j.verifier_commitment),
         },
     ));
 
@@ -1504,6 +1515,19 @@ fn events(g: &mut Gen) -> J {
         &e,
         obj! { "job" => key(&e.job), "verifier" => key(&e.verifier), "deadline" => big(e.deadline) },
     ));
+    let e = VerificationCommitted {
+        job: g.key(),
+        verifier: g.key(),
+        commitment: g.bytes(),
+    };
+    out.push(event(
+        "VerificationCommitted",
+        &e,
+        obj! {
+            "job" => key(&e.job), "verifier" => key(&e.verifier),
+            "commitment" => hex(&e.commitment),
+        },
+    ));
     let e = VerificationSubmitted {
         job: g.key(),
         verifier: g.key(),
@@ -1699,6 +1723,11 @@ fn errors() -> J {
         EscalationLapsed,
         SecondVerifierMissing,
         JobNotVerifiable,
+        VerificationNotCommitted,
+        VerificationAlreadyCommitted,
+        VerifierCommitmentMismatch,
+        EmptyVerifierCommitment,
+        VerdictContradictsResult,
     ];
     J::Arr(
         all.into_iter()

@@ -91,7 +91,9 @@ pub fn fixed<const N: usize>(text: &str) -> Option<[u8; N]> {
 
 /// The commitment `submit_result` stores: sha256(job ‖ provider ‖ result_hash) (the program's
 /// own function). The client recomputes it from the result_hash it receives with the results.
-pub use cinder::instructions::submit_result::result_commitment;
+pub use cinder::instructions::{
+    commit_verification::verifier_commitment, submit_result::result_commitment,
+};
 
 #[cfg(test)]
 mod tests {

@@ -244,6 +244,11 @@ mod tests {
             EscalationLapsed,
             SecondVerifierMissing,
             JobNotVerifiable,
+            VerificationNotCommitted,
+            VerificationAlreadyCommitted,
+            VerifierCommitmentMismatch,
+            EmptyVerifierCommitment,
+            VerdictContradictsResult,
         ];
         assert_eq!(
             all().len(),

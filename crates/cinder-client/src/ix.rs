@@ -721,6 +721,23 @@ pub fn claim_verification_displacing(
     ix
 }
 
+/// The verifier's commitment to its re-run (`commitment` =
+/// [`crate::accounts::verifier_commitment`] of the job, the verifier and its result hash),
+/// sent before it fetches the provider's outputs.
+pub fn commit_verification(k: &JobKeys, verifier: &Pubkey, commitment: [u8; 32]) -> Instruction {
+    build(
+        cinder::accounts::CommitVerification {
+            owner: *verifier,
+            job: k.job,
+            event_authority: event_authority(),
+            program: cinder::ID,
+        },
+        cinder::instruction::CommitVerification { commitment },
+    )
+}
+
+/// The verifier's verdict (`matched`) on its committed re-run `result_hash`. For an exact job
+/// `matched` must be whether the hash opens the provider's commitment.
 pub fn submit_verification(
     k: &JobKeys,
     verifier: &Pubkey,
@@ -728,6 +745,7 @@ pub fn submit_verification(
     provider_token: &Pubkey,
     result_hash: [u8; 32],
     billed_secs: u32,
+    matched: bool,
 ) -> Instruction {
     build(
         cinder::accounts::SubmitVerification {
@@ -747,6 +765,7 @@ pub fn submit_verification(
         cinder::instruction::SubmitVerification {
             result_hash,
             billed_secs,
+            matched,
         },
     )
 }
@@ -845,7 +864,7 @@ pub fn resolve_dispute_for(
     p: &Protocol,
     decision: u8,
 ) -> Instruction {
-    use cinder::state::{resolution, verdict, verify_mode, JobState};
+    use cinder::state::{resolution, verdict, JobState};
     let two = job.state == JobState::Disputed
         && job.escalated()
         && matches!(job.verdict, verdict::CONFIRMED | verdict::SPLIT);
@@ -854,7 +873,7 @@ pub fn resolve_dispute_for(
     } else {
         job.verifier
     };
-    let proven = job.verdict == verdict::CONFIRMED && job.verify_mode == verify_mode::EXACT;
+    let proven = job.verdict == verdict::CONFIRMED;
     let winner = if decision == resolution::PROVIDER_RIGHT && !proven {
         job.provider
     } else {

@@ -235,4 +235,15 @@ pub enum CinderError {
     SecondVerifierMissing,
     #[msg("This job was posted with verify_mode none: it is never re-executed, so it cannot be disputed; accept its result or let it settle (post with exact or tolerance to be able to dispute)")]
     JobNotVerifiable,
+    // --- appended for verdicts (issue 17; codes above are unchanged) ----------------------
+    #[msg("Commit to your re-run first: send commit_verification with sha256('cinder-verifier' ‖ job ‖ your key ‖ your result hash), then fetch the provider's outputs and submit your verdict")]
+    VerificationNotCommitted,
+    #[msg("You already committed to your re-run of this job; submit_verification with the result hash you committed to")]
+    VerificationAlreadyCommitted,
+    #[msg("The result hash does not open your commit_verification commitment: submit the hash of the re-run you committed to")]
+    VerifierCommitmentMismatch,
+    #[msg("The verifier commitment must not be all zeroes: commit to sha256('cinder-verifier' ‖ job ‖ your key ‖ your result hash)")]
+    EmptyVerifierCommitment,
+    #[msg("An exact job's verdict is hash equality: say matched iff your result hash opens the provider's commitment")]
+    VerdictContradictsResult,
 }

@@ -276,6 +276,14 @@ pub struct VerificationClaimed {
 }
 
 #[event]
+pub struct VerificationCommitted {
+    pub job: Pubkey,
+    pub verifier: Pubkey,
+    /// sha256("cinder-verifier" ‖ job ‖ verifier ‖ the verifier's result hash).
+    pub commitment: [u8; 32],
+}
+
+#[event]
 pub struct VerificationSubmitted {
     pub job: Pubkey,
     pub verifier: Pubkey,

@@ -214,14 +214,26 @@ pub mod cinder {
         instructions::claim_verification(ctx)
     }
 
-    /// The verifier: submits its result hash; match → Verified, a first mismatch → Escalated (a
-    /// second verifier is raced), the second verdict → Disputed.
+    /// The verifier, after its re-run and before it reads the provider's outputs: commits to
+    /// its result hash (sha256("cinder-verifier" ‖ job ‖ verifier ‖ hash)), once.
+    pub fn commit_verification(
+        ctx: Context<CommitVerification>,
+        commitment: [u8; 32],
+    ) -> Result<()> {
+        instructions::commit_verification(ctx, commitment)
+    }
+
+    /// The verifier: its verdict and the result hash it committed to. An exact job's verdict
+    /// is hash equality (checked); a tolerance job's is the verifier's comparison under the
+    /// job's rule. Match → Verified, a first mismatch → Escalated (a second verifier is
+    /// raced), the second verdict → Disputed.
     pub fn submit_verification(
         ctx: Context<SubmitVerification>,
         result_hash: [u8; 32],
         billed_secs: u32,
+        matched: bool,
     ) -> Result<()> {
-        instructions::submit_verification(ctx, result_hash, billed_secs)
+        instructions::submit_verification(ctx, result_hash, billed_secs, matched)
     }
 
     /// Anyone: slashes a silent verifier and re-opens the verification.
@@ -229,7 +241,7 @@ pub mod cinder {
         instructions::expire_verification(ctx)
     }
 
-    /// Decides a dispute: anyone at once when two verifiers mismatched an exact job, otherwise
+    /// Decides a dispute: anyone at once when two verifiers' verdicts were mismatch, otherwise
     /// the job's arbiter (anyone after the resolve timeout: the result stands).
     pub fn resolve_dispute<'info>(
         ctx: Context<'info, ResolveDispute<'info>>,

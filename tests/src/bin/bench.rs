@@ -416,19 +416,14 @@ fn measure(kind: MintKind) -> Vec<Row> {
         );
         w.warp(30);
         w.close_race(&k.job);
-        let pt = w.provider_token;
-        let cu = run(
-            &mut w,
-            &[ix::submit_verification(
-                &k,
-                &v.pubkey(),
-                &vt,
-                &pt,
-                [42; 32],
-                30,
-            )],
-            &[&v],
+        let [commit, submit] = w.verdict_ixs(&k, &v.pubkey(), &vt, [42; 32], 30);
+        let cu = run(&mut w, &[commit], &[&v]);
+        row(
+            "commit_verification",
+            cu,
+            "verifier; commits to its re-run before it reads the outputs",
         );
+        let cu = run(&mut w, &[submit], &[&v]);
         row(
             "submit_verification",
             cu,
@@ -458,18 +453,9 @@ fn measure(kind: MintKind) -> Vec<Row> {
         w.send(&[ix::claim_verification(&k, &v.pubkey())], &[&v])
             .unwrap();
         w.close_race(&k.job);
-        let cu = run(
-            &mut w,
-            &[ix::submit_verification(
-                &k,
-                &v.pubkey(),
-                &vt,
-                &pt,
-                [7; 32],
-                0,
-            )],
-            &[&v],
-        );
+        let [commit, submit] = w.verdict_ixs(&k, &v.pubkey(), &vt, [7; 32], 0);
+        w.send(&[commit], &[&v]).unwrap();
+        let cu = run(&mut w, &[submit], &[&v]);
         row(
             "submit_verification",
             cu,
@@ -485,18 +471,8 @@ fn measure(kind: MintKind) -> Vec<Row> {
         w.send(&[ix::claim_verification(&k, &v2.pubkey())], &[&v2])
             .unwrap();
         w.close_race(&k.job);
-        w.send(
-            &[ix::submit_verification(
-                &k,
-                &v2.pubkey(),
-                &v2t,
-                &{ w.provider_token },
-                [7; 32],
-                0,
-            )],
-            &[&v2],
-        )
-        .unwrap();
+        let verdict = w.verdict_ixs(&k, &v2.pubkey(), &v2t, [7; 32], 0);
+        w.send(&verdict, &[&v2]).unwrap();
         let (winner, second) = (
             w.protocol_account(&v.pubkey()),
             w.protocol_account(&v2.pubkey()),

@@ -205,11 +205,13 @@ export type Job = {
   firstVerifierStake: ReadonlyUint8Array;
   /** What the second verifier said: 0 none yet, 1 mismatched too, 2 matched, 3 nobody came. */
   verdict: number;
-  /** How a re-run is compared: 0 exact, 1 tolerance (from the job's spec). */
+  /** How a re-run is compared: 0 exact, 1 tolerance, 2 none (from the job's spec). */
   verifyMode: number;
   reserved: ReadonlyUint8Array;
+  /** The current verifier's commitment to its own re-run (zero while none). */
+  verifierCommitment: ReadonlyUint8Array;
 };
-export const JOB_SIZE = 8 + 712;
+export const JOB_SIZE = 8 + 744;
 export const getJobCodec = (): Codec<Job> =>
   withDiscriminator(
     'Job',
@@ -270,6 +272,7 @@ export const getJobCodec = (): Codec<Job> =>
       ['verdict', getU8Codec()],
       ['verifyMode', getU8Codec()],
       ['reserved', bytes(2)],
+      ['verifierCommitment', bytes(32)],
     ]),
     JOB_SIZE,
   );

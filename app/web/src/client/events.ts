@@ -64,6 +64,7 @@ const FIELDS = {
   Slashed: [['who', key()], ['amount', u64()], ['reward', u64()], ['burned', u64()], ['reason', u8()], ['job', key()]],
   SampleRevealed: [['job', key()], ['slot', u64()], ['sampled', bool()]],
   VerificationClaimed: [['job', key()], ['verifier', key()], ['deadline', i64()]],
+  VerificationCommitted: [['job', key()], ['verifier', key()], ['commitment', hash()]],
   VerificationSubmitted: [['job', key()], ['verifier', key()], ['resultHash', hash()], ['matched', bool()], ['verifierPaid', u64()]],
   VerificationExpired: [['job', key()], ['verifier', key()], ['caller', key()]],
   DisputeResolved: [['job', key()], ['resolution', u8()], ['byArbiter', bool()]],

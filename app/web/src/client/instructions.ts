@@ -326,6 +326,12 @@ export const getClaimVerificationInstruction = define('claimVerification', [
   ['slotHashes', 'r'],
 ]);
 
+export const getCommitVerificationInstruction = define(
+  'commitVerification',
+  [['owner', 's'], ['job', 'w']],
+  getStructCodec([['commitment', bytes(32)]]) as Codec<{ commitment: ReadonlyUint8Array }>,
+);
+
 export const getSubmitVerificationInstruction = define(
   'submitVerification',
   [
@@ -336,7 +342,8 @@ export const getSubmitVerificationInstruction = define(
   getStructCodec([
     ['resultHash', bytes(32)],
     ['billedSecs', getU32Codec()],
-  ]) as Codec<{ resultHash: ReadonlyUint8Array; billedSecs: number }>,
+    ['matched', getBooleanCodec()],
+  ]) as Codec<{ resultHash: ReadonlyUint8Array; billedSecs: number; matched: boolean }>,
 );
 
 export const getExpireVerificationInstruction = define('expireVerification', [

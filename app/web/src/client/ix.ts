@@ -427,6 +427,11 @@ export async function claimVerification(k: JobKeys, verifier: Address) {
   });
 }
 
+/** The verifier's commitment to its own re-run, before it reads the provider's outputs. */
+export async function commitVerification(k: JobKeys, verifier: Address, commitment: ReadonlyUint8Array) {
+  return I.getCommitVerificationInstruction({ owner: verifier, job: k.job, commitment });
+}
+
 export async function submitVerification(
   k: JobKeys,
   verifier: Address,
@@ -434,6 +439,7 @@ export async function submitVerification(
   providerToken: Address,
   resultHash: ReadonlyUint8Array,
   billedSecs: number,
+  matched: boolean,
 ) {
   return I.getSubmitVerificationInstruction({
     owner: verifier,
@@ -448,6 +454,7 @@ export async function submitVerification(
     tokenProgram: k.tokenProgram,
     resultHash,
     billedSecs,
+    matched,
   });
 }
 

@@ -123,7 +123,8 @@ const BUILD: Record<string, (a: Json) => Promise<Json>> = {
   disputeJob: (a) => ix.disputeJob(keys(a.keys), A(a.clientToken)),
   revealSample: (a) => ix.revealSample(keys(a.keys)),
   claimVerification: (a) => ix.claimVerification(keys(a.keys), A(a.verifier)),
-  submitVerification: (a) => ix.submitVerification(keys(a.keys), A(a.verifier), A(a.verifierToken), A(a.providerToken), fromHex(a.resultHash), a.billedSecs),
+  commitVerification: (a) => ix.commitVerification(keys(a.keys), A(a.verifier), fromHex(a.commitment)),
+  submitVerification: (a) => ix.submitVerification(keys(a.keys), A(a.verifier), A(a.verifierToken), A(a.providerToken), fromHex(a.resultHash), a.billedSecs, a.matched),
   expireVerification: (a) => ix.expireVerification(keys(a.keys), A(a.caller), A(a.verifier), A(a.callerToken), proto(a.protocol)),
   resolveDispute: (a) => ix.resolveDispute(keys(a.keys), A(a.signer), A(a.provider), A(a.verifier), A(a.winnerToken), proto(a.protocol), a.decision),
   resolveDisputeEscalated: (a) =>

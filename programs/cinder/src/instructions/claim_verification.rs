@@ -122,6 +122,7 @@ pub fn claim_verification<'info>(ctx: Context<'info, ClaimVerification<'info>>) 
     // dispute) chose this job, which decides who pays the verifier (`verifier_pay`).
     job.state = JobState::Verifying;
     job.verifier = owner;
+    job.verifier_commitment = [0; 32];
     job.verifier_claimed_at = clock.unix_timestamp;
     job.verify_deadline = math::add_i64(
         clock.unix_timestamp,

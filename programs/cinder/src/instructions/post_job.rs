@@ -201,6 +201,7 @@ pub fn post_job(ctx: Context<PostJob>, args: PostJobArgs) -> Result<()> {
         verdict: 0,
         verify_mode: args.verify_mode,
         _reserved: [0; 2],
+        verifier_commitment: [0; 32],
     };
     drop(market);
     job.invariant()?;

@@ -5,24 +5,22 @@ use crate::{
     instructions::slashing,
     math,
     state::{
-        resolution, verdict, verify_mode, Config, Job, JobState, Market, Provider, StakePool,
-        StakePosition,
+        resolution, verdict, Config, Job, JobState, Market, Provider, StakePool, StakePosition,
     },
 };
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::TokenInterface;
 
 /// Decides a disputed job (issue 15, point 2). Who decides depends on the verdicts:
-/// - two verifiers mismatched an exact job (`verdict::CONFIRMED`): fraud, proven without the
+/// - two verifiers' verdicts were mismatch (`verdict::CONFIRMED`): fraud, proven without the
 ///   arbiter. Anyone resolves it at once, as verifier right; `decision` is ignored.
-/// - otherwise (the verifiers split, the escalation lapsed with one mismatch, or a tolerance
-///   job whose hashes say nothing) the job's arbiter (the market's at post) decides: provider
+/// - otherwise (the verifiers split, or the escalation lapsed with one mismatch) the job's
+///   arbiter (the market's at post) decides: provider
 ///   right (the mismatching first verifier is slashed the job's `fraud_slash_bps`, a share to
 ///   the provider and half of it to a matching second verifier; the job settles as verified),
 ///   verifier right (the provider is slashed, a share to the first verifier and half of it to
 ///   a second that mismatched too, a second that matched is slashed as its accomplice; the
-///   client is refunded) or undecidable (refund, nobody slashed). A tolerance job's verifiers
-///   are never slashed: their hashes differ from honest runs too.
+///   client is refunded) or undecidable (refund, nobody slashed).
 /// - an arbiter silent for 7 days lets anyone resolve: the provider's result stands (a
 ///   mismatch is only a claim), it is paid, the client's bond returns, nobody is slashed.
 ///
@@ -80,8 +78,10 @@ pub fn resolve_dispute<'info>(
             JobState::Escalated if job.escalation_lapsed(now) => job.verdict = verdict::LAPSED,
             _ => return err!(CinderError::JobNotDisputed),
         }
-        let exact = job.verify_mode == verify_mode::EXACT;
-        let proven = exact && job.verdict == verdict::CONFIRMED;
+        // Two independent verifiers' mismatch verdicts, each on a re-run it committed to
+        // before it saw the provider's outputs, prove the fraud (issue 17: verdicts, not hash
+        // equality, so a tolerance job's too).
+        let proven = job.verdict == verdict::CONFIRMED;
         let by_arbiter = !proven && a.signer.key() == job.arbiter;
         let timed_out = now >= math::add_i64(job.referred_at(), RESOLVE_TIMEOUT_SECS)?;
         require!(proven || by_arbiter || timed_out, CinderError::NotArbiter);
@@ -216,11 +216,11 @@ struct SlashOf {
     shared: bool,
 }
 
-/// Who a resolution slashes. Hash verdicts prove nothing for a tolerance job, so its
-/// verifiers are never slashed; a second verifier is on the provider's side when it matched
-/// (`SPLIT`) and on the first verifier's when it mismatched too (`CONFIRMED`).
+/// Who a resolution slashes. A verdict is the verifier's comparison under the job's rule
+/// (hash equality for an exact job), so a verifier found wrong is slashed in either mode; a
+/// second verifier is on the provider's side when it matched (`SPLIT`) and on the first
+/// verifier's when it mismatched too (`CONFIRMED`).
 fn slashes(job: &Job, outcome: u8) -> [Option<SlashOf>; 2] {
-    let exact = job.verify_mode == verify_mode::EXACT;
     let split = job.verdict == verdict::SPLIT;
     let confirmed = job.verdict == verdict::CONFIRMED;
     match outcome {
@@ -230,13 +230,13 @@ fn slashes(job: &Job, outcome: u8) -> [Option<SlashOf>; 2] {
                 winner: Party::First,
                 shared: confirmed,
             }),
-            (split && exact).then_some(SlashOf {
+            split.then_some(SlashOf {
                 loser: Party::Second,
                 winner: Party::First,
                 shared: false,
             }),
         ],
-        resolution::PROVIDER_RIGHT if exact => [
+        resolution::PROVIDER_RIGHT => [
             Some(SlashOf {
                 loser: Party::First,
                 winner: Party::Provider,

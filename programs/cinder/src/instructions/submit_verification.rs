@@ -2,24 +2,27 @@ use crate::{
     constants::{JOB_SEED, MARKET_SEED, SAMPLE_DELAY_SLOTS},
     errors::CinderError,
     events::{BondPaid, VerificationEscalated, VerificationSubmitted},
-    instructions::result_commitment,
+    instructions::{result_commitment, verifier_commitment},
     math,
-    state::{verdict, Job, JobState, Market, Provider, SampleStatus},
+    state::{verdict, verify_mode, Job, JobState, Market, Provider, SampleStatus},
     utils,
 };
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::TokenInterface;
 
-/// The verifier submits its re-run's result hash in the clear. It matches iff it opens the
-/// provider's commitment (sha256(job ‖ provider ‖ hash)): a verifier who only knows the public
-/// commitment cannot match. Match → Verified, and the verifier is paid price × its billed
+/// The verifier submits its verdict (issue 17, point 2) with its re-run's result hash in the
+/// clear, which must open its `commit_verification` commitment (made before the provider's
+/// results server would give it the provider's outputs). An `exact` job's verdict is hash
+/// equality: matched iff the hash opens the provider's commitment (sha256(job ‖ provider ‖
+/// hash)), checked here, so a verifier who only knows the public commitment cannot match. A
+/// `tolerance` job's verdict is the verifier's comparison of the provider's outputs with its
+/// own under the job's rule. Match → Verified, and the verifier is paid price × its billed
 /// seconds, at most the seconds the provider billed (one more run of the same job): from the
 /// market pool, as far as its verification funds go, for a run the slot-hash draw decided
 /// ([`verifier_pay`]); from the client's bond for a run its dispute forced; from the
 /// provider's pay for a run an unrevealed draw forced ([`forced_rerun_pay`]). A first
-/// mismatch → Escalated: a second verifier
-/// is raced. The second verdict → Disputed: two mismatches are fraud (`resolve_dispute` by
-/// anyone, at once, for an exact job), a split goes to the arbiter.
+/// mismatch → Escalated: a second verifier is raced. The second verdict → Disputed: two
+/// mismatches are fraud (`resolve_dispute` by anyone, at once), a split goes to the arbiter.
 #[event_cpi]
 #[derive(Accounts)]
 pub struct SubmitVerification<'info> {
@@ -109,6 +112,7 @@ pub fn submit_verification(
     ctx: Context<SubmitVerification>,
     result_hash: [u8; 32],
     billed_secs: u32,
+    matched: bool,
 ) -> Result<()> {
     let clock = Clock::get()?;
     let now = clock.unix_timestamp;
@@ -118,24 +122,28 @@ pub fn submit_verification(
     let (matched, pay, bond, from_vault, job_copy) = {
         let mut job = a.job.load_mut()?;
         require_keys_eq!(job.vault, a.vault.key(), CinderError::VaultMismatch);
-        require!(
-            job.state == JobState::Verifying,
-            CinderError::JobNotVerifying
-        );
-        require!(job.verifier == owner, CinderError::NotJobVerifier);
-        require!(
-            clock.slot > job.race_closes(),
-            CinderError::VerifierRaceOpen
-        );
-        require!(now <= job.verify_deadline, CinderError::DeadlinePassed);
+        job.check_verifier_may_act(&owner, clock.slot, now)?;
         let elapsed = math::sub_i64(now, job.verifier_claimed_at)?;
         require!(
             (billed_secs as i64) <= elapsed && billed_secs <= job.max_duration_secs,
             CinderError::BilledTooMuch
         );
         job.verifier_billed_secs = billed_secs;
-        let matched =
-            result_commitment(&job_key, &job.provider, &result_hash) == job.result_commitment;
+        require!(
+            job.verifier_committed(),
+            CinderError::VerificationNotCommitted
+        );
+        require!(
+            verifier_commitment(&job_key, &owner, &result_hash) == job.verifier_commitment,
+            CinderError::VerifierCommitmentMismatch
+        );
+        // An exact job's verdict is hash equality, which the chain checks; a tolerance job's
+        // is the verifier's comparison of the outputs under the job's rule.
+        if job.verify_mode == verify_mode::EXACT {
+            let opens =
+                result_commitment(&job_key, &job.provider, &result_hash) == job.result_commitment;
+            require!(opens == matched, CinderError::VerdictContradictsResult);
+        }
         let second = job.escalated();
         match (matched, second) {
             (true, false) => {

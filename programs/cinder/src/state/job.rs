@@ -102,7 +102,7 @@ impl SampleStatus {
     pub const Sampled: Self = Self(2);
 }
 
-/// One GPU job and its escrow. Zero-copy (`repr(C)`, 712 bytes, no padding): the hot paths
+/// One GPU job and its escrow. Zero-copy (`repr(C)`, 744 bytes, no padding): the hot paths
 /// read and write fields in place. The first fields sit at fixed offsets for getProgramAccounts
 /// memcmp filters (see `Job::STATE_OFFSET`).
 #[account(zero_copy)]
@@ -198,6 +198,11 @@ pub struct Job {
     /// `verify_mode` from the job's spec.
     pub verify_mode: u8,
     pub _reserved: [u8; 2],
+    /// The current verifier's commitment to its own re-run, sha256(job ‖ verifier ‖ its result
+    /// hash) (`commit_verification`); zero while none. The provider's results server gives
+    /// the provider's outputs to the verifier only once it is set, and `submit_verification`
+    /// must open it: the verdict is about a re-run fixed before the outputs were seen.
+    pub verifier_commitment: [u8; 32],
 }
 
 impl Job {
@@ -281,9 +286,30 @@ impl Job {
     }
 
     /// No verifier and no race won: after an expiry, and before any claim.
+    /// A new verifier race: no ticket, no closing slot, and no verifier commitment (the next
+    /// verifier commits to its own re-run).
     pub fn clear_race(&mut self) {
         self.race_closes = [0; 8];
         self.verifier_ticket = [0; 16];
+        self.verifier_commitment = [0; 32];
+    }
+
+    pub fn verifier_committed(&self) -> bool {
+        self.verifier_commitment != [0; 32]
+    }
+
+    /// `who` may act as this job's verifier (commit, submit) at `slot` and `now`: the job is
+    /// being verified, `who` won its race, the race has closed (no lower ticket can displace
+    /// it any more) and the verifier's deadline has not passed.
+    pub fn check_verifier_may_act(&self, who: &Pubkey, slot: u64, now: i64) -> Result<()> {
+        require!(
+            self.state == JobState::Verifying,
+            CinderError::JobNotVerifying
+        );
+        require!(self.verifier == *who, CinderError::NotJobVerifier);
+        require!(slot > self.race_closes(), CinderError::VerifierRaceOpen);
+        require!(now <= self.verify_deadline, CinderError::DeadlinePassed);
+        Ok(())
     }
 
     pub fn first_verifier_stake(&self) -> u64 {

@@ -33,7 +33,7 @@ const _: () = {
     assert!(core::mem::offset_of!(Market, protocol_fees_accrued) == 256);
     assert!(core::mem::size_of::<MarketParams>() == 120);
     assert!(core::mem::size_of::<Provider>() == 328);
-    assert!(core::mem::size_of::<Job>() == 712);
+    assert!(core::mem::size_of::<Job>() == 744);
     assert!(core::mem::size_of::<StakePool>() == 248);
     assert!(core::mem::size_of::<StakePosition>() == 128);
     assert!(core::mem::offset_of!(Job, state) + 8 == Job::STATE_OFFSET);

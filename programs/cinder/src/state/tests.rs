@@ -26,7 +26,7 @@ fn account_sizes_and_filter_offsets_are_the_published_layout() {
     assert_eq!(Config::SPACE, 232);
     assert_eq!(Market::SPACE, 328);
     assert_eq!(Provider::SPACE, 336);
-    assert_eq!(Job::SPACE, 720);
+    assert_eq!(Job::SPACE, 752);
     assert_eq!(StakePool::SPACE, 256);
     assert_eq!(StakePosition::SPACE, 136);
     assert_eq!(

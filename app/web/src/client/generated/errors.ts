@@ -108,6 +108,11 @@ export const PROGRAM_ERRORS = [
   { code: 6104, name: "EscalationLapsed", message: "Nobody claimed the second verification of this escalated job in time: it waits for the arbiter (resolve_dispute)" },
   { code: 6105, name: "SecondVerifierMissing", message: "This dispute had two verifiers: pass the second verifier's provider account, stake position and protocol-token account as the first three remaining accounts" },
   { code: 6106, name: "JobNotVerifiable", message: "This job was posted with verify_mode none: it is never re-executed, so it cannot be disputed; accept its result or let it settle (post with exact or tolerance to be able to dispute)" },
+  { code: 6107, name: "VerificationNotCommitted", message: "Commit to your re-run first: send commit_verification with sha256('cinder-verifier' ‖ job ‖ your key ‖ your result hash), then fetch the provider's outputs and submit your verdict" },
+  { code: 6108, name: "VerificationAlreadyCommitted", message: "You already committed to your re-run of this job; submit_verification with the result hash you committed to" },
+  { code: 6109, name: "VerifierCommitmentMismatch", message: "The result hash does not open your commit_verification commitment: submit the hash of the re-run you committed to" },
+  { code: 6110, name: "EmptyVerifierCommitment", message: "The verifier commitment must not be all zeroes: commit to sha256('cinder-verifier' ‖ job ‖ your key ‖ your result hash)" },
+  { code: 6111, name: "VerdictContradictsResult", message: "An exact job's verdict is hash equality: say matched iff your result hash opens the provider's commitment" },
 ] as const;
 
 export type ProgramErrorName = (typeof PROGRAM_ERRORS)[number]['name'];

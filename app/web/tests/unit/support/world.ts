@@ -198,6 +198,7 @@ export async function addJob(chain: FakeChain, market: Address, client: Address,
     verdict: 0,
     verifyMode: 0,
     reserved: zeros(2),
+    verifierCommitment: zeros(32),
     ...over,
   };
   chain.setAccount(job, { owner: CINDER_PROGRAM_ADDRESS, data: getJobCodec().encode(data) as Uint8Array });
