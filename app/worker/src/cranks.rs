@@ -7,7 +7,7 @@ use crate::market::{self, MarketInfo};
 use anchor_lang::prelude::Pubkey;
 use cinder::{
     constants::{RESOLVE_TIMEOUT_SECS, REVEAL_WINDOW_SLOTS, SAMPLE_DELAY_SLOTS},
-    state::{resolution, verdict, verify_mode, Job, JobState, SampleStatus},
+    state::{resolution, verdict, Job, JobState, SampleStatus},
 };
 use cinder_client::{
     ix,
@@ -85,11 +85,7 @@ pub fn due(job: &Job, now: i64, slot: u64) -> Option<Crank> {
             (now > expires).then_some(Crank::ExpireVerification)
         }
         JobState::Verified | JobState::Refunded => Some(Crank::Settle),
-        JobState::Disputed
-            if job.verdict == verdict::CONFIRMED && job.verify_mode == verify_mode::EXACT =>
-        {
-            Some(Crank::ResolveProven)
-        }
+        JobState::Disputed if job.verdict == verdict::CONFIRMED => Some(Crank::ResolveProven),
         JobState::Disputed | JobState::Escalated => {
             let lapsed = job.state == JobState::Disputed || job.escalation_lapsed(now);
             (lapsed && now >= job.referred_at().saturating_add(RESOLVE_TIMEOUT_SECS))
@@ -266,6 +262,7 @@ impl Keeper<'_> {
 mod tests {
     use super::*;
     use bytemuck::Zeroable;
+    use cinder::state::verify_mode;
 
     /// A job posted under a verify rate of `rate` bps, a 30 s grace and a 60 s timeout.
     fn posted(rate: u16) -> Job {
@@ -355,8 +352,8 @@ mod tests {
         j.verify_mode = verify_mode::TOLERANCE;
         assert_eq!(
             due(&j, 1_000, 0),
-            None,
-            "a tolerance job's hashes prove nothing"
+            Some(Crank::ResolveProven),
+            "two mismatch verdicts prove a tolerance job's fraud too"
         );
         j.state = JobState::Escalated;
         j.verdict = verdict::NONE;

@@ -1172,6 +1172,7 @@ fn describe(gpus: &[Gpu]) -> String {
 pub async fn serve_results(shared: &Arc<Shared>) -> anyhow::Result<()> {
     let lookup = JournalLookup {
         journal: shared.journal.clone(),
+        chain: shared.chain.clone(),
     };
     let listener = tokio::net::TcpListener::bind(shared.cfg.listen).await?;
     let store = shared.exec.store().clone();
@@ -1186,9 +1187,11 @@ pub async fn serve_results(shared: &Arc<Shared>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The client of a job, as the journal recorded it when we claimed it.
+/// The client of a job, as the journal recorded it when we claimed it; its verifier, as the
+/// chain has it.
 struct JournalLookup {
     journal: crate::journal::Journal,
+    chain: Arc<cinder_client::rpc::Chain>,
 }
 
 #[async_trait::async_trait]
@@ -1198,6 +1201,19 @@ impl cinder_runner::server::ClientLookup for JournalLookup {
         Ok(client
             .and_then(|c| c.parse::<Pubkey>().ok())
             .map(|k| k.to_bytes()))
+    }
+
+    /// The job's current verifier, once it has committed to its own re-run on chain.
+    async fn verifier_of(&self, job: &str) -> Result<Option<[u8; 32]>, String> {
+        let key: Pubkey = job.parse().map_err(|e| format!("{job}: {e}"))?;
+        let job = self
+            .chain
+            .zero_copy::<cinder::state::Job>(&key)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(job
+            .filter(|j| j.state == cinder::state::JobState::Verifying && j.verifier_committed())
+            .map(|j| j.verifier.to_bytes()))
     }
 }
 

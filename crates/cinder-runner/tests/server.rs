@@ -17,8 +17,12 @@ use std::{
     time::{SystemTime, UNIX_EPOCH},
 };
 
-/// Job → client, as the worker's journal would answer; `FAIL` answers an error.
-struct Clients(HashMap<String, [u8; 32]>);
+/// Job → client, as the worker's journal would answer, and job → the verifier that has
+/// committed on chain, as the worker's chain read would; `FAIL` answers an error.
+struct Clients(HashMap<String, [u8; 32]>, HashMap<String, [u8; 32]>);
+
+/// The committed verifier of the world's job.
+const VERIFIER: [u8; 32] = [9; 32];
 
 const FAIL: &str = "11111111111111111111111111111112";
 
@@ -29,6 +33,10 @@ impl ClientLookup for Clients {
             return Err("journal locked".into());
         }
         Ok(self.0.get(job).copied())
+    }
+
+    async fn verifier_of(&self, job: &str) -> Result<Option<[u8; 32]>, String> {
+        Ok(self.1.get(job).copied())
     }
 }
 
@@ -72,10 +80,14 @@ async fn world() -> World {
         stderr_log: tmp.path().join("none"),
     };
     let manifest = store.store(&job, &out, &report).unwrap();
-    let clients = Clients(HashMap::from([
-        (job.clone(), client.verifying_key().to_bytes()),
-        (key_b58(8), client.verifying_key().to_bytes()),
-    ]));
+    let verifier = SigningKey::from_bytes(&VERIFIER).verifying_key().to_bytes();
+    let clients = Clients(
+        HashMap::from([
+            (job.clone(), client.verifying_key().to_bytes()),
+            (key_b58(8), client.verifying_key().to_bytes()),
+        ]),
+        HashMap::from([(job.clone(), verifier)]),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let served = store.clone();
@@ -185,6 +197,47 @@ async fn another_key_is_forbidden() {
     )
     .await;
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+}
+
+/// Issue 17: the job's verifier reads the provider's outputs once it has committed on chain to
+/// its own re-run; a verifier of a job without a commitment is refused like a stranger.
+#[tokio::test]
+async fn the_committed_verifier_reads_the_outputs_and_no_one_else_does() {
+    let w = world().await;
+    let verifier = SigningKey::from_bytes(&VERIFIER);
+    let resp = signed_get(
+        &format!("{}/v1/jobs/{}/files/answer.txt", w.base, w.job),
+        &verifier,
+        &w.resource(&w.job),
+        now(),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.bytes().await.unwrap(), &b"42\n"[..]);
+    let dest = w._tmp.path().join("as-verifier");
+    let hash = download_results(
+        &w.base,
+        &w.job,
+        &verifier.verifying_key().to_bytes(),
+        |m| verifier.sign(m).to_bytes(),
+        &dest,
+    )
+    .await
+    .expect("the committed verifier downloads");
+    assert_eq!(hash, w.manifest.result_hash);
+    // The other job has no committed verifier: the same key is refused there.
+    let other = key_b58(8);
+    let resp = signed_get(
+        &format!("{}/v1/jobs/{other}/manifest", w.base),
+        &verifier,
+        &w.resource(&other),
+        now(),
+    )
+    .await;
+    assert_eq!(
+        error_of(resp).await,
+        (StatusCode::FORBIDDEN, "not_the_client".into())
+    );
 }
 
 #[tokio::test]

@@ -614,7 +614,15 @@ async fn provider_job(shared: &Arc<Shared>, key: Pubkey, job: Job, m: MarketInfo
                 None => return,
                 Some(false) => {
                     tracing::info!(job = %key, error = %e, "claim failed: {e}");
-                    shared.refuse(&key, &job.spec_hash, &format!("claim failed: {e}"));
+                    // Another provider taking the job first is the normal end of a claim race,
+                    // not a reason to leave the job alone: this worker may yet be drawn to
+                    // verify it (a refusal would keep it out of the job's verifier races, and
+                    // leave an escalation without a second verifier). A job still open is.
+                    let taken = matches!(e, ChainError::Program { .. })
+                        && !matches!(chain_job(shared, &key).await, Ok(Some(j)) if j.state == JobState::Open);
+                    if !taken {
+                        shared.refuse(&key, &job.spec_hash, &format!("claim failed: {e}"));
+                    }
                     let _ = shared.journal.fail(
                         &entry.job,
                         Role::Provider,

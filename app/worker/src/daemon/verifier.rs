@@ -272,6 +272,10 @@ pub(super) async fn race_won(shared: &Arc<Shared>, key: &Pubkey) -> Option<Job> 
     }
 }
 
+/// Our verification of `key` once our re-run is stored (`hash`, `billed` seconds): commit to
+/// it on chain, reach a verdict ([`verdict`]: for a tolerance job by fetching the provider's
+/// outputs, which its server gives us only now, and comparing them with ours under the job's
+/// rule), then submit the verdict. Also the reconciler's way to finish one after a restart.
 pub(super) async fn submit_verification(
     shared: &Arc<Shared>,
     key: &Pubkey,
@@ -281,12 +285,245 @@ pub(super) async fn submit_verification(
     billed: u32,
 ) {
     let id = key.to_string();
+    let Some(job) = commit(shared, key, job, m, hash).await else {
+        return;
+    };
+    let (matched, why) = verdict(shared, key, &job, m, hash).await;
+    tracing::info!(job = %key, matched, "verdict: {why}");
     let _ = shared.journal.advance(
         &id,
         Role::Verifier,
         Step::Submitting,
-        "submit_verification next",
+        &format!(
+            "submit_verification next: {}: {why}",
+            if matched { "match" } else { "mismatch" }
+        ),
     );
+    send_verdict(shared, key, &job, m, hash, billed, matched).await;
+}
+
+/// Sends `commit_verification` for our re-run `hash` unless the chain has it already.
+/// Returns the job as it is once committed; `None` (the journal closed, saying why) when the
+/// verification is no longer ours or the commitment cannot be sent before the deadline.
+async fn commit(
+    shared: &Arc<Shared>,
+    key: &Pubkey,
+    job: &Job,
+    m: &MarketInfo,
+    hash: [u8; 32],
+) -> Option<Job> {
+    let id = key.to_string();
+    let me = shared.me();
+    let ours = accounts::verifier_commitment(key, &me, &hash);
+    let keys = market::job_keys(key, job, &m.market);
+    let observer = Journaled {
+        journal: &shared.journal,
+        job: id.clone(),
+        kind: "commit_verification",
+        pause: None,
+    };
+    let give_up = |why: &str| {
+        let _ = shared.journal.fail(&id, Role::Verifier, Step::Quit, why);
+        None
+    };
+    let mut job = *job;
+    loop {
+        if job.state != JobState::Verifying || job.verifier != me {
+            return give_up(
+                "the verification is no longer ours (expired or closed) before our commitment",
+            );
+        }
+        if job.verifier_commitment == ours {
+            return Some(job);
+        }
+        if job.verifier_committed() {
+            // Only this key commits, and only to the hash the journal recorded first.
+            tracing::error!(job = %key, "the chain holds another commitment of ours than the stored re-run's; its verdict cannot be submitted");
+            return give_up("the on-chain commitment is not to the stored re-run");
+        }
+        let sent = shared
+            .chain
+            .send_observed(
+                &[ix::commit_verification(&keys, &me, ours)],
+                &shared.me,
+                &[],
+                &observer,
+            )
+            .await;
+        let error = sent.err();
+        match chain_job(shared, key).await {
+            Ok(Some(j)) => job = j,
+            Ok(None) => return give_up("job closed before our commitment"),
+            Err(read) => {
+                tracing::error!(job = %key, read = %read, "commit_verification: the chain cannot be read; the reconciler tries again");
+                return None;
+            }
+        }
+        if let Some(e) = error {
+            if job.verifier_commitment == ours {
+                continue;
+            }
+            if !resend_after(shared, key, &e, job.verify_deadline).await {
+                tracing::error!(job = %key, error = %e, "commit_verification failed");
+                return give_up(&format!("commit_verification failed: {e}"));
+            }
+        }
+    }
+}
+
+/// Our verdict on the provider's result, and why. An exact job's is hash equality (the program
+/// checks it). A tolerance job's compares the provider's outputs, fetched from its results
+/// server under our verifier role and checked against its on-chain commitment, with our
+/// re-run's under the job's rule. Outputs the provider does not serve (until shortly before
+/// our deadline), that do not open its commitment, or that cannot be compared are a mismatch:
+/// the provider is at fault, and a second verifier checks the same.
+pub(super) async fn verdict(
+    shared: &Arc<Shared>,
+    key: &Pubkey,
+    job: &Job,
+    m: &MarketInfo,
+    hash: [u8; 32],
+) -> (bool, String) {
+    let opens = accounts::result_commitment(key, &job.provider, &hash) == job.result_commitment;
+    if job.verify_mode != cinder::state::verify_mode::TOLERANCE {
+        return (
+            opens,
+            if opens {
+                "the re-run's result hash opens the provider's commitment".into()
+            } else {
+                "the re-run's result hash does not open the provider's commitment".into()
+            },
+        );
+    }
+    let Some(mine) = shared.exec.stored_files(key, true) else {
+        return (false, "our stored re-run is gone".into());
+    };
+    let rule = match shared
+        .exec
+        .prepare(key, &accounts::spec_uri(job), &job.spec_hash, m)
+        .await
+    {
+        Ok(p) => p.spec.verify_rule(),
+        Err(e) => return (false, format!("the job's spec is unusable now: {e}")),
+    };
+    // Our own outputs are the provider's when the hashes agree: no need to fetch them.
+    let theirs = if opens {
+        mine.clone()
+    } else {
+        match fetch_provider_outputs(shared, key, job).await {
+            Ok(dir) => dir,
+            Err(why) => return (false, why),
+        }
+    };
+    let compared = cinder_runner::compare::compare_dirs(
+        &theirs,
+        &mine,
+        &rule.tolerance(),
+        &rule.exclude,
+        &rule.raw,
+    );
+    if theirs != mine {
+        let _ = std::fs::remove_dir_all(&theirs);
+    }
+    match compared {
+        Ok(v) if v.matched => (
+            true,
+            format!(
+                "{} file(s) agree under the job's tolerance rule",
+                v.files.len()
+            ),
+        ),
+        Ok(v) => {
+            let off: Vec<String> = v
+                .files
+                .iter()
+                .filter(|f| !f.matched)
+                .map(|f| format!("{}: {}", f.path, f.detail))
+                .collect();
+            (
+                false,
+                format!("outside the job's tolerance rule: {}", off.join("; ")),
+            )
+        }
+        Err(e) => (
+            false,
+            format!("the provider's outputs cannot be compared: {e}"),
+        ),
+    }
+}
+
+/// Downloads the provider's outputs of `key` (signed as the job's committed verifier) and checks
+/// that they open its on-chain commitment. Retries a server that refuses or does not answer
+/// until shortly before our deadline: then the outputs were withheld.
+async fn fetch_provider_outputs(
+    shared: &Arc<Shared>,
+    key: &Pubkey,
+    job: &Job,
+) -> Result<std::path::PathBuf, String> {
+    let dest = shared.cfg.data_dir.join("fetched").join(key.to_string());
+    let endpoint = match shared
+        .chain
+        .zero_copy::<Provider>(&ix::provider_pda(&job.provider))
+        .await
+    {
+        Ok(Some(p)) => accounts::endpoint(&p),
+        Ok(None) => return Err(format!("the provider {} is not registered", job.provider)),
+        Err(e) => return Err(format!("the provider's account is unreadable: {e}")),
+    };
+    let give_up = job.verify_deadline - SUBMIT_MARGIN_SECS - 10;
+    loop {
+        let _ = std::fs::remove_dir_all(&dest);
+        let me = shared.me.clone();
+        let got = cinder_runner::server::download_results(
+            &endpoint,
+            &key.to_string(),
+            &me.pubkey().to_bytes(),
+            move |msg| me.sign_message(msg).into(),
+            &dest,
+        )
+        .await;
+        let why = match got {
+            Ok(h)
+                if accounts::result_commitment(key, &job.provider, &h) == job.result_commitment =>
+            {
+                return Ok(dest)
+            }
+            Ok(h) => {
+                let _ = std::fs::remove_dir_all(&dest);
+                return Err(format!(
+                    "the provider served outputs (result hash {}) that do not open its commitment",
+                    hex::encode(h)
+                ));
+            }
+            Err(e) => e.to_string(),
+        };
+        let now = shared
+            .chain
+            .unix_time()
+            .await
+            .unwrap_or_else(|_| unix_now());
+        if now >= give_up {
+            let _ = std::fs::remove_dir_all(&dest);
+            return Err(format!(
+                "the provider withheld its outputs until our deadline (last answer from {endpoint}: {why})"
+            ));
+        }
+        tracing::warn!(job = %key, endpoint, error = %why, "the provider's outputs are not available yet; asking again in 3 s");
+        tokio::time::sleep(Duration::from_secs(3)).await;
+    }
+}
+
+/// Sends our verdict (`submit_verification`), resending through RPC trouble until the deadline.
+async fn send_verdict(
+    shared: &Arc<Shared>,
+    key: &Pubkey,
+    job: &Job,
+    m: &MarketInfo,
+    hash: [u8; 32],
+    billed: u32,
+    matched: bool,
+) {
+    let id = key.to_string();
     let keys = market::job_keys(key, job, &m.market);
     let (mint, tp) = (m.market.payment_mint, m.market.payment_token_program);
     let my_token = token::ata(&shared.me(), &mint, &tp);
@@ -301,6 +538,7 @@ pub(super) async fn submit_verification(
             &provider_token,
             hash,
             billed,
+            matched,
         ),
     ];
     let observer = Journaled {

@@ -299,6 +299,11 @@ impl Fixture {
 
     /// Posts a job for `spec` (price 0.001 usdc/s, up to 300 s).
     pub async fn post(&self, spec: &Spec) -> Pubkey {
+        self.post_for(spec, 300).await
+    }
+
+    /// Posts a job for `spec` that may run `duration_secs` (its verifier as long).
+    pub async fn post_for(&self, spec: &Spec, duration_secs: u32) -> Pubkey {
         cli::job_post(
             &ctx(&self.client),
             cli::PostArgs {
@@ -306,7 +311,7 @@ impl Fixture {
                 spec: spec.path.clone(),
                 spec_uri: spec.uri.clone(),
                 price: "0.001".into(),
-                duration_secs: 300,
+                duration_secs,
                 provider: None,
                 open_for_secs: None,
                 nonce: None,

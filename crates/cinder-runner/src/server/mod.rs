@@ -1,10 +1,12 @@
-//! Serves stored results over HTTP to the job's client only, and downloads them as a client.
+//! Serves stored results over HTTP to the job's client and to its verifier once that has
+//! committed on chain to its own re-run ([`ClientLookup::verifier_of`]), and downloads them.
 //!
 //! A request carries `X-Cinder-Client` (base58 ed25519 public key), `X-Cinder-Timestamp`
 //! (unix seconds) and `X-Cinder-Signature` (base58 signature over the exact bytes
 //! `cinder-results:v2:{resource}:{timestamp}`, see [`auth_message`]); it is served when the
 //! signature verifies, the timestamp is within [`MAX_CLOCK_SKEW_SECS`] of the server's
-//! clock, and the key is the job's client as [`ClientLookup`] knows it. A browser dApp signs
+//! clock, and the key is the job's client, or its committed verifier, as [`ClientLookup`]
+//! knows them. A browser dApp signs
 //! the same message with a wallet's `signMessage`; CORS allows it from any origin.
 //!
 //! The resource ([`results_resource`]) is this server's public endpoint, as the provider
@@ -68,12 +70,21 @@ pub fn results_resource(endpoint: &str, job: &str) -> Result<String, String> {
     Ok(format!("{}/v1/jobs/{job}", endpoint_base(endpoint)?))
 }
 
-/// Who the client of a job is: the worker answers from its journal or the chain.
+/// Who may read a job's results: its client, and its verifier once committed. The worker
+/// answers from its journal and the chain.
 #[async_trait::async_trait]
 pub trait ClientLookup: Send + Sync + 'static {
     /// The client's public key, `None` for a job this worker does not know; `Err` when it
     /// cannot tell now (the request gets 503).
     async fn client_of(&self, job: &str) -> Result<Option<[u8; 32]>, String>;
+
+    /// The job's verifier, only once it has committed on chain to its own re-run
+    /// (`commit_verification`): before that it could copy the outputs and call them its own.
+    /// `None` while there is no committed verifier. Asked only of requests the client did
+    /// not sign.
+    async fn verifier_of(&self, _job: &str) -> Result<Option<[u8; 32]>, String> {
+        Ok(None)
+    }
 }
 
 #[derive(Clone)]
@@ -194,7 +205,7 @@ async fn authorize(state: &AppState, headers: &HeaderMap, job: &str) -> Result<(
         return Err(ApiError::unauthorized(
             "missing_signature",
             format!(
-                "send X-Cinder-Client, X-Cinder-Timestamp and X-Cinder-Signature: the job's client key signs 'cinder-results:v1:{job}:<unix seconds>'"
+                "send X-Cinder-Client, X-Cinder-Timestamp and X-Cinder-Signature: the job's client (or its committed verifier) key signs 'cinder-results:v2:<endpoint>/v1/jobs/{job}:<unix seconds>'"
             ),
         ));
     };
@@ -256,12 +267,20 @@ async fn authorize(state: &AppState, headers: &HeaderMap, job: &str) -> Result<(
             "unknown_job",
             format!("this worker has no job {job}"),
         )),
-        Ok(Some(owner)) if owner != client => Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "not_the_client",
-            format!("the key that signed is not the client of {job}"),
-        )),
-        Ok(Some(_)) => Ok(()),
+        Ok(Some(owner)) if owner == client => Ok(()),
+        Ok(Some(_)) => match state.lookup.verifier_of(job).await {
+            Ok(Some(verifier)) if verifier == client => Ok(()),
+            Ok(_) => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "not_the_client",
+                format!("the key that signed is neither the client of {job} nor its verifier with a commitment on chain (a verifier sends commit_verification first)"),
+            )),
+            Err(e) => Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "lookup_failed",
+                format!("cannot tell the verifier of {job} now: {e}"),
+            )),
+        },
     }
 }
 
