@@ -16,7 +16,7 @@ use crate::{
 use anchor_lang::prelude::Pubkey;
 use anyhow::{anyhow, bail, Context};
 use cinder::{
-    events::{AuctionBought, Burned, JobSettled, Slashed, VerificationSubmitted},
+    events::{AuctionBought, Burned, DisputeResolved, JobSettled, Slashed, VerificationSubmitted},
     state::{resolution, Config, Job, JobState, SampleStatus},
 };
 use cinder_client::{
@@ -56,11 +56,19 @@ pub struct GpuDemo {
     pub scripts: PathBuf,
 }
 
-/// One job the demo posts, and what it shows.
+/// One job the demo posts, in which market, and what it shows.
 struct DemoJob {
     label: &'static str,
     spec: Vec<u8>,
+    market: u64,
 }
+
+/// The CPU demo's second market: like the plan's CPU market 1, but every job is re-executed
+/// (verify rate 100 %), for the tolerance job and the cheater.
+const VERIFY_ALL_MARKET: u64 = 101;
+
+/// The CPU demo's tolerance job: a float reduction whose order changes run to run.
+const FLOAT_REDUCTION: &str = include_str!("../assets/float_reduction.sh");
 
 const STAGES: &[&str] = &[
     "posted",
@@ -123,7 +131,16 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
     let mut gpu = None;
     let market_id = match inventory {
         Ok(gpus) if !gpus.is_empty() => {
-            let id = gpu_market(&chain, &admin, &gpus[0], &usdc.address, a.gpu.is_some()).await?;
+            let id = demo_market(
+                &chain,
+                &admin,
+                100,
+                &gpus[0].name.chars().take(32).collect::<String>(),
+                gpus[0].nominal_vram_gib(),
+                &usdc.address,
+                if a.gpu.is_some() { 10_000 } else { 5_000 },
+            )
+            .await?;
             say(format!(
                 "    {} GPU(s): {} ({} MiB, sold as {} GB{}) — jobs run on them in market {id}{}",
                 gpus.len(),
@@ -155,6 +172,43 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
     let m = MarketInfo::load(&chain, market_id)
         .await?
         .ok_or_else(|| anyhow!("market {market_id} missing"))?;
+    // Besides the ordinary jobs, the shell demo runs two in a market of the same class that
+    // re-executes every job: an honest job whose outputs differ in their last bits, verified
+    // under its tolerance rule, and a cheater's, caught.
+    let mut markets = vec![market_id];
+    if a.gpu.is_none() {
+        let class = m.gpu_model();
+        demo_market(
+            &chain,
+            &admin,
+            VERIFY_ALL_MARKET,
+            &class,
+            u64::from(m.market.params.min_vram_gib),
+            &usdc.address,
+            10_000,
+        )
+        .await?;
+        // A new market's pool holds no verification fees yet: seed it as earlier settlements
+        // would have, so its first verifiers are paid.
+        let pool = ix::verify_pool_pda(&ix::market_pda(VERIFY_ALL_MARKET));
+        chain
+            .send(
+                &[token::mint_to_ix(
+                    &usdc_mint,
+                    &pool,
+                    &mint_authority.pubkey(),
+                    1_000_000,
+                    &usdc_program,
+                )],
+                &admin,
+                &[&mint_authority],
+            )
+            .await?;
+        say(format!(
+            "    market {VERIFY_ALL_MARKET} ({class}, like market {market_id}) re-executes every job (verify rate 100 %); its verification pool seeded with 1 usdc"
+        ));
+        markets.push(VERIFY_ALL_MARKET);
+    }
     let socket = std::env::var("CINDER_PODMAN_SOCKET")
         .unwrap_or_else(|_| "unix:///run/podman/podman.sock".into());
     let container = match &a.gpu {
@@ -173,12 +227,17 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
         (Err(_), Some(_)) => {}
     }
 
-    say("3/8 funding a client, two providers and a buyer; providers stake and register");
+    // Three providers: a cheater's job needs two verifiers besides its provider (the GPU demo,
+    // on one GPU, runs two and lets the arbiter rule on a lapsed escalation).
+    let workers_n = if a.gpu.is_some() { 2 } else { 3 };
+    say(format!(
+        "3/8 funding a client, {workers_n} providers and a buyer; providers stake and register"
+    ));
     let client = Keypair::new();
-    let providers = [Keypair::new(), Keypair::new()];
+    let providers: Vec<Keypair> = (0..workers_n).map(|_| Keypair::new()).collect();
     let buyer = Keypair::new();
     let mut ixs = Vec::new();
-    for k in [&client, &providers[0], &providers[1], &buyer] {
+    for k in [&client, &buyer].into_iter().chain(providers.iter()) {
         ixs.push(anchor_lang::solana_program::system_instruction::transfer(
             &admin.pubkey(),
             &k.pubkey(),
@@ -238,7 +297,9 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
         ));
     }
 
-    say("4/8 starting two workers (claim, run, attest, verify, settle)");
+    say(format!(
+        "4/8 starting {workers_n} workers (claim, run, attest, verify, settle)"
+    ));
     let files = dir.join("files");
     std::fs::create_dir_all(&files)?;
     let host = cinder_runner::files::serve_dir(files.clone(), "127.0.0.1:0".parse()?).await?;
@@ -255,7 +316,7 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
             ws_url: st.ws_url.clone(),
             keypair: key,
             data_dir: wdir.clone(),
-            markets: vec![market_id],
+            markets: markets.clone(),
             endpoint: format!("http://127.0.0.1:{}", ports[i]),
             listen: SocketAddr::from(([127, 0, 0, 1], ports[i])),
             runtime: if container.is_ok() {
@@ -273,9 +334,9 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
             fetch_internal_networks: vec!["127.0.0.0/8".into()],
             rescan_secs: 5,
             shutdown_grace_secs: 5,
-            // The GPU demo shows a cheater caught: both workers cheat on the job whose spec
+            // The demo shows a cheater caught: every worker cheats on the job whose spec
             // asks for it (DEMO_TAMPER), whichever of them claims it.
-            demo_tamper: a.gpu.is_some(),
+            demo_tamper: true,
             ..WorkerConfig::default()
         };
         let executor = Executor::new(&cfg).await?;
@@ -312,18 +373,25 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
             std::fs::write(files.join("input.txt"), &input)?;
             let input_hash = hex::encode(Sha256::digest(&input));
             let gpus = if m.is_cpu() { 0 } else { 1 };
-            (0..a.jobs)
+            let image = container.as_ref().ok().map(String::as_str);
+            let mut list: Vec<DemoJob> = (0..a.jobs)
                 .map(|i| DemoJob {
                     label: "sha256",
-                    spec: demo_spec(
-                        i,
-                        &base,
-                        &input_hash,
-                        container.as_ref().ok().map(String::as_str),
-                        gpus,
-                    ),
+                    spec: demo_spec(i, &base, &input_hash, image, gpus),
+                    market: market_id,
                 })
-                .collect()
+                .collect();
+            say(format!(
+                "    and 2 in market {VERIFY_ALL_MARKET}: a float reduction whose last bits differ run to run (verified under its tolerance rule), and the same job from a provider that fabricates its outputs (DEMO_TAMPER)"
+            ));
+            for (label, tamper) in [("tolerance", false), ("tampered", true)] {
+                list.push(DemoJob {
+                    label,
+                    spec: reduction_spec(image, gpus, tamper),
+                    market: VERIFY_ALL_MARKET,
+                });
+            }
+            list
         }
     };
     let mut jobs = Vec::new();
@@ -336,7 +404,7 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
         let job = cli::job_post(
             &client_ctx,
             cli::PostArgs {
-                market: market_id,
+                market: dj.market,
                 spec: spec_path,
                 spec_uri: format!("{base}/{name}"),
                 price: "0.001".into(),
@@ -348,7 +416,7 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
             },
         )
         .await?;
-        specs.insert(job, (dj.label, spec.clone()));
+        specs.insert(job, (dj.label, spec.clone(), dj.market));
         jobs.push(job);
     }
 
@@ -369,7 +437,7 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
         })
         .collect();
     let tty = std::io::IsTerminal::is_terminal(&std::io::stdout());
-    let minutes = if a.gpu.is_some() { 8 } else { 4 };
+    let minutes = if a.gpu.is_some() { 8 } else { 6 };
     let deadline = Instant::now() + Duration::from_secs(60 * minutes);
     let mut rulings: BTreeMap<Pubkey, Ruling> = BTreeMap::new();
     while tracked.iter().any(|t| !t.3) {
@@ -387,11 +455,11 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
                 Some(j) if awaits_arbiter(&j, now) && !rulings.contains_key(&t.0) => {
                     // The market's arbiter (the admin here) rules on the evidence: both
                     // runs' outputs compared under the job's own verify rule.
-                    let spec = &specs[&t.0].1;
+                    let (_, spec, market) = &specs[&t.0];
                     let r = arbitrate(
                         &chain,
                         &admin,
-                        &fresh_market(&chain, market_id).await?,
+                        &fresh_market(&chain, *market).await?,
                         &t.0,
                         &j,
                         spec,
@@ -462,6 +530,9 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
         protocol,
     };
     k.sweep(&fresh).await?;
+    for id in markets.iter().skip(1) {
+        k.sweep(&fresh_market(&chain, *id).await?).await?;
+    }
     let supply_before = chain.mint_supply(&protocol_mint).await?;
     let (_, price, vault) = cli::auction_quote(&chain, &usdc_mint).await?;
     let bought = cli::buy(&keeper_ctx, &usdc_mint.to_string(), None, None).await?;
@@ -514,6 +585,9 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
                 verifier_paid += v.verifier_paid;
                 line.verdict = Some(v.matched);
             }
+            for r in l.events_of::<DisputeResolved>() {
+                line.by_arbiter = Some(r.by_arbiter);
+            }
             for s in l.events_of::<Slashed>() {
                 slashed += s.amount;
                 slashes += 1;
@@ -556,8 +630,14 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
     }
     println!();
     println!(
-        "  Cinder demo summary ({} jobs in market {market_id}, {:.0} s)",
+        "  Cinder demo summary ({} jobs in market{} {}, {:.0} s)",
         jobs.len(),
+        if markets.len() > 1 { "s" } else { "" },
+        markets
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(" and "),
         t0.elapsed().as_secs_f64()
     );
     println!("  ────────────────────────────────────────────────────────");
@@ -597,15 +677,15 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
         format_amount(config.total_burned, 9)
     );
     println!("  ────────────────────────────────────────────────────────");
-    if a.gpu.is_some() {
-        println!("  per job (GPU):");
+    if specs.values().any(|(label, _, _)| *label != "sha256") {
+        println!("  per job:");
         println!(
             "    {:<14} {:<10} {:<11} {:>12} {:>12} {:>10}  {:>7} {:>6}  arbiter",
             "job", "kind", "verdict", "paid usdc", "refund usdc", "slashed", "claim→submit", "run"
         );
         for job in &jobs {
             let l = &per_job[job];
-            let (label, _) = &specs[job];
+            let (label, _, _) = &specs[job];
             let run = run_secs(&worker_state, job);
             let span = match (l.claimed, l.submitted) {
                 (Some(c), Some(s)) => format!("{} s", s - c),
@@ -626,11 +706,20 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
                 span,
                 run.map(|r| format!("{r:.1} s"))
                     .unwrap_or_else(|| "-".into()),
-                rulings.get(job).map(|r| r.summary.as_str()).unwrap_or("-")
+                match (rulings.get(job), l.by_arbiter) {
+                    (Some(r), _) => r.summary.as_str(),
+                    (None, Some(false)) => "none: two mismatch verdicts, resolved by a keeper",
+                    _ => "-",
+                }
             );
         }
         println!(
-            "  (run: the provider's process from start to exit, python and CUDA start included;"
+            "  (run: the provider's process from start to exit{};",
+            if a.gpu.is_some() {
+                ", python and CUDA start included"
+            } else {
+                ""
+            }
         );
         println!("   claim→submit: block times of the two transactions, whole seconds)");
         println!("  ────────────────────────────────────────────────────────");
@@ -654,12 +743,14 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
                 wrong.push(format!("job {job} has no settlement (JobSettled) on chain"));
             }
         }
-        let market = fresh_market(&chain, market_id).await?;
-        if market.market.protocol_fees_accrued != 0 {
-            wrong.push(format!(
-                "market {market_id} still has {} of protocol fees unswept",
-                market.market.protocol_fees_accrued
-            ));
+        for id in &markets {
+            let market = fresh_market(&chain, *id).await?;
+            if market.market.protocol_fees_accrued != 0 {
+                wrong.push(format!(
+                    "market {id} still has {} of protocol fees unswept",
+                    market.market.protocol_fees_accrued
+                ));
+            }
         }
         if supply_after >= supply_before || config.total_burned == 0 {
             wrong.push(format!(
@@ -667,19 +758,29 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
                 config.total_burned
             ));
         }
-        if a.gpu.is_some() {
-            for (job, (label, _)) in &specs {
+        {
+            for (job, (label, _, _)) in &specs {
                 let l = &per_job[job];
                 match *label {
-                    "tampered" if l.slashed == 0 || l.verdict != Some(false) => {
-                        wrong.push(format!("the tampered job {job} was not caught and slashed"))
+                    "tampered" if l.slashed == 0 || l.verdict != Some(false) || l.refund == 0 => {
+                        wrong.push(format!(
+                            "the tampered job {job} was not caught, slashed and refunded"
+                        ))
+                    }
+                    // Three workers: the cheat's two mismatch verdicts convict it, no arbiter.
+                    "tampered" if a.gpu.is_none() && l.by_arbiter != Some(false) => {
+                        wrong.push(format!(
+                            "the tampered job {job} did not get two mismatch verdicts (resolved by the arbiter or not at all)"
+                        ))
                     }
                     "exact" if l.verdict != Some(true) || l.paid == 0 => {
                         wrong.push(format!("the exact job {job} was not verified and paid"))
                     }
-                    "tolerance" if l.slashed != 0 || l.paid == 0 => wrong.push(format!(
-                        "the honest tolerance job {job} was slashed or not paid"
-                    )),
+                    "tolerance" if l.slashed != 0 || l.verdict != Some(true) || l.paid == 0 => {
+                        wrong.push(format!(
+                            "the honest tolerance job {job} was not matched under its rule and paid"
+                        ))
+                    }
                     _ => {}
                 }
             }
@@ -751,6 +852,7 @@ fn instruction_of(events: &[Vec<u8>]) -> &'static str {
             (ResultSubmitted::DISCRIMINATOR, "submit_result"),
             (SampleRevealed::DISCRIMINATOR, "reveal_sample"),
             (VerificationClaimed::DISCRIMINATOR, "claim_verification"),
+            (VerificationCommitted::DISCRIMINATOR, "commit_verification"),
             (VerificationSubmitted::DISCRIMINATOR, "submit_verification"),
             (JobSettled::DISCRIMINATOR, "settle_job"),
             (JobQuit::DISCRIMINATOR, "quit_job"),
@@ -765,21 +867,20 @@ fn instruction_of(events: &[Vec<u8>]) -> &'static str {
     "other"
 }
 
-/// A market for the local GPU model (id 100), created by the admin: the card's NVML name as
-/// its class and its nominal memory (as sold) as the minimum. `sample_all`: every job is
-/// re-executed (the GPU demo), else half.
-async fn gpu_market(
+/// A market of the demo's own (`id`), created by the admin: the GPU class `gpu_model` (the
+/// local card's NVML name, or the CPU class) with `min_vram_gib` (the card's nominal memory,
+/// as sold), re-executing `verify_rate_bps` of its jobs.
+async fn demo_market(
     chain: &Chain,
     admin: &Keypair,
-    gpu: &cinder_runner::gpu::Gpu,
+    id: u64,
+    gpu_model: &str,
+    min_vram_gib: u64,
     usdc: &str,
-    sample_all: bool,
+    verify_rate_bps: u16,
 ) -> anyhow::Result<u64> {
     let plan = cinder_migrations::Plan::parse(&format!(
-        "[[auctions]]\nmint = \"{usdc}\"\ninit_price = 100_000_000_000\nfloor_price = 1_000_000\nepoch_period_secs = 3600\nmin_init_price = 10_000_000_000\n\n[[markets]]\nid = 100\ngpu_model = \"{}\"\npayment_mint = \"{usdc}\"\nmin_vram_gib = {}\nmin_gpus_per_job = 1\nmin_price_per_sec = 100\nmax_duration_secs = 3600\nexpire_grace_secs = 30\nchallenge_window_secs = 10\nverification_timeout_secs = 120\nmin_provider_stake = 1_000_000_000_000\nstake_per_job = 100_000_000_000\nverify_rate_bps = {}\nverification_fee_bps = 2000\n",
-        gpu.name.chars().take(32).collect::<String>(),
-        gpu.nominal_vram_gib(),
-        if sample_all { 10_000 } else { 5_000 }
+        "[[auctions]]\nmint = \"{usdc}\"\ninit_price = 100_000_000_000\nfloor_price = 1_000_000\nepoch_period_secs = 3600\nmin_init_price = 10_000_000_000\n\n[[markets]]\nid = {id}\ngpu_model = \"{gpu_model}\"\npayment_mint = \"{usdc}\"\nmin_vram_gib = {min_vram_gib}\nmin_gpus_per_job = 1\nmin_price_per_sec = 100\nmax_duration_secs = 3600\nexpire_grace_secs = 30\nchallenge_window_secs = 10\nverification_timeout_secs = 120\nmin_provider_stake = 1_000_000_000_000\nstake_per_job = 100_000_000_000\nverify_rate_bps = {verify_rate_bps}\nverification_fee_bps = 2000\n",
     ))?;
     let cfg: Config = chain
         .zero_copy(&ix::config_pda())
@@ -796,7 +897,7 @@ async fn gpu_market(
         Some(cfg.protocol_mint),
     )
     .await?;
-    Ok(100)
+    Ok(id)
 }
 
 /// What the summary shows of one job.
@@ -809,6 +910,8 @@ struct JobLine {
     slashed: u64,
     claimed: Option<i64>,
     submitted: Option<i64>,
+    /// How its dispute was resolved: by the arbiter, or by anyone (two mismatch verdicts).
+    by_arbiter: Option<bool>,
 }
 
 /// The arbiter's ruling on a disputed job, and the evidence.
@@ -925,8 +1028,8 @@ async fn arbitrate(
 /// Whether the arbiter rules on `job` now: the verifiers' verdicts are in and are not a proven
 /// fraud (which anyone resolves), or its escalation found no second verifier in time.
 fn awaits_arbiter(job: &Job, now: i64) -> bool {
-    use cinder::state::{verdict, verify_mode};
-    let proven = job.verdict == verdict::CONFIRMED && job.verify_mode == verify_mode::EXACT;
+    use cinder::state::verdict;
+    let proven = job.verdict == verdict::CONFIRMED;
     (job.state == JobState::Disputed && !proven) || job.escalation_lapsed(now)
 }
 
@@ -999,6 +1102,7 @@ fn gpu_jobs(
     let exact = serde_json::json!({"mode": "exact"});
     let mut list = vec![
         DemoJob {
+            market: 100,
             label: "exact",
             spec: spec(
                 &matmul,
@@ -1008,6 +1112,7 @@ fn gpu_jobs(
             )?,
         },
         DemoJob {
+            market: 100,
             label: "tolerance",
             spec: spec(
                 &scatter,
@@ -1019,6 +1124,7 @@ fn gpu_jobs(
             )?,
         },
         DemoJob {
+            market: 100,
             label: "tampered",
             spec: spec(
                 &matmul,
@@ -1030,6 +1136,7 @@ fn gpu_jobs(
     ];
     for seed in 0..jobs.saturating_sub(3) {
         list.push(DemoJob {
+            market: 100,
             label: "exact",
             spec: spec(
                 &matmul,
@@ -1074,8 +1181,88 @@ fn demo_spec(i: u32, base: &str, input_hash: &str, image: Option<&str>, gpus: u3
     serde_json::to_vec_pretty(&spec).expect("json")
 }
 
+/// The tolerance job ([`FLOAT_REDUCTION`]): its bins compared as 64 raw f64 values within a
+/// relative 1e-9 (honest runs differ by ≈ 1e-15), its printed total not compared. `tamper`:
+/// the provider's worker fabricates its outputs (DEMO_TAMPER).
+fn reduction_spec(image: Option<&str>, gpus: u32, tamper: bool) -> Vec<u8> {
+    let mut env = serde_json::Map::new();
+    if tamper {
+        env.insert(exec::TAMPER_ENV.into(), "1".into());
+    }
+    let mut spec = serde_json::json!({
+        "version": 1,
+        "kind": if image.is_some() { "container" } else { "process" },
+        "command": ["sh", "-c", FLOAT_REDUCTION],
+        "env": env,
+        "outputs": "/out",
+        "gpus": gpus,
+        "min_vram_gib": 0,
+        "time_limit_secs": 120,
+        "deterministic": false,
+        "verify": {
+            "mode": "tolerance",
+            "rtol": 1e-9,
+            "atol": 0.0,
+            "exclude": ["total.txt"],
+            "raw": [{"pattern": "bins.f64", "dtype": "f64", "shape": [64]}]
+        }
+    });
+    if let Some(img) = image {
+        spec["image"] = serde_json::Value::String(img.to_string());
+    }
+    serde_json::to_vec_pretty(&spec).expect("json")
+}
+
 fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs the demo's float reduction as a process job would (`sh -c`, CINDER_OUTPUT_DIR).
+    fn run_reduction(out: &std::path::Path) {
+        std::fs::create_dir_all(out).unwrap();
+        let status = std::process::Command::new("/bin/sh")
+            .arg("-c")
+            .arg(FLOAT_REDUCTION)
+            .env("CINDER_OUTPUT_DIR", out)
+            .status()
+            .unwrap();
+        assert!(status.success(), "the reduction job failed: {status}");
+    }
+
+    /// The CPU demo's tolerance job shows what it claims: two honest runs differ in their
+    /// bytes (the summation order is drawn per run) and agree under the job's own rule, and a
+    /// cheater's fabricated outputs do not.
+    #[test]
+    fn the_float_reduction_differs_run_to_run_within_its_rule_and_a_cheat_does_not() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+        run_reduction(&a);
+        run_reduction(&b);
+        let (ba, bb) = (
+            std::fs::read(a.join("bins.f64")).unwrap(),
+            std::fs::read(b.join("bins.f64")).unwrap(),
+        );
+        assert_eq!((ba.len(), bb.len()), (512, 512));
+        assert_ne!(ba, bb, "two runs are not bit-identical");
+        let first = f64::from_le_bytes(ba[..8].try_into().unwrap());
+        // Bin 0 is the sum of the 4096 values (×1): 176 454 113 358.118…
+        assert!((first - 176_454_113_358.118).abs() < 1e-2, "{first}");
+        let spec = cinder_runner::spec::JobSpec::parse(&reduction_spec(None, 0, false)).unwrap();
+        let rule = spec.verify_rule();
+        let compare = |x: &std::path::Path, y: &std::path::Path| {
+            cinder_runner::compare::compare_dirs(x, y, &rule.tolerance(), &rule.exclude, &rule.raw)
+        };
+        assert!(compare(&a, &b).unwrap().matched, "honest runs agree");
+        exec::tamper_outputs(&b).unwrap();
+        assert!(
+            !compare(&a, &b).map(|v| v.matched).unwrap_or(false),
+            "fabricated outputs do not"
+        );
+    }
 }
