@@ -93,6 +93,7 @@ instructions!(
     RevealSample,
     DisputeJob,
     ClaimVerification,
+    CommitVerification,
     SubmitVerification,
     ExpireVerification,
     ResolveDispute,
