@@ -20,7 +20,8 @@ function f64(x,   s, e, m, hi, lo) {
   return le(lo, 4) le(s * 2147483648 + (e + 1023) * 1048576 + hi, 4)
 }
 BEGIN {
-  srand(seed); n = 4096; bins = 64
+  # mawk clamps a seed above 2^31 - 1 to it: fold the 32-bit draw below that.
+  srand(seed % 2147483646 + 1); n = 4096; bins = 64
   pw[0] = 0.000001; for (k = 1; k < 13; k++) pw[k] = pw[k - 1] * 10
   for (i = 0; i < n; i++) { v[i] = ((i * 7919) % 1000 + 0.5) * pw[i % 13]; p[i] = i }
   for (b = 0; b < bins; b++) {
