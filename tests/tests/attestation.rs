@@ -41,6 +41,15 @@ fn reveal(
     w.send(&[ix::reveal_sample(k)], &[])
 }
 
+/// A [`submitted`] job, revealed (drawn where the market samples it), and a verifier to re-run
+/// it with its payment-token account.
+fn drawn(w: &mut World) -> (JobKeys, Keypair, Pubkey) {
+    let k = submitted(w);
+    reveal(w, &k).unwrap();
+    let (v, vt) = verifier(w);
+    (k, v, vt)
+}
+
 /// Gives the market pool verification funds (as earlier settlements would have).
 fn fund_pool(w: &mut World, amount: u64) {
     let (admin, auth, mint, tp) = (
@@ -202,9 +211,7 @@ on_both!(
 
 on_both!(a_verifier_with_only_public_data_cannot_match, |w| {
     w.set_verify_rate(10_000);
-    let k = submitted(&mut w);
-    reveal(&mut w, &k).unwrap();
-    let (v, vt) = verifier(&mut w);
+    let (k, v, vt) = drawn(&mut w);
     w.send(&[ix::claim_verification(&k, &v.pubkey())], &[&v])
         .unwrap();
     w.close_race(&k.job);
@@ -380,9 +387,7 @@ on_both!(
 
 on_both!(a_silent_verifier_is_slashed_and_replaced, |w| {
     w.set_verify_rate(10_000);
-    let k = submitted(&mut w);
-    reveal(&mut w, &k).unwrap();
-    let (v, _) = verifier(&mut w);
+    let (k, v, _) = drawn(&mut w);
     w.send(&[ix::claim_verification(&k, &v.pubkey())], &[&v])
         .unwrap();
     w.close_race(&k.job);
@@ -831,42 +836,18 @@ on_both!(
     a_tolerance_jobs_verdicts_decide_it_whatever_the_hashes,
     |w| {
         use cinder::state::{verdict, verify_mode};
-        use cinder_client::accounts::verifier_commitment;
         // (a) An honest re-run of a tolerance job differs from the provider's in its last bits:
-        // its hash does not open the provider's commitment, and the verifier's verdict (the
-        // outputs agree under the job's rule) is what counts: Verified, the verifier paid.
-        w.set_verify_rate(10_000);
-        fund_pool(&mut w, 1_000_000);
-        let k = w
-            .try_post_with(PRICE, DURATION, |a| a.verify_mode = verify_mode::TOLERANCE)
-            .expect("post_job");
-        w.claim(&k);
-        w.warp(100);
-        w.submit(&k, 100);
-        w.warp(2);
-        reveal(&mut w, &k).unwrap();
-        let (v, vt) = verifier(&mut w);
-        w.send(&[ix::claim_verification(&k, &v.pubkey())], &[&v])
-            .unwrap();
-        w.close_race(&k.job);
-        w.warp(50);
-        let noisy = [8; 32];
-        let pt = w.provider_token;
-        w.send(
-            &[
-                ix::commit_verification(
-                    &k,
-                    &v.pubkey(),
-                    verifier_commitment(&k.job, &v.pubkey(), &noisy),
-                ),
-                ix::submit_verification(&k, &v.pubkey(), &vt, &pt, noisy, 50, true),
-            ],
-            &[&v],
-        )
-        .expect("a match within the tolerance");
+        // its hash ([8; 32]) does not open the provider's commitment, and the verifier's
+        // verdict (the outputs agree under the job's rule) is what counts: Verified, the
+        // verifier paid. (The program cannot tell it from a lazy verifier's made-up hash.)
+        let (k, _, vt) = tolerance_matched(&mut w, false);
         assert_eq!(w.job(&k.job).state, JobState::Verified);
         // Its run (50 s × 10 = 500), at most the pool's solvency bound: pay × fee / rate = 60.
         assert_eq!(w.balance(&vt), 60, "paid from the pool");
+        // The match is the verifier's word: the client may challenge it for the challenge
+        // window (a_lazy_match_the_client_challenges...), then it settles.
+        assert_cinder_error(w.try_settle(&k), CinderError::ChallengeWindowOpen);
+        w.warp(600);
         w.settle(&k);
 
         // (b) Two verifiers' mismatch verdicts on a tolerance job are a finding like an exact
@@ -919,9 +900,7 @@ on_both!(
     |w| {
         use cinder_client::accounts::verifier_commitment;
         w.set_verify_rate(10_000);
-        let k = submitted(&mut w);
-        reveal(&mut w, &k).unwrap();
-        let (v, vt) = verifier(&mut w);
+        let (k, v, vt) = drawn(&mut w);
         w.send(&[ix::claim_verification(&k, &v.pubkey())], &[&v])
             .unwrap();
         w.close_race(&k.job);
@@ -1136,5 +1115,316 @@ on_both!(
         w.warp(2);
         reveal(&mut w, &k).unwrap();
         assert_eq!(w.job(&k.job).sample_status, SampleStatus::Sampled);
+    }
+);
+
+// --- a client's challenge of a tolerance match (issue 17, point 2: no lazy verifier) --------
+
+/// A drawn (or, `forced`, never revealed) `tolerance` job, submitted ([42; 32], 100 s billed),
+/// that its first verifier matched after 50 s with another hash ([8; 32]): an honest re-run
+/// whose last bits differ, or a lazy verifier's made-up hash; the program cannot tell them
+/// apart. Also the verifier and its payment-token account.
+fn tolerance_matched(w: &mut World, forced: bool) -> (JobKeys, Keypair, Pubkey) {
+    use cinder::state::verify_mode;
+    use cinder_client::accounts::verifier_commitment;
+    w.set_verify_rate(10_000);
+    fund_pool(w, 1_000_000);
+    let k = w
+        .try_post_with(PRICE, DURATION, |a| a.verify_mode = verify_mode::TOLERANCE)
+        .expect("post_job");
+    w.claim(&k);
+    w.warp(100);
+    w.submit(&k, 100);
+    if forced {
+        w.warp(250); // past the reveal window, unrevealed: a forced re-run
+    } else {
+        w.warp(2);
+        reveal(w, &k).unwrap();
+    }
+    let (v, vt) = verifier(w);
+    w.send(&[ix::claim_verification(&k, &v.pubkey())], &[&v])
+        .unwrap();
+    w.close_race(&k.job);
+    w.warp(50);
+    let (me, pt, made_up) = (v.pubkey(), w.provider_token, [8; 32]);
+    w.send(
+        &[
+            ix::commit_verification(&k, &me, verifier_commitment(&k.job, &me, &made_up)),
+            ix::submit_verification(&k, &me, &vt, &pt, made_up, 50, true),
+        ],
+        &[&v],
+    )
+    .expect("a lazy match");
+    (k, v, vt)
+}
+
+/// The client challenges the job's match (`dispute_job` on a Verified job).
+fn challenge(
+    w: &mut World,
+    k: &JobKeys,
+) -> Result<cinder_tests::TxMeta, solana_sdk::transaction::TransactionError> {
+    let client = w.client.insecure_clone();
+    let ct = w.client_token;
+    w.send(&[ix::dispute_job(k, &ct)], &[&client])
+}
+
+/// A second verifier wins the challenged match's race, re-runs the job for 10 s ([9; 32]) and
+/// says `matched`. Its payment-token account.
+fn second_tolerance_verdict(w: &mut World, k: &JobKeys, matched: bool) -> (Keypair, Pubkey) {
+    use cinder_client::accounts::verifier_commitment;
+    let (v, vt) = verifier(w);
+    w.open_race(&k.job);
+    w.send(&[ix::claim_verification(k, &v.pubkey())], &[&v])
+        .expect("claim the second verification");
+    w.close_race(&k.job);
+    w.warp(10);
+    let (me, pt) = (v.pubkey(), w.provider_token);
+    w.send(
+        &[
+            ix::commit_verification(k, &me, verifier_commitment(&k.job, &me, &[9; 32])),
+            ix::submit_verification(k, &me, &vt, &pt, [9; 32], 10, matched),
+        ],
+        &[&v],
+    )
+    .expect("second verdict");
+    (v, vt)
+}
+
+on_both!(
+    a_lazy_match_the_client_challenges_is_slashed_with_the_providers_fraud,
+    |w| {
+        use cinder::state::verdict;
+        let (k, v1, vt1) = tolerance_matched(&mut w, false);
+        // Paid from the pool for its "run" (50 s × 10, at most pay × fee / rate = 60), its
+        // stake released; but the match is its word, so the client may challenge it for the
+        // job's challenge window (600 s) from the verdict, and nobody may settle it before.
+        assert_eq!(w.balance(&vt1), 60);
+        assert_eq!(locked(&mut w, &v1.pubkey()), (0, 0));
+        let job = w.job(&k.job);
+        let now = w.now();
+        assert_eq!(
+            (job.state, job.match_challenge_ends()),
+            (JobState::Verified, Some(now + 600))
+        );
+        assert_cinder_error(w.try_settle(&k), CinderError::ChallengeWindowOpen);
+        // The client, whose outputs look wrong, challenges it with the dispute bond.
+        let before = w.ledger(&k);
+        challenge(&mut w, &k).expect("the client challenges the match");
+        let job = w.job(&k.job);
+        assert_eq!(
+            (job.state, job.first_verifier, job.challenged_match),
+            (JobState::Escalated, v1.pubkey(), 1)
+        );
+        assert_eq!(job.client_bond(), BOND);
+        assert_eq!(w.ledger(&k)[0], before[0] - BOND);
+        assert_eq!(w.ledger(&k)[4], before[4] + BOND);
+        assert_cinder_error(challenge(&mut w, &k), CinderError::AlreadyDisputed);
+        // The verifier that matched cannot decide its own challenge.
+        w.open_race(&k.job);
+        assert_cinder_error(
+            w.send(&[ix::claim_verification(&k, &v1.pubkey())], &[&v1]),
+            CinderError::VerifierConflict,
+        );
+        // A second verifier re-runs it and finds a mismatch: the verifiers split.
+        let (v2, vt2) = second_tolerance_verdict(&mut w, &k, false);
+        let job = w.job(&k.job);
+        assert_eq!(
+            (job.state, job.verdict),
+            (JobState::Disputed, verdict::SPLIT)
+        );
+        assert_eq!(w.balance(&vt2), 0, "paid from the slash, never the pool");
+        // The arbiter finds the outputs wrong: the provider is slashed, and so is the verifier
+        // that matched them without a run; the second verifier, who found it, takes both
+        // rewards (the first's account is refused as the winner's).
+        let (p, provider, arbiter) = (w.protocol(), w.provider.pubkey(), w.admin.pubkey());
+        let (t1, t2) = (
+            w.protocol_account(&v1.pubkey()),
+            w.protocol_account(&v2.pubkey()),
+        );
+        let resolve = |winner: &Pubkey| {
+            ix::resolve_dispute_escalated(
+                &k,
+                &arbiter,
+                &provider,
+                &v1.pubkey(),
+                &v2.pubkey(),
+                winner,
+                &t2,
+                &p,
+                resolution::VERIFIER_RIGHT,
+            )
+        };
+        assert_cinder_error(
+            w.send(&[resolve(&t1)], &[]),
+            CinderError::TokenOwnerMismatch,
+        );
+        w.send(&[resolve(&t2)], &[])
+            .expect("arbiter: verifier right");
+        assert_eq!(w.position(&provider).amount, PROVIDER_STAKE - FRAUD);
+        assert_eq!(
+            w.position(&v1.pubkey()).amount,
+            PROVIDER_STAKE - FRAUD,
+            "the lazy verifier is slashed with the provider"
+        );
+        assert_eq!(w.position(&v2.pubkey()).amount, PROVIDER_STAKE);
+        assert_eq!((w.balance(&t1), w.balance(&t2)), (0, 2 * REWARD));
+        assert_eq!(locked(&mut w, &v1.pubkey()), (0, 0));
+        assert_eq!(locked(&mut w, &v2.pubkey()), (0, 0));
+        let job = w.job(&k.job);
+        assert_eq!(
+            (job.state, job.resolution),
+            (JobState::Refunded, resolution::VERIFIER_RIGHT)
+        );
+        // The client gets everything back, its bond included, but the verification fee.
+        let before = w.ledger(&k);
+        assert_eq!(before[4], 36_000 + 2_160 + BOND);
+        w.settle(&k);
+        let after = w.ledger(&k);
+        assert_eq!(after[1], before[1], "provider not paid");
+        assert_eq!(after[0] - before[0], before[4] - 60, "client refunded");
+        assert_eq!(after[3] - before[3], 60, "the verification fee");
+    }
+);
+
+on_both!(
+    a_challenged_match_a_second_verifier_confirms_settles_and_the_bond_pays_its_run,
+    |w| {
+        let (k, _, _) = tolerance_matched(&mut w, false);
+        challenge(&mut w, &k).expect("challenge");
+        let before = w.ledger(&k);
+        let (v2, vt2) = second_tolerance_verdict(&mut w, &k, true);
+        // Two matches: the job is verified for good, at once. The bond pays the run the
+        // client forced (10 s × 10) and the provider the rest of it.
+        let job = w.job(&k.job);
+        assert_eq!(
+            (job.state, job.resolution, job.match_challenge_ends()),
+            (JobState::Verified, 0, None)
+        );
+        assert_eq!(w.balance(&vt2), 100);
+        let after = w.ledger(&k);
+        assert_eq!(after[1] - before[1], BOND - 100);
+        assert_eq!(before[4] - after[4], BOND);
+        assert_eq!(locked(&mut w, &v2.pubkey()), (0, 0));
+        assert_eq!(w.position(&v2.pubkey()).amount, PROVIDER_STAKE);
+        assert_cinder_error(challenge(&mut w, &k), CinderError::MatchNotChallengeable);
+        w.settle(&k);
+        let settled = w.ledger(&k);
+        assert_eq!(settled[1] - after[1], 1_000 - 50, "provider paid");
+        assert_eq!(settled[0] - after[0], 36_000 + 2_160 - 1_000 - 60);
+    }
+);
+
+on_both!(
+    a_match_challenge_is_a_tolerance_matchs_within_its_window_and_an_unanswered_one_stands,
+    |w| {
+        // An exact job's match is hash equality, checked on chain: nothing to challenge, and
+        // it settles at once.
+        w.set_verify_rate(10_000);
+        let (k, v, vt) = drawn(&mut w);
+        w.verify(&k, &v, &vt, [42; 32], 0).unwrap();
+        assert_cinder_error(challenge(&mut w, &k), CinderError::MatchNotChallengeable);
+        w.settle(&k);
+        // A tolerance match's window closes 600 s after the verdict; then it settles.
+        let (k, _, _) = tolerance_matched(&mut w, false);
+        w.warp(600);
+        assert_cinder_error(challenge(&mut w, &k), CinderError::ChallengeWindowClosed);
+        w.settle(&k);
+        // A challenge no second verifier takes up in time leaves one verdict, the match: it
+        // stands, anyone resolves it at once (not before), the provider is paid and the bond
+        // returns to the client.
+        let (k, v1, _) = tolerance_matched(&mut w, false);
+        challenge(&mut w, &k).expect("challenge");
+        let (p, provider) = (w.protocol(), w.provider.pubkey());
+        let anyone = Keypair::new();
+        let winner = w.provider_ptoken;
+        let resolve = ix::resolve_dispute(
+            &k,
+            &anyone.pubkey(),
+            &provider,
+            &v1.pubkey(),
+            &winner,
+            &p,
+            resolution::UNDECIDABLE,
+        );
+        assert_cinder_error(
+            w.send(std::slice::from_ref(&resolve), &[&anyone]),
+            CinderError::JobNotDisputed,
+        );
+        w.lapse_escalation(&k.job);
+        w.send(&[resolve], &[&anyone])
+            .expect("anyone: the match stands");
+        let job = w.job(&k.job);
+        assert_eq!(
+            (job.state, job.resolution),
+            (JobState::Verified, resolution::RESULT_STANDS)
+        );
+        assert_eq!(w.position(&v1.pubkey()).amount, PROVIDER_STAKE);
+        assert_eq!(w.position(&provider).amount, PROVIDER_STAKE);
+        let before = w.ledger(&k);
+        w.settle(&k);
+        let after = w.ledger(&k);
+        assert_eq!(after[1] - before[1], 1_000 - 50, "provider paid");
+        assert_eq!(after[0] - before[0], 36_000 + 2_160 - 1_000 - 60 + BOND);
+    }
+);
+
+on_both!(
+    a_challenged_forced_match_costs_the_client_its_fee_and_the_provider_its_re_run,
+    |w| {
+        // Nobody revealed the draw: the first verifier's run was paid out of the vault at the
+        // provider's expense (its 500, at most the job's own fee: 60). When the challenged
+        // match is refunded, that 60 was the client's verification fee: the pool takes the
+        // rest of it (0), and the client loses exactly the fee, as in any refund.
+        let (p, provider, arbiter) = (w.protocol(), w.provider.pubkey(), w.admin.pubkey());
+        for decision in [resolution::UNDECIDABLE, resolution::PROVIDER_RIGHT] {
+            let (k, v1, vt1) = tolerance_matched(&mut w, true);
+            assert_eq!(w.job(&k.job).sample_status, SampleStatus::Unrevealed);
+            assert_eq!(w.balance(&vt1), 60, "paid out of the vault");
+            assert_eq!(w.ledger(&k)[4], 36_000 + 2_160 - 60);
+            challenge(&mut w, &k).expect("challenge");
+            let (v2, _) = second_tolerance_verdict(&mut w, &k, false);
+            let t2 = w.protocol_account(&v2.pubkey());
+            let winner = if decision == resolution::PROVIDER_RIGHT {
+                w.provider_ptoken
+            } else {
+                t2
+            };
+            w.send(
+                &[ix::resolve_dispute_escalated(
+                    &k,
+                    &arbiter,
+                    &provider,
+                    &v1.pubkey(),
+                    &v2.pubkey(),
+                    &winner,
+                    &t2,
+                    &p,
+                    decision,
+                )],
+                &[],
+            )
+            .expect("arbiter");
+            let before = w.ledger(&k);
+            w.settle(&k);
+            let after = w.ledger(&k);
+            let delta = |i: usize| after[i] as i64 - before[i] as i64;
+            if decision == resolution::UNDECIDABLE {
+                assert_eq!(
+                    delta(0),
+                    before[4] as i64,
+                    "client: the vault, bond included"
+                );
+                assert_eq!((delta(1), delta(3)), (0, 0));
+            } else {
+                // Provider right: the second verifier, who mismatched, is slashed; the provider
+                // is paid less the forced run, plus the bond.
+                let slashed = PROVIDER_STAKE - w.position(&v2.pubkey()).amount;
+                assert_eq!(slashed, FRAUD);
+                assert_eq!(delta(1), (1_000 - 50 - 60 + BOND) as i64);
+                assert_eq!(delta(3), 50 + 60);
+                assert_eq!(delta(0), (36_000 + 2_160 - 1_000 - 60) as i64);
+            }
+            assert_eq!(delta(0) + delta(1) + delta(2) + delta(3) + delta(4), 0);
+        }
     }
 );

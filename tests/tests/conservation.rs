@@ -41,8 +41,9 @@ enum Op {
     Post {
         price: u64,
         duration: u32,
-        /// Posted with `verify_mode` none: no verification fee, never drawn, not disputable.
-        unverified: bool,
+        /// `verify_mode`: exact (0), tolerance (1: its first match is open to the client's
+        /// challenge) or none (2: no verification fee, never drawn, not disputable).
+        mode: u8,
     },
     Claim(usize),
     Submit(usize, u32),
@@ -61,6 +62,8 @@ enum Op {
     ExpireVerification(usize),
     Resolve(usize, u8),
     Dispute(usize),
+    /// The client challenges a tolerance job's match (`dispute_job` on a Verified job).
+    Challenge(usize),
     // a second verifier key (the coalition's, or anyone's): claims and submits like the
     // first; a job it verifies first escalates to the first key, and the reverse
     ClaimVerification2(usize),
@@ -82,7 +85,7 @@ enum Op {
 }
 
 /// Every kind but `Warp`, each of which must succeed often enough.
-const KINDS: [&str; 28] = [
+const KINDS: [&str; 29] = [
     "Post",
     "Claim",
     "Submit",
@@ -99,6 +102,7 @@ const KINDS: [&str; 28] = [
     "ExpireVerification",
     "Resolve",
     "Dispute",
+    "Challenge",
     "ClaimVerification2",
     "SubmitVerification2",
     "ResolveAnyone",
@@ -122,7 +126,7 @@ fn kind(op: &Op) -> String {
 /// One random instruction, as likely to be refused as not.
 fn single() -> impl Strategy<Value = Op> {
     prop_oneof![
-        3 => (10u64..5_000, 1u32..20_000, 0u8..5).prop_map(|(price, duration, u)| Op::Post { price, duration, unverified: u == 0 }),
+        3 => (10u64..5_000, 1u32..20_000, 0u8..5).prop_map(|(price, duration, u)| Op::Post { price, duration, mode: [2, 1, 0, 0, 0][u as usize] }),
         3 => (0usize..6).prop_map(Op::Claim),
         3 => (0usize..6, 0u32..25_000).prop_map(|(i, b)| Op::Submit(i, b)),
         2 => (1i64..2_000).prop_map(Op::Warp),
@@ -139,6 +143,7 @@ fn single() -> impl Strategy<Value = Op> {
         1 => (0usize..6).prop_map(Op::ExpireVerification),
         1 => (0usize..6, 1u8..=3).prop_map(|(i, d)| Op::Resolve(i, d)),
         1 => (0usize..6).prop_map(Op::Dispute),
+        1 => (0usize..6).prop_map(Op::Challenge),
         1 => (0usize..6).prop_map(Op::ClaimVerification2),
         1 => (0usize..6, any::<bool>(), 0u32..3_000).prop_map(|(i, m, b)| Op::SubmitVerification2(i, m, b)),
         1 => (0usize..6).prop_map(Op::ResolveAnyone),
@@ -218,6 +223,10 @@ enum Verdict {
     /// proven fraud at once, a split after the arbiter's 7 days of silence); then accept
     /// (true) or settle.
     Escalate(bool, u8, bool),
+    /// A `tolerance` job: the verifier matches, the client challenges the match, and a second
+    /// key re-runs it: nobody (0: the match stands, anyone resolves), a match (1: settled), or
+    /// a mismatch (2: a split, `resolve` as in `Escalate`); then accept (true) or settle.
+    Challenge(u8, u8, bool),
 }
 
 /// How a job's story ends.
@@ -246,6 +255,7 @@ fn ending() -> impl Strategy<Value = Ending> {
         (1u8..=3, any::<bool>()).prop_map(|(d, a)| Verdict::Mismatch(d, a)),
         Just(Verdict::Timeout),
         (any::<bool>(), 0u8..=3, any::<bool>()).prop_map(|(m, r, a)| Verdict::Escalate(m, r, a)),
+        (0u8..=2, 0u8..=3, any::<bool>()).prop_map(|(n, r, a)| Verdict::Challenge(n, r, a)),
     ];
     prop_oneof![
         1 => Just(Ending::Cancel),
@@ -269,10 +279,11 @@ const RESOLVE_SECS: i64 = cinder::constants::RESOLVE_TIMEOUT_SECS;
 /// One job from posting to `end`, every step on the newest job (index 0); then, if `sell`,
 /// its fees swept and bought.
 fn job_story(d: Draw, end: Ending, sell: bool) -> Vec<Op> {
+    let challenged = matches!(end, Ending::Verify(_, Verdict::Challenge(..)));
     let mut ops = vec![Op::Post {
         price: d.price,
         duration: d.duration,
-        unverified: false,
+        mode: u8::from(challenged),
     }];
     if d.extend > 0 {
         ops.push(Op::Extend(0, d.extend));
@@ -332,6 +343,29 @@ fn job_story(d: Draw, end: Ending, sell: bool) -> Vec<Op> {
                         }
                         0 => ops.push(Op::ResolveAnyone(0)),
                         d => ops.push(Op::Resolve(0, d)),
+                    }
+                    ops.push(settle(accept));
+                }
+                Verdict::Challenge(second, resolve, accept) => {
+                    ops.extend([
+                        Op::SubmitVerification(0, true, d.verifier_billed),
+                        Op::Challenge(0),
+                        // The second race opens 4 slots after the challenge.
+                        Op::Warp(2),
+                    ]);
+                    if second == 0 {
+                        ops.extend([Op::Warp(ESCALATION_SECS), Op::ResolveAnyone(0)]);
+                    } else {
+                        ops.extend([
+                            Op::ClaimVerification2(0),
+                            Op::Warp(d.verifier_work.max(31) as i64),
+                            Op::SubmitVerification2(0, second == 1, d.verifier_billed),
+                        ]);
+                        match (second, resolve) {
+                            (1, _) => {}
+                            (_, 0) => ops.extend([Op::Warp(RESOLVE_SECS), Op::ResolveAnyone(0)]),
+                            (_, d) => ops.push(Op::Resolve(0, d)),
+                        }
                     }
                     ops.push(settle(accept));
                 }
@@ -662,13 +696,10 @@ fn apply_job_op(run: &mut Run, op: &Op) -> Option<(Effect, bool)> {
         Op::Post {
             price,
             duration,
-            unverified,
+            mode,
         } => {
-            let posted = w.try_post_with(price, duration, |a| {
-                if unverified {
-                    a.verify_mode = cinder::state::verify_mode::NONE;
-                }
-            });
+            let unverified = mode == cinder::state::verify_mode::NONE;
+            let posted = w.try_post_with(price, duration, |a| a.verify_mode = mode);
             return Some(match posted {
                 Ok(k) => {
                     run.jobs.push(k);
@@ -707,6 +738,7 @@ fn apply_job_op(run: &mut Run, op: &Op) -> Option<(Effect, bool)> {
         | Op::ExpireVerification(i)
         | Op::Resolve(i, _)
         | Op::Dispute(i)
+        | Op::Challenge(i)
         | Op::ClaimVerification2(i)
         | Op::SubmitVerification2(i, _, _)
         | Op::ResolveAnyone(i) => i,
@@ -769,7 +801,7 @@ fn apply_job_op(run: &mut Run, op: &Op) -> Option<(Effect, bool)> {
             },
         ),
         Op::Reveal(_) => (w.send(&[ix::reveal_sample(&k)], &[]), Effect::Nothing),
-        Op::Dispute(_) => (
+        Op::Dispute(_) | Op::Challenge(_) => (
             w.send(&[ix::dispute_job(&k, &ct)], &[&client]),
             Effect::Dispute { job: k.job },
         ),
@@ -799,7 +831,9 @@ fn apply_job_op(run: &mut Run, op: &Op) -> Option<(Effect, bool)> {
                 verifier_billed_secs: b,
                 drawn_sample: job.sample_status == SampleStatus::Sampled,
                 verifier_token: token,
-                escalated: job.first_verifier != Pubkey::default(),
+                // The second verdict on a challenged match is paid like a disputed first
+                // match (from the client's bond), not like an escalation's.
+                escalated: job.first_verifier != Pubkey::default() && job.challenged_match == 0,
             };
             (w.send(&submit, &[who]), effect)
         }
@@ -843,7 +877,10 @@ fn apply_job_op(run: &mut Run, op: &Op) -> Option<(Effect, bool)> {
 /// "Escalation"): verifier right slashes the provider (the reward to the first verifier, half
 /// of it to a second that mismatched too) and a second verifier that matched; provider right
 /// slashes the first verifier (half the reward to a second that matched); nothing else
-/// slashes.
+/// slashes. A client's challenge of a match (README "What keeps a verifier honest") swaps the
+/// verifiers: a split's verifier right slashes the provider and the first verifier (who
+/// matched), each reward to the second; provider right slashes the second; a challenge nobody
+/// re-ran lets the match stand, whoever resolves.
 fn resolution(
     k: &JobKeys,
     job: &cinder::state::Job,
@@ -865,8 +902,11 @@ fn resolution(
     // is slashed.
     let confirmed = two && job.verdict == verdict::CONFIRMED;
     let split = two && job.verdict == verdict::SPLIT;
+    let challenged = job.challenged_match != 0;
     let outcome = if confirmed {
         r::VERIFIER_RIGHT
+    } else if challenged && !two {
+        r::RESULT_STANDS
     } else if by_arbiter {
         decision
     } else {
@@ -880,15 +920,24 @@ fn resolution(
         co_winner: co.map(|c| ptoken_of(&c)),
     };
     let mut effects = Vec::new();
-    let winner = match outcome {
-        r::VERIFIER_RIGHT => {
+    let winner = match (outcome, second) {
+        (r::VERIFIER_RIGHT, Some(s)) if challenged => {
+            effects.push(slash(job.provider, s, None));
+            effects.push(slash(first, s, None));
+            s
+        }
+        (r::PROVIDER_RIGHT, Some(s)) if challenged => {
+            effects.push(slash(s, job.provider, None));
+            job.provider
+        }
+        (r::VERIFIER_RIGHT, _) => {
             effects.push(slash(job.provider, first, second.filter(|_| confirmed)));
             if let (Some(s), true) = (second, split) {
                 effects.push(slash(s, first, None));
             }
             first
         }
-        r::PROVIDER_RIGHT => {
+        (r::PROVIDER_RIGHT, _) => {
             effects.push(slash(first, job.provider, second.filter(|_| split)));
             job.provider
         }

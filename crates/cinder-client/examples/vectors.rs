@@ -844,6 +844,7 @@ fn accounts(g: &mut Gen) -> J {
         first_verifier_stake: g.bytes(),
         verdict: g.u8(),
         verify_mode: g.u8(),
+        challenged_match: g.u8(),
         _reserved: g.bytes(),
         verifier_commitment: g.bytes(),
     };
@@ -906,6 +907,7 @@ fn accounts(g: &mut Gen) -> J {
             "firstVerifierStake" => hex(&j.first_verifier_stake),
             "verdict" => small(j.verdict),
             "verifyMode" => small(j.verify_mode),
+            "challengedMatch" => small(j.challenged_match),
             "reserved" => hex(&j._reserved),
             "verifierCommitment" => hex(&j.verifier_commitment),
         },
@@ -1728,6 +1730,7 @@ fn errors() -> J {
         VerifierCommitmentMismatch,
         EmptyVerifierCommitment,
         VerdictContradictsResult,
+        MatchNotChallengeable,
     ];
     J::Arr(
         all.into_iter()

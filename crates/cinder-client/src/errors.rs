@@ -249,6 +249,7 @@ mod tests {
             VerifierCommitmentMismatch,
             EmptyVerifierCommitment,
             VerdictContradictsResult,
+            MatchNotChallengeable,
         ];
         assert_eq!(
             all().len(),

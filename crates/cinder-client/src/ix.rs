@@ -855,7 +855,8 @@ pub fn resolve_dispute_escalated(
 /// `resolve_dispute` for any disputed (or lapsed escalated) job, from the job itself: the
 /// first verifier's and, when there is one, the second's accounts. Rewards go to the
 /// associated protocol-token accounts of the side the outcome favours: the provider's for
-/// provider right, the first verifier's otherwise (and the second's when it shares).
+/// provider right, otherwise the verifier that found the mismatch (the first, or the second
+/// of a match the client challenged; and the second's when it shares).
 #[cfg(feature = "rpc")]
 pub fn resolve_dispute_for(
     k: &JobKeys,
@@ -876,6 +877,9 @@ pub fn resolve_dispute_for(
     let proven = job.verdict == verdict::CONFIRMED;
     let winner = if decision == resolution::PROVIDER_RIGHT && !proven {
         job.provider
+    } else if job.contests_a_match() && two {
+        // A challenged match: the second verifier is the one that found the mismatch.
+        job.verifier
     } else {
         first
     };

@@ -246,4 +246,6 @@ pub enum CinderError {
     EmptyVerifierCommitment,
     #[msg("An exact job's verdict is hash equality: say matched iff your result hash opens the provider's commitment")]
     VerdictContradictsResult,
+    #[msg("Only a tolerance job's first match can be challenged, by its client, before it settles: an exact job's match is checked on chain, and a match forced by a dispute or reached by a second verifier or the arbiter is final")]
+    MatchNotChallengeable,
 }

@@ -472,8 +472,11 @@ impl Model {
                 // Refunded: nothing to the provider, no protocol fee; the verification fee on
                 // pay (rounded up, at most the vault) to the pool, the rest to the client.
                 if refunded {
+                    // A forced re-run paid out of the vault (a challenged match overturned or
+                    // undecided) was part of that fee: the pool takes the rest of it.
                     let pay = b.price as u128 * billed_secs as u128;
-                    let verification = bps_up(pay, b.verification_fee_bps).min(vault);
+                    let verification =
+                        (bps_up(pay, b.verification_fee_bps) - b.rerun_paid).min(vault);
                     return self.close_job(
                         &job,
                         &[(k.pool, verification), (k.client, vault - verification)],

@@ -207,6 +207,8 @@ export type Job = {
   verdict: number;
   /** How a re-run is compared: 0 exact, 1 tolerance, 2 none (from the job's spec). */
   verifyMode: number;
+  /** 1 once the client challenged a tolerance job's first match (roles swapped). */
+  challengedMatch: number;
   reserved: ReadonlyUint8Array;
   /** The current verifier's commitment to its own re-run (zero while none). */
   verifierCommitment: ReadonlyUint8Array;
@@ -271,7 +273,8 @@ export const getJobCodec = (): Codec<Job> =>
       ['firstVerifierStake', bytes(8)],
       ['verdict', getU8Codec()],
       ['verifyMode', getU8Codec()],
-      ['reserved', bytes(2)],
+      ['challengedMatch', getU8Codec()],
+      ['reserved', bytes(1)],
       ['verifierCommitment', bytes(32)],
     ]),
     JOB_SIZE,
@@ -282,6 +285,24 @@ export function jobSpecUri(job: Job): string {
 }
 export function jobClientBond(job: Job): bigint {
   return getU64Codec().decode(job.clientBond);
+}
+/**
+ * Until when (unix seconds) the client may challenge the verifier's match of this job, and
+ * nobody may settle it (`Job::match_challenge_ends` in the program): a `tolerance` job's first,
+ * unchallenged match that no dispute of the client forced is the verifier's word, open to the
+ * client's challenge for the job's challenge window from the verdict. `null` otherwise.
+ */
+export function jobMatchChallengeEnds(job: Job): bigint | null {
+  const VERIFIED = 4;
+  const TOLERANCE = 1;
+  const NO_KEY = '11111111111111111111111111111111';
+  const open =
+    job.state === VERIFIED &&
+    job.verifyMode === TOLERANCE &&
+    job.resolution === 0 &&
+    job.firstVerifier === NO_KEY &&
+    job.disputedAt !== 0n;
+  return open ? job.disputedAt + BigInt(job.challengeWindowSecs) : null;
 }
 /** The last slot of the verifier race the job's verifier won (0 while none). */
 export function jobRaceCloses(job: Job): bigint {

@@ -75,7 +75,11 @@ pub fn expire_verification(ctx: Context<ExpireVerification>) -> Result<()> {
         job.verifier_claimed_at = 0;
         job.verify_deadline = 0;
         job.verifier_stake_locked = 0;
-        job.verifier_billed_secs = 0;
+        // A challenged match keeps its first verifier's billed seconds (its forced re-run's
+        // pay, `rerun_paid_from_pay`).
+        if !job.contests_a_match() {
+            job.verifier_billed_secs = 0;
+        }
         // The replacement is raced afresh, from a slot whose hash nobody knows yet.
         job.clear_race();
         let origin = math::add(Clock::get()?.slot, SAMPLE_DELAY_SLOTS)?;

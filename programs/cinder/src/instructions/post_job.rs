@@ -200,7 +200,8 @@ pub fn post_job(ctx: Context<PostJob>, args: PostJobArgs) -> Result<()> {
         first_verifier_stake: [0; 8],
         verdict: 0,
         verify_mode: args.verify_mode,
-        _reserved: [0; 2],
+        challenged_match: 0,
+        _reserved: [0; 1],
         verifier_commitment: [0; 32],
     };
     drop(market);

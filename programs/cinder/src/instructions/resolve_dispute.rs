@@ -23,6 +23,12 @@ use anchor_spl::token_interface::TokenInterface;
 ///   client is refunded) or undecidable (refund, nobody slashed).
 /// - an arbiter silent for 7 days lets anyone resolve: the provider's result stands (a
 ///   mismatch is only a claim), it is paid, the client's bond returns, nobody is slashed.
+/// - a client's challenge of a `tolerance` job's match (`dispute_job` on a Verified job): the
+///   matching verifier is the first, the second re-runs. A second match settled it already; a
+///   mismatch is a split the arbiter decides with the roles swapped (verifier right slashes
+///   the provider and the matching verifier, the reward to the second; provider right slashes
+///   the second); nobody re-running it in time lets the match stand, resolved by anyone at
+///   once.
 ///
 /// With two verifiers, pass the second's provider account, stake position and protocol-token
 /// account as the first three remaining accounts (writable); both verifiers' stakes are
@@ -82,9 +88,15 @@ pub fn resolve_dispute<'info>(
         // before it saw the provider's outputs, prove the fraud (issue 17: verdicts, not hash
         // equality, so a tolerance job's too).
         let proven = job.verdict == verdict::CONFIRMED;
-        let by_arbiter = !proven && a.signer.key() == job.arbiter;
+        // A client's challenge of a match that no second verifier took up in time leaves one
+        // verdict, the match: it stands, and anyone says so at once.
+        let unanswered = job.verdict == verdict::LAPSED && job.contests_a_match();
+        let by_arbiter = !proven && !unanswered && a.signer.key() == job.arbiter;
         let timed_out = now >= math::add_i64(job.referred_at(), RESOLVE_TIMEOUT_SECS)?;
-        require!(proven || by_arbiter || timed_out, CinderError::NotArbiter);
+        require!(
+            proven || unanswered || by_arbiter || timed_out,
+            CinderError::NotArbiter
+        );
         let outcome = if proven {
             resolution::VERIFIER_RIGHT
         } else if by_arbiter {
@@ -105,7 +117,10 @@ pub fn resolve_dispute<'info>(
         };
         let mut vp = a.verifier_provider.load_mut()?;
         require!(vp.owner == first, CinderError::ProviderMismatch);
-        vp.release_job(first_stake)?;
+        // A challenged match's verifier released its stake at the match.
+        if !job.contests_a_match() {
+            vp.release_job(first_stake)?;
+        }
         drop(vp);
         // A second verdict (escalated, then disputed: `CONFIRMED` or `SPLIT`) brings the
         // second verifier's accounts; its locked stake is released here, its stake and token
@@ -128,7 +143,11 @@ pub fn resolve_dispute<'info>(
             resolution::PROVIDER_RIGHT | resolution::RESULT_STANDS
         ) {
             job.state = JobState::Verified;
-            job.verifier_billed_secs = 0;
+            // A challenged match keeps its first verifier's billed seconds: the forced re-run's
+            // pay comes out of the provider's share at settlement (`rerun_paid_from_pay`).
+            if !job.contests_a_match() {
+                job.verifier_billed_secs = 0;
+            }
         } else {
             job.state = JobState::Refunded;
         }
@@ -191,7 +210,8 @@ pub fn resolve_dispute<'info>(
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Party {
     Provider,
-    /// The verifier that mismatched first (the only one before escalation).
+    /// The verifier that mismatched first (the only one before escalation), or the one that
+    /// matched first where the client challenged its match.
     First,
     /// The escalation's verifier (`job.verifier`).
     Second,
@@ -219,8 +239,30 @@ struct SlashOf {
 /// Who a resolution slashes. A verdict is the verifier's comparison under the job's rule
 /// (hash equality for an exact job), so a verifier found wrong is slashed in either mode; a
 /// second verifier is on the provider's side when it matched (`SPLIT`) and on the first
-/// verifier's when it mismatched too (`CONFIRMED`).
+/// verifier's when it mismatched too (`CONFIRMED`). Where the client challenged a first
+/// match, the verifiers' roles are swapped: the second mismatched and the first matched, and
+/// the first (paid for its run at the match) shares no reward.
 fn slashes(job: &Job, outcome: u8) -> [Option<SlashOf>; 2] {
+    let swap = |p: Party| match p {
+        Party::First => Party::Second,
+        Party::Second => Party::First,
+        Party::Provider => Party::Provider,
+    };
+    let mut all = verdict_slashes(job, outcome);
+    if job.contests_a_match() {
+        for s in all.iter_mut().flatten() {
+            *s = SlashOf {
+                loser: swap(s.loser),
+                winner: swap(s.winner),
+                shared: false,
+            };
+        }
+    }
+    all
+}
+
+/// [`slashes`] where the first verifier mismatched (every dispute but a challenged match).
+fn verdict_slashes(job: &Job, outcome: u8) -> [Option<SlashOf>; 2] {
     let split = job.verdict == verdict::SPLIT;
     let confirmed = job.verdict == verdict::CONFIRMED;
     match outcome {

@@ -88,7 +88,13 @@ pub fn settle_job(ctx: Context<SettleJob>) -> Result<()> {
                 lapsed = true;
             }
         }
-        JobState::Verified | JobState::Refunded => {}
+        JobState::Verified => {
+            // A tolerance job's match waits out the client's window to challenge it.
+            if let Some(ends) = job.match_challenge_ends() {
+                require!(now >= ends, CinderError::ChallengeWindowOpen);
+            }
+        }
+        JobState::Refunded => {}
         _ => return err!(CinderError::JobNotSettleable),
     }
     drop(job);
@@ -101,14 +107,15 @@ pub fn settle_job(ctx: Context<SettleJob>) -> Result<()> {
 }
 
 /// What the verifier of this job was paid out of its vault at the provider's expense: the
-/// first, unchallenged match of a run forced by an unrevealed draw ([`forced_rerun_pay`] of
-/// the seconds it billed); 0 for every other job. Such a job is `Verified` with no ruling and
-/// still `Unrevealed`: a dispute marks its job `Sampled`, and a ruling sets `resolution`.
+/// first match of a run forced by an unrevealed draw ([`forced_rerun_pay`] of the seconds it
+/// billed); 0 for every other job. Such a job is still `Unrevealed` (a dispute of a Submitted
+/// job marks it `Sampled`) and its first verdict was a match: `Verified` with no escalation and
+/// no ruling, or a match the client challenged (`Job::contests_a_match`, whatever came of it;
+/// the second verifier keeps the first's billed seconds).
 pub fn rerun_paid_from_pay(job: &Job) -> Result<u64> {
-    if job.state == JobState::Verified
-        && job.resolution == 0
-        && job.sample_status == SampleStatus::Unrevealed
-    {
+    let first_matched = job.contests_a_match()
+        || (job.state == JobState::Verified && job.resolution == 0 && !job.escalated());
+    if first_matched && job.sample_status == SampleStatus::Unrevealed {
         forced_rerun_pay(job, job.verifier_billed_secs)
     } else {
         Ok(0)
@@ -153,8 +160,14 @@ pub(crate) fn pay_out(ctx: Context<SettleJob>, accepted: bool) -> Result<()> {
         // fee on the billed run (rounded up; at most the vault). The job was re-run, so it pays
         // the pool like any other: a coalition that disputes its own jobs into a refund cannot
         // make other clients' fees pay for its verifiers (SECURITY.md #34).
+        // A forced re-run of a match the client challenged and the arbiter overturned was
+        // paid out of this vault: it is part of that fee (it never exceeds it).
         let pay = math::mul(job.price_per_sec, job.billed_secs as u64)?;
-        let verification_fee = math::bps_of_ceil(pay, job.verification_fee_bps)?.min(vault_balance);
+        let verification_fee = math::sub(
+            math::bps_of_ceil(pay, job.verification_fee_bps)?,
+            rerun_paid_from_pay(&job)?,
+        )?
+        .min(vault_balance);
         math::Settlement {
             provider: 0,
             protocol_fee: 0,

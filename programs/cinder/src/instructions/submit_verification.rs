@@ -1,5 +1,5 @@
 use crate::{
-    constants::{JOB_SEED, MARKET_SEED, SAMPLE_DELAY_SLOTS},
+    constants::{JOB_SEED, MARKET_SEED},
     errors::CinderError,
     events::{BondPaid, VerificationEscalated, VerificationSubmitted},
     instructions::{result_commitment, verifier_commitment},
@@ -128,7 +128,11 @@ pub fn submit_verification(
             (billed_secs as i64) <= elapsed && billed_secs <= job.max_duration_secs,
             CinderError::BilledTooMuch
         );
-        job.verifier_billed_secs = billed_secs;
+        // A forced re-run's pay (`forced_rerun_pay`) is the first verifier's billed seconds;
+        // a second verifier that decides a challenged match is paid from the bond.
+        if !job.contests_a_match() {
+            job.verifier_billed_secs = billed_secs;
+        }
         require!(
             job.verifier_committed(),
             CinderError::VerificationNotCommitted
@@ -145,51 +149,48 @@ pub fn submit_verification(
             require!(opens == matched, CinderError::VerdictContradictsResult);
         }
         let second = job.escalated();
-        match (matched, second) {
-            (true, false) => {
-                job.state = JobState::Verified;
-                let mut provider = a.provider.load_mut()?;
-                provider.release_job(job.verifier_stake_locked)?;
-                provider.invariant()?;
-                job.verifier_stake_locked = 0;
+        // A match settles the job unless it contradicts a first verifier's mismatch: the
+        // first match, or the second verifier's match of a first match the client challenged.
+        let settles = matched && (!second || job.contests_a_match());
+        if settles {
+            job.state = JobState::Verified;
+            let mut provider = a.provider.load_mut()?;
+            provider.release_job(job.verifier_stake_locked)?;
+            provider.invariant()?;
+            job.verifier_stake_locked = 0;
+            // A tolerance job's match is the verifier's word, not a check of the program's:
+            // the client may challenge it for a challenge window (`Job::match_challenge_ends`),
+            // unless its own dispute forced this run.
+            if !second && job.verify_mode == verify_mode::TOLERANCE && job.client_bond() == 0 {
+                job.disputed_at = now;
             }
+        } else if !second {
             // One mismatch decides nothing: a second verifier, raced afresh from a slot whose
             // hash nobody knows yet and never this one, re-runs the job. This verifier's stake
             // stays locked: it is slashed if it turns out wrong.
-            (false, false) => {
-                job.state = JobState::Escalated;
-                job.first_verifier = owner;
-                job.first_verifier_stake = job.verifier_stake_locked.to_le_bytes();
-                job.verifier = Pubkey::default();
-                job.verifier_claimed_at = 0;
-                job.verify_deadline = 0;
-                job.verifier_stake_locked = 0;
-                job.clear_race();
-                let origin = math::add(clock.slot, SAMPLE_DELAY_SLOTS)?;
-                job.race_origin = origin.to_le_bytes();
-                job.disputed_at = now;
-            }
-            // The second verdict: two mismatches (fraud, anyone resolves it at once) or a
-            // split (the arbiter decides). Both verifiers' stakes stay locked until then.
-            (_, true) => {
-                job.state = JobState::Disputed;
-                job.verdict = if matched {
-                    verdict::SPLIT
-                } else {
-                    verdict::CONFIRMED
-                };
-                job.disputed_at = now;
-            }
+            let stake = job.verifier_stake_locked;
+            job.escalate(owner, stake, clock.slot, now)?;
+        } else {
+            // The second verdict against the first: two mismatches (fraud, anyone resolves it
+            // at once) or a split (the arbiter decides). Both verifiers' stakes stay locked
+            // until then (a challenged match's first verifier released its stake at the match:
+            // the slash takes it from its position, as from any staker's).
+            job.state = JobState::Disputed;
+            job.verdict = if matched || job.contests_a_match() {
+                verdict::SPLIT
+            } else {
+                verdict::CONFIRMED
+            };
+            job.disputed_at = now;
         }
-        // Only an unchallenged match is paid; escalation verifiers are paid from the slash of
-        // whoever turns out wrong. A client that doubted the result pays for the re-run it
-        // forced: its bond pays the verifier's run (at most the bond) and the provider the
+        // Only a match that settles is paid; escalation verifiers that contradict the first
+        // are paid from the slash of whoever turns out wrong. A client that doubted the result
+        // (or challenged a match) pays for the re-run it forced: its bond pays the verifier's run (at most the bond) and the provider the
         // rest. A run forced by an unrevealed draw is paid from the vault out of the
         // provider's pay. Only a run the draw decided is paid from the pool.
-        let first_match = matched && !second;
-        let bond = if first_match { job.client_bond() } else { 0 };
-        let forced = first_match && bond == 0 && job.sample_status == SampleStatus::Unrevealed;
-        let pay = if first_match && bond == 0 && !forced {
+        let bond = if settles { job.client_bond() } else { 0 };
+        let forced = settles && bond == 0 && job.sample_status == SampleStatus::Unrevealed;
+        let pay = if settles && bond == 0 && !forced {
             verifier_pay(&job, billed_secs)?
         } else {
             0

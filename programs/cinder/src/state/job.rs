@@ -75,9 +75,10 @@ pub mod verdict {
     pub const NONE: u8 = 0;
     /// Both verifiers mismatched the provider's commitment.
     pub const CONFIRMED: u8 = 1;
-    /// The first mismatched, the second matched.
+    /// The verifiers disagree: the first mismatched and the second matched, or, where the
+    /// client challenged a first match (`Job::challenged_match`), the other way round.
     pub const SPLIT: u8 = 2;
-    /// Nobody claimed the second verification in time: only the first's mismatch.
+    /// Nobody claimed the second verification in time: only the first's verdict.
     pub const LAPSED: u8 = 3;
 }
 
@@ -141,7 +142,9 @@ pub struct Job {
     pub verifier_claimed_at: i64,
     pub verify_deadline: i64,
     pub verifier_stake_locked: u64,
-    /// When a verifier's mismatch put the job in dispute (the arbiter's clock).
+    /// When the last verdict or challenge landed: a verifier's mismatch put the job in
+    /// dispute (the arbiter's clock), or a first match of a `tolerance` job opened the
+    /// client's window to challenge it (`Job::match_challenge_ends`); 0 while none.
     pub disputed_at: i64,
     /// When a quit or an expiry last put the job back to Open (0 if never): nobody may claim
     /// it for `REOPEN_HOLD_SECS`, so the client can always take its escrow back (`cancel_job`)
@@ -197,7 +200,11 @@ pub struct Job {
     pub verdict: u8,
     /// `verify_mode` from the job's spec.
     pub verify_mode: u8,
-    pub _reserved: [u8; 2],
+    /// 1 once the client challenged the first verifier's match of a `tolerance` job
+    /// (`dispute_job` on a Verified job): `first_verifier` is then the verifier that matched,
+    /// and the second verifier re-runs the job to decide between them.
+    pub challenged_match: u8,
+    pub _reserved: [u8; 1],
     /// The current verifier's commitment to its own re-run, sha256(job ‖ verifier ‖ its result
     /// hash) (`commit_verification`); zero while none. The provider's results server gives
     /// the provider's outputs to the verifier only once it is set, and `submit_verification`
@@ -318,6 +325,46 @@ impl Job {
 
     pub fn escalated(&self) -> bool {
         self.first_verifier != Pubkey::default()
+    }
+
+    /// Whether the first verdict was a match that the client challenged: the two verifiers'
+    /// roles in a dispute are swapped (the second is the one who found a mismatch).
+    pub fn contests_a_match(&self) -> bool {
+        self.challenged_match != 0
+    }
+
+    /// Until when the client may challenge this job's match (`dispute_job`) and nobody may
+    /// settle it: a `tolerance` job's first match, unchallenged, that no dispute of the client
+    /// forced, is open to challenge for the job's challenge window from the verdict. An exact
+    /// job's match is hash equality, which the program checked; a match the client's own
+    /// dispute forced, or one a second verifier or the arbiter reached, is final.
+    pub fn match_challenge_ends(&self) -> Option<i64> {
+        let open = self.state == JobState::Verified
+            && self.verify_mode == verify_mode::TOLERANCE
+            && self.resolution == 0
+            && !self.escalated()
+            && self.disputed_at != 0;
+        open.then(|| {
+            self.disputed_at
+                .saturating_add(self.challenge_window_secs as i64)
+        })
+    }
+
+    /// The job goes to a second verifier (`JobState::Escalated`): `first` keeps `first_stake`
+    /// locked until the dispute is resolved, and the second race starts from a slot whose
+    /// hash nobody knows yet. Shared by a first mismatch and a client's challenge of a match.
+    pub fn escalate(&mut self, first: Pubkey, first_stake: u64, slot: u64, now: i64) -> Result<()> {
+        self.state = JobState::Escalated;
+        self.first_verifier = first;
+        self.first_verifier_stake = first_stake.to_le_bytes();
+        self.verifier = Pubkey::default();
+        self.verifier_claimed_at = 0;
+        self.verify_deadline = 0;
+        self.verifier_stake_locked = 0;
+        self.clear_race();
+        self.race_origin = crate::math::add(slot, SAMPLE_DELAY_SLOTS)?.to_le_bytes();
+        self.disputed_at = now;
+        Ok(())
     }
 
     /// An escalated job nobody claimed to verify a second time within the verification

@@ -113,6 +113,7 @@ export const PROGRAM_ERRORS = [
   { code: 6109, name: "VerifierCommitmentMismatch", message: "The result hash does not open your commit_verification commitment: submit the hash of the re-run you committed to" },
   { code: 6110, name: "EmptyVerifierCommitment", message: "The verifier commitment must not be all zeroes: commit to sha256('cinder-verifier' ‖ job ‖ your key ‖ your result hash)" },
   { code: 6111, name: "VerdictContradictsResult", message: "An exact job's verdict is hash equality: say matched iff your result hash opens the provider's commitment" },
+  { code: 6112, name: "MatchNotChallengeable", message: "Only a tolerance job's first match can be challenged, by its client, before it settles: an exact job's match is checked on chain, and a match forced by a dispute or reached by a second verifier or the arbiter is final" },
 ] as const;
 
 export type ProgramErrorName = (typeof PROGRAM_ERRORS)[number]['name'];
