@@ -296,9 +296,14 @@ pub async fn job_status(ctx: &Ctx, job: &str) -> anyhow::Result<()> {
             } else {
                 sample_name(j.sample_status)
             };
+            // A tolerance job's match is the verifier's word: the client may challenge it.
+            let challenge = j.match_challenge_ends();
+            let challenge_line = challenge.map_or(String::new(), |ends| {
+                format!("\n  challenge  the verifier's match may be challenged until unix time {ends}: `cinder job dispute {key}`")
+            });
             ctx.out(
                 format!(
-                    "job {key}\n  state      {}\n  market     {}\n  client     {}\n  provider   {}\n  price/s    {}\n  max secs   {}\n  billed     {}\n  sample     {}\n  spec       {}",
+                    "job {key}\n  state      {}\n  market     {}\n  client     {}\n  provider   {}\n  price/s    {}\n  max secs   {}\n  billed     {}\n  sample     {}\n  spec       {}{challenge_line}",
                     state_name(j.state), j.market, j.client,
                     if j.provider == Pubkey::default() { "-".to_string() } else { j.provider.to_string() },
                     j.price_per_sec, j.max_duration_secs, j.billed_secs, sampled, accounts::spec_uri(&j)
@@ -309,6 +314,7 @@ pub async fn job_status(ctx: &Ctx, job: &str) -> anyhow::Result<()> {
                     "price_per_sec": j.price_per_sec, "max_duration_secs": j.max_duration_secs,
                     "billed_secs": j.billed_secs, "sample": sampled, "verifier": j.verifier.to_string(),
                     "submitted_at": j.submitted_at, "deadline": j.deadline,
+                    "match_challenge_ends": challenge,
                 }),
             );
         }
@@ -412,7 +418,14 @@ pub async fn job_dispute(ctx: &Ctx, job: &str) -> anyhow::Result<()> {
         .chain
         .send(&[ix::dispute_job(&keys, &client_token)], &ctx.me, &[])
         .await?;
-    ctx.sent("disputed (bond posted; the job will be re-executed)", &s);
+    ctx.sent(
+        if j.state == JobState::Verified {
+            "challenged the verifier's match (bond posted; a second verifier re-runs the job)"
+        } else {
+            "disputed (bond posted; the job will be re-executed)"
+        },
+        &s,
+    );
     Ok(())
 }
 
@@ -465,26 +478,23 @@ pub async fn job_results(ctx: &Ctx, job: &str, out: &Path) -> anyhow::Result<[u8
     if client != ctx.me.pubkey() {
         bail!("job {key} belongs to client {client}; run this with that key");
     }
-    let p: Provider = ctx
-        .chain
-        .zero_copy(&ix::provider_pda(&provider))
-        .await?
-        .ok_or_else(|| anyhow!("provider {provider} is not registered"))?;
-    let endpoint = accounts::endpoint(&p);
-    let me = ctx.me.insecure_clone();
-    let hash = cinder_runner::server::download_results(
+    let endpoint = market::provider_endpoint(&ctx.chain, &provider)
+        .await
+        .map_err(|e| anyhow!(e))?;
+    let hash = match market::fetch_committed_outputs(
         &endpoint,
-        &key.to_string(),
-        &me.pubkey().to_bytes(),
-        move |msg| me.sign_message(msg).into(),
+        &key,
+        &provider,
+        &commitment,
+        &ctx.me,
         out,
     )
     .await
-    .with_context(|| format!("downloading from {endpoint}"))?;
-    let expected = accounts::result_commitment(&key, &provider, &hash);
-    if expected != commitment {
-        bail!("the results from {endpoint} (result hash {}) do NOT open the on-chain commitment: do not trust them; dispute the job within its window", hex::encode(hash));
-    }
+    {
+        Ok(hash) => hash,
+        Err(market::FetchError::Unavailable(e)) => bail!("downloading from {endpoint}: {e}"),
+        Err(market::FetchError::NotCommitted(hash)) => bail!("the results from {endpoint} (result hash {}) do NOT open the on-chain commitment: do not trust them; dispute the job within its window", hex::encode(hash)),
+    };
     ctx.out(
         format!("results of {key} in {} (result hash {}, matches the on-chain commitment)", out.display(), hex::encode(hash)),
         json!({"job": key.to_string(), "dir": out.display().to_string(), "result_hash": hex::encode(hash), "verified": true}),

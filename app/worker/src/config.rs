@@ -112,6 +112,11 @@ pub struct WorkerConfig {
     /// catching it. Off by default; refused unless `rpc_url` is on this machine (a local
     /// chain).
     pub demo_tamper: bool,
+    /// Demos and tests only: act as a lazy verifier of `tolerance` jobs, which commits to a
+    /// result hash it made up and says "match" without re-running the job, so the client's
+    /// challenge of a match can be shown slashing it. Off by default; refused unless `rpc_url`
+    /// is on this machine (a local chain).
+    pub demo_lazy_verifier: bool,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -178,6 +183,7 @@ impl Default for WorkerConfig {
             },
             log_format: "pretty".into(),
             demo_tamper: false,
+            demo_lazy_verifier: false,
         }
     }
 }
@@ -282,12 +288,17 @@ impl WorkerConfig {
                 self.job_cpus
             )));
         }
-        if self.demo_tamper && !is_loopback_url(&self.rpc_url) {
-            return Err(ConfigError::Invalid(format!(
-                "demo_tamper makes this worker cheat and exists for local demos and tests only; \
-                 rpc_url {} is not a local chain (127.0.0.1, ::1 or localhost): turn it off",
-                self.rpc_url
-            )));
+        for (on, name) in [
+            (self.demo_tamper, "demo_tamper"),
+            (self.demo_lazy_verifier, "demo_lazy_verifier"),
+        ] {
+            if on && !is_loopback_url(&self.rpc_url) {
+                return Err(ConfigError::Invalid(format!(
+                    "{name} makes this worker cheat and exists for local demos and tests only; \
+                     rpc_url {} is not a local chain (127.0.0.1, ::1 or localhost): turn it off",
+                    self.rpc_url
+                )));
+            }
         }
         if !is_loopback_url(&self.rpc_url) && reachable_only_here(&self.endpoint) {
             return Err(ConfigError::Invalid(format!(
@@ -413,11 +424,13 @@ mod tests {
             ("http://10.0.0.1:8899", false),
             ("http://127.0.0.1.example.com:8899", false),
         ] {
-            std::fs::write(&f, format!("rpc_url = \"{url}\"\ndemo_tamper = true\n")).unwrap();
-            let r = WorkerConfig::load(Some(&f), &Overrides::default());
-            assert_eq!(r.is_ok(), ok, "{url}: {r:?}");
-            if let Err(e) = r {
-                assert!(e.to_string().contains("demo_tamper"), "{e}");
+            for switch in ["demo_tamper", "demo_lazy_verifier"] {
+                std::fs::write(&f, format!("rpc_url = \"{url}\"\n{switch} = true\n")).unwrap();
+                let r = WorkerConfig::load(Some(&f), &Overrides::default());
+                assert_eq!(r.is_ok(), ok, "{url}: {r:?}");
+                if let Err(e) = r {
+                    assert!(e.to_string().contains(switch), "{e}");
+                }
             }
         }
         // The results endpoint is registered on chain: on a real cluster it must be public.

@@ -29,7 +29,8 @@ pub enum Crank {
     ExpireJob,
     /// The verifier missed its deadline.
     ExpireVerification,
-    /// The arbiter stayed silent past the resolve timeout: anyone resolves (the result stands).
+    /// The arbiter stayed silent past the resolve timeout, or nobody took up a client's
+    /// challenge of a match in time: anyone resolves (the result stands).
     ResolveTimeout,
     /// Two verifiers mismatched an exact job: anyone resolves it at once (fraud).
     ResolveProven,
@@ -84,7 +85,16 @@ pub fn due(job: &Job, now: i64, slot: u64) -> Option<Crank> {
                 .saturating_add(job.expire_grace_secs as i64);
             (now > expires).then_some(Crank::ExpireVerification)
         }
-        JobState::Verified | JobState::Refunded => Some(Crank::Settle),
+        // A tolerance job's match waits out the client's window to challenge it.
+        JobState::Verified => match job.match_challenge_ends() {
+            Some(ends) if now < ends => None,
+            _ => Some(Crank::Settle),
+        },
+        JobState::Refunded => Some(Crank::Settle),
+        // A client's challenge of a match nobody re-ran in time: the match stands, at once.
+        JobState::Escalated if job.contests_a_match() && job.escalation_lapsed(now) => {
+            Some(Crank::ResolveTimeout)
+        }
         JobState::Disputed if job.verdict == verdict::CONFIRMED => Some(Crank::ResolveProven),
         JobState::Disputed | JobState::Escalated => {
             let lapsed = job.state == JobState::Disputed || job.escalation_lapsed(now);
@@ -365,7 +375,22 @@ mod tests {
             "escalation running, then arbiter"
         );
         assert_eq!(due(&j, referred, 0), Some(Crank::ResolveTimeout));
+        // A client's challenge of a tolerance match that nobody re-ran: the match stands at
+        // once, without the arbiter's timeout.
+        j.challenged_match = 1;
+        j.first_verifier = Pubkey::new_unique();
+        assert_eq!(due(&j, 1_099, 0), None, "the second verifier's race runs");
+        assert_eq!(due(&j, 1_100, 0), Some(Crank::ResolveTimeout));
+        // A tolerance job's first match settles once the client's window to challenge it
+        // (challenge window from the verdict) has passed; an exact job's at once.
+        let mut j = submitted();
         j.state = JobState::Verified;
+        j.verify_mode = verify_mode::TOLERANCE;
+        j.disputed_at = 2_000;
+        j.challenge_window_secs = 600;
+        assert_eq!(due(&j, 2_599, 0), None, "the match may still be challenged");
+        assert_eq!(due(&j, 2_600, 0), Some(Crank::Settle));
+        j.verify_mode = verify_mode::EXACT;
         assert_eq!(due(&j, 0, 0), Some(Crank::Settle));
     }
 }

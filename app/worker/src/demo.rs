@@ -828,10 +828,18 @@ fn stage_of(j: &Job) -> (usize, String) {
             4,
             format!("verifier {}… re-running it", &j.verifier.to_string()[..6]),
         ),
-        JobState::Verified => (5, "verifier matched the commitment".into()),
+        JobState::Verified if j.match_challenge_ends().is_some() => (
+            5,
+            "verifier's verdict: match; the client's challenge window runs".into(),
+        ),
+        JobState::Verified => (5, "verifier's verdict: match".into()),
+        JobState::Escalated if j.contests_a_match() => (
+            5,
+            "the client challenged the match: a second verifier re-runs it".into(),
+        ),
         JobState::Escalated => (
             5,
-            "verifier mismatched: a second verifier re-runs it".into(),
+            "verifier's verdict: mismatch; a second verifier re-runs it".into(),
         ),
         JobState::Disputed => (5, "verifiers' verdicts in: disputed".into()),
         JobState::Refunded => (5, "refunded".into()),
@@ -952,8 +960,11 @@ async fn arbitrate(
             .find(|w| w.me.pubkey() == *who)
             .and_then(|w| w.exec.stored_files(key, verifier))
     };
-    // The verifier that mismatched first (with two workers nobody else can escalate).
-    let first = if job.escalated() {
+    // The verifier that mismatched first (with two workers nobody else can escalate), or the
+    // second where the client challenged the first's match.
+    let first = if job.contests_a_match() {
+        &job.verifier
+    } else if job.escalated() {
         &job.first_verifier
     } else {
         &job.verifier
@@ -1026,11 +1037,13 @@ async fn arbitrate(
 }
 
 /// Whether the arbiter rules on `job` now: the verifiers' verdicts are in and are not a proven
-/// fraud (which anyone resolves), or its escalation found no second verifier in time.
+/// fraud (which anyone resolves), or its escalation found no second verifier in time (unless
+/// it was a challenge of a match, which then stands and anyone resolves).
 fn awaits_arbiter(job: &Job, now: i64) -> bool {
     use cinder::state::verdict;
     let proven = job.verdict == verdict::CONFIRMED;
-    (job.state == JobState::Disputed && !proven) || job.escalation_lapsed(now)
+    (job.state == JobState::Disputed && !proven)
+        || (job.escalation_lapsed(now) && !job.contests_a_match())
 }
 
 /// Seconds the provider's process ran (from its stored manifest).

@@ -1173,6 +1173,7 @@ pub async fn serve_results(shared: &Arc<Shared>) -> anyhow::Result<()> {
     let lookup = JournalLookup {
         journal: shared.journal.clone(),
         chain: shared.chain.clone(),
+        verifiers: Default::default(),
     };
     let listener = tokio::net::TcpListener::bind(shared.cfg.listen).await?;
     let store = shared.exec.store().clone();
@@ -1192,6 +1193,11 @@ pub async fn serve_results(shared: &Arc<Shared>) -> anyhow::Result<()> {
 struct JournalLookup {
     journal: crate::journal::Journal,
     chain: Arc<cinder_client::rpc::Chain>,
+    /// The committed verifier last read for each job, with its deadline: answered while the
+    /// chain cannot be read, so a flaky RPC node of ours does not withhold our outputs from
+    /// the verifier (its verdict would then be mismatch, our fault). Sound: once committed, a
+    /// verifier stays the job's until it submits or its deadline passes.
+    verifiers: std::sync::Mutex<std::collections::HashMap<String, ([u8; 32], i64)>>,
 }
 
 #[async_trait::async_trait]
@@ -1203,17 +1209,36 @@ impl cinder_runner::server::ClientLookup for JournalLookup {
             .map(|k| k.to_bytes()))
     }
 
-    /// The job's current verifier, once it has committed to its own re-run on chain.
+    /// The job's current verifier, once it has committed to its own re-run on chain; while
+    /// the chain cannot be read, the committed verifier last read, until its deadline.
     async fn verifier_of(&self, job: &str) -> Result<Option<[u8; 32]>, String> {
         let key: Pubkey = job.parse().map_err(|e| format!("{job}: {e}"))?;
-        let job = self
-            .chain
-            .zero_copy::<cinder::state::Job>(&key)
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(job
-            .filter(|j| j.state == cinder::state::JobState::Verifying && j.verifier_committed())
-            .map(|j| j.verifier.to_bytes()))
+        let read = self.chain.zero_copy::<cinder::state::Job>(&key).await;
+        let mut cache = self.verifiers.lock().unwrap_or_else(|e| e.into_inner());
+        match read {
+            Ok(j) => {
+                let committed = j.filter(|j| {
+                    j.state == cinder::state::JobState::Verifying && j.verifier_committed()
+                });
+                match committed {
+                    Some(j) => {
+                        cache.insert(job.to_string(), (j.verifier.to_bytes(), j.verify_deadline));
+                        Ok(Some(j.verifier.to_bytes()))
+                    }
+                    None => {
+                        cache.remove(job);
+                        Ok(None)
+                    }
+                }
+            }
+            Err(e) => match cache.get(job) {
+                Some((verifier, deadline)) if *deadline >= crate::daemon::unix_now() => {
+                    tracing::warn!(job, error = %e, "the chain is unreadable: serving the committed verifier last read");
+                    Ok(Some(*verifier))
+                }
+                _ => Err(e.to_string()),
+            },
+        }
     }
 }
 
@@ -1237,6 +1262,43 @@ mod tests {
             error: None,
             updated_at: 0,
         }
+    }
+
+    #[tokio::test]
+    async fn the_results_server_answers_with_the_committed_verifier_it_last_read_while_the_chain_is_unreadable(
+    ) {
+        use cinder_runner::server::ClientLookup;
+        let dir = tempfile::tempdir().unwrap();
+        let send = cinder_client::rpc::SendConfig {
+            rpc_attempts: 1,
+            ..Default::default()
+        };
+        let lookup = JournalLookup {
+            journal: crate::journal::Journal::open(&dir.path().join("j.db")).unwrap(),
+            // Nothing listens there: every read fails, as through an RPC outage.
+            chain: Arc::new(cinder_client::rpc::Chain::new("http://127.0.0.1:9", send)),
+            verifiers: Default::default(),
+        };
+        let job = Pubkey::new_unique().to_string();
+        assert!(
+            lookup.verifier_of(&job).await.is_err(),
+            "nothing read yet: the error"
+        );
+        let now = crate::daemon::unix_now();
+        let cache = |verifier: [u8; 32], deadline: i64| {
+            lookup
+                .verifiers
+                .lock()
+                .unwrap()
+                .insert(job.clone(), (verifier, deadline))
+        };
+        cache([7; 32], now + 60);
+        assert_eq!(lookup.verifier_of(&job).await, Ok(Some([7; 32])));
+        cache([7; 32], now - 1);
+        assert!(
+            lookup.verifier_of(&job).await.is_err(),
+            "past its deadline, the verifier is not served from memory"
+        );
     }
 
     #[test]

@@ -21,6 +21,58 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+/// Why a provider's committed outputs could not be taken.
+#[derive(Debug)]
+pub enum FetchError {
+    /// The provider's server refused or did not answer (it may later): its message.
+    Unavailable(String),
+    /// It served outputs whose result hash does not open the on-chain commitment.
+    NotCommitted([u8; 32]),
+}
+
+/// The results endpoint a provider registered on chain.
+pub async fn provider_endpoint(chain: &Chain, provider: &Pubkey) -> Result<String, String> {
+    match chain
+        .zero_copy::<cinder::state::Provider>(&ix::provider_pda(provider))
+        .await
+    {
+        Ok(Some(p)) => Ok(accounts::endpoint(&p)),
+        Ok(None) => Err(format!("the provider {provider} is not registered")),
+        Err(e) => Err(format!("the provider's account is unreadable: {e}")),
+    }
+}
+
+/// Downloads the outputs of `job` from the provider's `endpoint` into `dest`, the request
+/// signed by `signer` (the job's client, or its committed verifier), and checks that they open
+/// the provider's on-chain `commitment` (sha256(job ‖ provider ‖ result hash)). Their result
+/// hash; outputs that do not open it are removed. Shared by `cinder job results` and the
+/// verifier of a `tolerance` job.
+pub async fn fetch_committed_outputs(
+    endpoint: &str,
+    job: &Pubkey,
+    provider: &Pubkey,
+    commitment: &[u8; 32],
+    signer: &solana_keypair::Keypair,
+    dest: &std::path::Path,
+) -> Result<[u8; 32], FetchError> {
+    use solana_signer::Signer;
+    let me = signer.insecure_clone();
+    let hash = cinder_runner::server::download_results(
+        endpoint,
+        &job.to_string(),
+        &me.pubkey().to_bytes(),
+        move |msg| me.sign_message(msg).into(),
+        dest,
+    )
+    .await
+    .map_err(|e| FetchError::Unavailable(format!("{e:#}")))?;
+    if accounts::result_commitment(job, provider, &hash) != *commitment {
+        let _ = std::fs::remove_dir_all(dest);
+        return Err(FetchError::NotCommitted(hash));
+    }
+    Ok(hash)
+}
+
 /// Offset of `Job.sample_status` (right after `state`).
 pub const SAMPLE_STATUS_OFFSET: usize = Job::STATE_OFFSET + 1;
 

@@ -238,17 +238,18 @@ const FLOAT_REDUCTION: &str = include_str!("../assets/float_reduction.sh");
 
 /// A `tolerance` job running [`FLOAT_REDUCTION`]; `time_limit` seconds.
 fn noisy_spec(f: &Fixture, name: &str, time_limit: u32) -> Spec {
-    f.spec_from(
-        name,
-        &serde_json::json!({
-            "version": 1, "kind": "process",
-            "command": ["sh", "-c", FLOAT_REDUCTION],
-            "env": {}, "outputs": "/out", "gpus": 0, "min_vram_gib": 0,
-            "time_limit_secs": time_limit, "deterministic": false,
-            "verify": {"mode": "tolerance", "rtol": 1e-9, "atol": 0.0, "exclude": ["total.txt"],
-                       "raw": [{"pattern": "bins.f64", "dtype": "f64", "shape": [64]}]}
-        }),
-    )
+    f.spec_from(name, &noisy_json(time_limit))
+}
+
+fn noisy_json(time_limit: u32) -> serde_json::Value {
+    serde_json::json!({
+        "version": 1, "kind": "process",
+        "command": ["sh", "-c", FLOAT_REDUCTION],
+        "env": {}, "outputs": "/out", "gpus": 0, "min_vram_gib": 0,
+        "time_limit_secs": time_limit, "deterministic": false,
+        "verify": {"mode": "tolerance", "rtol": 1e-9, "atol": 0.0, "exclude": ["total.txt"],
+                   "raw": [{"pattern": "bins.f64", "dtype": "f64", "shape": [64]}]}
+    })
 }
 
 // Issue 17 point 2 through real workers: verdicts, not hash equality. The verifier commits to
@@ -314,6 +315,127 @@ async fn a_noisy_job_is_matched_under_its_rule_and_withheld_outputs_are_the_prov
         "the verifier says why: {}",
         b.logs()
     );
+}
+
+// Issue 17 point 2, what deters a lazy verifier, through real workers: a `tolerance` job's
+// match is the verifier's word, so the client may challenge it within the challenge window
+// from the verdict (`cinder job dispute` on a Verified job). Worker 1 is lazy
+// (demo_lazy_verifier): it says "match" on a cheater's fabricated outputs without re-running
+// the job. The client challenges; an honest second worker re-runs it and finds a mismatch; the
+// arbiter rules the outputs wrong: the provider and the lazy verifier are both slashed, the
+// client refunded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_lazy_match_the_client_challenges_is_slashed_with_the_cheat() {
+    use cinder::{
+        events::{DisputeResolved, Slashed},
+        state::{resolution, verdict},
+    };
+    let f = fixture(
+        MarketOpts {
+            verify_rate_bps: 10_000,
+            challenge_window_secs: 60,
+            ..Default::default()
+        },
+        3,
+    )
+    .await;
+    let (cheater, lazy) = (f.providers[0].pubkey(), f.providers[1].pubkey());
+    let (cheater_before, lazy_before) = (staked(&cheater).await, staked(&lazy).await);
+    let _cheat = f.worker(0, &[("CINDER_DEMO_TAMPER", "true")]);
+    let mut spec = noisy_json(30);
+    spec["env"] = serde_json::json!({"DEMO_TAMPER": "1"});
+    let job = f.post(&f.spec_from("lazy", &spec)).await;
+    wait_state(&job, Some(JobState::Submitted), Duration::from_secs(60))
+        .await
+        .unwrap();
+    // The lazy worker is the only other one running: it wins the first race and matches.
+    let b = f.worker(1, &[("CINDER_DEMO_LAZY_VERIFIER", "true")]);
+    let verified = wait_state(&job, Some(JobState::Verified), Duration::from_secs(180))
+        .await
+        .unwrap();
+    assert_eq!(verified.verifier, lazy);
+    assert!(b.logs().contains("demo_lazy_verifier"), "{}", b.logs());
+    assert!(
+        verified.match_challenge_ends().is_some(),
+        "a tolerance match is open to challenge"
+    );
+    // The client challenges the match with the CLI (its outputs look wrong to it).
+    cli::job_dispute(&ctx(&f.client), &job.to_string())
+        .await
+        .expect("the client challenges the match");
+    let j = wait_state(&job, Some(JobState::Escalated), Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!((j.first_verifier, j.challenged_match), (lazy, 1));
+    // An honest worker re-runs it and finds the fabricated outputs outside the rule.
+    let _c = f.worker(2, &[]);
+    let j = wait_state(&job, Some(JobState::Disputed), Duration::from_secs(180))
+        .await
+        .unwrap();
+    assert_eq!(
+        (j.verifier, j.verdict),
+        (f.providers[2].pubkey(), verdict::SPLIT)
+    );
+    let verdicts = events::<VerificationSubmitted>(&job).await;
+    assert_eq!(
+        verdicts
+            .iter()
+            .map(|v| (v.verifier, v.matched))
+            .collect::<Vec<_>>(),
+        vec![(lazy, true), (f.providers[2].pubkey(), false)]
+    );
+    // The arbiter (the local chain's admin) finds the outputs wrong: verifier right. The
+    // reward goes to the verifier that found the mismatch, the second.
+    let net = net();
+    let c = chain();
+    let m = c
+        .zero_copy::<cinder::state::Market>(&j.market)
+        .await
+        .unwrap()
+        .unwrap();
+    let keys = cinder_worker::market::job_keys(&job, &j, &m);
+    let protocol = cinder_client::ix::Protocol {
+        mint: net.protocol_mint,
+        token_program: token::TOKEN_PROGRAM,
+    };
+    c.send(
+        &[
+            token::create_ata_ix(
+                &net.admin.pubkey(),
+                &j.verifier,
+                &protocol.mint,
+                &protocol.token_program,
+            ),
+            cinder_client::ix::resolve_dispute_for(
+                &keys,
+                &j,
+                &net.admin.pubkey(),
+                &protocol,
+                resolution::VERIFIER_RIGHT,
+            ),
+        ],
+        &net.admin,
+        &[],
+    )
+    .await
+    .expect("arbiter: verifier right");
+    wait_state(&job, None, Duration::from_secs(120)).await;
+    let resolved = events::<DisputeResolved>(&job).await;
+    assert_eq!(resolved[0].resolution, resolution::VERIFIER_RIGHT);
+    let slashed: Vec<_> = events::<Slashed>(&job)
+        .await
+        .into_iter()
+        .map(|s| (s.who, s.amount))
+        .collect();
+    assert_eq!(
+        slashed,
+        vec![(cheater, cheater_before / 5), (lazy, lazy_before / 5),],
+        "the cheat and the lazy verifier that matched it"
+    );
+    assert_eq!(staked(&lazy).await, lazy_before - lazy_before / 5);
+    let s = settled_event(&job).await;
+    assert_eq!(s.provider_amount, 0, "a cheat is not paid");
+    assert!(s.refund > 0, "the client is refunded");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -212,7 +212,7 @@ pub(super) async fn recover_one(shared: &Arc<Shared>, key: Pubkey, e: JobEntry) 
                     if e.role == Role::Provider {
                         submit(shared, &key, &j, &m, h, b).await;
                     } else {
-                        submit_verification(shared, &key, &j, &m, h, b).await;
+                        submit_verification(shared, &key, &j, &m, h, b, None).await;
                     }
                 }
                 _ => {
