@@ -17,6 +17,7 @@ import {
   fromHex,
   gpuModelText,
   ix,
+  jobMatchChallengeEnds,
   jobSpecUri,
   jobStateName,
   parseUnits,
@@ -419,6 +420,12 @@ function JobRow({ job, market, protocol }: { job: Decoded<Job>; market: Market; 
   if (d.state === JobState.Submitted) {
     timing = windowEnd > t ? `challenge window ends in ${durationText(windowEnd - t)}` : 'challenge window over';
   }
+  // A tolerance job's match is the verifier's word: the client may challenge it for a window.
+  const matchEnds = jobMatchChallengeEnds(d);
+  const matchChallengeable = matchEnds !== null && matchEnds > t;
+  if (matchChallengeable) {
+    timing = `verifier's match: yours to challenge for ${durationText(matchEnds - t)}`;
+  }
   const submitted = d.state >= JobState.Submitted;
 
   return (
@@ -501,7 +508,17 @@ function JobRow({ job, market, protocol }: { job: Decoded<Job>; market: Market; 
             Dispute
           </button>
         )}
-        {((d.state === JobState.Submitted && windowEnd <= t) || d.state === JobState.Verified || d.state === JobState.Refunded) && (
+        {matchChallengeable && (
+          <button
+            onClick={() => void dispute()}
+            disabled={busy}
+            data-testid="job-challenge"
+            title="Post the dispute bond: a second verifier re-runs the job; if its outputs are wrong, the provider and the verifier that matched them are slashed and you are refunded"
+          >
+            Challenge match
+          </button>
+        )}
+        {((d.state === JobState.Submitted && windowEnd <= t) || (d.state === JobState.Verified && !matchChallengeable) || d.state === JobState.Refunded) && (
           <button onClick={() => void settle()} disabled={busy} data-testid="job-settle">
             Settle
           </button>

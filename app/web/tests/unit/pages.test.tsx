@@ -14,7 +14,7 @@ import { associatedTokenAddress } from '../../src/chain/tokens';
 import { FakeChain } from './support/fakeRpc';
 import { installTestWallet } from './support/wallet';
 import { addJob, addr, PROTOCOL_MINT, protocolWorld, USDC } from './support/world';
-import { TOKEN_PROGRAM_ADDRESS, findProviderPda, findStakePda, getMarketCodec, getProviderCodec, getStakePositionCodec } from '../../src/client';
+import { TOKEN_PROGRAM_ADDRESS, findProviderPda, findStakePda, getJobCodec, getMarketCodec, getProviderCodec, getStakePositionCodec, jobMatchChallengeEnds, type Job } from '../../src/client';
 import type { TestWallet } from '../e2e/support/testWallet';
 
 // Generous waits: CI machines are small and often busy.
@@ -209,25 +209,71 @@ describe('jobs', () => {
     await waitFor(() => expect(closed.getAttribute('data-state')).toBe('Settled'));
     expect(within(closed).getByTestId('job-outcome').textContent).toMatch(/accepted.*30 s billed.*provider got 0\.0285.*refund 0\.6042/);
   });
+
+  it("offers to challenge a tolerance job's match within its window, and to settle it only after", async () => {
+    const chain = new FakeChain();
+    const w = await protocolWorld(chain);
+    walletChain.statuses = chain.statuses;
+    const now = BigInt(chain.unixTime);
+    const verified = { state: 4, provider: addr(9), verifier: addr(10), submittedAt: now - 100n, billedSecs: 42, verifyMode: VerifyMode.Tolerance };
+    // Matched 60 s ago with a 600 s window: challengeable, not settleable.
+    await addJob(chain, w.market, wallet.address, 7n, { ...verified, disputedAt: now - 60n });
+    // Matched 700 s ago: the window is over; an exact job's match: never challengeable.
+    await addJob(chain, w.market, wallet.address, 8n, { ...verified, disputedAt: now - 700n });
+    await addJob(chain, w.market, wallet.address, 9n, { ...verified, verifyMode: VerifyMode.Exact });
+    show(chain, 'jobs');
+    await connect();
+    await waitFor(() => expect(screen.getAllByTestId('job-row').length).toBe(3), { timeout: 5000 });
+    const rows = screen.getAllByTestId('job-row');
+    const open = rows.filter((r) => within(r).queryByTestId('job-challenge'));
+    expect(open.length).toBe(1);
+    expect(within(open[0]).queryByTestId('job-settle')).toBeNull();
+    expect(open[0].textContent).toMatch(/verifier's match: yours to challenge for 9 min/);
+    for (const r of rows.filter((r) => !within(r).queryByTestId('job-challenge'))) {
+      expect(within(r).getByTestId('job-settle')).toBeTruthy();
+    }
+    // The challenge is dispute_job, sent by the client.
+    fireEvent.click(within(open[0]).getByTestId('job-challenge'));
+    await waitFor(() => expect(within(open[0]).getByTestId('tx-status').getAttribute('data-phase')).toBe('confirmed'), { timeout: 5000 });
+    expect(instructionNames(chain.simulated[chain.simulated.length - 1])).toContain('disputeJob');
+  });
+});
+
+/** The instruction names of a simulated transaction, Cinder's by discriminator. */
+function instructionNames(wire: Uint8Array): string[] {
+  const tx = getTransactionDecoder().decode(wire);
+  // Legacy and v0 messages both carry these; the decoder's union type also names v1, which does not.
+  const msg = getCompiledTransactionMessageDecoder().decode(tx.messageBytes) as any as {
+    staticAccounts: string[]; instructions: { programAddressIndex: number; data?: Uint8Array }[];
+  };
+  return msg.instructions.map((i) => {
+    const program = msg.staticAccounts[i.programAddressIndex];
+    if (program !== CINDER_PROGRAM_ADDRESS) return program;
+    const d = i.data ?? new Uint8Array();
+    const hit = Object.entries(INSTRUCTION_DISCRIMINATORS).find(([, v]) => v.every((b, k) => d[k] === b));
+    return hit ? hit[0] : 'unknown';
+  });
+}
+
+describe('jobMatchChallengeEnds', () => {
+  it("is the verdict's time plus the challenge window, for a tolerance job's first unchallenged match only", async () => {
+    const chain = new FakeChain();
+    const w = await protocolWorld(chain);
+    const base = { state: 4, verifyMode: VerifyMode.Tolerance, disputedAt: 1_000n };
+    const decode = async (nonce: bigint, over: Partial<Job>) => {
+      const key = await addJob(chain, w.market, wallet.address, nonce, over);
+      return getJobCodec().decode(chain.accounts.get(key)!.data);
+    };
+    expect(jobMatchChallengeEnds(await decode(1n, base))).toBe(1_600n);
+    expect(jobMatchChallengeEnds(await decode(2n, { ...base, verifyMode: VerifyMode.Exact }))).toBeNull();
+    expect(jobMatchChallengeEnds(await decode(3n, { ...base, disputedAt: 0n }))).toBeNull();
+    expect(jobMatchChallengeEnds(await decode(4n, { ...base, resolution: 1 }))).toBeNull();
+    expect(jobMatchChallengeEnds(await decode(5n, { ...base, firstVerifier: addr(3) }))).toBeNull();
+    expect(jobMatchChallengeEnds(await decode(6n, { ...base, state: 2 }))).toBeNull();
+  });
 });
 
 describe('a provider who misses its deadline', () => {
-  /** The instruction names of a simulated transaction, Cinder's by discriminator. */
-  function instructionNames(wire: Uint8Array): string[] {
-    const tx = getTransactionDecoder().decode(wire);
-    // Legacy and v0 messages both carry these; the decoder's union type also names v1, which does not.
-    const msg = getCompiledTransactionMessageDecoder().decode(tx.messageBytes) as any as {
-      staticAccounts: string[]; instructions: { programAddressIndex: number; data?: Uint8Array }[];
-    };
-    return msg.instructions.map((i) => {
-      const program = msg.staticAccounts[i.programAddressIndex];
-      if (program !== CINDER_PROGRAM_ADDRESS) return program;
-      const d = i.data ?? new Uint8Array();
-      const hit = Object.entries(INSTRUCTION_DISCRIMINATORS).find(([, v]) => v.every((b, k) => d[k] === b));
-      return hit ? hit[0] : 'unknown';
-    });
-  }
-
   it('lets the client take its escrow back only after deadline + the job\'s grace: expire and cancel in one transaction', async () => {
     const chain = new FakeChain();
     const w = await protocolWorld(chain);
