@@ -30,6 +30,7 @@ pub fn submit_result(
     billed_secs: u32,
     result_uri: String,
 ) -> Result<()> {
+    crate::cu_trace!("submit: accounts loaded");
     let clock = Clock::get()?;
     let now = clock.unix_timestamp;
     let job_key = ctx.accounts.job.key();
@@ -55,6 +56,7 @@ pub fn submit_result(
     job.invariant()?;
     let commitment = job.result_commitment;
     drop(job);
+    crate::cu_trace!("submit: result committed");
     emit_cpi!(ResultSubmitted {
         job: job_key,
         provider,
@@ -63,5 +65,6 @@ pub fn submit_result(
         submitted_slot: clock.slot,
         result_uri,
     });
+    crate::cu_trace!("submit: event emitted");
     Ok(())
 }
