@@ -63,6 +63,9 @@ cargo test --workspace --all-targets --locked --no-run
 cargo check --locked -p cinder --lib --features cu-trace,anchor-debug,cpi
 cargo check --locked -p cinder --lib --features idl-build
 cargo check --locked -p cinder-worker --lib --bins --no-default-features
+# The committed IDL (idl/cinder.json) must be the one the program builds (Anchor's builder:
+# the program compiled with `idl-build`; ≈ 1 min warm).
+cargo run -q --locked -p cinder-tests --bin cinder-idl -- --check
 
 step "5/10 cargo test --workspace (program on host and SBF, runner, bootstrap, worker on a local chain)"
 # Two lanes side by side: the worker's fault and operations suites (≈ 9 min, mostly waiting on
