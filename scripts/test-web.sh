@@ -77,7 +77,7 @@ generated=(app/web/tests/vectors/vectors.json app/web/src/client/generated)
 regen="cargo run -q --locked -p cinder-client --example vectors -- app/web/tests/vectors/vectors.json && node app/web/scripts/gen-client.mjs"
 if in_ci; then
   (cd "$WEB" && node scripts/gen-client.mjs --check) \
-    || die "the generated client tables are out of date with programs/cinder/src (above): regenerate them with \`node app/web/scripts/gen-client.mjs\` and commit them"
+    || die "the generated client tables are out of date with idl/cinder.json (above): regenerate them with \`node app/web/scripts/gen-client.mjs\` and commit them"
 fi
 cargo run -q --locked -p cinder-client --example vectors -- "$WEB/tests/vectors/vectors.json"
 in_ci || (cd "$WEB" && node scripts/gen-client.mjs)

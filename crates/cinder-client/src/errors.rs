@@ -2,15 +2,16 @@
 //! `Custom(6000 + n)`.
 //!
 //! Anchor numbers `CinderError` variants in declaration order from 6000 and generates no
-//! reverse lookup, so the table is read from the program's own `errors.rs` (the single source)
-//! at compile time; a test pins it against the enum.
+//! reverse lookup, so the table is read from the program's IDL (`idl/cinder.json`, built from
+//! the program by `cinder-idl` and checked against it in CI) at compile time; a test pins it
+//! against the enum.
 
 use std::sync::OnceLock;
 
 /// Anchor's first custom error code.
 pub const ERROR_CODE_OFFSET: u32 = 6000;
 
-const SOURCE: &str = include_str!("../../../programs/cinder/src/errors.rs");
+const IDL: &str = include_str!("../../../idl/cinder.json");
 
 /// One `CinderError` variant.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,7 +25,7 @@ pub struct ErrorInfo {
 /// Every variant, in code order.
 pub fn all() -> &'static [ErrorInfo] {
     static TABLE: OnceLock<Vec<ErrorInfo>> = OnceLock::new();
-    TABLE.get_or_init(|| parse(SOURCE))
+    TABLE.get_or_init(|| parse(IDL))
 }
 
 /// The variant with this error code, if it is one of the program's.
@@ -60,61 +61,35 @@ pub fn anchor_name(code: u32) -> Option<&'static str> {
     })
 }
 
-fn parse(src: &'static str) -> Vec<ErrorInfo> {
-    let body = src
-        .split_once("pub enum CinderError")
-        .map(|(_, rest)| rest)
-        .unwrap_or("");
-    let mut out = Vec::new();
-    let mut msg: Option<&'static str> = None;
-    // An attribute may span lines (rustfmt wraps long messages): collect it whole.
-    let mut attr: Option<(usize, usize)> = None; // byte range in `body`
-    let mut offset = 0usize;
-    for line in body.split_inclusive('\n') {
-        let start = offset;
-        offset += line.len();
-        let t = line.trim();
-        if let Some((a, _)) = attr {
-            attr = Some((a, offset));
-            if t.ends_with(")]") {
-                msg = msg_text(&body[a..offset]);
-                attr = None;
-            }
-            continue;
-        }
-        if t.starts_with("#[msg(") {
-            if t.ends_with(")]") {
-                msg = msg_text(t);
-            } else {
-                attr = Some((start, offset));
-            }
-            continue;
-        }
-        if t == "}" {
-            break;
-        }
-        if t.is_empty() || t.starts_with("//") || t.starts_with('{') || t.starts_with('#') {
-            continue;
-        }
-        if let Some(name) = t.strip_suffix(',') {
-            if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric()) {
-                let code = ERROR_CODE_OFFSET + out.len() as u32;
-                out.push(ErrorInfo {
-                    code,
-                    name,
-                    message: msg.take().unwrap_or(name),
-                });
-            }
-        }
+/// The IDL's `errors`: code, name and message of each variant, in code order. Built once
+/// (`all`), so its strings live as long as the program.
+fn parse(idl: &str) -> Vec<ErrorInfo> {
+    #[derive(serde::Deserialize)]
+    struct Idl {
+        errors: Vec<Entry>,
     }
+    #[derive(serde::Deserialize)]
+    struct Entry {
+        code: u32,
+        name: String,
+        msg: Option<String>,
+    }
+    let idl: Idl = serde_json::from_str(idl).expect("idl/cinder.json is the program's IDL");
+    let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+    let mut out: Vec<ErrorInfo> = idl
+        .errors
+        .into_iter()
+        .map(|e| {
+            let name = leak(e.name);
+            ErrorInfo {
+                code: e.code,
+                name,
+                message: e.msg.map_or(name, leak),
+            }
+        })
+        .collect();
+    out.sort_by_key(|e| e.code);
     out
-}
-
-/// The string literal of a `#[msg("...")]` attribute.
-fn msg_text(attr: &'static str) -> Option<&'static str> {
-    let a = attr.find('"')?;
-    let b = attr.rfind('"')?;
-    (b > a).then(|| &attr[a + 1..b])
 }
 
 #[cfg(test)]
