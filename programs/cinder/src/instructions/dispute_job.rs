@@ -11,16 +11,18 @@ use anchor_lang::prelude::*;
 use anchor_spl::token_interface::TokenInterface;
 
 /// Client, inside the challenge window: doubts a result. Posts a bond equal to the job's
-/// verification fee into the job vault and forces re-execution. Also, within the challenge
-/// window from the verdict, challenges a verifier's match of a `tolerance` job (which only the
-/// verifier's comparison decides): the job escalates to a second verifier, the matching one
-/// as the first; a second match settles it (the bond pays that run), a mismatch goes to the
-/// arbiter, who slashes the side it finds wrong (the matching verifier with the provider when
-/// the outputs were wrong), and nobody re-running it in time lets the match stand. If a verifier then matches the
+/// verification fee into the job vault and forces re-execution. If a verifier then matches the
 /// provider, the bond pays the verifier's run (at most the bond; the pool pays nothing for a
 /// re-run a client forced) and the provider the rest; a provider-right ruling gives it to the
 /// provider; otherwise (verifier right, undecidable, a result that stands by the arbiter's
 /// silence, or no verifier in time) it returns with the refund at settlement.
+///
+/// Also, within the challenge window from the verdict, challenges a verifier's match of a
+/// `tolerance` job (which only the verifier's comparison decides): the job escalates to a
+/// second verifier, the matching one as the first. A second match settles it (the bond pays
+/// that run); a mismatch goes to the arbiter, who slashes the side it finds wrong (the matching
+/// verifier with the provider when the outputs were wrong); nobody re-running it in time lets
+/// the match stand.
 #[event_cpi]
 #[derive(Accounts)]
 pub struct DisputeJob<'info> {

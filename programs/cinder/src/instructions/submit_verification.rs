@@ -185,9 +185,10 @@ pub fn submit_verification(
         }
         // Only a match that settles is paid; escalation verifiers that contradict the first
         // are paid from the slash of whoever turns out wrong. A client that doubted the result
-        // (or challenged a match) pays for the re-run it forced: its bond pays the verifier's run (at most the bond) and the provider the
-        // rest. A run forced by an unrevealed draw is paid from the vault out of the
-        // provider's pay. Only a run the draw decided is paid from the pool.
+        // (or challenged a match) pays for the re-run it forced: its bond pays the verifier's
+        // run (at most the bond) and the provider the rest. A run forced by an unrevealed draw
+        // is paid from the vault out of the provider's pay. Only a run the draw decided is
+        // paid from the pool.
         let bond = if settles { job.client_bond() } else { 0 };
         let forced = settles && bond == 0 && job.sample_status == SampleStatus::Unrevealed;
         let pay = if settles && bond == 0 && !forced {

@@ -88,8 +88,9 @@ pub mod verdict {
 pub mod verify_mode {
     /// Byte-identical outputs: a mismatch of two independent verifiers proves fraud.
     pub const EXACT: u8 = 0;
-    /// Numeric outputs within a tolerance: hashes differ for honest runs, so mismatches only
-    /// ever go to the arbiter, never to a slash by themselves.
+    /// Numeric outputs within a tolerance: hashes differ for honest runs, so the verdict is
+    /// the verifier's comparison under the job's rule (two mismatch verdicts prove fraud, as
+    /// for an exact job), and its first match is open to the client's challenge.
     pub const TOLERANCE: u8 = 1;
     /// Never re-executed: the client opts out of verification and pays no verification fee;
     /// the job is never drawn and cannot be disputed (shown as unverified).
