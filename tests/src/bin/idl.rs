@@ -39,6 +39,14 @@ fn main() {
             std::process::exit(1)
         });
     let fresh = serde_json::to_string_pretty(&idl).expect("the IDL serializes") + "\n";
+    let counts = format!(
+        "{} instructions, {} accounts, {} events, {} errors, {} types",
+        idl.instructions.len(),
+        idl.accounts.len(),
+        idl.events.len(),
+        idl.errors.len(),
+        idl.types.len()
+    );
     if check {
         let committed = std::fs::read_to_string(&out).unwrap_or_default();
         if committed != fresh {
@@ -57,28 +65,12 @@ fn main() {
             );
             std::process::exit(1);
         }
-        println!(
-            "{}: up to date ({} instructions, {} accounts, {} events, {} errors, {} types)",
-            out.display(),
-            idl.instructions.len(),
-            idl.accounts.len(),
-            idl.events.len(),
-            idl.errors.len(),
-            idl.types.len()
-        );
+        println!("{}: up to date ({counts})", out.display());
     } else {
         if let Some(dir) = out.parent() {
             std::fs::create_dir_all(dir).expect("create the IDL's directory");
         }
         std::fs::write(&out, &fresh).unwrap_or_else(|e| panic!("write {}: {e}", out.display()));
-        println!(
-            "wrote {} ({} instructions, {} accounts, {} events, {} errors, {} types)",
-            out.display(),
-            idl.instructions.len(),
-            idl.accounts.len(),
-            idl.events.len(),
-            idl.errors.len(),
-            idl.types.len()
-        );
+        println!("wrote {} ({counts})", out.display());
     }
 }
